@@ -1,0 +1,812 @@
+//! The configuration: what to probe, how often, and the objectives it is held to.
+//!
+//! Loading is two passes: serde (unknown keys and wrong types are rejected with
+//! the position serde_yaml reports) and [`Config::validate`] for cross-field
+//! rules, whose errors are placed in the file with [`locate::Locator`].
+
+pub mod duration;
+pub mod locate;
+pub mod template;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Months};
+use serde::Deserialize;
+
+pub use duration::Dur;
+use locate::{Locator, Path, Pos};
+pub use template::{Part, Template};
+
+/// A configuration error, placed in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub pos: Pos,
+    /// Dotted path of the field, e.g. `services[0].transactions[0].steps[1].url`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.pos.line, self.pos.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Several errors found in one pass; printed one per line.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Where a configuration came from, kept for placing later errors.
+#[derive(Debug, Default)]
+pub struct Source {
+    pub file: String,
+    pub locator: Locator,
+}
+
+impl Source {
+    pub fn error(&self, path: &Path, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            pos: self.locator.find(path),
+            field: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settings shared by every service.
+    #[serde(default)]
+    pub global: Global,
+    /// Named secrets, referenced from steps as `${secret:NAME}`; masked in every output.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// The services under objective.
+    pub services: Vec<Service>,
+    /// Planned maintenance windows.
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// Settings for the generated alerting rules and routing.
+    #[serde(default)]
+    pub alerting: Alerting,
+    #[serde(skip)]
+    pub source: Arc<Source>,
+}
+
+/// Global settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Global {
+    /// Name of this probe location, the `location` label (flag `--location` overrides).
+    pub location: String,
+    /// How often each transaction runs unless it says otherwise.
+    pub interval: Dur,
+    /// Deadline for a whole transaction unless it says otherwise.
+    pub timeout: Dur,
+    /// Deadline for one step unless it says otherwise.
+    pub step_timeout: Dur,
+    /// Histogram bucket upper bounds in seconds; must contain every latency threshold.
+    pub buckets: Vec<f64>,
+    /// Largest response body read; a larger one fails the run (`body_too_large`).
+    pub max_body_bytes: u64,
+    /// Largest response head (status line and headers) accepted.
+    pub max_header_bytes: usize,
+    /// Redirects followed at most in one step.
+    pub max_redirects: u32,
+    /// How far ahead a maintenance window must be announced to count as planned.
+    pub maintenance_notice_months: u32,
+    /// Extra CA certificates (PEM) trusted besides the system store.
+    pub ca_file: Option<PathBuf>,
+    /// User-Agent header sent unless a step sets one.
+    pub user_agent: String,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            location: "default".into(),
+            interval: Dur::secs(30),
+            timeout: Dur::secs(20),
+            step_timeout: Dur::secs(10),
+            buckets: DEFAULT_BUCKETS.to_vec(),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_redirects: 10,
+            maintenance_notice_months: 6,
+            ca_file: None,
+            user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Dense around the 3 s objective so quantiles near it are meaningful.
+pub const DEFAULT_BUCKETS: [f64; 16] =
+    [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0];
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// Environment variable holding the value.
+    pub env: Option<String>,
+    /// File holding the value (trailing newline removed).
+    pub file: Option<PathBuf>,
+}
+
+/// Japanese and English names for people.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayName {
+    pub ja: String,
+    pub en: String,
+}
+
+/// A service held to objectives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Label value: lowercase letters, digits, `_` and `-`.
+    pub name: String,
+    /// Names shown to people.
+    pub display_name: DisplayName,
+    /// The service-level objectives.
+    #[serde(default)]
+    pub objectives: Objectives,
+    /// Scripted everyday operations.
+    pub transactions: Vec<Transaction>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Objectives {
+    /// Monthly availability target in percent (AOULU: 99.99).
+    pub availability: f64,
+    pub latency: LatencyObjective,
+}
+
+impl Default for Objectives {
+    fn default() -> Self {
+        Objectives { availability: 99.99, latency: LatencyObjective::default() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyObjective {
+    /// An operation answered within this time is good (AOULU: 3 s).
+    pub threshold: Dur,
+    /// Share of operations, in percent, that must be good.
+    pub target: f64,
+}
+
+impl Default for LatencyObjective {
+    fn default() -> Self {
+        LatencyObjective { threshold: Dur::secs(3), target: 99.0 }
+    }
+}
+
+/// A scripted sequence of steps run as one unit.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    pub name: String,
+    /// Overrides `global.interval`.
+    pub interval: Option<Dur>,
+    /// Overrides `global.timeout` (whole transaction).
+    pub timeout: Option<Dur>,
+    /// Variables available to every step as `${name}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Template>,
+    /// TLS settings for every step.
+    #[serde(default)]
+    pub tls: TlsOptions,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// CA certificates (PEM) trusted for this transaction, besides the system store.
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify instead of the URL's host.
+    pub server_name: Option<String>,
+}
+
+/// One everyday operation: a request and what its answer must look like.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub url: Template,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
+    #[serde(default, with = "serde_yaml::with::singleton_map")]
+    pub body: Option<Body>,
+    /// Overrides `global.step_timeout`.
+    pub timeout: Option<Dur>,
+    /// Follow redirects to the same host (at most `global.max_redirects`).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Other hosts a redirect may lead to.
+    #[serde(default)]
+    pub allow_redirect_hosts: Vec<String>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Values taken from the answer for later steps.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// A request body.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Body {
+    /// Sent as is.
+    Raw(Template),
+    /// Serialized as JSON (`content-type: application/json`); strings may use `${...}`.
+    Json(serde_json::Value),
+    /// URL-encoded form (`content-type: application/x-www-form-urlencoded`).
+    Form(BTreeMap<String, Template>),
+}
+
+/// Assertions on the answer.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Accepted statuses: codes (`200`), ranges (`"200-299"`) or classes (`"2xx"`); default 2xx.
+    #[serde(default)]
+    pub status: Vec<StatusSpec>,
+    #[serde(default)]
+    pub headers: Vec<HeaderExpect>,
+    #[serde(default)]
+    pub body_contains: Vec<String>,
+    #[serde(default)]
+    pub body_not_contains: Vec<String>,
+    #[serde(default)]
+    pub body_regex: Vec<String>,
+    #[serde(default)]
+    pub json: Vec<JsonExpect>,
+}
+
+/// An accepted status code or range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusSpec {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl StatusSpec {
+    pub fn contains(&self, code: u16) -> bool {
+        (self.lo..=self.hi).contains(&code)
+    }
+}
+
+impl fmt::Display for StatusSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Code(u16),
+            Text(String),
+        }
+        let bad = |s: &str| serde::de::Error::custom(format!("invalid status '{s}' (expected 200, \"200-299\" or \"2xx\")"));
+        let valid = |c: u16| (100..=599).contains(&c);
+        let spec = match Raw::deserialize(d)? {
+            Raw::Code(c) => StatusSpec { lo: c, hi: c },
+            Raw::Text(s) => {
+                let t = s.trim();
+                if let Some(class) = t.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()) {
+                    StatusSpec { lo: class * 100, hi: class * 100 + 99 }
+                } else if let Some((a, b)) = t.split_once('-') {
+                    let lo = a.trim().parse().map_err(|_| bad(t))?;
+                    let hi = b.trim().parse().map_err(|_| bad(t))?;
+                    StatusSpec { lo, hi }
+                } else {
+                    let c = t.parse().map_err(|_| bad(t))?;
+                    StatusSpec { lo: c, hi: c }
+                }
+            }
+        };
+        if !valid(spec.lo) || !valid(spec.hi) || spec.lo > spec.hi {
+            return Err(bad(&spec.to_string()));
+        }
+        Ok(spec)
+    }
+}
+
+/// An assertion on one response header (name case-insensitive).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderExpect {
+    pub name: String,
+    pub equals: Option<String>,
+    pub contains: Option<String>,
+    pub regex: Option<String>,
+    /// `true`: must be present; `false`: must be absent.
+    pub exists: Option<bool>,
+}
+
+/// An assertion on a JSON body value at an RFC 6901 pointer.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonExpect {
+    pub pointer: String,
+    pub equals: Option<serde_json::Value>,
+    pub exists: Option<bool>,
+}
+
+/// Where a captured value comes from; exactly one of `json`, `regex`, `header`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// RFC 6901 pointer into a JSON body.
+    pub json: Option<String>,
+    /// Regex on the body; the first group if it has one, else the whole match.
+    pub regex: Option<String>,
+    /// Response header name.
+    pub header: Option<String>,
+    /// Treat the value as a secret (masked everywhere), e.g. a session token.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// A planned outage window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    /// Services affected.
+    pub services: Vec<String>,
+    /// RFC 3339 with offset, e.g. `2027-05-09T01:00:00+09:00`.
+    #[serde(deserialize_with = "de_time")]
+    pub start: DateTime<FixedOffset>,
+    #[serde(deserialize_with = "de_time")]
+    pub end: DateTime<FixedOffset>,
+    /// When customers were told.
+    #[serde(deserialize_with = "de_time")]
+    pub announced_at: DateTime<FixedOffset>,
+    /// Where customers were told (e.g. the user guide's maintenance page).
+    pub announced_via: String,
+    #[serde(default)]
+    pub title: DisplayName,
+}
+
+fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let s = String::deserialize(d)?;
+    DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+        serde::de::Error::custom(format!("invalid time '{s}': {e} (expected RFC 3339 with offset, e.g. 2027-05-09T01:00:00+09:00)"))
+    })
+}
+
+impl MaintenanceWindow {
+    /// Announced at least `months` calendar months before it starts.
+    pub fn announced_in_time(&self, months: u32) -> bool {
+        match self.announced_at.checked_add_months(Months::new(months)) {
+            Some(deadline) => deadline <= self.start,
+            None => false,
+        }
+    }
+}
+
+/// Settings for `mimamori generate`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerting {
+    /// Runbook address; `{service}` and `{slo}` are replaced.
+    pub runbook_url: String,
+    /// Grafana base address (e.g. `https://grafana.example.com`) for dashboard links.
+    pub grafana_url: String,
+    /// Probe locations expected to report; empty means whichever report.
+    pub locations: Vec<String>,
+    /// Other generator settings (routing, receivers), read by the generator.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_yaml::Value>,
+}
+
+impl Transaction {
+    pub fn interval(&self, g: &Global) -> Duration {
+        self.interval.unwrap_or(g.interval).0
+    }
+    pub fn timeout(&self, g: &Global) -> Duration {
+        self.timeout.unwrap_or(g.timeout).0
+    }
+}
+
+fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            pos: Pos { line: 1, column: 1 },
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    parse(&src, &file)
+}
+
+/// Parses and validates configuration text; `file` names it in errors.
+pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let locator = Locator::new(src);
+    let mut cfg: Config = serde_yaml::from_str(src).map_err(|e| ConfigErrors(vec![serde_error(&e, file, &locator)]))?;
+    cfg.source = Arc::new(Source { file: file.to_string(), locator });
+    let errors = cfg.validate();
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// serde_yaml says `path: message at line L column C`; we say `file:L:C: path: message`.
+///
+/// serde_yaml places errors raised by our own value parsers (durations, times,
+/// statuses) at the enclosing mapping; those messages quote the bad value, so
+/// the value's own field is looked up below that mapping.
+fn serde_error(e: &serde_yaml::Error, file: &str, locator: &Locator) -> ConfigError {
+    let mut pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).unwrap_or(Pos { line: 1, column: 1 });
+    let mut msg = e.to_string();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    let (mut field, message) = match msg.split_once(": ") {
+        Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
+        _ => (String::new(), msg),
+    };
+    let quoted = message.split('\'').nth(1).filter(|_| message.matches('\'').count() >= 2);
+    if let (Some(value), Some(under)) = (quoted, parse_path(&field)) {
+        if let Some(p) = locator.find_value(&under, value) {
+            pos = locator.find(&p);
+            field = p.to_string();
+        }
+    }
+    ConfigError { file: file.to_string(), pos, field, message }
+}
+
+/// Parses serde_yaml's `a.b[1].c` path notation.
+fn parse_path(s: &str) -> Option<Path> {
+    let mut p = Path::root();
+    if s.is_empty() {
+        return Some(p);
+    }
+    for part in s.split('.') {
+        let (key, rest) = part.split_once('[').map(|(k, r)| (k, Some(r))).unwrap_or((part, None));
+        if !key.is_empty() {
+            p = p.key(key);
+        }
+        if let Some(r) = rest {
+            for idx in r.split('[') {
+                p = p.index(idx.trim_end_matches(']').parse().ok()?);
+            }
+        }
+    }
+    Some(p)
+}
+
+impl Config {
+    /// Cross-field rules serde cannot express. Returns every error found.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let src = self.source.clone();
+        let mut errs = Vec::new();
+        let root = Path::root();
+        let g = &self.global;
+        let gp = root.key("global");
+
+        if !is_label_name(&g.location) {
+            errs.push(src.error(&gp.key("location"), "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"));
+        }
+        for (name, d) in [("interval", g.interval), ("timeout", g.timeout), ("step_timeout", g.step_timeout)] {
+            if d.0.is_zero() {
+                errs.push(src.error(&gp.key(name), "must be greater than 0s"));
+            }
+        }
+        if g.buckets.is_empty() || g.buckets.windows(2).any(|w| w[0] >= w[1]) || g.buckets.iter().any(|b| !b.is_finite() || *b <= 0.0) {
+            errs.push(src.error(&gp.key("buckets"), "must be positive and strictly increasing"));
+        }
+        if g.max_body_bytes == 0 {
+            errs.push(src.error(&gp.key("max_body_bytes"), "must be greater than 0"));
+        }
+
+        for (name, s) in &self.secrets {
+            let p = root.key("secrets").key(name);
+            if s.env.is_some() == s.file.is_some() {
+                errs.push(src.error(&p, "set exactly one of 'env' and 'file'"));
+            }
+        }
+
+        if self.services.is_empty() {
+            errs.push(src.error(&root.key("services"), "at least one service is required"));
+        }
+        let mut service_names = HashSet::new();
+        for (si, svc) in self.services.iter().enumerate() {
+            let sp = root.key("services").index(si);
+            if !is_label_name(&svc.name) {
+                errs.push(src.error(&sp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", svc.name)));
+            }
+            if !service_names.insert(svc.name.as_str()) {
+                errs.push(src.error(&sp.key("name"), format!("duplicate service name '{}'", svc.name)));
+            }
+            let op = sp.key("objectives");
+            let a = svc.objectives.availability;
+            if !(a > 0.0 && a < 100.0) {
+                errs.push(src.error(&op.key("availability"), format!("{a} must be a percentage between 0 and 100 (exclusive), e.g. 99.99")));
+            }
+            let lt = &svc.objectives.latency;
+            if !(lt.target > 0.0 && lt.target < 100.0) {
+                errs.push(src.error(&op.key("latency").key("target"), format!("{} must be a percentage between 0 and 100 (exclusive), e.g. 99", lt.target)));
+            }
+            let th = lt.threshold.as_secs_f64();
+            if !g.buckets.iter().any(|b| (b - th).abs() < 1e-9) {
+                errs.push(src.error(
+                    &op.key("latency").key("threshold"),
+                    format!("threshold {} is not a bucket boundary; add {th} to global.buckets so the objective can be read exactly", lt.threshold),
+                ));
+            }
+            if svc.transactions.is_empty() {
+                errs.push(src.error(&sp.key("transactions"), "at least one transaction is required"));
+            }
+            let mut tx_names = HashSet::new();
+            for (ti, tx) in svc.transactions.iter().enumerate() {
+                let tp = sp.key("transactions").index(ti);
+                if !is_label_name(&tx.name) {
+                    errs.push(src.error(&tp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", tx.name)));
+                }
+                if !tx_names.insert(tx.name.as_str()) {
+                    errs.push(src.error(&tp.key("name"), format!("duplicate transaction name '{}' in service '{}'", tx.name, svc.name)));
+                }
+                self.validate_transaction(tx, &tp, &mut errs);
+            }
+        }
+
+        for (wi, w) in self.maintenance.iter().enumerate() {
+            let wp = root.key("maintenance").index(wi);
+            if w.end <= w.start {
+                errs.push(src.error(&wp.key("end"), format!("window ends ({}) before it starts ({})", w.end.to_rfc3339(), w.start.to_rfc3339())));
+            }
+            if w.announced_at > w.start {
+                errs.push(src.error(&wp.key("announced_at"), "announced after the window started"));
+            }
+            if w.services.is_empty() {
+                errs.push(src.error(&wp.key("services"), "name at least one service"));
+            }
+            for (i, s) in w.services.iter().enumerate() {
+                if !service_names.contains(s.as_str()) {
+                    errs.push(src.error(&wp.key("services").index(i), format!("unknown service '{s}'")));
+                }
+            }
+        }
+        errs
+    }
+
+    fn validate_transaction(&self, tx: &Transaction, tp: &Path, errs: &mut Vec<ConfigError>) {
+        let src = &self.source;
+        let g = &self.global;
+        let interval = tx.interval(g);
+        let timeout = tx.timeout(g);
+        if interval.is_zero() {
+            errs.push(src.error(&tp.key("interval"), "must be greater than 0s"));
+        }
+        if timeout.is_zero() {
+            errs.push(src.error(&tp.key("timeout"), "must be greater than 0s"));
+        }
+        if timeout > interval {
+            let field = if tx.timeout.is_some() { "timeout" } else { "interval" };
+            errs.push(src.error(
+                &tp.key(field),
+                format!("timeout {} is longer than interval {}; runs would overlap", duration::fmt_prom(timeout), duration::fmt_prom(interval)),
+            ));
+        }
+        if tx.steps.is_empty() {
+            errs.push(src.error(&tp.key("steps"), "at least one step is required"));
+        }
+        let mut defined: HashSet<&str> = tx.variables.keys().map(String::as_str).collect();
+        for (name, t) in &tx.variables {
+            self.check_template(t, &tx.variables.keys().map(String::as_str).collect(), &tp.key("variables").key(name), errs);
+        }
+        let mut step_names = HashSet::new();
+        for (i, step) in tx.steps.iter().enumerate() {
+            let p = tp.key("steps").index(i);
+            if !is_label_name(&step.name) {
+                errs.push(src.error(&p.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", step.name)));
+            }
+            if !step_names.insert(step.name.as_str()) {
+                errs.push(src.error(&p.key("name"), format!("duplicate step name '{}'", step.name)));
+            }
+            if step.method.parse::<http::Method>().is_err() || step.method.chars().any(|c| c.is_ascii_lowercase()) {
+                errs.push(src.error(&p.key("method"), format!("invalid HTTP method '{}' (e.g. GET, POST)", step.method)));
+            }
+            if let Some(Part::Text(t)) = step.url.parts.first() {
+                if !(t.starts_with("https://") || t.starts_with("http://")) {
+                    errs.push(src.error(&p.key("url"), format!("'{}' must start with https:// or http://", step.url)));
+                }
+            }
+            self.check_template(&step.url, &defined, &p.key("url"), errs);
+            for (h, t) in &step.headers {
+                if http::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                    errs.push(src.error(&p.key("headers").key(h), format!("invalid header name '{h}'")));
+                }
+                self.check_template(t, &defined, &p.key("headers").key(h), errs);
+            }
+            match &step.body {
+                Some(Body::Raw(t)) => self.check_template(t, &defined, &p.key("body").key("raw"), errs),
+                Some(Body::Form(f)) => {
+                    for (k, t) in f {
+                        self.check_template(t, &defined, &p.key("body").key("form").key(k), errs);
+                    }
+                }
+                Some(Body::Json(v)) => {
+                    let mut strings = Vec::new();
+                    json_strings(v, &mut strings);
+                    for s in strings {
+                        match Template::parse(s) {
+                            Ok(t) => self.check_template(&t, &defined, &p.key("body").key("json"), errs),
+                            Err(e) => errs.push(src.error(&p.key("body").key("json"), e.to_string())),
+                        }
+                    }
+                }
+                None => {}
+            }
+            if let Some(t) = step.timeout {
+                if t.0.is_zero() {
+                    errs.push(src.error(&p.key("timeout"), "must be greater than 0s"));
+                } else if t.0 > timeout {
+                    errs.push(src.error(&p.key("timeout"), format!("step timeout {t} is longer than the transaction timeout {}", duration::fmt_prom(timeout))));
+                }
+            }
+            let ep = p.key("expect");
+            for (j, r) in step.expect.body_regex.iter().enumerate() {
+                if let Err(e) = regex::Regex::new(r) {
+                    errs.push(src.error(&ep.key("body_regex").index(j), format!("invalid regex: {e}")));
+                }
+            }
+            for (j, h) in step.expect.headers.iter().enumerate() {
+                let hp = ep.key("headers").index(j);
+                let n = [h.equals.is_some(), h.contains.is_some(), h.regex.is_some(), h.exists.is_some()].iter().filter(|b| **b).count();
+                if n != 1 {
+                    errs.push(src.error(&hp, "set exactly one of 'equals', 'contains', 'regex', 'exists'"));
+                }
+                if let Some(r) = &h.regex {
+                    if let Err(e) = regex::Regex::new(r) {
+                        errs.push(src.error(&hp.key("regex"), format!("invalid regex: {e}")));
+                    }
+                }
+            }
+            for (j, jx) in step.expect.json.iter().enumerate() {
+                let jp = ep.key("json").index(j);
+                if !(jx.pointer.is_empty() || jx.pointer.starts_with('/')) {
+                    errs.push(src.error(&jp.key("pointer"), format!("'{}' is not a JSON pointer (must start with '/')", jx.pointer)));
+                }
+                if jx.equals.is_some() == jx.exists.is_some() {
+                    errs.push(src.error(&jp, "set exactly one of 'equals' and 'exists'"));
+                }
+            }
+            for (name, c) in &step.capture {
+                let cp = p.key("capture").key(name);
+                let n = [c.json.is_some(), c.regex.is_some(), c.header.is_some()].iter().filter(|b| **b).count();
+                if n != 1 {
+                    errs.push(src.error(&cp, "set exactly one of 'json', 'regex', 'header'"));
+                }
+                if let Some(r) = &c.regex {
+                    if let Err(e) = regex::Regex::new(r) {
+                        errs.push(src.error(&cp.key("regex"), format!("invalid regex: {e}")));
+                    }
+                }
+                if let Some(ptr) = &c.json {
+                    if !(ptr.is_empty() || ptr.starts_with('/')) {
+                        errs.push(src.error(&cp.key("json"), format!("'{ptr}' is not a JSON pointer (must start with '/')")));
+                    }
+                }
+            }
+            defined.extend(step.capture.keys().map(String::as_str));
+        }
+    }
+
+    fn check_template(&self, t: &Template, defined: &HashSet<&str>, path: &Path, errs: &mut Vec<ConfigError>) {
+        for v in t.vars() {
+            if !defined.contains(v) {
+                errs.push(self.source.error(path, format!("undefined variable '${{{v}}}' (define it under 'variables' or capture it in an earlier step)")));
+            }
+        }
+        for s in t.secrets() {
+            if !self.secrets.contains_key(s) {
+                errs.push(self.source.error(path, format!("undefined secret '${{secret:{s}}}' (declare it under 'secrets')")));
+            }
+        }
+    }
+
+    /// Problems that do not stop the exporter but that people must see.
+    pub fn warnings(&self) -> Vec<ConfigError> {
+        let months = self.global.maintenance_notice_months;
+        self.maintenance
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !w.announced_in_time(months))
+            .map(|(i, w)| {
+                self.source.error(
+                    &Path::root().key("maintenance").index(i).key("announced_at"),
+                    format!(
+                        "announced {} for a window starting {}: less than {months} months' notice, so it is NOT planned maintenance and its downtime counts as failure time",
+                        w.announced_at.to_rfc3339(),
+                        w.start.to_rfc3339()
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// Windows that count as planned maintenance (announced in time).
+    pub fn planned_windows(&self) -> impl Iterator<Item = &MaintenanceWindow> {
+        let months = self.global.maintenance_notice_months;
+        self.maintenance.iter().filter(move |w| w.announced_in_time(months))
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// Every string inside a JSON value.
+pub fn json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

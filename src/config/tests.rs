@@ -1,0 +1,106 @@
+use super::*;
+
+const VALID: &str = r#"global:
+  location: tokyo-a
+  interval: 30s
+services:
+  - name: hanbai
+    display_name: {ja: AOULU 販売, en: AOULU Sales}
+    transactions:
+      - name: everyday
+        variables:
+          base: ${env:HANBAI_URL:-https://hanbai.example}
+        steps:
+          - name: login
+            method: POST
+            url: ${base}/login
+            body:
+              json: {user: demo, password: "${secret:pw}"}
+            capture:
+              token: {json: /token, secret: true}
+          - name: search
+            url: ${base}/orders?q=1
+            headers:
+              authorization: Bearer ${token}
+            expect:
+              status: ["2xx"]
+secrets:
+  pw: {env: HANBAI_PASSWORD}
+"#;
+
+#[test]
+fn valid_config_loads_with_defaults() {
+    let c = parse(VALID, "aoulu.yaml").unwrap();
+    assert_eq!(c.global.location, "tokyo-a");
+    assert_eq!(c.services[0].objectives.availability, 99.99);
+    assert_eq!(c.services[0].objectives.latency.threshold, Dur::secs(3));
+    assert_eq!(c.services[0].transactions[0].steps[0].method, "POST");
+    assert_eq!(c.services[0].transactions[0].steps[1].expect.status, vec![StatusSpec { lo: 200, hi: 299 }]);
+    assert!(c.global.buckets.contains(&3.0));
+}
+
+/// Replaces `from` (which must occur once) in the valid config.
+fn with(from: &str, to: &str) -> String {
+    assert_eq!(VALID.matches(from).count(), 1, "{from}");
+    VALID.replace(from, to)
+}
+
+#[test]
+fn invalid_configs_give_exact_errors() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            with("  interval: 30s\n", "  interval: 30s\n  colour: blue\n"),
+            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`",
+        ),
+        (with("interval: 30s", "interval: 30"), "t.yaml:3:3: global.interval: duration '30' needs a unit (e.g. '30s')"),
+        (with("interval: 30s", "interval: soon"), "t.yaml:3:3: global.interval: invalid duration 'soon': expected number at 0 (use e.g. 500ms, 15s, 1m30s)"),
+        (with("method: POST", "method: [POST]"), "t.yaml:13:21: services[0].transactions[0].steps[0].method: invalid type: sequence, expected a string"),
+        (with("url: ${base}/orders?q=1", "url: ${bse}/orders?q=1"), "t.yaml:20:13: services[0].transactions[0].steps[1].url: undefined variable '${bse}' (define it under 'variables' or capture it in an earlier step)"),
+        (with("Bearer ${token}", "Bearer ${secret:tok}"), "t.yaml:22:15: services[0].transactions[0].steps[1].headers.authorization: undefined secret '${secret:tok}' (declare it under 'secrets')"),
+        (with("- name: search", "- name: login"), "t.yaml:19:13: services[0].transactions[0].steps[1].name: duplicate step name 'login'"),
+        (with("interval: 30s", "interval: 30s\n  buckets: [1, 2, 5]"), "t.yaml:6:5: services[0].objectives.latency.threshold: threshold 3s is not a bucket boundary; add 3 to global.buckets so the objective can be read exactly"),
+        (with("url: ${base}/login", "url: ftp://x/login"), "t.yaml:14:13: services[0].transactions[0].steps[0].url: 'ftp://x/login' must start with https:// or http://"),
+        (with("status: [\"2xx\"]", "status: [\"700\"]"), "t.yaml:24:24: services[0].transactions[0].steps[1].expect.status[0]: invalid status '700' (expected 200, \"200-299\" or \"2xx\")"),
+        (with("{json: /token, secret: true}", "{json: /token, regex: x}"), "t.yaml:18:15: services[0].transactions[0].steps[0].capture.token: set exactly one of 'json', 'regex', 'header'"),
+        (with("pw: {env: HANBAI_PASSWORD}", "pw: {}"), "t.yaml:26:3: secrets.pw: set exactly one of 'env' and 'file'"),
+        (with("  - name: hanbai\n", "  - name: Hanbai\n"), "t.yaml:5:5: services[0].name: 'Hanbai' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
+        (with("  interval: 30s\n", "  interval: 30s\n  timeout: 1m\n"), "t.yaml:9:9: services[0].transactions[0].interval: timeout 1m is longer than interval 30s; runs would overlap"),
+        (
+            format!("{VALID}maintenance:\n  - services: [hanbai]\n    start: 2027-01-10T02:00:00+09:00\n    end: 2027-01-10T01:00:00+09:00\n    announced_at: 2026-01-01T00:00:00+09:00\n    announced_via: guide\n"),
+            "t.yaml:30:5: maintenance[0].end: window ends (2027-01-10T01:00:00+09:00) before it starts (2027-01-10T02:00:00+09:00)",
+        ),
+        (
+            format!("{VALID}maintenance:\n  - services: [hanbia]\n    start: 2027-01-10T02:00:00+09:00\n    end: 2027-01-10T04:00:00+09:00\n    announced_at: 2026-01-01T00:00:00+09:00\n    announced_via: guide\n"),
+            "t.yaml:28:16: maintenance[0].services[0]: unknown service 'hanbia'",
+        ),
+        (
+            format!("{VALID}maintenance:\n  - services: [hanbai]\n    start: 2027-01-10 02:00\n    end: 2027-01-10T04:00:00+09:00\n    announced_at: 2026-01-01T00:00:00+09:00\n    announced_via: guide\n"),
+            "t.yaml:29:5: maintenance[0].start: invalid time '2027-01-10 02:00': premature end of input (expected RFC 3339 with offset, e.g. 2027-05-09T01:00:00+09:00)",
+        ),
+        ("services: []\n".to_string(), "t.yaml:1:1: services: at least one service is required"),
+        ("services: [\n".to_string(), "t.yaml:2:1: did not find expected node content"),
+    ];
+    let mut failures = Vec::new();
+    for (src, want) in &cases {
+        let got = match parse(src, "t.yaml") {
+            Ok(_) => "<loaded>".to_string(),
+            Err(e) => e.0[0].to_string(),
+        };
+        if got != *want {
+            failures.push(format!("want: {want}\n got: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn late_announcement_is_a_warning_not_maintenance() {
+    let src = format!(
+        "{VALID}maintenance:\n  - services: [hanbai]\n    start: 2027-01-10T02:00:00+09:00\n    end: 2027-01-10T04:00:00+09:00\n    announced_at: 2026-07-10T02:00:01+09:00\n    announced_via: guide\n  - services: [hanbai]\n    start: 2027-01-10T02:00:00+09:00\n    end: 2027-01-10T04:00:00+09:00\n    announced_at: 2026-07-10T02:00:00+09:00\n    announced_via: guide\n"
+    );
+    let c = parse(&src, "t.yaml").unwrap();
+    let w = c.warnings();
+    assert_eq!(w.len(), 1);
+    assert!(w[0].to_string().starts_with("t.yaml:31:5: maintenance[0].announced_at: announced 2026-07-10T02:00:01+09:00"), "{}", w[0]);
+    assert_eq!(c.planned_windows().count(), 1);
+}
