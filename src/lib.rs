@@ -2,4 +2,9 @@
 //! and dashboards that go with them.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod generate;
+pub mod probe;
+pub mod server;

@@ -23,7 +23,8 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     if t.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return Err(format!("duration '{t}' needs a unit (e.g. '{t}s')"));
     }
-    humantime::parse_duration(t).map_err(|e| format!("invalid duration '{t}': {e} (use e.g. 500ms, 15s, 1m30s)"))
+    humantime::parse_duration(t)
+        .map_err(|e| format!("invalid duration '{t}': {e} (use e.g. 500ms, 15s, 1m30s)"))
 }
 
 /// Formats like Prometheus does (`1m30s`, `500ms`, `2h`).

@@ -66,8 +66,14 @@ pub struct Locator {
 }
 
 enum Frame {
-    Map { path: Path, pending_key: Option<(String, Pos)> },
-    Seq { path: Path, next: usize },
+    Map {
+        path: Path,
+        pending_key: Option<(String, Pos)>,
+    },
+    Seq {
+        path: Path,
+        next: usize,
+    },
 }
 
 struct Builder {
@@ -107,7 +113,10 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Pos { line: mark.line(), column: mark.col() + 1 };
+        let pos = Pos {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
         match ev {
             Event::Scalar(value, ..) => {
                 if let Some(p) = self.node(Some(&value), pos) {
@@ -122,7 +131,10 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingStart(..) => {
                 let p = self.node(None, pos).unwrap_or_default();
-                self.stack.push(Frame::Map { path: p, pending_key: None });
+                self.stack.push(Frame::Map {
+                    path: p,
+                    pending_key: None,
+                });
             }
             Event::SequenceStart(..) => {
                 let p = self.node(None, pos).unwrap_or_default();
@@ -141,14 +153,24 @@ impl Locator {
     /// Builds the locator; a document that does not parse yields an empty one
     /// (serde_yaml reports the syntax error with its own position first).
     pub fn new(src: &str) -> Self {
-        let mut b = Builder { stack: Vec::new(), positions: HashMap::new(), scalars: Vec::new() };
+        let mut b = Builder {
+            stack: Vec::new(),
+            positions: HashMap::new(),
+            scalars: Vec::new(),
+        };
         let _ = Parser::new_from_str(src).load(&mut b, false);
-        Locator { positions: b.positions, scalars: b.scalars }
+        Locator {
+            positions: b.positions,
+            scalars: b.scalars,
+        }
     }
 
     /// The one scalar below `under` whose value is `value`, if exactly one is.
     pub fn find_value(&self, under: &Path, value: &str) -> Option<Path> {
-        let mut hits = self.scalars.iter().filter(|(p, v)| v == value && p.0.starts_with(&under.0));
+        let mut hits = self
+            .scalars
+            .iter()
+            .filter(|(p, v)| v == value && p.0.starts_with(&under.0));
         match (hits.next(), hits.next()) {
             (Some((p, _)), None) => Some(p.clone()),
             _ => None,

@@ -148,8 +148,9 @@ impl Default for Global {
 }
 
 /// Dense around the 3 s objective so quantiles near it are meaningful.
-pub const DEFAULT_BUCKETS: [f64; 16] =
-    [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0];
+pub const DEFAULT_BUCKETS: [f64; 16] = [
+    0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0,
+];
 
 /// Where a secret's value comes from.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -194,7 +195,10 @@ pub struct Objectives {
 
 impl Default for Objectives {
     fn default() -> Self {
-        Objectives { availability: 99.99, latency: LatencyObjective::default() }
+        Objectives {
+            availability: 99.99,
+            latency: LatencyObjective::default(),
+        }
     }
 }
 
@@ -209,7 +213,10 @@ pub struct LatencyObjective {
 
 impl Default for LatencyObjective {
     fn default() -> Self {
-        LatencyObjective { threshold: Dur::secs(3), target: 99.0 }
+        LatencyObjective {
+            threshold: Dur::secs(3),
+            target: 99.0,
+        }
     }
 }
 
@@ -336,14 +343,21 @@ impl<'de> Deserialize<'de> for StatusSpec {
             Code(u16),
             Text(String),
         }
-        let bad = |s: &str| serde::de::Error::custom(format!("invalid status '{s}' (expected 200, \"200-299\" or \"2xx\")"));
+        let bad = |s: &str| {
+            serde::de::Error::custom(format!(
+                "invalid status '{s}' (expected 200, \"200-299\" or \"2xx\")"
+            ))
+        };
         let valid = |c: u16| (100..=599).contains(&c);
         let spec = match Raw::deserialize(d)? {
             Raw::Code(c) => StatusSpec { lo: c, hi: c },
             Raw::Text(s) => {
                 let t = s.trim();
                 if let Some(class) = t.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()) {
-                    StatusSpec { lo: class * 100, hi: class * 100 + 99 }
+                    StatusSpec {
+                        lo: class * 100,
+                        hi: class * 100 + 99,
+                    }
                 } else if let Some((a, b)) = t.split_once('-') {
                     let lo = a.trim().parse().map_err(|_| bad(t))?;
                     let hi = b.trim().parse().map_err(|_| bad(t))?;
@@ -481,8 +495,12 @@ pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
     let locator = Locator::new(src);
-    let mut cfg: Config = serde_yaml::from_str(src).map_err(|e| ConfigErrors(vec![serde_error(&e, file, &locator)]))?;
-    cfg.source = Arc::new(Source { file: file.to_string(), locator });
+    let mut cfg: Config = serde_yaml::from_str(src)
+        .map_err(|e| ConfigErrors(vec![serde_error(&e, file, &locator)]))?;
+    cfg.source = Arc::new(Source {
+        file: file.to_string(),
+        locator,
+    });
     let errors = cfg.validate();
     if errors.is_empty() {
         Ok(cfg)
@@ -497,7 +515,13 @@ pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
 /// statuses) at the enclosing mapping; those messages quote the bad value, so
 /// the value's own field is looked up below that mapping.
 fn serde_error(e: &serde_yaml::Error, file: &str, locator: &Locator) -> ConfigError {
-    let mut pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).unwrap_or(Pos { line: 1, column: 1 });
+    let mut pos = e
+        .location()
+        .map(|l| Pos {
+            line: l.line(),
+            column: l.column(),
+        })
+        .unwrap_or(Pos { line: 1, column: 1 });
     let mut msg = e.to_string();
     if let Some(i) = msg.rfind(" at line ") {
         msg.truncate(i);
@@ -506,14 +530,22 @@ fn serde_error(e: &serde_yaml::Error, file: &str, locator: &Locator) -> ConfigEr
         Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
         _ => (String::new(), msg),
     };
-    let quoted = message.split('\'').nth(1).filter(|_| message.matches('\'').count() >= 2);
+    let quoted = message
+        .split('\'')
+        .nth(1)
+        .filter(|_| message.matches('\'').count() >= 2);
     if let (Some(value), Some(under)) = (quoted, parse_path(&field)) {
         if let Some(p) = locator.find_value(&under, value) {
             pos = locator.find(&p);
             field = p.to_string();
         }
     }
-    ConfigError { file: file.to_string(), pos, field, message }
+    ConfigError {
+        file: file.to_string(),
+        pos,
+        field,
+        message,
+    }
 }
 
 /// Parses serde_yaml's `a.b[1].c` path notation.
@@ -523,7 +555,10 @@ fn parse_path(s: &str) -> Option<Path> {
         return Some(p);
     }
     for part in s.split('.') {
-        let (key, rest) = part.split_once('[').map(|(k, r)| (k, Some(r))).unwrap_or((part, None));
+        let (key, rest) = part
+            .split_once('[')
+            .map(|(k, r)| (k, Some(r)))
+            .unwrap_or((part, None));
         if !key.is_empty() {
             p = p.key(key);
         }
@@ -546,15 +581,28 @@ impl Config {
         let gp = root.key("global");
 
         if !is_label_name(&g.location) {
-            errs.push(src.error(&gp.key("location"), "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"));
+            errs.push(src.error(
+                &gp.key("location"),
+                "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
+            ));
         }
-        for (name, d) in [("interval", g.interval), ("timeout", g.timeout), ("step_timeout", g.step_timeout)] {
+        for (name, d) in [
+            ("interval", g.interval),
+            ("timeout", g.timeout),
+            ("step_timeout", g.step_timeout),
+        ] {
             if d.0.is_zero() {
                 errs.push(src.error(&gp.key(name), "must be greater than 0s"));
             }
         }
-        if g.buckets.is_empty() || g.buckets.windows(2).any(|w| w[0] >= w[1]) || g.buckets.iter().any(|b| !b.is_finite() || *b <= 0.0) {
-            errs.push(src.error(&gp.key("buckets"), "must be positive and strictly increasing"));
+        if g.buckets.is_empty()
+            || g.buckets.windows(2).any(|w| w[0] >= w[1])
+            || g.buckets.iter().any(|b| !b.is_finite() || *b <= 0.0)
+        {
+            errs.push(src.error(
+                &gp.key("buckets"),
+                "must be positive and strictly increasing",
+            ));
         }
         if g.max_body_bytes == 0 {
             errs.push(src.error(&gp.key("max_body_bytes"), "must be greater than 0"));
@@ -577,16 +625,28 @@ impl Config {
                 errs.push(src.error(&sp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", svc.name)));
             }
             if !service_names.insert(svc.name.as_str()) {
-                errs.push(src.error(&sp.key("name"), format!("duplicate service name '{}'", svc.name)));
+                errs.push(src.error(
+                    &sp.key("name"),
+                    format!("duplicate service name '{}'", svc.name),
+                ));
             }
             let op = sp.key("objectives");
             let a = svc.objectives.availability;
             if !(a > 0.0 && a < 100.0) {
-                errs.push(src.error(&op.key("availability"), format!("{a} must be a percentage between 0 and 100 (exclusive), e.g. 99.99")));
+                errs.push(src.error(
+                    &op.key("availability"),
+                    format!("{a} must be a percentage between 0 and 100 (exclusive), e.g. 99.99"),
+                ));
             }
             let lt = &svc.objectives.latency;
             if !(lt.target > 0.0 && lt.target < 100.0) {
-                errs.push(src.error(&op.key("latency").key("target"), format!("{} must be a percentage between 0 and 100 (exclusive), e.g. 99", lt.target)));
+                errs.push(src.error(
+                    &op.key("latency").key("target"),
+                    format!(
+                        "{} must be a percentage between 0 and 100 (exclusive), e.g. 99",
+                        lt.target
+                    ),
+                ));
             }
             let th = lt.threshold.as_secs_f64();
             if !g.buckets.iter().any(|b| (b - th).abs() < 1e-9) {
@@ -596,7 +656,10 @@ impl Config {
                 ));
             }
             if svc.transactions.is_empty() {
-                errs.push(src.error(&sp.key("transactions"), "at least one transaction is required"));
+                errs.push(src.error(
+                    &sp.key("transactions"),
+                    "at least one transaction is required",
+                ));
             }
             let mut tx_names = HashSet::new();
             for (ti, tx) in svc.transactions.iter().enumerate() {
@@ -605,7 +668,13 @@ impl Config {
                     errs.push(src.error(&tp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", tx.name)));
                 }
                 if !tx_names.insert(tx.name.as_str()) {
-                    errs.push(src.error(&tp.key("name"), format!("duplicate transaction name '{}' in service '{}'", tx.name, svc.name)));
+                    errs.push(src.error(
+                        &tp.key("name"),
+                        format!(
+                            "duplicate transaction name '{}' in service '{}'",
+                            tx.name, svc.name
+                        ),
+                    ));
                 }
                 self.validate_transaction(tx, &tp, &mut errs);
             }
@@ -614,17 +683,30 @@ impl Config {
         for (wi, w) in self.maintenance.iter().enumerate() {
             let wp = root.key("maintenance").index(wi);
             if w.end <= w.start {
-                errs.push(src.error(&wp.key("end"), format!("window ends ({}) before it starts ({})", w.end.to_rfc3339(), w.start.to_rfc3339())));
+                errs.push(src.error(
+                    &wp.key("end"),
+                    format!(
+                        "window ends ({}) before it starts ({})",
+                        w.end.to_rfc3339(),
+                        w.start.to_rfc3339()
+                    ),
+                ));
             }
             if w.announced_at > w.start {
-                errs.push(src.error(&wp.key("announced_at"), "announced after the window started"));
+                errs.push(src.error(
+                    &wp.key("announced_at"),
+                    "announced after the window started",
+                ));
             }
             if w.services.is_empty() {
                 errs.push(src.error(&wp.key("services"), "name at least one service"));
             }
             for (i, s) in w.services.iter().enumerate() {
                 if !service_names.contains(s.as_str()) {
-                    errs.push(src.error(&wp.key("services").index(i), format!("unknown service '{s}'")));
+                    errs.push(src.error(
+                        &wp.key("services").index(i),
+                        format!("unknown service '{s}'"),
+                    ));
                 }
             }
         }
@@ -643,10 +725,18 @@ impl Config {
             errs.push(src.error(&tp.key("timeout"), "must be greater than 0s"));
         }
         if timeout > interval {
-            let field = if tx.timeout.is_some() { "timeout" } else { "interval" };
+            let field = if tx.timeout.is_some() {
+                "timeout"
+            } else {
+                "interval"
+            };
             errs.push(src.error(
                 &tp.key(field),
-                format!("timeout {} is longer than interval {}; runs would overlap", duration::fmt_prom(timeout), duration::fmt_prom(interval)),
+                format!(
+                    "timeout {} is longer than interval {}; runs would overlap",
+                    duration::fmt_prom(timeout),
+                    duration::fmt_prom(interval)
+                ),
             ));
         }
         if tx.steps.is_empty() {
@@ -654,7 +744,12 @@ impl Config {
         }
         let mut defined: HashSet<&str> = tx.variables.keys().map(String::as_str).collect();
         for (name, t) in &tx.variables {
-            self.check_template(t, &tx.variables.keys().map(String::as_str).collect(), &tp.key("variables").key(name), errs);
+            self.check_template(
+                t,
+                &tx.variables.keys().map(String::as_str).collect(),
+                &tp.key("variables").key(name),
+                errs,
+            );
         }
         let mut step_names = HashSet::new();
         for (i, step) in tx.steps.iter().enumerate() {
@@ -663,25 +758,41 @@ impl Config {
                 errs.push(src.error(&p.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", step.name)));
             }
             if !step_names.insert(step.name.as_str()) {
-                errs.push(src.error(&p.key("name"), format!("duplicate step name '{}'", step.name)));
+                errs.push(src.error(
+                    &p.key("name"),
+                    format!("duplicate step name '{}'", step.name),
+                ));
             }
-            if step.method.parse::<http::Method>().is_err() || step.method.chars().any(|c| c.is_ascii_lowercase()) {
-                errs.push(src.error(&p.key("method"), format!("invalid HTTP method '{}' (e.g. GET, POST)", step.method)));
+            if step.method.parse::<http::Method>().is_err()
+                || step.method.chars().any(|c| c.is_ascii_lowercase())
+            {
+                errs.push(src.error(
+                    &p.key("method"),
+                    format!("invalid HTTP method '{}' (e.g. GET, POST)", step.method),
+                ));
             }
             if let Some(Part::Text(t)) = step.url.parts.first() {
                 if !(t.starts_with("https://") || t.starts_with("http://")) {
-                    errs.push(src.error(&p.key("url"), format!("'{}' must start with https:// or http://", step.url)));
+                    errs.push(src.error(
+                        &p.key("url"),
+                        format!("'{}' must start with https:// or http://", step.url),
+                    ));
                 }
             }
             self.check_template(&step.url, &defined, &p.key("url"), errs);
             for (h, t) in &step.headers {
                 if http::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
-                    errs.push(src.error(&p.key("headers").key(h), format!("invalid header name '{h}'")));
+                    errs.push(src.error(
+                        &p.key("headers").key(h),
+                        format!("invalid header name '{h}'"),
+                    ));
                 }
                 self.check_template(t, &defined, &p.key("headers").key(h), errs);
             }
             match &step.body {
-                Some(Body::Raw(t)) => self.check_template(t, &defined, &p.key("body").key("raw"), errs),
+                Some(Body::Raw(t)) => {
+                    self.check_template(t, &defined, &p.key("body").key("raw"), errs)
+                }
                 Some(Body::Form(f)) => {
                     for (k, t) in f {
                         self.check_template(t, &defined, &p.key("body").key("form").key(k), errs);
@@ -692,8 +803,12 @@ impl Config {
                     json_strings(v, &mut strings);
                     for s in strings {
                         match Template::parse(s) {
-                            Ok(t) => self.check_template(&t, &defined, &p.key("body").key("json"), errs),
-                            Err(e) => errs.push(src.error(&p.key("body").key("json"), e.to_string())),
+                            Ok(t) => {
+                                self.check_template(&t, &defined, &p.key("body").key("json"), errs)
+                            }
+                            Err(e) => {
+                                errs.push(src.error(&p.key("body").key("json"), e.to_string()))
+                            }
                         }
                     }
                 }
@@ -703,20 +818,40 @@ impl Config {
                 if t.0.is_zero() {
                     errs.push(src.error(&p.key("timeout"), "must be greater than 0s"));
                 } else if t.0 > timeout {
-                    errs.push(src.error(&p.key("timeout"), format!("step timeout {t} is longer than the transaction timeout {}", duration::fmt_prom(timeout))));
+                    errs.push(src.error(
+                        &p.key("timeout"),
+                        format!(
+                            "step timeout {t} is longer than the transaction timeout {}",
+                            duration::fmt_prom(timeout)
+                        ),
+                    ));
                 }
             }
             let ep = p.key("expect");
             for (j, r) in step.expect.body_regex.iter().enumerate() {
                 if let Err(e) = regex::Regex::new(r) {
-                    errs.push(src.error(&ep.key("body_regex").index(j), format!("invalid regex: {e}")));
+                    errs.push(src.error(
+                        &ep.key("body_regex").index(j),
+                        format!("invalid regex: {e}"),
+                    ));
                 }
             }
             for (j, h) in step.expect.headers.iter().enumerate() {
                 let hp = ep.key("headers").index(j);
-                let n = [h.equals.is_some(), h.contains.is_some(), h.regex.is_some(), h.exists.is_some()].iter().filter(|b| **b).count();
+                let n = [
+                    h.equals.is_some(),
+                    h.contains.is_some(),
+                    h.regex.is_some(),
+                    h.exists.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
                 if n != 1 {
-                    errs.push(src.error(&hp, "set exactly one of 'equals', 'contains', 'regex', 'exists'"));
+                    errs.push(src.error(
+                        &hp,
+                        "set exactly one of 'equals', 'contains', 'regex', 'exists'",
+                    ));
                 }
                 if let Some(r) = &h.regex {
                     if let Err(e) = regex::Regex::new(r) {
@@ -727,7 +862,13 @@ impl Config {
             for (j, jx) in step.expect.json.iter().enumerate() {
                 let jp = ep.key("json").index(j);
                 if !(jx.pointer.is_empty() || jx.pointer.starts_with('/')) {
-                    errs.push(src.error(&jp.key("pointer"), format!("'{}' is not a JSON pointer (must start with '/')", jx.pointer)));
+                    errs.push(src.error(
+                        &jp.key("pointer"),
+                        format!(
+                            "'{}' is not a JSON pointer (must start with '/')",
+                            jx.pointer
+                        ),
+                    ));
                 }
                 if jx.equals.is_some() == jx.exists.is_some() {
                     errs.push(src.error(&jp, "set exactly one of 'equals' and 'exists'"));
@@ -735,7 +876,10 @@ impl Config {
             }
             for (name, c) in &step.capture {
                 let cp = p.key("capture").key(name);
-                let n = [c.json.is_some(), c.regex.is_some(), c.header.is_some()].iter().filter(|b| **b).count();
+                let n = [c.json.is_some(), c.regex.is_some(), c.header.is_some()]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
                 if n != 1 {
                     errs.push(src.error(&cp, "set exactly one of 'json', 'regex', 'header'"));
                 }
@@ -746,7 +890,10 @@ impl Config {
                 }
                 if let Some(ptr) = &c.json {
                     if !(ptr.is_empty() || ptr.starts_with('/')) {
-                        errs.push(src.error(&cp.key("json"), format!("'{ptr}' is not a JSON pointer (must start with '/')")));
+                        errs.push(src.error(
+                            &cp.key("json"),
+                            format!("'{ptr}' is not a JSON pointer (must start with '/')"),
+                        ));
                     }
                 }
             }
@@ -754,7 +901,13 @@ impl Config {
         }
     }
 
-    fn check_template(&self, t: &Template, defined: &HashSet<&str>, path: &Path, errs: &mut Vec<ConfigError>) {
+    fn check_template(
+        &self,
+        t: &Template,
+        defined: &HashSet<&str>,
+        path: &Path,
+        errs: &mut Vec<ConfigError>,
+    ) {
         for v in t.vars() {
             if !defined.contains(v) {
                 errs.push(self.source.error(path, format!("undefined variable '${{{v}}}' (define it under 'variables' or capture it in an earlier step)")));
@@ -762,7 +915,10 @@ impl Config {
         }
         for s in t.secrets() {
             if !self.secrets.contains_key(s) {
-                errs.push(self.source.error(path, format!("undefined secret '${{secret:{s}}}' (declare it under 'secrets')")));
+                errs.push(self.source.error(
+                    path,
+                    format!("undefined secret '${{secret:{s}}}' (declare it under 'secrets')"),
+                ));
             }
         }
     }
@@ -790,7 +946,9 @@ impl Config {
     /// Windows that count as planned maintenance (announced in time).
     pub fn planned_windows(&self) -> impl Iterator<Item = &MaintenanceWindow> {
         let months = self.global.maintenance_notice_months;
-        self.maintenance.iter().filter(move |w| w.announced_in_time(months))
+        self.maintenance
+            .iter()
+            .filter(move |w| w.announced_in_time(months))
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {

@@ -10,7 +10,10 @@ pub enum Part {
     Text(String),
     /// A transaction variable or an earlier step's capture.
     Var(String),
-    Env { name: String, default: Option<String> },
+    Env {
+        name: String,
+        default: Option<String>,
+    },
     Secret(String),
 }
 
@@ -33,7 +36,9 @@ pub enum TemplateError {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 impl Template {
@@ -86,7 +91,10 @@ impl Template {
                 if !valid_name(name) {
                     return Err(TemplateError::BadName(name.to_string()));
                 }
-                Ok(Part::Env { name: name.to_string(), default })
+                Ok(Part::Env {
+                    name: name.to_string(),
+                    default,
+                })
             }
             Some(("secret", name)) => {
                 if !valid_name(name) {
@@ -135,7 +143,11 @@ impl Template {
 
     /// Renders with the given variables and secrets. Unknown names render
     /// empty; validation guarantees every name used is defined.
-    pub fn render(&self, vars: &HashMap<String, String>, secrets: &HashMap<String, String>) -> String {
+    pub fn render(
+        &self,
+        vars: &HashMap<String, String>,
+        secrets: &HashMap<String, String>,
+    ) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
@@ -143,7 +155,10 @@ impl Template {
                 Part::Var(v) => out.push_str(vars.get(v).map(String::as_str).unwrap_or("")),
                 Part::Secret(s) => out.push_str(secrets.get(s).map(String::as_str).unwrap_or("")),
                 Part::Env { name, default } => {
-                    let v = std::env::var(name).ok().or_else(|| default.clone()).unwrap_or_default();
+                    let v = std::env::var(name)
+                        .ok()
+                        .or_else(|| default.clone())
+                        .unwrap_or_default();
                     out.push_str(&v)
                 }
             }
@@ -166,8 +181,14 @@ impl std::fmt::Display for Template {
             match p {
                 Part::Text(t) => write!(f, "{}", t.replace('$', "$$"))?,
                 Part::Var(v) => write!(f, "${{{v}}}")?,
-                Part::Env { name, default: None } => write!(f, "${{env:{name}}}")?,
-                Part::Env { name, default: Some(d) } => write!(f, "${{env:{name}:-{d}}}")?,
+                Part::Env {
+                    name,
+                    default: None,
+                } => write!(f, "${{env:{name}}}")?,
+                Part::Env {
+                    name,
+                    default: Some(d),
+                } => write!(f, "${{env:{name}:-{d}}}")?,
                 Part::Secret(s) => write!(f, "${{secret:{s}}}")?,
             }
         }
@@ -185,7 +206,10 @@ mod tests {
         assert_eq!(
             t.parts,
             vec![
-                Part::Env { name: "BASE".into(), default: Some("https://x".into()) },
+                Part::Env {
+                    name: "BASE".into(),
+                    default: Some("https://x".into())
+                },
                 Part::Text("/o/".into()),
                 Part::Var("id".into()),
                 Part::Text("?k=".into()),
@@ -197,15 +221,24 @@ mod tests {
         let secrets = HashMap::from([("key".to_string(), "s3cr3t".to_string())]);
         let r = t.resolve_env(&|_| None).unwrap();
         assert_eq!(r.render(&vars, &secrets), "https://x/o/42?k=s3cr3t&p=$5");
-        assert_eq!(t.to_string(), "${env:BASE:-https://x}/o/${id}?k=${secret:key}&p=$$5");
+        assert_eq!(
+            t.to_string(),
+            "${env:BASE:-https://x}/o/${id}?k=${secret:key}&p=$$5"
+        );
     }
 
     #[test]
     fn rejects_malformed_references() {
         assert_eq!(Template::parse("a ${b"), Err(TemplateError::Unclosed));
         assert_eq!(Template::parse("${}"), Err(TemplateError::Empty));
-        assert_eq!(Template::parse("${vault:x}"), Err(TemplateError::UnknownKind("vault".into())));
-        assert_eq!(Template::parse("${a b}"), Err(TemplateError::BadName("a b".into())));
+        assert_eq!(
+            Template::parse("${vault:x}"),
+            Err(TemplateError::UnknownKind("vault".into()))
+        );
+        assert_eq!(
+            Template::parse("${a b}"),
+            Err(TemplateError::BadName("a b".into()))
+        );
         assert!(Template::parse("cost: $5").unwrap().is_literal());
     }
 

@@ -35,7 +35,10 @@ fn valid_config_loads_with_defaults() {
     assert_eq!(c.services[0].objectives.availability, 99.99);
     assert_eq!(c.services[0].objectives.latency.threshold, Dur::secs(3));
     assert_eq!(c.services[0].transactions[0].steps[0].method, "POST");
-    assert_eq!(c.services[0].transactions[0].steps[1].expect.status, vec![StatusSpec { lo: 200, hi: 299 }]);
+    assert_eq!(
+        c.services[0].transactions[0].steps[1].expect.status,
+        vec![StatusSpec { lo: 200, hi: 299 }]
+    );
     assert!(c.global.buckets.contains(&3.0));
 }
 
@@ -101,6 +104,25 @@ fn late_announcement_is_a_warning_not_maintenance() {
     let c = parse(&src, "t.yaml").unwrap();
     let w = c.warnings();
     assert_eq!(w.len(), 1);
-    assert!(w[0].to_string().starts_with("t.yaml:31:5: maintenance[0].announced_at: announced 2026-07-10T02:00:01+09:00"), "{}", w[0]);
+    assert!(
+        w[0].to_string().starts_with(
+            "t.yaml:31:5: maintenance[0].announced_at: announced 2026-07-10T02:00:01+09:00"
+        ),
+        "{}",
+        w[0]
+    );
     assert_eq!(c.planned_windows().count(), 1);
+}
+
+#[test]
+fn shipped_aoulu_config_is_valid() {
+    let src = include_str!("../../deploy/aoulu.yaml");
+    let c = parse(src, "deploy/aoulu.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["hanbai", "denshibin"]);
+    for s in &c.services {
+        assert_eq!(s.objectives.availability, 99.99);
+        assert_eq!(s.objectives.latency.threshold, Dur::secs(3));
+    }
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
 }
