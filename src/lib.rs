@@ -6,5 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod generate;
+pub mod metrics;
 pub mod probe;
+pub mod scheduler;
 pub mod server;

@@ -1,16 +1,83 @@
 //! Runs synthetic transactions: HTTP steps with phase timings, assertions and captures.
+pub mod assert;
+pub mod http;
+pub mod mask;
+pub mod outcome;
 pub mod plan;
+pub mod transaction;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use outcome::{Outcome, Phase, Reason};
+pub use plan::TransactionPlan;
+
+/// A plan for one GET of `url`, as `mimamori probe` runs it.
+pub fn adhoc_plan(
+    url: &str,
+    timeout: Duration,
+    ca_file: Option<PathBuf>,
+) -> anyhow::Result<TransactionPlan> {
+    http::parse_url(url).map_err(|m| anyhow::anyhow!("{url}: {m}"))?;
+    let g = crate::config::Global::default();
+    let tls = plan::tls_config(&ca_file.into_iter().collect::<Vec<_>>())
+        .map_err(|m| anyhow::anyhow!(m))?;
+    let template = crate::config::Template {
+        parts: vec![crate::config::Part::Text(url.to_string())],
+    };
+    Ok(TransactionPlan {
+        key: plan::TxKey {
+            service: "adhoc".into(),
+            transaction: "get".into(),
+        },
+        location: g.location.clone(),
+        interval: timeout,
+        timeout,
+        variables: Vec::new(),
+        steps: vec![plan::StepPlan {
+            name: "get".into(),
+            method: ::http::Method::GET,
+            url: template,
+            headers: Vec::new(),
+            body: None,
+            timeout,
+            follow_redirects: true,
+            allow_redirect_hosts: Vec::new(),
+            expect: Default::default(),
+            captures: Vec::new(),
+        }],
+        secrets: Default::default(),
+        masker: Default::default(),
+        tls,
+        server_name: None,
+        max_body_bytes: g.max_body_bytes,
+        max_header_bytes: g.max_header_bytes,
+        max_redirects: g.max_redirects,
+        user_agent: g.user_agent.clone(),
+        fingerprint: String::new(),
+    })
+}
+
 /// `mimamori probe URL`: one ad-hoc GET, printed for a person or a script.
+/// Exits 0 on success and 1 on a failed probe.
 pub async fn adhoc(
-    _url: &str,
-    _json: bool,
-    _timeout: Duration,
-    _ca: Option<PathBuf>,
+    url: &str,
+    json: bool,
+    timeout: Duration,
+    ca_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+    let plan = Arc::new(adhoc_plan(url, timeout, ca_file)?);
+    let outcome = transaction::run(&plan).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print!("{}", transaction::describe(&outcome));
+    }
+    Ok(if outcome.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -1,7 +1,416 @@
-//! Compiles configured transactions into runnable plans.
-use crate::config::Config;
+//! Compiles configured transactions into runnable plans: environment resolved,
+//! secrets loaded, regexes compiled, TLS settings built once.
 
-/// What `mimamori check` prints.
-pub fn check_report(_cfg: &Config) -> anyhow::Result<String> {
-    anyhow::bail!("not implemented yet")
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use http::header::HeaderName;
+use regex::Regex;
+
+use crate::config::locate::Path;
+use crate::config::{Body, Config, ConfigErrors, HeaderExpect, JsonExpect, StatusSpec, Template};
+
+use super::mask::Masker;
+
+/// Identity of a transaction at one location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxKey {
+    pub service: String,
+    pub transaction: String,
+}
+
+/// A transaction ready to run.
+#[derive(Debug)]
+pub struct TransactionPlan {
+    pub key: TxKey,
+    pub location: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub variables: Vec<(String, Template)>,
+    pub steps: Vec<StepPlan>,
+    pub secrets: HashMap<String, String>,
+    pub masker: Masker,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub server_name: Option<String>,
+    pub max_body_bytes: u64,
+    pub max_header_bytes: usize,
+    pub max_redirects: u32,
+    pub user_agent: String,
+    /// Changes when anything that affects a run changes (used on reload).
+    pub fingerprint: String,
+}
+
+#[derive(Debug)]
+pub struct StepPlan {
+    pub name: String,
+    pub method: http::Method,
+    pub url: Template,
+    pub headers: Vec<(HeaderName, Template)>,
+    pub body: Option<BodyPlan>,
+    pub timeout: Duration,
+    pub follow_redirects: bool,
+    pub allow_redirect_hosts: Vec<String>,
+    pub expect: ExpectPlan,
+    pub captures: Vec<CapturePlan>,
+}
+
+#[derive(Debug)]
+pub enum BodyPlan {
+    Raw(Template),
+    Json(serde_json::Value),
+    Form(Vec<(String, Template)>),
+}
+
+#[derive(Debug, Default)]
+pub struct ExpectPlan {
+    pub status: Vec<StatusSpec>,
+    pub headers: Vec<HeaderCheck>,
+    pub body_contains: Vec<String>,
+    pub body_not_contains: Vec<String>,
+    pub body_regex: Vec<Regex>,
+    pub json: Vec<JsonExpect>,
+}
+
+#[derive(Debug)]
+pub struct HeaderCheck {
+    pub name: String,
+    pub equals: Option<String>,
+    pub contains: Option<String>,
+    pub regex: Option<Regex>,
+    pub exists: Option<bool>,
+}
+
+#[derive(Debug)]
+pub enum CaptureFrom {
+    Json(String),
+    Regex(Regex),
+    Header(String),
+}
+
+#[derive(Debug)]
+pub struct CapturePlan {
+    pub name: String,
+    pub from: CaptureFrom,
+    pub secret: bool,
+}
+
+/// Builds every plan of the configuration. `env` reads environment variables
+/// (injected so tests need not touch the process environment).
+pub fn build(
+    cfg: &Config,
+    location: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
+    let src = cfg.source.clone();
+    let mut errs = Vec::new();
+    let mut secrets = HashMap::new();
+    for (name, s) in &cfg.secrets {
+        let p = Path::root().key("secrets").key(name);
+        let value = if let Some(var) = &s.env {
+            env(var).ok_or_else(|| format!("environment variable {var} is not set"))
+        } else if let Some(file) = &s.file {
+            std::fs::read_to_string(file)
+                .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+        } else {
+            Err("no source".to_string())
+        };
+        match value {
+            Ok(v) => {
+                secrets.insert(name.clone(), v);
+            }
+            Err(m) => errs.push(src.error(&p, format!("secret '{name}': {m}"))),
+        }
+    }
+    let masker = Masker::new(secrets.values().cloned());
+    let g = &cfg.global;
+    let mut plans = Vec::new();
+    for (si, svc) in cfg.services.iter().enumerate() {
+        for (ti, tx) in svc.transactions.iter().enumerate() {
+            let tp = Path::root()
+                .key("services")
+                .index(si)
+                .key("transactions")
+                .index(ti);
+            let mut resolve = |t: &Template, p: &Path| -> Template {
+                match t.resolve_env(env) {
+                    Ok(r) => r,
+                    Err(var) => {
+                        errs.push(src.error(p, format!("environment variable {var} is not set (and no default given with ${{env:{var}:-default}})")));
+                        Template::default()
+                    }
+                }
+            };
+            let variables = tx
+                .variables
+                .iter()
+                .map(|(k, t)| (k.clone(), resolve(t, &tp.key("variables").key(k))))
+                .collect();
+            let mut steps = Vec::new();
+            for (i, s) in tx.steps.iter().enumerate() {
+                let sp = tp.key("steps").index(i);
+                let body = s.body.as_ref().map(|b| match b {
+                    Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
+                    Body::Json(v) => BodyPlan::Json(v.clone()),
+                    Body::Form(f) => BodyPlan::Form(
+                        f.iter()
+                            .map(|(k, t)| {
+                                (k.clone(), resolve(t, &sp.key("body").key("form").key(k)))
+                            })
+                            .collect(),
+                    ),
+                });
+                let e = &s.expect;
+                steps.push(StepPlan {
+                    name: s.name.clone(),
+                    method: s.method.parse().unwrap_or(http::Method::GET),
+                    url: resolve(&s.url, &sp.key("url")),
+                    headers: s
+                        .headers
+                        .iter()
+                        .filter_map(|(h, t)| {
+                            Some((
+                                HeaderName::from_bytes(h.as_bytes()).ok()?,
+                                resolve(t, &sp.key("headers").key(h)),
+                            ))
+                        })
+                        .collect(),
+                    body,
+                    timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
+                    follow_redirects: s.follow_redirects,
+                    allow_redirect_hosts: s.allow_redirect_hosts.clone(),
+                    expect: ExpectPlan {
+                        status: e.status.clone(),
+                        headers: e.headers.iter().map(header_check).collect(),
+                        body_contains: e.body_contains.clone(),
+                        body_not_contains: e.body_not_contains.clone(),
+                        body_regex: e
+                            .body_regex
+                            .iter()
+                            .filter_map(|r| Regex::new(r).ok())
+                            .collect(),
+                        json: e.json.clone(),
+                    },
+                    captures: s
+                        .capture
+                        .iter()
+                        .filter_map(|(name, c)| {
+                            let from = if let Some(p) = &c.json {
+                                CaptureFrom::Json(p.clone())
+                            } else if let Some(r) = &c.regex {
+                                CaptureFrom::Regex(Regex::new(r).ok()?)
+                            } else {
+                                CaptureFrom::Header(c.header.clone()?)
+                            };
+                            Some(CapturePlan {
+                                name: name.clone(),
+                                from,
+                                secret: c.secret,
+                            })
+                        })
+                        .collect(),
+                });
+            }
+            let ca_files: Vec<PathBuf> = g
+                .ca_file
+                .iter()
+                .chain(tx.tls.ca_file.iter())
+                .cloned()
+                .collect();
+            let tls = match tls_config(&ca_files) {
+                Ok(t) => t,
+                Err(m) => {
+                    errs.push(src.error(&tp.key("tls").key("ca_file"), m));
+                    continue;
+                }
+            };
+            plans.push(Arc::new(TransactionPlan {
+                key: TxKey {
+                    service: svc.name.clone(),
+                    transaction: tx.name.clone(),
+                },
+                location: location.to_string(),
+                interval: tx.interval(g),
+                timeout: tx.timeout(g),
+                variables,
+                steps,
+                secrets: secrets.clone(),
+                masker: masker.clone(),
+                tls,
+                server_name: tx.tls.server_name.clone(),
+                max_body_bytes: g.max_body_bytes,
+                max_header_bytes: g.max_header_bytes,
+                max_redirects: g.max_redirects,
+                user_agent: g.user_agent.clone(),
+                fingerprint: format!(
+                    "{tx:?}|{:?}|{location}|{ca_files:?}|{}|{}",
+                    g,
+                    secrets_digest(&secrets),
+                    cfg.source.file
+                ),
+            }));
+        }
+    }
+    if errs.is_empty() {
+        Ok(plans)
+    } else {
+        Err(ConfigErrors(errs))
+    }
+}
+
+/// A change of secret values must restart the transaction, without the values
+/// themselves ever being stored in a printable string.
+fn secrets_digest(secrets: &HashMap<String, String>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut items: Vec<_> = secrets.iter().collect();
+    items.sort();
+    items.hash(&mut h);
+    h.finish()
+}
+
+fn header_check(h: &HeaderExpect) -> HeaderCheck {
+    HeaderCheck {
+        name: h.name.to_ascii_lowercase(),
+        equals: h.equals.clone(),
+        contains: h.contains.clone(),
+        regex: h.regex.as_deref().and_then(|r| Regex::new(r).ok()),
+        exists: h.exists,
+    }
+}
+
+/// The system's trusted roots, read once per process.
+fn native_roots() -> &'static Vec<rustls::pki_types::CertificateDer<'static>> {
+    static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// TLS client settings shared by every run that trusts the same CA files.
+/// Only TLS 1.2 and 1.3 are offered, as the seed requires.
+pub fn tls_config(ca_files: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, String> {
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(ca_files)
+    {
+        return Ok(c.clone());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(native_roots().iter().cloned());
+    for f in ca_files {
+        for cert in read_pem_certs(f)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: {e}", f.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let cfg = Arc::new(cfg);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(ca_files.to_vec(), cfg.clone());
+    Ok(cfg)
+}
+
+fn read_pem_certs(f: &FsPath) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(f)
+        .map_err(|e| format!("cannot read CA file {}: {e}", f.display()))?
+        .collect();
+    let certs = certs.map_err(|e| format!("invalid PEM in {}: {e}", f.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificates in {}", f.display()));
+    }
+    Ok(certs)
+}
+
+/// What `mimamori check` prints: every transaction with its steps, and warnings.
+pub fn check_report(cfg: &Config) -> anyhow::Result<String> {
+    let plans = build(cfg, &cfg.global.location, &|k| std::env::var(k).ok())?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: OK, location '{}'",
+        cfg.source.file, cfg.global.location
+    );
+    for svc in &cfg.services {
+        let o = &svc.objectives;
+        let _ = writeln!(
+            out,
+            "\nservice {} ({} / {}): availability {}%, latency {}% of operations within {}",
+            svc.name,
+            svc.display_name.ja,
+            svc.display_name.en,
+            o.availability,
+            o.latency.target,
+            o.latency.threshold
+        );
+        for p in plans.iter().filter(|p| p.key.service == svc.name) {
+            let _ = writeln!(
+                out,
+                "  transaction {} every {:?}, timeout {:?}",
+                p.key.transaction, p.interval, p.timeout
+            );
+            let vars: HashMap<String, String> = p
+                .variables
+                .iter()
+                .map(|(k, t)| (k.clone(), t.to_string()))
+                .collect();
+            for s in &p.steps {
+                // Show templates as written: secrets stay `${secret:...}`.
+                let url = s.url.parts.iter().map(|part| match part {
+                    crate::config::Part::Var(v)
+                        if vars.contains_key(v) && !vars[v].contains("${") =>
+                    {
+                        vars[v].clone()
+                    }
+                    other => Template {
+                        parts: vec![other.clone()],
+                    }
+                    .to_string(),
+                });
+                let _ = writeln!(
+                    out,
+                    "    step {}: {} {} (timeout {:?})",
+                    s.name,
+                    s.method,
+                    url.collect::<String>(),
+                    s.timeout
+                );
+            }
+        }
+    }
+    let months = cfg.global.maintenance_notice_months;
+    for w in &cfg.maintenance {
+        let planned = w.announced_in_time(months);
+        let _ = writeln!(
+            out,
+            "\nmaintenance {} – {} for {}: {}",
+            w.start.to_rfc3339(),
+            w.end.to_rfc3339(),
+            w.services.join(", "),
+            if planned {
+                "planned (announced in time)"
+            } else {
+                "NOT planned: announced too late"
+            }
+        );
+    }
+    for w in cfg.warnings() {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    Ok(out)
 }

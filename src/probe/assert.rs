@@ -1,0 +1,190 @@
+//! Checks an answer against a step's expectations and takes captures from it.
+
+use std::collections::HashMap;
+
+use super::plan::{CaptureFrom, ExpectPlan, StepPlan};
+
+/// A response as the assertions see it.
+pub struct Answer<'a> {
+    pub status: u16,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl Answer<'_> {
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.body)
+    }
+    fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(self.body).map_err(|e| format!("body is not JSON: {e}"))
+    }
+}
+
+pub fn status_ok(expect: &ExpectPlan, status: u16) -> bool {
+    if expect.status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        expect.status.iter().any(|s| s.contains(status))
+    }
+}
+
+pub fn expected_status(expect: &ExpectPlan) -> String {
+    if expect.status.is_empty() {
+        "2xx".into()
+    } else {
+        expect
+            .status
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Checks every assertion except the status; the first failure is returned.
+pub fn check(expect: &ExpectPlan, a: &Answer) -> Result<(), String> {
+    for h in &expect.headers {
+        let value = a
+            .headers
+            .get(&h.name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let ok = match (&value, h) {
+            (v, hc) if hc.exists.is_some() => v.is_some() == hc.exists.unwrap_or(true),
+            (Some(v), hc) if hc.equals.is_some() => Some(v) == hc.equals.as_ref(),
+            (Some(v), hc) if hc.contains.is_some() => {
+                v.contains(hc.contains.as_deref().unwrap_or(""))
+            }
+            (Some(v), hc) if hc.regex.is_some() => hc.regex.as_ref().is_some_and(|r| r.is_match(v)),
+            _ => false,
+        };
+        if !ok {
+            let want = if let Some(e) = h.exists {
+                if e {
+                    "present".to_string()
+                } else {
+                    "absent".to_string()
+                }
+            } else if let Some(v) = &h.equals {
+                format!("equal to '{v}'")
+            } else if let Some(v) = &h.contains {
+                format!("containing '{v}'")
+            } else {
+                format!(
+                    "matching /{}/",
+                    h.regex.as_ref().map(|r| r.as_str()).unwrap_or("")
+                )
+            };
+            return Err(match value {
+                Some(v) => format!(
+                    "header {} is '{}', expected {want}",
+                    h.name,
+                    truncate(&v, 100)
+                ),
+                None => format!("header {} is missing, expected {want}", h.name),
+            });
+        }
+    }
+    let needs_text = !(expect.body_contains.is_empty()
+        && expect.body_not_contains.is_empty()
+        && expect.body_regex.is_empty());
+    if needs_text {
+        let text = a.text();
+        for c in &expect.body_contains {
+            if !text.contains(c.as_str()) {
+                return Err(format!("body does not contain '{c}'"));
+            }
+        }
+        for c in &expect.body_not_contains {
+            if text.contains(c.as_str()) {
+                return Err(format!("body contains '{c}'"));
+            }
+        }
+        for r in &expect.body_regex {
+            if !r.is_match(&text) {
+                return Err(format!("body does not match /{}/", r.as_str()));
+            }
+        }
+    }
+    if !expect.json.is_empty() {
+        let doc = a.json()?;
+        for j in &expect.json {
+            let found = doc.pointer(&j.pointer);
+            if let Some(exists) = j.exists {
+                if found.is_some() != exists {
+                    return Err(format!(
+                        "JSON {} {}",
+                        j.pointer,
+                        if exists { "is missing" } else { "is present" }
+                    ));
+                }
+            }
+            if let Some(want) = &j.equals {
+                if found != Some(want) {
+                    let got = found
+                        .map(|v| truncate(&v.to_string(), 100))
+                        .unwrap_or_else(|| "missing".into());
+                    return Err(format!("JSON {} is {got}, expected {want}", j.pointer));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the step's captures; names whose value must be masked are returned too.
+pub fn capture(
+    step: &StepPlan,
+    a: &Answer,
+    vars: &mut HashMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut secrets = Vec::new();
+    let mut doc = None;
+    for c in &step.captures {
+        let value = match &c.from {
+            CaptureFrom::Json(ptr) => {
+                if doc.is_none() {
+                    doc = Some(a.json()?);
+                }
+                match doc.as_ref().and_then(|d| d.pointer(ptr)) {
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(serde_json::Value::Null) | None => None,
+                    Some(v) => Some(v.to_string()),
+                }
+            }
+            CaptureFrom::Regex(r) => {
+                let text = a.text();
+                r.captures(&text).map(|m| {
+                    m.get(1)
+                        .or_else(|| m.get(0))
+                        .map(|g| g.as_str().to_string())
+                        .unwrap_or_default()
+                })
+            }
+            CaptureFrom::Header(h) => a
+                .headers
+                .get(h.as_str())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        };
+        let value = value.ok_or_else(|| {
+            let from = match &c.from {
+                CaptureFrom::Json(p) => format!("JSON {p}"),
+                CaptureFrom::Regex(r) => format!("/{}/", r.as_str()),
+                CaptureFrom::Header(h) => format!("header {h}"),
+            };
+            format!("capture '{}': {from} not found", c.name)
+        })?;
+        if c.secret {
+            secrets.push(value.clone());
+        }
+        vars.insert(c.name.clone(), value);
+    }
+    Ok(secrets)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}

@@ -1,0 +1,171 @@
+//! What one run of a transaction produced. A failed probe is data, not an error.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Why a run failed: a closed set, so the `reason` label stays bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The host name did not resolve.
+    Dns,
+    /// No TCP connection (refused, unreachable, reset during connect).
+    Connect,
+    /// TLS handshake failed (certificate invalid, expired, wrong host, protocol).
+    Tls,
+    /// A step or the whole transaction ran past its deadline.
+    Timeout,
+    /// The status code was not one the step accepts.
+    Status,
+    /// A body, header or JSON assertion failed, or a capture found nothing.
+    Assertion,
+    /// The body was larger than `global.max_body_bytes`.
+    BodyTooLarge,
+    /// The peer broke HTTP: invalid response, connection closed mid-answer, oversized headers.
+    Protocol,
+    /// Too many redirects, or a redirect to a host the step does not allow.
+    Redirect,
+    /// mimamori itself failed (a bug); never the target's fault.
+    Internal,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::Dns,
+        Reason::Connect,
+        Reason::Tls,
+        Reason::Timeout,
+        Reason::Status,
+        Reason::Assertion,
+        Reason::BodyTooLarge,
+        Reason::Protocol,
+        Reason::Redirect,
+        Reason::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Dns => "dns",
+            Reason::Connect => "connect",
+            Reason::Tls => "tls",
+            Reason::Timeout => "timeout",
+            Reason::Status => "status",
+            Reason::Assertion => "assertion",
+            Reason::BodyTooLarge => "body_too_large",
+            Reason::Protocol => "protocol",
+            Reason::Redirect => "redirect",
+            Reason::Internal => "internal",
+        }
+    }
+}
+
+/// Where the time of one step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Name resolution.
+    Resolve,
+    /// TCP connect.
+    Connect,
+    /// TLS handshake.
+    Tls,
+    /// Request sent until the response head arrived (the server's work).
+    Processing,
+    /// Reading the response body.
+    Transfer,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Resolve,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Processing,
+        Phase::Transfer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Processing => "processing",
+            Phase::Transfer => "transfer",
+        }
+    }
+}
+
+/// Seconds spent per phase, indexed like [`Phase::ALL`]. Redirect hops add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases(pub [Duration; 5]);
+
+impl Phases {
+    pub fn add(&mut self, p: Phase, d: Duration) {
+        self.0[p as usize] += d;
+    }
+    pub fn get(&self, p: Phase) -> Duration {
+        self.0[p as usize]
+    }
+}
+
+impl Serialize for Phases {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(5))?;
+        for p in Phase::ALL {
+            m.serialize_entry(p.as_str(), &self.get(p).as_secs_f64())?;
+        }
+        m.end()
+    }
+}
+
+/// TLS facts of the connection a step used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsFacts {
+    /// e.g. `TLSv1.3`.
+    pub version: String,
+    pub cipher: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub name: String,
+    pub success: bool,
+    pub status: Option<u16>,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    pub phases: Phases,
+    pub reason: Option<Reason>,
+    /// Human-readable detail; secrets already masked.
+    pub message: Option<String>,
+    pub tls: Option<TlsFacts>,
+    pub body_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub success: bool,
+    pub reason: Option<Reason>,
+    pub message: Option<String>,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    pub steps: Vec<StepOutcome>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Outcome {
+    /// A run that could not be carried out at all (e.g. the probe panicked).
+    pub fn internal(message: impl Into<String>, duration: Duration) -> Self {
+        Outcome {
+            success: false,
+            reason: Some(Reason::Internal),
+            message: Some(message.into()),
+            duration,
+            steps: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Runs a transaction: its steps in order, variables and cookies carried from
+//! one step to the next, every deadline enforced, every secret masked.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use tokio::time::{timeout, Instant};
+
+use super::assert::{self, Answer};
+use super::http::{Outgoing, Session};
+use super::mask::Masker;
+use super::outcome::{Outcome, Phases, Reason, StepOutcome};
+use super::plan::{BodyPlan, StepPlan, TransactionPlan};
+use crate::config::Template;
+
+/// The step in progress, kept outside the step's future so a deadline can
+/// still report how far it got.
+struct Current {
+    index: usize,
+    started: Instant,
+    phases: Phases,
+}
+
+struct Run<'a> {
+    plan: &'a TransactionPlan,
+    vars: HashMap<String, String>,
+    masker: Masker,
+    steps: Vec<StepOutcome>,
+    current: Option<Current>,
+}
+
+/// Runs every step; a failed step ends the run.
+pub async fn run(plan: &TransactionPlan) -> Outcome {
+    let started = Instant::now();
+    let mut run = Run {
+        plan,
+        vars: HashMap::new(),
+        masker: plan.masker.clone(),
+        steps: Vec::new(),
+        current: None,
+    };
+    for (k, t) in &plan.variables {
+        let v = t.render(&run.vars, &plan.secrets);
+        run.vars.insert(k.clone(), v);
+    }
+    let mut session = Session::new(
+        plan.tls.clone(),
+        plan.server_name.clone(),
+        plan.max_header_bytes,
+    );
+    let finished = timeout(plan.timeout, run.steps(&mut session)).await;
+    drop(session);
+    if finished.is_err() {
+        // The transaction deadline cut a step short: report that step.
+        if let Some(c) = run.current.take() {
+            let name = plan.steps[c.index].name.clone();
+            run.steps.push(StepOutcome {
+                name,
+                success: false,
+                status: None,
+                duration: c.started.elapsed(),
+                phases: c.phases,
+                reason: Some(Reason::Timeout),
+                message: Some(format!("transaction timeout {:?} reached", plan.timeout)),
+                tls: None,
+                body_bytes: 0,
+            });
+        }
+    }
+    let failed = run.steps.iter().find(|s| !s.success);
+    let (reason, message) = match failed {
+        Some(s) => (
+            s.reason,
+            s.message.as_ref().map(|m| format!("step {}: {m}", s.name)),
+        ),
+        None if finished.is_err() => (
+            Some(Reason::Timeout),
+            Some(format!("transaction timeout {:?} reached", plan.timeout)),
+        ),
+        None => (None, None),
+    };
+    Outcome {
+        success: reason.is_none(),
+        reason,
+        message,
+        duration: started.elapsed(),
+        steps: run.steps,
+    }
+}
+
+impl Run<'_> {
+    async fn steps(&mut self, session: &mut Session) {
+        let plan = self.plan;
+        for (index, step) in plan.steps.iter().enumerate() {
+            self.current = Some(Current {
+                index,
+                started: Instant::now(),
+                phases: Phases::default(),
+            });
+            let result = timeout(step.timeout, self.step(step, session)).await;
+            let c = self.current.take().expect("set above");
+            let duration = c.started.elapsed();
+            let mut outcome = StepOutcome {
+                name: step.name.clone(),
+                success: true,
+                status: None,
+                duration,
+                phases: c.phases,
+                reason: None,
+                message: None,
+                tls: None,
+                body_bytes: 0,
+            };
+            match result {
+                Err(_) => {
+                    outcome.success = false;
+                    outcome.reason = Some(Reason::Timeout);
+                    outcome.message = Some(format!(
+                        "no complete answer within the step timeout {:?}",
+                        step.timeout
+                    ));
+                }
+                Ok(r) => {
+                    outcome.status = r.status;
+                    outcome.tls = r.tls;
+                    outcome.body_bytes = r.body_bytes;
+                    if let Some((reason, message)) = r.failure {
+                        outcome.success = false;
+                        outcome.reason = Some(reason);
+                        outcome.message = Some(self.masker.mask(&message));
+                    }
+                }
+            }
+            let ok = outcome.success;
+            self.steps.push(outcome);
+            if !ok {
+                return;
+            }
+        }
+    }
+
+    fn render(&self, t: &Template) -> String {
+        t.render(&self.vars, &self.plan.secrets)
+    }
+
+    fn body(&self, step: &StepPlan) -> Option<(Bytes, Option<&'static str>)> {
+        Some(match step.body.as_ref()? {
+            BodyPlan::Raw(t) => (Bytes::from(self.render(t)), None),
+            BodyPlan::Json(v) => {
+                let rendered = self.render_json(v);
+                (
+                    Bytes::from(serde_json::to_vec(&rendered).unwrap_or_default()),
+                    Some("application/json"),
+                )
+            }
+            BodyPlan::Form(fields) => {
+                let mut enc = form_urlencoded::Serializer::new(String::new());
+                for (k, t) in fields {
+                    enc.append_pair(k, &self.render(t));
+                }
+                (
+                    Bytes::from(enc.finish()),
+                    Some("application/x-www-form-urlencoded"),
+                )
+            }
+        })
+    }
+
+    fn render_json(&self, v: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => match Template::parse(s) {
+                Ok(t) => Value::String(self.render(&t)),
+                Err(_) => v.clone(),
+            },
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.render_json(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.render_json(x)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    async fn step(&mut self, step: &StepPlan, session: &mut Session) -> StepResult {
+        let plan = self.plan;
+        let url = self.render(&step.url);
+        let mut headers = Vec::with_capacity(step.headers.len());
+        for (name, t) in &step.headers {
+            match HeaderValue::from_str(&self.render(t)) {
+                Ok(v) => headers.push((name.clone(), v)),
+                Err(_) => {
+                    return StepResult::fail(
+                        Reason::Internal,
+                        format!("header {name} has a value that is not allowed in HTTP"),
+                    )
+                }
+            }
+        }
+        let user_agent = step
+            .headers
+            .iter()
+            .find(|(n, _)| n == http::header::USER_AGENT)
+            .map(|_| "")
+            .unwrap_or(&plan.user_agent);
+        let out = Outgoing {
+            method: step.method.clone(),
+            url,
+            headers: &headers,
+            body: self.body(step),
+            user_agent,
+        };
+        let follow = step
+            .follow_redirects
+            .then_some((plan.max_redirects, step.allow_redirect_hosts.as_slice()));
+        let mut phases = Phases::default();
+        let resp = session
+            .request(out, plan.max_body_bytes, follow, &mut phases)
+            .await;
+        if let Some(c) = self.current.as_mut() {
+            c.phases = phases;
+        }
+        let resp = match resp {
+            Ok(r) => r,
+            Err((reason, message)) => return StepResult::fail(reason, message),
+        };
+        let mut result = StepResult {
+            status: Some(resp.status),
+            tls: resp.tls.clone(),
+            body_bytes: resp.body.len() as u64,
+            failure: None,
+        };
+        if !assert::status_ok(&step.expect, resp.status) {
+            result.failure = Some((
+                Reason::Status,
+                format!(
+                    "status {}, expected {}",
+                    resp.status,
+                    assert::expected_status(&step.expect)
+                ),
+            ));
+            return result;
+        }
+        let answer = Answer {
+            status: resp.status,
+            headers: &resp.headers,
+            body: &resp.body,
+        };
+        if let Err(m) = assert::check(&step.expect, &answer) {
+            result.failure = Some((Reason::Assertion, m));
+            return result;
+        }
+        match assert::capture(step, &answer, &mut self.vars) {
+            Ok(secrets) => secrets.into_iter().for_each(|s| self.masker.add(s)),
+            Err(m) => result.failure = Some((Reason::Assertion, m)),
+        }
+        result
+    }
+}
+
+struct StepResult {
+    status: Option<u16>,
+    tls: Option<super::outcome::TlsFacts>,
+    body_bytes: u64,
+    failure: Option<(Reason, String)>,
+}
+
+impl StepResult {
+    fn fail(reason: Reason, message: String) -> Self {
+        StepResult {
+            status: None,
+            tls: None,
+            body_bytes: 0,
+            failure: Some((reason, message)),
+        }
+    }
+}
+
+/// Renders an outcome for people, as `mimamori probe` prints it.
+pub fn describe(o: &Outcome) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let verdict = if o.success {
+        "SUCCESS".to_string()
+    } else {
+        format!("FAILURE ({})", o.reason.map(|r| r.as_str()).unwrap_or("?"))
+    };
+    let _ = writeln!(s, "{verdict} in {}", ms(o.duration));
+    for st in &o.steps {
+        let status = st
+            .status
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "  step {:<20} status {status:<4} {:>10}  {}",
+            st.name,
+            ms(st.duration),
+            if st.success { "ok" } else { "FAILED" }
+        );
+        let phases: Vec<String> = super::outcome::Phase::ALL
+            .iter()
+            .map(|p| format!("{} {}", p.as_str(), ms(st.phases.get(*p))))
+            .collect();
+        let _ = writeln!(s, "      {}", phases.join(", "));
+        if let Some(t) = &st.tls {
+            let _ = writeln!(s, "      tls {} {}", t.version, t.cipher);
+        }
+        if let Some(m) = &st.message {
+            let _ = writeln!(s, "      {m}");
+        }
+    }
+    s
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}

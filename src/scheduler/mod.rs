@@ -1,0 +1,169 @@
+//! Runs each transaction on its own schedule, spread across its interval.
+//!
+//! Each transaction has a stable offset inside its interval (a hash of its
+//! identity) plus a little jitter, so thousands of transactions do not fire
+//! together. A transaction never runs twice at once: its next run waits for
+//! the previous one, and a slot that cannot start on time is counted in
+//! `mimamori_runs_skipped_total` instead of being silently lost.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::metrics::Metrics;
+use crate::probe::plan::{TransactionPlan, TxKey};
+use crate::probe::Outcome;
+
+/// Executes one run of a plan. The HTTP engine in production; tests inject others.
+pub trait Runner: Send + Sync + 'static {
+    fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+}
+
+/// The real runner: [`crate::probe::transaction::run`].
+pub struct HttpRunner;
+
+impl Runner for HttpRunner {
+    fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        Box::pin(async move { crate::probe::transaction::run(&plan).await })
+    }
+}
+
+/// A run may start this late (as a share of the interval) before its slot counts as skipped.
+pub const LATE_TOLERANCE: f64 = 0.1;
+
+/// Stable position of a transaction inside its interval.
+pub fn offset(key: &TxKey, location: &str, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (key, location).hash(&mut h);
+    let frac = (h.finish() % 1_000_000) as f64 / 1_000_000.0;
+    interval.mul_f64(frac)
+}
+
+/// Small random delay: at most 1 % of the interval and at most 100 ms.
+fn jitter(interval: Duration) -> Duration {
+    let max = interval.mul_f64(0.01).min(Duration::from_millis(100));
+    max.mul_f64(fastrand::f64())
+}
+
+struct Task {
+    plan: Arc<TransactionPlan>,
+    handle: JoinHandle<()>,
+}
+
+/// The set of running transaction loops.
+pub struct Scheduler {
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+    tasks: BTreeMap<TxKey, Task>,
+}
+
+impl Scheduler {
+    pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>) -> Self {
+        Scheduler {
+            metrics,
+            runner,
+            tasks: BTreeMap::new(),
+        }
+    }
+
+    /// Makes the running set match `plans`: unchanged transactions keep running
+    /// undisturbed, changed ones restart, removed ones stop and lose their series.
+    pub fn apply(&mut self, plans: Vec<Arc<TransactionPlan>>) {
+        let mut next = BTreeMap::new();
+        for plan in plans {
+            match self.tasks.remove(&plan.key) {
+                Some(t) if t.plan.fingerprint == plan.fingerprint => {
+                    next.insert(plan.key.clone(), t);
+                }
+                old => {
+                    if let Some(t) = old {
+                        t.handle.abort();
+                        if t.plan.location != plan.location
+                            || t.plan.steps.len() != plan.steps.len()
+                        {
+                            self.metrics.forget(&t.plan);
+                        }
+                    }
+                    let handle = tokio::spawn(run_loop(
+                        plan.clone(),
+                        self.metrics.clone(),
+                        self.runner.clone(),
+                    ));
+                    next.insert(plan.key.clone(), Task { plan, handle });
+                }
+            }
+        }
+        for (_, t) in std::mem::take(&mut self.tasks) {
+            t.handle.abort();
+            self.metrics.forget(&t.plan);
+        }
+        self.tasks = next;
+        self.metrics.transactions.set(self.tasks.len() as i64);
+    }
+
+    pub fn stop(&mut self) {
+        for (_, t) in std::mem::take(&mut self.tasks) {
+            t.handle.abort();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn run_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>, runner: Arc<dyn Runner>) {
+    let tx = metrics.transaction(&plan);
+    let interval = plan.interval;
+    let tolerance = interval.mul_f64(LATE_TOLERANCE);
+    let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
+    loop {
+        let due = slot + jitter(interval);
+        tokio::time::sleep_until(due).await;
+        let lag = Instant::now().saturating_duration_since(due);
+        metrics.scheduler_lag.observe(lag.as_secs_f64());
+        // Each run is its own task: a panic inside a probe is reported as a
+        // failed run, never taking the loop or the process down.
+        let started = Instant::now();
+        let outcome = match tokio::spawn(runner.run(plan.clone())).await {
+            Ok(o) => o,
+            Err(e) if e.is_panic() => {
+                tracing::error!(service = %plan.key.service, transaction = %plan.key.transaction, "probe panicked");
+                Outcome::internal("probe panicked", started.elapsed())
+            }
+            Err(_) => return,
+        };
+        if !outcome.success {
+            tracing::debug!(service = %plan.key.service, transaction = %plan.key.transaction, reason = ?outcome.reason, message = ?outcome.message, "run failed");
+        }
+        tx.record(&outcome);
+        slot += interval;
+        let now = Instant::now();
+        if now > slot + tolerance {
+            // Every slot that could not start within its tolerance is skipped.
+            let missed = ((now - slot - tolerance).as_nanos() / interval.as_nanos()) as u32 + 1;
+            tx.skipped.inc_by(u64::from(missed));
+            slot += interval * missed;
+            tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, missed, "runs skipped: previous run overran its slot");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

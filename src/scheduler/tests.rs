@@ -1,0 +1,173 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::*;
+use crate::probe::adhoc_plan;
+
+/// Records when each run starts and how many run at once; each run takes `took`.
+struct FakeRunner {
+    took: Duration,
+    origin: Instant,
+    starts: Mutex<Vec<(String, Duration)>>,
+    running: AtomicUsize,
+    max_running_same: Mutex<BTreeMap<String, usize>>,
+    per_tx: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Runner for Arc<FakeRunner> {
+    fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        let me = self.clone();
+        Box::pin(async move {
+            let name = plan.key.transaction.clone();
+            me.starts
+                .lock()
+                .unwrap()
+                .push((name.clone(), me.origin.elapsed()));
+            {
+                let mut per = me.per_tx.lock().unwrap();
+                let n = per.entry(name.clone()).or_default();
+                *n += 1;
+                let mut max = me.max_running_same.lock().unwrap();
+                let m = max.entry(name.clone()).or_default();
+                *m = (*m).max(*n);
+            }
+            me.running.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(me.took).await;
+            me.running.fetch_sub(1, Ordering::SeqCst);
+            *me.per_tx.lock().unwrap().get_mut(&name).unwrap() -= 1;
+            Outcome {
+                success: true,
+                reason: None,
+                message: None,
+                duration: me.took,
+                steps: Vec::new(),
+            }
+        })
+    }
+}
+
+fn plans(n: usize, interval: Duration) -> Vec<Arc<TransactionPlan>> {
+    (0..n)
+        .map(|i| {
+            let mut p = adhoc_plan("http://127.0.0.1:9/", interval, None).unwrap();
+            p.key = TxKey {
+                service: "svc".into(),
+                transaction: format!("tx{i}"),
+            };
+            p.interval = interval;
+            p.fingerprint = format!("{i}");
+            Arc::new(p)
+        })
+        .collect()
+}
+
+fn fake(took: Duration) -> Arc<FakeRunner> {
+    Arc::new(FakeRunner {
+        took,
+        origin: Instant::now(),
+        starts: Mutex::default(),
+        running: AtomicUsize::new(0),
+        max_running_same: Mutex::default(),
+        per_tx: Mutex::default(),
+    })
+}
+
+fn metric_sum(m: &Metrics, name: &str) -> f64 {
+    m.render()
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(start_paused = true)]
+async fn spreads_runs_across_the_interval_at_a_steady_pace() {
+    let interval = Duration::from_secs(10);
+    let runner = fake(Duration::from_millis(50));
+    let metrics = Arc::new(Metrics::new(&[1.0]));
+    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    s.apply(plans(200, interval));
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let starts = runner.starts.lock().unwrap().clone();
+    // First runs: spread over the interval, not bunched at the start.
+    let mut per_second = [0usize; 10];
+    let mut firsts = BTreeMap::new();
+    for (tx, at) in &starts {
+        firsts.entry(tx.clone()).or_insert(*at);
+    }
+    assert_eq!(firsts.len(), 200);
+    for at in firsts.values() {
+        assert!(*at < interval + Duration::from_millis(100), "{at:?}");
+        per_second[(at.as_secs() as usize).min(9)] += 1;
+    }
+    assert!(
+        per_second.iter().all(|&n| n <= 40),
+        "bunched: {per_second:?}"
+    );
+    // Later runs of one transaction come one interval apart (± jitter).
+    let tx0: Vec<Duration> = starts
+        .iter()
+        .filter(|(t, _)| t == "tx0")
+        .map(|(_, a)| *a)
+        .collect();
+    assert!(tx0.len() >= 3, "{tx0:?}");
+    for w in tx0.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            gap > Duration::from_millis(9_900) && gap < Duration::from_millis(10_100),
+            "gap {gap:?}"
+        );
+    }
+    assert_eq!(metric_sum(&metrics, "mimamori_runs_skipped_total"), 0.0);
+    assert_eq!(metric_sum(&metrics, "mimamori_transactions"), 200.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn overrunning_runs_are_skipped_and_counted_never_overlapped() {
+    let interval = Duration::from_secs(10);
+    let runner = fake(Duration::from_secs(25));
+    let metrics = Arc::new(Metrics::new(&[1.0]));
+    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    s.apply(plans(1, interval));
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    let runs = runner.starts.lock().unwrap().len();
+    let skipped = metric_sum(&metrics, "mimamori_runs_skipped_total");
+    // Each 25 s run covers three 10 s slots: one run, two skips.
+    assert!((3..=4).contains(&runs), "runs {runs}");
+    assert!(
+        skipped >= 2.0 * (runs as f64 - 1.0),
+        "skipped {skipped} for {runs} runs"
+    );
+    assert_eq!(
+        *runner.max_running_same.lock().unwrap().get("tx0").unwrap(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_keeps_unchanged_transactions_and_drops_removed_ones() {
+    let interval = Duration::from_secs(10);
+    let runner = fake(Duration::from_millis(10));
+    let metrics = Arc::new(Metrics::new(&[1.0]));
+    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    let all = plans(3, interval);
+    s.apply(all.clone());
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    s.apply(all[..1].to_vec());
+    assert_eq!(s.len(), 1);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let text = metrics.render();
+    assert!(text.contains("transaction=\"tx0\""));
+    assert!(
+        !text.contains("transaction=\"tx2\""),
+        "removed transaction still exported"
+    );
+    let tx0_runs = runner
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| t == "tx0")
+        .count();
+    assert!(tx0_runs >= 3, "tx0 restarted or stalled: {tx0_runs} runs");
+}
