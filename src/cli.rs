@@ -69,7 +69,7 @@ pub enum Command {
     },
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     config::duration::parse(s)
 }
 

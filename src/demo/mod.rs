@@ -1,11 +1,193 @@
-//! `mimamori demo`: simulated AOULU services and the exporter probing them.
+//! `mimamori demo`: simulated AOULU services on loopback and the exporter
+//! probing them with the shipped `deploy/aoulu.yaml`, plus a fault switch.
+
+pub mod services;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::config::{self, Config, Dur, MaintenanceWindow};
+use crate::server::{self, App, ConfigSource, EnvFn, Extension};
+use services::{Faults, Mode, Product};
+
+/// The shipped configuration, which the demo runs as is.
+pub const AOULU_YAML: &str = include_str!("../../deploy/aoulu.yaml");
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
+    /// Address for /metrics and the /demo/fault switch.
     #[arg(long = "web.listen-address", default_value = crate::cli::DEFAULT_LISTEN)]
-    pub listen: std::net::SocketAddr,
+    pub listen: SocketAddr,
+    /// Run every transaction this often instead of the configured interval.
+    #[arg(long, value_parser = crate::cli::parse_duration)]
+    pub interval: Option<Duration>,
+    /// Probe location name.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Put SERVICE in an announced maintenance window from now on for an hour (repeatable).
+    #[arg(long, value_name = "SERVICE")]
+    pub maintenance: Vec<String>,
 }
 
-pub async fn run(_args: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// The demo's extra routes: `POST /demo/fault` and `GET /demo`.
+struct Switch {
+    faults: Arc<Faults>,
+    services: Vec<(Product, SocketAddr)>,
+}
+
+impl Extension for Switch {
+    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<Full<Bytes>>> {
+        match (method, path) {
+            (&Method::POST, "/demo/fault") => Some(self.fault(query)),
+            (&Method::GET, "/demo") => {
+                let active: Vec<_> = self.faults.active().into_iter().map(|(s, m, left)| serde_json::json!({"service": s, "mode": m, "seconds_left": left})).collect();
+                let services: Vec<_> = self.services.iter().map(|(p, a)| serde_json::json!({"service": p.service(), "url": format!("https://{a}")})).collect();
+                Some(server::text(
+                    StatusCode::OK,
+                    "application/json",
+                    serde_json::json!({"services": services, "faults": active}).to_string(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    fn index(&self) -> String {
+        "<h2>デモ / demo</h2><p>障害の注入 / inject a fault: <code>curl -X POST 'http://ADDR/demo/fault?service=denshibin&amp;mode=down&amp;seconds=300'</code> \
+         (modes: down, refuse, slow, ok) · <a href=\"/demo\">/demo</a></p>"
+            .into()
+    }
+}
+
+impl Switch {
+    fn fault(&self, query: &str) -> Response<Full<Bytes>> {
+        let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let bad = |m: String| server::text(StatusCode::BAD_REQUEST, "text/plain", m + "\n");
+        let Some(service) = q.get("service") else {
+            return bad("missing service= (hanbai or denshibin)".into());
+        };
+        if !self.services.iter().any(|(p, _)| p.service() == service) {
+            return bad(format!("unknown service '{service}' (hanbai or denshibin)"));
+        }
+        let Some(mode) = q.get("mode").and_then(|m| Mode::parse(m)) else {
+            return bad("mode= must be down, refuse, slow or ok".into());
+        };
+        let seconds: u64 = match q.get("seconds").map(|s| s.parse()) {
+            None => 300,
+            Some(Ok(s)) if s <= 86_400 => s,
+            Some(_) => return bad("seconds= must be a whole number up to 86400".into()),
+        };
+        self.faults.set(service, mode, Duration::from_secs(seconds));
+        tracing::info!(%service, ?mode, seconds, "demo fault set");
+        server::text(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({"service": service, "mode": mode, "seconds": seconds}).to_string()
+                + "\n",
+        )
+    }
+}
+
+/// Builds the demo configuration: `deploy/aoulu.yaml` with the simulated services'
+/// addresses, the demo CA and the options given.
+pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result<Config> {
+    let mut cfg = config::parse(AOULU_YAML, "deploy/aoulu.yaml (built in)")?;
+    cfg.global.ca_file = Some(ca_file.to_path_buf());
+    if let Some(i) = args.interval {
+        cfg.global.interval = Dur(i);
+        if cfg.global.timeout.0 > i {
+            cfg.global.timeout = Dur(i);
+            cfg.global.step_timeout = Dur(cfg.global.step_timeout.0.min(i));
+        }
+    }
+    if let Some(l) = &args.location {
+        cfg.global.location = l.clone();
+    }
+    let now = chrono::Utc::now().fixed_offset();
+    for s in &args.maintenance {
+        anyhow::ensure!(
+            cfg.service(s).is_some(),
+            "--maintenance {s}: unknown service (hanbai or denshibin)"
+        );
+        cfg.maintenance.push(MaintenanceWindow {
+            services: vec![s.clone()],
+            start: now - chrono::Duration::seconds(1),
+            end: now + chrono::Duration::hours(1),
+            announced_at: now - chrono::Duration::days(365),
+            announced_via: "demo".into(),
+            title: config::DisplayName {
+                ja: "デモ用メンテナンス".into(),
+                en: "Demo maintenance".into(),
+            },
+        });
+    }
+    let errors = cfg.validate();
+    anyhow::ensure!(errors.is_empty(), config::ConfigErrors(errors));
+    Ok(cfg)
+}
+
+/// `mimamori demo`.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let pki = services::pki().context("making the demo certificates")?;
+    let dir = std::env::temp_dir().join(format!("mimamori-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem)?;
+
+    let faults = Arc::new(Faults::default());
+    let mut env = std::collections::HashMap::new();
+    let mut addrs = Vec::new();
+    for product in [Product::Hanbai, Product::Denshibin] {
+        let password = format!("demo-{:012x}", fastrand::u64(..));
+        let addr = services::start(
+            product,
+            password.clone(),
+            faults.clone(),
+            pki.server.clone(),
+        )
+        .await?;
+        let upper = product.service().to_ascii_uppercase();
+        env.insert(format!("{upper}_URL"), format!("https://{addr}"));
+        env.insert(format!("{upper}_PASSWORD"), password);
+        addrs.push((product, addr));
+    }
+    let cfg = demo_config(&args, &ca_file)?;
+    let env: EnvFn = Arc::new(move |k| env.get(k).cloned());
+    let switch = Arc::new(Switch {
+        faults,
+        services: addrs.clone(),
+    });
+    let app = App::start(
+        cfg.clone(),
+        ConfigSource::Fixed(Box::new(cfg)),
+        args.location.clone(),
+        env,
+        Some(switch),
+    )?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let at = listener.local_addr()?;
+    println!("mimamori demo — 見守り");
+    for (p, a) in &addrs {
+        println!("  simulated {:<10} https://{a}", p.service());
+    }
+    println!("  metrics              http://{at}/metrics");
+    println!("  inject a fault       curl -X POST 'http://{at}/demo/fault?service=denshibin&mode=down&seconds=300'");
+    println!("                       (modes: down = 503, refuse = connection refused, slow = 4 s answers, ok = clear)");
+    println!(
+        "  interval {:?}; Ctrl-C stops",
+        app.config().global.interval.0
+    );
+    server::serve_on(listener, app.clone(), server::signals(app)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

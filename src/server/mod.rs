@@ -1,14 +1,354 @@
-//! The exporter's HTTP server.
+//! The exporter: owns the running configuration, the scheduler and the HTTP
+//! endpoints (`/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`).
+//!
+//! Nothing in a request can make the exporter contact a target: there is no
+//! `?target=` parameter; only configured transactions are ever run.
+
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::Config;
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 
-pub async fn serve(
-    _path: PathBuf,
-    _cfg: Config,
-    _listen: SocketAddr,
-    _location: Option<String>,
-) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+use crate::config::{self, Config, ConfigErrors};
+use crate::metrics::Metrics;
+use crate::probe::plan;
+use crate::scheduler::{HttpRunner, Runner, Scheduler};
+
+/// Reads environment variables for `${env:...}` and secrets.
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where the configuration comes from on reload.
+pub enum ConfigSource {
+    /// Re-read the file.
+    File(PathBuf),
+    /// Built in (the demo): reload re-applies it.
+    Fixed(Box<Config>),
 }
+
+/// Extra routes mounted by the demo.
+pub trait Extension: Send + Sync {
+    /// Handles the request if it is one of the extension's routes.
+    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<Full<Bytes>>>;
+    /// Lines for the landing page.
+    fn index(&self) -> String {
+        String::new()
+    }
+}
+
+/// The running exporter.
+pub struct App {
+    pub metrics: Arc<Metrics>,
+    config: RwLock<Arc<Config>>,
+    scheduler: Mutex<Scheduler>,
+    source: ConfigSource,
+    location_override: Option<String>,
+    env: EnvFn,
+    extension: Option<Arc<dyn Extension>>,
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl App {
+    /// Builds every plan and starts the scheduler. Must run inside a tokio runtime.
+    pub fn start(
+        cfg: Config,
+        source: ConfigSource,
+        location_override: Option<String>,
+        env: EnvFn,
+        extension: Option<Arc<dyn Extension>>,
+    ) -> Result<Arc<App>, ConfigErrors> {
+        Self::start_with_runner(
+            cfg,
+            source,
+            location_override,
+            env,
+            extension,
+            Arc::new(HttpRunner),
+        )
+    }
+
+    pub fn start_with_runner(
+        cfg: Config,
+        source: ConfigSource,
+        location_override: Option<String>,
+        env: EnvFn,
+        extension: Option<Arc<dyn Extension>>,
+        runner: Arc<dyn Runner>,
+    ) -> Result<Arc<App>, ConfigErrors> {
+        let location = location_override
+            .clone()
+            .unwrap_or_else(|| cfg.global.location.clone());
+        let plans = plan::build(&cfg, &location, env.as_ref())?;
+        let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
+        let mut scheduler = Scheduler::new(metrics.clone(), runner);
+        scheduler.apply(plans);
+        metrics.reload_successful.set(1);
+        metrics.reload_timestamp.set(unix_now());
+        for w in cfg.warnings() {
+            tracing::warn!("{w}");
+        }
+        Ok(Arc::new(App {
+            metrics,
+            config: RwLock::new(Arc::new(cfg)),
+            scheduler: Mutex::new(scheduler),
+            source,
+            location_override,
+            env,
+            extension,
+        }))
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn location(&self) -> String {
+        self.location_override
+            .clone()
+            .unwrap_or_else(|| self.config().global.location.clone())
+    }
+
+    /// Loads the configuration again. On any error the running configuration
+    /// stays in force and `mimamori_config_last_reload_successful` drops to 0.
+    pub fn reload(&self) -> Result<(), ConfigErrors> {
+        let result = (|| {
+            let cfg = match &self.source {
+                ConfigSource::File(p) => config::load(p)?,
+                ConfigSource::Fixed(c) => (**c).clone(),
+            };
+            let location = self
+                .location_override
+                .clone()
+                .unwrap_or_else(|| cfg.global.location.clone());
+            let plans = plan::build(&cfg, &location, self.env.as_ref())?;
+            Ok::<_, ConfigErrors>((cfg, plans))
+        })();
+        match result {
+            Ok((cfg, plans)) => {
+                if cfg.global.buckets != self.config().global.buckets {
+                    tracing::warn!(
+                        "global.buckets changed: the new buckets take effect at the next restart"
+                    );
+                }
+                for w in cfg.warnings() {
+                    tracing::warn!("{w}");
+                }
+                self.scheduler
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .apply(plans);
+                *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
+                self.metrics.reload_successful.set(1);
+                self.metrics.reload_timestamp.set(unix_now());
+                tracing::info!("configuration reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.reload_successful.set(0);
+                tracing::error!("reload failed, keeping the running configuration:\n{e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Sets `mimamori_maintenance_active` for this moment.
+    fn update_maintenance(&self) {
+        let cfg = self.config();
+        let now = chrono::Utc::now();
+        let active: Vec<(String, bool)> = cfg
+            .services
+            .iter()
+            .map(|s| {
+                let on = cfg
+                    .planned_windows()
+                    .any(|w| w.services.contains(&s.name) && w.start <= now && now < w.end);
+                (s.name.clone(), on)
+            })
+            .collect();
+        self.metrics.set_maintenance(&self.location(), &active);
+    }
+
+    pub fn stop(&self) {
+        self.scheduler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop();
+    }
+
+    /// Answers one request; usable without a socket (tests call it directly).
+    pub fn respond(&self, method: &Method, path: &str, query: &str) -> Response<Full<Bytes>> {
+        if let Some(ext) = &self.extension {
+            if let Some(r) = ext.handle(method, path, query) {
+                return r;
+            }
+        }
+        match (method, path) {
+            (&Method::GET, "/metrics") => {
+                self.update_maintenance();
+                text(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    self.metrics.render(),
+                )
+            }
+            (&Method::GET, "/-/healthy") => text(StatusCode::OK, "text/plain", "Healthy\n".into()),
+            (&Method::GET, "/-/ready") => text(StatusCode::OK, "text/plain", "Ready\n".into()),
+            (&Method::POST, "/-/reload") | (&Method::PUT, "/-/reload") => match self.reload() {
+                Ok(()) => text(StatusCode::OK, "text/plain", "reloaded\n".into()),
+                Err(e) => text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "text/plain",
+                    format!("reload failed; the running configuration is kept:\n{e}\n"),
+                ),
+            },
+            (&Method::GET, "/") => text(StatusCode::OK, "text/html; charset=utf-8", self.index()),
+            (_, "/metrics" | "/-/healthy" | "/-/ready" | "/-/reload" | "/") => text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "method not allowed\n".into(),
+            ),
+            _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+        }
+    }
+
+    fn index(&self) -> String {
+        let cfg = self.config();
+        let mut rows = String::new();
+        for s in &cfg.services {
+            rows.push_str(&format!(
+                "<li>{} / {} (<code>{}</code>): 稼働率目標 / availability {}%, 応答 {} 以内 / answers within {}</li>",
+                html_escape(&s.display_name.ja),
+                html_escape(&s.display_name.en),
+                html_escape(&s.name),
+                s.objectives.availability,
+                s.objectives.latency.threshold,
+                s.objectives.latency.threshold
+            ));
+        }
+        let ext = self
+            .extension
+            .as_ref()
+            .map(|e| e.index())
+            .unwrap_or_default();
+        format!(
+            "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>mimamori 見守り</title></head><body>\
+             <h1>mimamori 見守り</h1><p>合成トランザクション監視 / synthetic transaction monitoring — location <code>{}</code></p>\
+             <ul>{rows}</ul><p><a href=\"/metrics\">/metrics</a> · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>{ext}</body></html>\n",
+            html_escape(&self.location())
+        )
+    }
+}
+
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("static response is valid")
+}
+
+/// Serves the app on `listener` until `shutdown` completes.
+pub async fn serve_on(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let app = app.clone();
+                conns.spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let app = app.clone();
+                        async move {
+                            let uri = req.uri();
+                            Ok::<_, Infallible>(app.respond(req.method(), uri.path(), uri.query().unwrap_or("")))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    app.stop();
+    // Let in-flight answers finish briefly, then close.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    conns.abort_all();
+}
+
+/// Resolves on SIGINT or SIGTERM; SIGHUP reloads meanwhile.
+pub async fn signals(app: Arc<App>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = hup.recv() => { let _ = app.reload(); }
+        }
+    }
+    tracing::info!("shutting down");
+}
+
+/// `mimamori serve`.
+pub async fn serve(
+    path: PathBuf,
+    cfg: Config,
+    listen: SocketAddr,
+    location: Option<String>,
+) -> anyhow::Result<()> {
+    if let Some(l) = &location {
+        anyhow::ensure!(
+            l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'),
+            "--location '{l}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"
+        );
+    }
+    let env: EnvFn = Arc::new(|k| std::env::var(k).ok());
+    let app = App::start(cfg, ConfigSource::File(path), location, env, None)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(address = %listen, location = %app.location(), "serving /metrics");
+    serve_on(listener, app.clone(), signals(app)).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+use super::*;
+
+const CFG: &str = "global: {location: test-a, interval: 1h, timeout: 10s}\nservices:\n  - name: svc\n    display_name: {ja: サービス, en: Service}\n    transactions:\n      - name: home\n        steps:\n          - {name: get, url: 'http://127.0.0.1:9/'}\n";
+
+fn body(r: Response<Full<Bytes>>) -> String {
+    use http_body_util::BodyExt;
+    let b = futures_lite_block(r.into_body().collect());
+    String::from_utf8(b.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn bad_reload_keeps_the_running_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    std::fs::write(&path, CFG).unwrap();
+    let cfg = config::load(&path).unwrap();
+    let app = App::start(
+        cfg,
+        ConfigSource::File(path.clone()),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        app.respond(&Method::GET, "/-/healthy", "").status(),
+        StatusCode::OK
+    );
+    let m = body(app.respond(&Method::GET, "/metrics", ""));
+    assert!(
+        m.contains("mimamori_config_last_reload_successful 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("mimamori_maintenance_active{location=\"test-a\",service=\"svc\"} 0"),
+        "{m}"
+    );
+
+    std::fs::write(
+        &path,
+        CFG.replace("name: home", "name: home\n        colour: red"),
+    )
+    .unwrap();
+    let r = app.respond(&Method::POST, "/-/reload", "");
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = body(r);
+    assert!(
+        text.contains("c.yaml:7:9: services[0].transactions[0]: unknown field `colour`"),
+        "{text}"
+    );
+    let m = body(app.respond(&Method::GET, "/metrics", ""));
+    assert!(m.contains("mimamori_config_last_reload_successful 0"));
+    assert!(
+        m.contains("transaction=\"home\""),
+        "old transaction must keep running"
+    );
+    assert_eq!(app.config().services[0].transactions[0].name, "home");
+
+    std::fs::write(&path, CFG.replace("name: home", "name: start")).unwrap();
+    assert_eq!(
+        app.respond(&Method::POST, "/-/reload", "").status(),
+        StatusCode::OK
+    );
+    let m = body(app.respond(&Method::GET, "/metrics", ""));
+    assert!(m.contains("mimamori_config_last_reload_successful 1"));
+    assert!(
+        m.contains("transaction=\"start\"") && !m.contains("transaction=\"home\""),
+        "{m}"
+    );
+    app.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn no_request_can_choose_a_target() {
+    let cfg = config::parse(CFG, "c.yaml").unwrap();
+    let app = App::start(
+        cfg,
+        ConfigSource::Fixed(Box::new(config::parse(CFG, "c.yaml").unwrap())),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap();
+    for path in ["/probe", "/metrics/../probe"] {
+        assert_eq!(
+            app.respond(&Method::GET, path, "target=http://169.254.169.254/")
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        app.respond(&Method::DELETE, "/metrics", "").status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    app.stop();
+}
