@@ -152,12 +152,14 @@ impl Session {
         let t = Instant::now();
         let addrs: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
-            Err(_) => tokio::net::lookup_host((origin.host.as_str(), origin.port))
-                .await
-                .map_err(|e| (Reason::Dns, format!("resolving {}: {e}", origin.host)))?
-                .collect(),
+            Err(_) => {
+                let found = tokio::net::lookup_host((origin.host.as_str(), origin.port)).await;
+                phases.add(Phase::Resolve, t.elapsed());
+                found
+                    .map_err(|e| (Reason::Dns, format!("resolving {}: {e}", origin.host)))?
+                    .collect()
+            }
         };
-        phases.add(Phase::Resolve, t.elapsed());
         if addrs.is_empty() {
             return Err((
                 Reason::Dns,
@@ -191,14 +193,14 @@ impl Session {
                 .map_err(|e| (Reason::Tls, format!("invalid TLS server name {name}: {e}")))?;
             let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(server_name, stream)
-                .await
-                .map_err(|e| {
-                    (
-                        Reason::Tls,
-                        format!("TLS handshake with {}: {e}", origin.host),
-                    )
-                })?;
+                .await;
             phases.add(Phase::Tls, t.elapsed());
+            let tls = tls.map_err(|e| {
+                (
+                    Reason::Tls,
+                    format!("TLS handshake with {}: {e}", origin.host),
+                )
+            })?;
             let session = tls.get_ref().1;
             let facts = TlsFacts {
                 version: session
