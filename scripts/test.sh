@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Works on a fresh Debian machine:
+# installs what the tests need (promtool, amtool) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v promtool >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The packages start daemons on their default ports; the tests start their own.
+  $SUDO systemctl stop prometheus prometheus-alertmanager 2>/dev/null || true
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo build"
+cargo build --quiet
+echo "== generated files are up to date"
+./target/debug/mimamori generate --config deploy/aoulu.yaml --check
+echo "== cargo test"
+cargo test --no-fail-fast 2>&1 | tee target/test.log
+echo "== all tests passed"
