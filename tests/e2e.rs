@@ -1,0 +1,286 @@
+//! The product, end to end, in real time: `mimamori demo` probing simulated
+//! AOULU services, Debian's Prometheus scraping it with the generated rules
+//! (unchanged), Debian's Alertmanager with the generated routing, and a local
+//! webhook standing in for the pager. What an on-call engineer experiences.
+//!
+//! Needs `prometheus` and `prometheus-alertmanager` (scripts/test.sh installs
+//! them). Takes a few minutes: alerts are evaluated in real time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Kills the process when dropped, so every process is cleaned up even when
+/// an assertion fails.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn which(names: &[&str]) -> PathBuf {
+    for n in names {
+        for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+            let p = Path::new(dir).join(n);
+            if p.exists() {
+                return p;
+            }
+        }
+    }
+    panic!("none of {names:?} is installed: apt-get install prometheus prometheus-alertmanager (scripts/test.sh does)");
+}
+
+/// An HTTP request with a short timeout; returns status and body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new()) };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    if resp.len() < 12 {
+        return (0, resp);
+    }
+    let status = resp[9..12].parse().unwrap_or(0);
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Every notification Alertmanager delivered, with when it arrived.
+type Inbox = Arc<Mutex<Vec<(Instant, serde_json::Value)>>>;
+
+/// A webhook receiver standing in for the pager.
+fn webhook() -> (String, Inbox) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let inbox: Inbox = Arc::default();
+    let sink = inbox.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    sink.lock().unwrap().push((Instant::now(), v));
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            });
+        }
+    });
+    (addr, inbox)
+}
+
+/// Alerts in notifications so far, flattened: (arrival, status, labels, annotations).
+fn alerts(inbox: &Inbox) -> Vec<(Instant, String, serde_json::Value, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (at, n) in inbox.lock().unwrap().iter() {
+        for a in n["alerts"].as_array().into_iter().flatten() {
+            out.push((*at, a["status"].as_str().unwrap_or("").to_string(), a["labels"].clone(), a["annotations"].clone()));
+        }
+    }
+    out
+}
+
+fn pages_for(inbox: &Inbox, service: &str, status: &str) -> Vec<(Instant, serde_json::Value, serde_json::Value)> {
+    alerts(inbox)
+        .into_iter()
+        .filter(|(_, st, l, _)| st == status && l["severity"] == "page" && l["service"] == service)
+        .map(|(at, _, l, a)| (at, l, a))
+        .collect()
+}
+
+/// The generator's Alertmanager routing, with the receivers pointed at `hook`.
+fn alertmanager_config(dir: &Path, hook: &str) -> PathBuf {
+    let src = std::fs::read_to_string("deploy/aoulu.yaml").unwrap();
+    let i = src.find("\n  page:\n").expect("deploy/aoulu.yaml has alerting.page");
+    let test_cfg = format!(
+        "{}\n  page:\n    webhook_urls: [http://{hook}/page]\n  ticket:\n    webhook_urls: [http://{hook}/ticket]\n",
+        &src[..i]
+    );
+    let cfg_path = dir.join("aoulu-e2e.yaml");
+    std::fs::write(&cfg_path, test_cfg).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config", cfg_path.to_str().unwrap(), "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let am = dir.join("deploy/alertmanager/alertmanager.yml");
+    assert!(am.exists());
+    am
+}
+
+struct Stack {
+    _procs: Vec<Proc>,
+    demo: String,
+    prometheus: String,
+    inbox: Inbox,
+    _dir: tempfile::TempDir,
+}
+
+fn start_stack() -> Stack {
+    let prometheus_bin = which(&["prometheus"]);
+    let alertmanager_bin = which(&["prometheus-alertmanager", "alertmanager"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (hook, inbox) = webhook();
+    let mut procs = Vec::new();
+
+    // The demo, with hanbai inside an announced maintenance window.
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["demo", "--web.listen-address", "127.0.0.1:0", "--maintenance", "hanbai"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    procs.push(Proc(demo));
+    let demo_addr = loop {
+        let line = lines.next().expect("demo address").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("metrics") {
+            break rest.trim().trim_start_matches("http://").trim_end_matches("/metrics").to_string();
+        }
+    };
+
+    let am_port = free_port();
+    let am_cfg = alertmanager_config(d, &hook);
+    let am = Command::new(alertmanager_bin)
+        .arg(format!("--config.file={}", am_cfg.display()))
+        .arg(format!("--storage.path={}", d.join("am").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("alertmanager.log")).unwrap())
+        .spawn()
+        .unwrap();
+    procs.push(Proc(am));
+
+    // The generated rules, unchanged; only scrape and evaluation are faster.
+    let rules = std::fs::canonicalize("rules").unwrap();
+    let prom_port = free_port();
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\nrule_files: ['{}/*.yml']\nalerting:\n  alertmanagers:\n    - static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{demo_addr}']}}]\n",
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let prom = Command::new(prometheus_bin)
+        .arg(format!("--config.file={}", prom_cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    procs.push(Proc(prom));
+    let prometheus = format!("127.0.0.1:{prom_port}");
+    wait(Duration::from_secs(60), "prometheus and alertmanager ready", || {
+        http(&prometheus, "GET", "/-/ready").0 == 200 && http(&format!("127.0.0.1:{am_port}"), "GET", "/-/ready").0 == 200
+    });
+    Stack { _procs: procs, demo: demo_addr, prometheus, inbox, _dir: dir }
+}
+
+fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    start.elapsed()
+}
+
+fn query(prom: &str, q: &str) -> serde_json::Value {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let (_, body) = http(prom, "GET", &format!("/api/v1/query?query={enc}"));
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
+fn fault(demo: &str, service: &str, mode: &str, seconds: u64) {
+    let (code, body) = http(demo, "POST", &format!("/demo/fault?service={service}&mode={mode}&seconds={seconds}"));
+    assert_eq!(code, 200, "{body}");
+}
+
+#[test]
+fn on_call_is_paged_for_real_outages_only() {
+    let s = start_stack();
+    // Healthy: both services succeed and nothing pages.
+    wait(Duration::from_secs(90), "both services scraped as up", || {
+        query(&s.prometheus, "sum(mimamori_probe_success)")["data"]["result"][0]["value"][1] == "2"
+    });
+
+    // An outage of hanbai inside its announced maintenance window, and a
+    // single failed probe of denshibin: neither may page.
+    fault(&s.demo, "hanbai", "down", 600);
+    fault(&s.demo, "denshibin", "down", 8);
+    let quiet_until = Instant::now() + Duration::from_secs(150);
+    while Instant::now() < quiet_until {
+        let pages: Vec<_> = alerts(&s.inbox).into_iter().filter(|(_, st, l, _)| st == "firing" && l["severity"] == "page").collect();
+        assert!(pages.is_empty(), "paged while only maintenance and a blip happened: {pages:?}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let failures = query(&s.prometheus, "sum(mimamori_probe_failures_total{service=\"denshibin\"})");
+    assert_ne!(failures["data"]["result"][0]["value"][1], "0", "the blip never registered: {failures}");
+
+    // A real outage of denshibin pages within 3 minutes, with every annotation filled in.
+    let fault_at = Instant::now();
+    fault(&s.demo, "denshibin", "down", 900);
+    wait(Duration::from_secs(180), "a page for denshibin", || !pages_for(&s.inbox, "denshibin", "firing").is_empty());
+    let (paged_at, labels, annotations) = pages_for(&s.inbox, "denshibin", "firing").remove(0);
+    let to_page = paged_at - fault_at;
+    eprintln!("fault → page: {:.1} s", to_page.as_secs_f64());
+    assert_eq!(labels["slo"], "availability", "{labels}");
+    for (k, v) in annotations.as_object().unwrap() {
+        let v = v.as_str().unwrap_or("");
+        assert!(!v.trim().is_empty() && !v.contains("<no value>") && !v.contains("{{"), "annotation {k} is empty or unrendered: {v:?}");
+    }
+    assert!(pages_for(&s.inbox, "hanbai", "firing").is_empty(), "hanbai is in maintenance and must not page");
+
+    // Recovery resolves the page.
+    let recovered_at = Instant::now();
+    fault(&s.demo, "denshibin", "ok", 1);
+    wait(Duration::from_secs(600), "the denshibin page to resolve", || !pages_for(&s.inbox, "denshibin", "resolved").is_empty());
+    eprintln!("recovery → resolved: {:.1} s", recovered_at.elapsed().as_secs_f64());
+}
