@@ -39,6 +39,10 @@ pub enum Command {
         /// Probe location name (the `location` label); overrides global.location.
         #[arg(long)]
         location: Option<String>,
+        /// TLS and basic authentication for the endpoints, in the Prometheus
+        /// exporter-toolkit web configuration format.
+        #[arg(long = "web.config.file", value_name = "FILE")]
+        web_config: Option<PathBuf>,
     },
     /// Validate a configuration and print what would be probed.
     Check {
@@ -106,9 +110,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             listen,
             location,
+            web_config,
         } => {
             let cfg = config::load(&config)?;
-            runtime()?.block_on(crate::server::serve(config, cfg, listen, location))?;
+            let web = web_config
+                .map(|p| crate::server::webconfig::load(&p))
+                .transpose()?
+                .unwrap_or_default();
+            runtime()?.block_on(crate::server::serve(config, cfg, listen, location, web))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => {

@@ -33,6 +33,9 @@ pub struct DemoArgs {
     /// Put SERVICE in an announced maintenance window from now on for an hour (repeatable).
     #[arg(long, value_name = "SERVICE")]
     pub maintenance: Vec<String>,
+    /// TLS and basic authentication for the endpoints (exporter-toolkit format).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config: Option<std::path::PathBuf>,
 }
 
 /// The demo's extra routes: `POST /demo/fault` and `GET /demo`.
@@ -136,6 +139,12 @@ pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result
 
 /// `mimamori demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let web = args
+        .web_config
+        .as_deref()
+        .map(server::webconfig::load)
+        .transpose()?
+        .unwrap_or_default();
     let pki = services::pki().context("making the demo certificates")?;
     let dir = std::env::temp_dir().join(format!("mimamori-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -180,14 +189,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (p, a) in &addrs {
         println!("  simulated {:<10} https://{a}", p.service());
     }
-    println!("  metrics              http://{at}/metrics");
-    println!("  inject a fault       curl -X POST 'http://{at}/demo/fault?service=denshibin&mode=down&seconds=300'");
+    let scheme = web.scheme();
+    println!("  metrics              {scheme}://{at}/metrics");
+    println!("  inject a fault       curl -X POST '{scheme}://{at}/demo/fault?service=denshibin&mode=down&seconds=300'");
     println!("                       (modes: down = 503, refuse = connection refused, slow = 4 s answers, ok = clear)");
     println!(
         "  interval {:?}; Ctrl-C stops",
         app.config().global.interval.0
     );
-    server::serve_on(listener, app.clone(), server::signals(app)).await;
+    server::serve_on_with(listener, app.clone(), Arc::new(web), server::signals(app)).await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -21,6 +21,9 @@ use crate::config::{self, Config, ConfigErrors};
 use crate::metrics::Metrics;
 use crate::probe::plan;
 use crate::scheduler::{HttpRunner, Runner, Scheduler};
+pub use webconfig::Web;
+
+pub mod webconfig;
 
 /// Reads environment variables for `${env:...}` and secrets.
 pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -270,10 +273,21 @@ pub fn text(status: StatusCode, content_type: &str, body: String) -> Response<Fu
         .expect("static response is valid")
 }
 
-/// Serves the app on `listener` until `shutdown` completes.
+/// Serves the app on `listener` over plain HTTP until `shutdown` completes.
 pub async fn serve_on(
     listener: TcpListener,
     app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    serve_on_with(listener, app, Arc::new(Web::default()), shutdown).await
+}
+
+/// Serves the app on `listener` until `shutdown` completes, with the TLS,
+/// basic authentication and headers of a `--web.config.file`.
+pub async fn serve_on_with(
+    listener: TcpListener,
+    app: Arc<App>,
+    web: Arc<Web>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -282,17 +296,19 @@ pub async fn serve_on(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let app = app.clone();
+                let Ok((stream, peer)) = accepted else { continue };
+                let (app, web) = (app.clone(), web.clone());
                 conns.spawn(async move {
-                    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let app = app.clone();
-                        async move {
-                            let uri = req.uri();
-                            Ok::<_, Infallible>(app.respond(req.method(), uri.path(), uri.query().unwrap_or("")))
+                    match web.tls.clone() {
+                        None => serve_connection(TokioIo::new(stream), app, web).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(webconfig::HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => serve_connection(TokioIo::new(tls), app, web).await,
+                                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            }
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    }
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -305,6 +321,25 @@ pub async fn serve_on(
     })
     .await;
     conns.abort_all();
+}
+
+async fn serve_connection<I>(io: I, app: Arc<App>, web: Arc<Web>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let (app, web) = (app.clone(), web.clone());
+        async move {
+            if !web.authorized(req.headers()).await {
+                return Ok::<_, Infallible>(web.decorate(webconfig::unauthorized()));
+            }
+            let uri = req.uri();
+            Ok(web.decorate(app.respond(req.method(), uri.path(), uri.query().unwrap_or(""))))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, svc)
+        .await;
 }
 
 /// Resolves on SIGINT or SIGTERM; SIGHUP reloads meanwhile.
@@ -333,6 +368,7 @@ pub async fn serve(
     cfg: Config,
     listen: SocketAddr,
     location: Option<String>,
+    web: Web,
 ) -> anyhow::Result<()> {
     if let Some(l) = &location {
         anyhow::ensure!(
@@ -345,8 +381,8 @@ pub async fn serve(
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    tracing::info!(address = %listen, location = %app.location(), "serving /metrics");
-    serve_on(listener, app.clone(), signals(app)).await;
+    tracing::info!(address = %listen, location = %app.location(), scheme = web.scheme(), "serving /metrics");
+    serve_on_with(listener, app.clone(), Arc::new(web), signals(app)).await;
     Ok(())
 }
 

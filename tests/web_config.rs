@@ -1,0 +1,297 @@
+//! `--web.config.file` against a real listener: TLS with the right and a wrong
+//! CA, plain HTTP to the TLS port, basic authentication, client certificates.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use mimamori::server::{self, App, ConfigSource};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+const CFG: &str = "global: {location: test-a, interval: 1h, timeout: 10s}\nservices:\n  - name: svc\n    display_name: {ja: サービス, en: Service}\n    transactions:\n      - name: home\n        steps:\n          - {name: get, url: 'http://127.0.0.1:9/'}\n";
+
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    der: CertificateDer<'static>,
+    pem: String,
+}
+
+fn make_ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        der: cert.der().clone(),
+        pem: cert.pem(),
+        params,
+        key,
+    }
+}
+
+/// A leaf certificate signed by `ca`: (cert PEM, key PEM, cert DER, key DER).
+fn leaf(
+    ca: &Ca,
+    names: &[&str],
+    usage: ExtendedKeyUsagePurpose,
+) -> (
+    String,
+    String,
+    CertificateDer<'static>,
+    PrivateKeyDer<'static>,
+) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.extended_key_usages = vec![usage];
+    let cert = params
+        .signed_by(&key, &Issuer::from_params(&ca.params, &ca.key))
+        .unwrap();
+    let key_der = PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    (cert.pem(), key.serialize_pem(), cert.der().clone(), key_der)
+}
+
+fn client_config(
+    trust: &CertificateDer<'static>,
+    client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trust.clone()).unwrap();
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    Arc::new(match client {
+        Some((c, k)) => b.with_client_auth_cert(vec![c], k).unwrap(),
+        None => b.with_no_client_auth(),
+    })
+}
+
+/// Starts the exporter with `web_yaml` (relative paths from `dir`).
+async fn start(web_yaml: &str, dir: &Path) -> SocketAddr {
+    let cfg = mimamori::config::parse(CFG, "test.yaml").unwrap();
+    let app = App::start(
+        cfg.clone(),
+        ConfigSource::Fixed(Box::new(cfg)),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap();
+    let web = server::webconfig::parse(web_yaml, "web.yml", dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve_on_with(
+        listener,
+        app,
+        Arc::new(web),
+        std::future::pending(),
+    ));
+    addr
+}
+
+type Answer = (StatusCode, HeaderMap, String);
+
+/// GET `path`, over TLS when a client configuration is given.
+async fn get(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    auth: Option<(&str, &str)>,
+    path: &str,
+) -> Result<Answer, String> {
+    let fut = async {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut req = Request::get(path).header("host", "localhost");
+        if let Some((u, p)) = auth {
+            use base64::Engine;
+            let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            req = req.header("authorization", format!("Basic {v}"));
+        }
+        let req = req.body(Empty::<Bytes>::new()).unwrap();
+        macro_rules! send {
+            ($io:expr) => {{
+                let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new($io))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+                let (parts, body) = resp.into_parts();
+                let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+                Ok::<Answer, String>((
+                    parts.status,
+                    parts.headers,
+                    String::from_utf8_lossy(&body).into_owned(),
+                ))
+            }};
+        }
+        match tls {
+            None => send!(tcp),
+            Some(cfg) => {
+                let stream = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                    .await
+                    .map_err(|e| format!("handshake: {e}"))?;
+                send!(stream)
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .map_err(|_| "no answer within 10 s".to_string())?
+}
+
+#[tokio::test]
+async fn tls_and_basic_auth_protect_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca("web test CA");
+    let (cert, key, _, _) = leaf(&ca, &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
+    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    let hash = bcrypt::hash("scrape-me", 4).unwrap();
+    let addr = start(
+        &format!(
+            "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\nbasic_auth_users:\n  prometheus: '{hash}'\n"
+        ),
+        dir.path(),
+    )
+    .await;
+    let tls = Some(client_config(&ca.der, None));
+
+    let (status, headers, body) = get(
+        addr,
+        tls.clone(),
+        Some(("prometheus", "scrape-me")),
+        "/metrics",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("mimamori_build_info"), "{body}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+
+    for (auth, why) in [
+        (None, "no credentials"),
+        (Some(("prometheus", "scrape-you")), "wrong password"),
+        (Some(("grafana", "scrape-me")), "unknown user"),
+    ] {
+        for path in ["/metrics", "/-/healthy", "/", "/nope"] {
+            let (status, headers, body) = get(addr, tls.clone(), auth, path).await.unwrap();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{why} {path}");
+            assert!(
+                headers["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("Basic "),
+                "{why}"
+            );
+            assert!(!body.contains("mimamori_"), "{why} {path}: {body}");
+        }
+    }
+    let (status, _, _) = get(
+        addr,
+        tls.clone(),
+        Some(("prometheus", "scrape-me")),
+        "/-/reload",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "authorized, then routed"
+    );
+
+    // A client that does not trust the exporter's CA refuses it.
+    let other = make_ca("some other CA");
+    let e = get(
+        addr,
+        Some(client_config(&other.der, None)),
+        Some(("prometheus", "scrape-me")),
+        "/metrics",
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("handshake"), "{e}");
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = get(addr, None, Some(("prometheus", "scrape-me")), "/metrics").await;
+    assert!(plain.is_err(), "plain HTTP answered: {plain:?}");
+
+    // The listener still serves after all that.
+    let (status, _, _) = get(addr, tls, Some(("prometheus", "scrape-me")), "/-/healthy")
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn client_certificates_are_required_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_ca = make_ca("server CA");
+    let client_ca = make_ca("client CA");
+    let (cert, key, _, _) = leaf(
+        &server_ca,
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    std::fs::write(dir.path().join("clients.pem"), &client_ca.pem).unwrap();
+    let addr = start(
+        "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.pem\n  min_version: TLS13\n",
+        dir.path(),
+    )
+    .await;
+
+    let (_, _, c, k) = leaf(
+        &client_ca,
+        &["prometheus"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let (status, _, _) = get(
+        addr,
+        Some(client_config(&server_ca.der, Some((c, k)))),
+        None,
+        "/metrics",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::OK);
+
+    // No certificate, or one from a CA the exporter does not trust: no answer.
+    let none = get(
+        addr,
+        Some(client_config(&server_ca.der, None)),
+        None,
+        "/metrics",
+    )
+    .await;
+    assert!(none.is_err(), "{none:?}");
+    let (_, _, c, k) = leaf(
+        &server_ca,
+        &["intruder"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let foreign = get(
+        addr,
+        Some(client_config(&server_ca.der, Some((c, k)))),
+        None,
+        "/metrics",
+    )
+    .await;
+    assert!(foreign.is_err(), "{foreign:?}");
+}
