@@ -503,18 +503,19 @@ fn tls_acceptor(
         let all = provider.kx_groups.clone();
         let mut chosen = Vec::new();
         for (i, name) in t.curve_preferences.iter().enumerate() {
-            let want =
-                match name.as_str() {
-                    "X25519" => rustls::NamedGroup::X25519,
-                    "CurveP256" => rustls::NamedGroup::secp256r1,
-                    "CurveP384" => rustls::NamedGroup::secp384r1,
-                    other => return Err((
+            let want = match name.as_str() {
+                "X25519" => rustls::NamedGroup::X25519,
+                "CurveP256" => rustls::NamedGroup::secp256r1,
+                "CurveP384" => rustls::NamedGroup::secp384r1,
+                other => {
+                    return Err((
                         tp.key("curve_preferences").index(i),
                         format!(
                             "unsupported curve '{other}' (supported: X25519, CurveP256, CurveP384)"
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             chosen.extend(all.iter().filter(|g| g.name() == want).copied());
         }
         provider.kx_groups = chosen;
