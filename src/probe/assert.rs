@@ -6,6 +6,9 @@ use super::plan::{CaptureFrom, ExpectPlan, StepPlan};
 
 /// A response as the assertions see it.
 pub struct Answer<'a> {
+    /// Applied to echoed values before they are cut to length, so no part of a
+    /// secret survives in a message.
+    pub masker: &'a super::mask::Masker,
     pub status: u16,
     pub headers: &'a http::HeaderMap,
     pub body: &'a [u8],
@@ -78,7 +81,7 @@ pub fn check(expect: &ExpectPlan, a: &Answer) -> Result<(), String> {
                 Some(v) => format!(
                     "header {} is '{}', expected {want}",
                     h.name,
-                    truncate(&v, 100)
+                    truncate(&a.masker.mask(&v), 100)
                 ),
                 None => format!("header {} is missing, expected {want}", h.name),
             });
@@ -121,7 +124,7 @@ pub fn check(expect: &ExpectPlan, a: &Answer) -> Result<(), String> {
             if let Some(want) = &j.equals {
                 if found != Some(want) {
                     let got = found
-                        .map(|v| truncate(&v.to_string(), 100))
+                        .map(|v| truncate(&a.masker.mask(&v.to_string()), 100))
                         .unwrap_or_else(|| "missing".into());
                     return Err(format!("JSON {} is {got}, expected {want}", j.pointer));
                 }

@@ -382,12 +382,13 @@ pub fn check_report(cfg: &Config) -> anyhow::Result<String> {
                     }
                     .to_string(),
                 });
+                // A secret's value can also arrive through `${env:...}`: mask it.
                 let _ = writeln!(
                     out,
                     "    step {}: {} {} (timeout {:?})",
                     s.name,
                     s.method,
-                    url.collect::<String>(),
+                    p.masker.mask(&url.collect::<String>()),
                     s.timeout
                 );
             }

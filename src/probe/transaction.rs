@@ -245,6 +245,7 @@ impl Run<'_> {
             return result;
         }
         let answer = Answer {
+            masker: &self.masker,
             status: resp.status,
             headers: &resp.headers,
             body: &resp.body,
