@@ -295,3 +295,83 @@ async fn client_certificates_are_required_and_verified() {
     .await;
     assert!(foreign.is_err(), "{foreign:?}");
 }
+
+#[test]
+fn serve_flag_errors_name_the_file_and_exit_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(&cfg, CFG).unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, "basic_auth_users:\n  alice: hunter2\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .arg("--web.config.file")
+        .arg(&web)
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:2:3: basic_auth_users.alice: not a bcrypt hash",
+            web.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn serve_flag_serves_over_tls_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca("web test CA");
+    let (cert, key, _, _) = leaf(&ca, &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
+    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    let hash = bcrypt::hash("scrape-me", 4).unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  prometheus: '{hash}'\n"),
+    )
+    .unwrap();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(&cfg, CFG).unwrap();
+    let addr: SocketAddr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .arg("--web.config.file")
+        .arg(&web)
+        .args(["--web.listen-address", &addr.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tls = Some(client_config(&ca.der, None));
+    let ok = get(
+        addr,
+        tls.clone(),
+        Some(("prometheus", "scrape-me")),
+        "/metrics",
+    )
+    .await;
+    let denied = get(addr, tls, None, "/metrics").await;
+    let plain = get(addr, None, None, "/metrics").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, _, body) = ok.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("mimamori_build_info"));
+    assert_eq!(denied.unwrap().0, StatusCode::UNAUTHORIZED);
+    assert!(plain.is_err(), "{plain:?}");
+}
