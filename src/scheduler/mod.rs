@@ -90,8 +90,11 @@ impl Scheduler {
                             self.metrics.forget(&t.plan);
                         }
                     }
+                    // The series exist as soon as apply returns, not when the task first runs.
+                    let tx = self.metrics.transaction(&plan);
                     let handle = tokio::spawn(run_loop(
                         plan.clone(),
+                        tx,
                         self.metrics.clone(),
                         self.runner.clone(),
                     ));
@@ -128,8 +131,12 @@ impl Drop for Scheduler {
     }
 }
 
-async fn run_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>, runner: Arc<dyn Runner>) {
-    let tx = metrics.transaction(&plan);
+async fn run_loop(
+    plan: Arc<TransactionPlan>,
+    tx: crate::metrics::TxMetrics,
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);
     let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
