@@ -25,7 +25,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn which(names: &[&str]) -> PathBuf {
@@ -42,7 +46,9 @@ fn which(names: &[&str]) -> PathBuf {
 
 /// An HTTP request with a short timeout; returns status and body.
 fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new()) };
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     let mut resp = Vec::new();
@@ -53,7 +59,14 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     }
     let status = resp[9..12].parse().unwrap_or(0);
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     (status, body)
 }
 
@@ -65,7 +78,7 @@ fn dechunk(mut s: &str) -> String {
             break;
         }
         out.push_str(&rest[..n]);
-        s = &rest[n..].trim_start_matches("\r\n");
+        s = rest[n..].trim_start_matches("\r\n");
     }
     out
 }
@@ -103,7 +116,9 @@ fn webhook() -> (String, Inbox) {
                 if let Ok(v) = serde_json::from_slice(&body) {
                     sink.lock().unwrap().push((Instant::now(), v));
                 }
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
             });
         }
     });
@@ -115,13 +130,22 @@ fn alerts(inbox: &Inbox) -> Vec<(Instant, String, serde_json::Value, serde_json:
     let mut out = Vec::new();
     for (at, n) in inbox.lock().unwrap().iter() {
         for a in n["alerts"].as_array().into_iter().flatten() {
-            out.push((*at, a["status"].as_str().unwrap_or("").to_string(), a["labels"].clone(), a["annotations"].clone()));
+            out.push((
+                *at,
+                a["status"].as_str().unwrap_or("").to_string(),
+                a["labels"].clone(),
+                a["annotations"].clone(),
+            ));
         }
     }
     out
 }
 
-fn pages_for(inbox: &Inbox, service: &str, status: &str) -> Vec<(Instant, serde_json::Value, serde_json::Value)> {
+fn pages_for(
+    inbox: &Inbox,
+    service: &str,
+    status: &str,
+) -> Vec<(Instant, serde_json::Value, serde_json::Value)> {
     alerts(inbox)
         .into_iter()
         .filter(|(_, st, l, _)| st == status && l["severity"] == "page" && l["service"] == service)
@@ -132,7 +156,9 @@ fn pages_for(inbox: &Inbox, service: &str, status: &str) -> Vec<(Instant, serde_
 /// The generator's Alertmanager routing, with the receivers pointed at `hook`.
 fn alertmanager_config(dir: &Path, hook: &str) -> PathBuf {
     let src = std::fs::read_to_string("deploy/aoulu.yaml").unwrap();
-    let i = src.find("\n  page:\n").expect("deploy/aoulu.yaml has alerting.page");
+    let i = src
+        .find("\n  page:\n")
+        .expect("deploy/aoulu.yaml has alerting.page");
     let test_cfg = format!(
         "{}\n  page:\n    webhook_urls: [http://{hook}/page]\n  ticket:\n    webhook_urls: [http://{hook}/ticket]\n",
         &src[..i]
@@ -140,10 +166,20 @@ fn alertmanager_config(dir: &Path, hook: &str) -> PathBuf {
     let cfg_path = dir.join("aoulu-e2e.yaml");
     std::fs::write(&cfg_path, test_cfg).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["generate", "--config", cfg_path.to_str().unwrap(), "--out", dir.to_str().unwrap()])
+        .args([
+            "generate",
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "generate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let am = dir.join("deploy/alertmanager/alertmanager.yml");
     assert!(am.exists());
     am
@@ -167,7 +203,13 @@ fn start_stack() -> Stack {
 
     // The demo, with hanbai inside an announced maintenance window.
     let mut demo = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["demo", "--web.listen-address", "127.0.0.1:0", "--maintenance", "hanbai"])
+        .args([
+            "demo",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--maintenance",
+            "hanbai",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -177,7 +219,11 @@ fn start_stack() -> Stack {
     let demo_addr = loop {
         let line = lines.next().expect("demo address").unwrap();
         if let Some(rest) = line.trim().strip_prefix("metrics") {
-            break rest.trim().trim_start_matches("http://").trim_end_matches("/metrics").to_string();
+            break rest
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches("/metrics")
+                .to_string();
         }
     };
 
@@ -217,16 +263,30 @@ fn start_stack() -> Stack {
         .unwrap();
     procs.push(Proc(prom));
     let prometheus = format!("127.0.0.1:{prom_port}");
-    wait(Duration::from_secs(60), "prometheus and alertmanager ready", || {
-        http(&prometheus, "GET", "/-/ready").0 == 200 && http(&format!("127.0.0.1:{am_port}"), "GET", "/-/ready").0 == 200
-    });
-    Stack { _procs: procs, demo: demo_addr, prometheus, inbox, _dir: dir }
+    wait(
+        Duration::from_secs(60),
+        "prometheus and alertmanager ready",
+        || {
+            http(&prometheus, "GET", "/-/ready").0 == 200
+                && http(&format!("127.0.0.1:{am_port}"), "GET", "/-/ready").0 == 200
+        },
+    );
+    Stack {
+        _procs: procs,
+        demo: demo_addr,
+        prometheus,
+        inbox,
+        _dir: dir,
+    }
 }
 
 fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for: {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     start.elapsed()
@@ -239,7 +299,11 @@ fn query(prom: &str, q: &str) -> serde_json::Value {
 }
 
 fn fault(demo: &str, service: &str, mode: &str, seconds: u64) {
-    let (code, body) = http(demo, "POST", &format!("/demo/fault?service={service}&mode={mode}&seconds={seconds}"));
+    let (code, body) = http(
+        demo,
+        "POST",
+        &format!("/demo/fault?service={service}&mode={mode}&seconds={seconds}"),
+    );
     assert_eq!(code, 200, "{body}");
 }
 
@@ -247,9 +311,14 @@ fn fault(demo: &str, service: &str, mode: &str, seconds: u64) {
 fn on_call_is_paged_for_real_outages_only() {
     let s = start_stack();
     // Healthy: both services succeed and nothing pages.
-    wait(Duration::from_secs(90), "both services scraped as up", || {
-        query(&s.prometheus, "sum(mimamori_probe_success)")["data"]["result"][0]["value"][1] == "2"
-    });
+    wait(
+        Duration::from_secs(90),
+        "both services scraped as up",
+        || {
+            query(&s.prometheus, "sum(mimamori_probe_success)")["data"]["result"][0]["value"][1]
+                == "2"
+        },
+    );
 
     // An outage of hanbai inside its announced maintenance window, and a
     // single failed probe of denshibin: neither may page.
@@ -257,30 +326,57 @@ fn on_call_is_paged_for_real_outages_only() {
     fault(&s.demo, "denshibin", "down", 8);
     let quiet_until = Instant::now() + Duration::from_secs(150);
     while Instant::now() < quiet_until {
-        let pages: Vec<_> = alerts(&s.inbox).into_iter().filter(|(_, st, l, _)| st == "firing" && l["severity"] == "page").collect();
-        assert!(pages.is_empty(), "paged while only maintenance and a blip happened: {pages:?}");
+        let pages: Vec<_> = alerts(&s.inbox)
+            .into_iter()
+            .filter(|(_, st, l, _)| st == "firing" && l["severity"] == "page")
+            .collect();
+        assert!(
+            pages.is_empty(),
+            "paged while only maintenance and a blip happened: {pages:?}"
+        );
         std::thread::sleep(Duration::from_secs(2));
     }
-    let failures = query(&s.prometheus, "sum(mimamori_probe_failures_total{service=\"denshibin\"})");
-    assert_ne!(failures["data"]["result"][0]["value"][1], "0", "the blip never registered: {failures}");
+    let failures = query(
+        &s.prometheus,
+        "sum(mimamori_probe_failures_total{service=\"denshibin\"})",
+    );
+    assert_ne!(
+        failures["data"]["result"][0]["value"][1], "0",
+        "the blip never registered: {failures}"
+    );
 
     // A real outage of denshibin pages within 3 minutes, with every annotation filled in.
     let fault_at = Instant::now();
     fault(&s.demo, "denshibin", "down", 900);
-    wait(Duration::from_secs(180), "a page for denshibin", || !pages_for(&s.inbox, "denshibin", "firing").is_empty());
+    wait(Duration::from_secs(180), "a page for denshibin", || {
+        !pages_for(&s.inbox, "denshibin", "firing").is_empty()
+    });
     let (paged_at, labels, annotations) = pages_for(&s.inbox, "denshibin", "firing").remove(0);
     let to_page = paged_at - fault_at;
     eprintln!("fault → page: {:.1} s", to_page.as_secs_f64());
     assert_eq!(labels["slo"], "availability", "{labels}");
     for (k, v) in annotations.as_object().unwrap() {
         let v = v.as_str().unwrap_or("");
-        assert!(!v.trim().is_empty() && !v.contains("<no value>") && !v.contains("{{"), "annotation {k} is empty or unrendered: {v:?}");
+        assert!(
+            !v.trim().is_empty() && !v.contains("<no value>") && !v.contains("{{"),
+            "annotation {k} is empty or unrendered: {v:?}"
+        );
     }
-    assert!(pages_for(&s.inbox, "hanbai", "firing").is_empty(), "hanbai is in maintenance and must not page");
+    assert!(
+        pages_for(&s.inbox, "hanbai", "firing").is_empty(),
+        "hanbai is in maintenance and must not page"
+    );
 
     // Recovery resolves the page.
     let recovered_at = Instant::now();
     fault(&s.demo, "denshibin", "ok", 1);
-    wait(Duration::from_secs(600), "the denshibin page to resolve", || !pages_for(&s.inbox, "denshibin", "resolved").is_empty());
-    eprintln!("recovery → resolved: {:.1} s", recovered_at.elapsed().as_secs_f64());
+    wait(
+        Duration::from_secs(600),
+        "the denshibin page to resolve",
+        || !pages_for(&s.inbox, "denshibin", "resolved").is_empty(),
+    );
+    eprintln!(
+        "recovery → resolved: {:.1} s",
+        recovered_at.elapsed().as_secs_f64()
+    );
 }

@@ -20,7 +20,13 @@ impl Drop for Demo {
 
 fn start_demo(extra: &[&str]) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["demo", "--web.listen-address", "127.0.0.1:0", "--interval", "1s"])
+        .args([
+            "demo",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--interval",
+            "1s",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -31,7 +37,11 @@ fn start_demo(extra: &[&str]) -> Demo {
     let addr = loop {
         let line = lines.next().expect("demo printed its address").unwrap();
         if let Some(rest) = line.trim().strip_prefix("metrics") {
-            break rest.trim().trim_start_matches("http://").trim_end_matches("/metrics").to_string();
+            break rest
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches("/metrics")
+                .to_string();
         }
     };
     Demo { child, addr }
@@ -44,12 +54,18 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp[9..12].parse().unwrap();
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 /// Polls /metrics until `pred` holds (bounded).
@@ -60,12 +76,16 @@ fn wait_for(addr: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
         if pred(&m) {
             return m;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{m}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}:\n{m}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-const HANBAI_OK: &str = "mimamori_probe_success{location=\"tokyo-a\",service=\"hanbai\",transaction=\"order-lookup\"}";
+const HANBAI_OK: &str =
+    "mimamori_probe_success{location=\"tokyo-a\",service=\"hanbai\",transaction=\"order-lookup\"}";
 const DENSHIBIN_OK: &str = "mimamori_probe_success{location=\"tokyo-a\",service=\"denshibin\",transaction=\"receive-document\"}";
 
 #[test]
@@ -74,37 +94,79 @@ fn demo_probes_simulated_services_and_faults_show_up() {
     let a = demo.addr.as_str();
     assert_eq!(http(a, "GET", "/-/healthy").0, 200);
     assert_eq!(http(a, "GET", "/-/ready").0, 200);
-    let m = wait_for(a, "both services up", |m| value(m, HANBAI_OK) == Some(1.0) && value(m, DENSHIBIN_OK) == Some(1.0));
+    let m = wait_for(a, "both services up", |m| {
+        value(m, HANBAI_OK) == Some(1.0) && value(m, DENSHIBIN_OK) == Some(1.0)
+    });
     // Every operation of the shipped transactions was measured, with a bucket at 3 s.
-    for step in ["login", "search-orders", "open-order", "list-documents", "download-document"] {
-        assert!(m.contains(&format!("step=\"{step}\"")), "missing step {step}");
+    for step in [
+        "login",
+        "search-orders",
+        "open-order",
+        "list-documents",
+        "download-document",
+    ] {
+        assert!(
+            m.contains(&format!("step=\"{step}\"")),
+            "missing step {step}"
+        );
     }
     assert!(m.contains("le=\"3\""));
 
-    let (code, body) = http(a, "POST", "/demo/fault?service=denshibin&mode=down&seconds=30");
+    let (code, body) = http(
+        a,
+        "POST",
+        "/demo/fault?service=denshibin&mode=down&seconds=30",
+    );
     assert_eq!(code, 200, "{body}");
     let m = wait_for(a, "denshibin down", |m| value(m, DENSHIBIN_OK) == Some(0.0));
     assert!(value(&m, "mimamori_probe_failures_total{location=\"tokyo-a\",reason=\"status\",service=\"denshibin\"").unwrap() >= 1.0);
-    assert_eq!(value(&m, HANBAI_OK), Some(1.0), "a fault in one service must not touch the other");
+    assert_eq!(
+        value(&m, HANBAI_OK),
+        Some(1.0),
+        "a fault in one service must not touch the other"
+    );
 
-    http(a, "POST", "/demo/fault?service=denshibin&mode=refuse&seconds=30");
+    http(
+        a,
+        "POST",
+        "/demo/fault?service=denshibin&mode=refuse&seconds=30",
+    );
     wait_for(a, "connection refused", |m| {
         value(m, "mimamori_probe_failures_total{location=\"tokyo-a\",reason=\"connect\",service=\"denshibin\"").unwrap_or(0.0) >= 1.0
     });
     http(a, "POST", "/demo/fault?service=denshibin&mode=ok&seconds=1");
-    wait_for(a, "denshibin recovered", |m| value(m, DENSHIBIN_OK) == Some(1.0));
+    wait_for(a, "denshibin recovered", |m| {
+        value(m, DENSHIBIN_OK) == Some(1.0)
+    });
 
     assert_eq!(http(a, "POST", "/demo/fault?service=nope&mode=down").0, 400);
-    assert_eq!(http(a, "POST", "/demo/fault?service=hanbai&mode=explode").0, 400);
+    assert_eq!(
+        http(a, "POST", "/demo/fault?service=hanbai&mode=explode").0,
+        400
+    );
     assert_eq!(http(a, "GET", "/probe?target=http://127.0.0.1:22/").0, 404);
 }
 
 #[test]
 fn metrics_pass_promtool_check_metrics() {
     let demo = start_demo(&["--maintenance", "hanbai"]);
-    let m = wait_for(&demo.addr, "first runs", |m| value(m, HANBAI_OK).is_some() && value(m, DENSHIBIN_OK).is_some());
-    assert_eq!(value(&m, "mimamori_maintenance_active{location=\"tokyo-a\",service=\"hanbai\"}"), Some(1.0));
-    assert_eq!(value(&m, "mimamori_maintenance_active{location=\"tokyo-a\",service=\"denshibin\"}"), Some(0.0));
+    let m = wait_for(&demo.addr, "first runs", |m| {
+        value(m, HANBAI_OK).is_some() && value(m, DENSHIBIN_OK).is_some()
+    });
+    assert_eq!(
+        value(
+            &m,
+            "mimamori_maintenance_active{location=\"tokyo-a\",service=\"hanbai\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "mimamori_maintenance_active{location=\"tokyo-a\",service=\"denshibin\"}"
+        ),
+        Some(0.0)
+    );
     let mut p = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -114,6 +176,13 @@ fn metrics_pass_promtool_check_metrics() {
         .expect("promtool on PATH (apt-get install prometheus)");
     p.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
     let out = p.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics:\n{report}"
+    );
 }

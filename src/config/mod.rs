@@ -127,6 +127,8 @@ pub struct Global {
     pub ca_file: Option<PathBuf>,
     /// User-Agent header sent unless a step sets one.
     pub user_agent: String,
+    /// How often the TLS policy is checked (legacy TLS 1.0/1.1 handshakes, plain HTTP).
+    pub tls_check_interval: Dur,
 }
 
 impl Default for Global {
@@ -143,6 +145,7 @@ impl Default for Global {
             maintenance_notice_months: 6,
             ca_file: None,
             user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+            tls_check_interval: Dur::secs(3600),
         }
     }
 }
@@ -183,6 +186,10 @@ pub struct Service {
     pub objectives: Objectives,
     /// Scripted everyday operations.
     pub transactions: Vec<Transaction>,
+    /// Plain-HTTP address of the service (e.g. `http://hanbai.example/`). When set,
+    /// it must refuse the connection or redirect to HTTPS: the service is offered
+    /// encrypted only (`mimamori_plain_http_refused`).
+    pub plain_http_url: Option<Template>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -156,6 +156,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await?;
         let upper = product.service().to_ascii_uppercase();
         env.insert(format!("{upper}_URL"), format!("https://{addr}"));
+        // Plain HTTP to the HTTPS port: not served, as the seed requires.
+        env.insert(format!("{upper}_PLAIN_URL"), format!("http://{addr}/"));
         env.insert(format!("{upper}_PASSWORD"), password);
         addrs.push((product, addr));
     }

@@ -90,7 +90,7 @@ impl Scheduler {
                             self.metrics.forget(&t.plan);
                         }
                     }
-                    let handle = tokio::spawn(run_loop(
+                    let handle = tokio::spawn(transaction_tasks(
                         plan.clone(),
                         self.metrics.clone(),
                         self.runner.clone(),
@@ -128,8 +128,59 @@ impl Drop for Scheduler {
     }
 }
 
+/// The run loop and the TLS policy loop of one transaction, stopped together.
+async fn transaction_tasks(
+    plan: Arc<TransactionPlan>,
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+) {
+    tokio::join!(
+        run_loop(plan.clone(), metrics.clone(), runner),
+        policy_loop(plan, metrics)
+    );
+}
+
+/// Checks the TLS policy on its own, slower schedule: legacy handshakes per
+/// HTTPS origin, and whether plain HTTP is refused.
+async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
+    let policy = &plan.policy;
+    if policy.legacy_targets.is_empty() && policy.plain_http_url.is_none() {
+        return;
+    }
+    let timeout = plan.timeout.min(Duration::from_secs(10));
+    // Start soon after the first run, then once per policy interval.
+    tokio::time::sleep(offset(&plan.key, &plan.location, plan.interval) + Duration::from_secs(1))
+        .await;
+    loop {
+        for (step, host, port, name) in &policy.legacy_targets {
+            for v in crate::probe::tls::Legacy::ALL {
+                let (h, n, p) = (host.clone(), name.clone(), *port);
+                let r = tokio::task::spawn_blocking(move || {
+                    crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
+                })
+                .await;
+                match r {
+                    Ok(Ok(accepted)) => metrics.set_legacy(&plan, step, v.as_str(), accepted),
+                    Ok(Err(e)) => {
+                        tracing::debug!(service = %plan.key.service, %host, version = v.as_str(), "legacy TLS check inconclusive: {e}")
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        if let Some(url) = &policy.plain_http_url {
+            if let Some(refused) =
+                crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout).await
+            {
+                metrics.set_plain_http(&plan.key.service, &plan.location, refused);
+            }
+        }
+        tokio::time::sleep(policy.interval).await;
+    }
+}
+
 async fn run_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>, runner: Arc<dyn Runner>) {
-    let tx = metrics.transaction(&plan);
+    let mut tx = metrics.transaction(&plan);
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);
     let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
