@@ -1624,7 +1624,7 @@ fn probers(cfg: &Config) -> Value {
             "スクレイプ / Scrape up",
             "Prometheus から見た各 mimamori の up / `up` of each mimamori target",
             vec![range(
-                "max by (instance, job) (up and on(instance, job) group_left() max by (instance, job) (mimamori_build_info))",
+                "max by (instance, job) (up and on(instance, job) mimamori_build_info)",
                 "{{job}} {{instance}}",
             )],
             "none",
