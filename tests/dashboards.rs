@@ -76,7 +76,9 @@ fn queries(dashboard: &Value) -> Vec<Query> {
         let title = p["title"].as_str().unwrap_or_default();
         for t in p["targets"].as_array().into_iter().flatten() {
             let place = format!("{uid} / {title} / {}", t["refId"].as_str().unwrap());
-            let expr = t["expr"].as_str().unwrap_or_else(|| panic!("{place}: no expr"));
+            let expr = t["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{place}: no expr"));
             out.push(Query {
                 expr: substitute(expr, &place),
                 place,
@@ -101,9 +103,9 @@ fn queries(dashboard: &Value) -> Vec<Query> {
         }
         let place = format!("{uid} / variable {}", v["name"].as_str().unwrap());
         let def = v["definition"].as_str().unwrap();
-        let selector = label_values
-            .captures(def)
-            .unwrap_or_else(|| panic!("{place}: expected label_values(selector, label), got {def}"));
+        let selector = label_values.captures(def).unwrap_or_else(|| {
+            panic!("{place}: expected label_values(selector, label), got {def}")
+        });
         out.push(Query {
             expr: substitute(&selector[1], &place),
             place,
@@ -146,7 +148,10 @@ fn promtool_check(queries: &[Query]) -> Result<(), String> {
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let index = regex::Regex::new(r"dashboard_query_(\d+)").unwrap();
-    let mut msg = format!("promtool check rules failed:\n{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    let mut msg = format!(
+        "promtool check rules failed:\n{stderr}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     for c in index.captures_iter(&stderr) {
         let q = &queries[c[1].parse::<usize>().unwrap()];
         msg.push_str(&format!("\n  {}: {}", q.place, q.expr));
@@ -158,8 +163,16 @@ fn promtool_check(queries: &[Query]) -> Result<(), String> {
 fn dashboards_are_valid_json_and_match_the_snapshots() {
     for (path, text) in generated() {
         let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert!(v["panels"].as_array().is_some_and(|p| !p.is_empty()), "{path}: no panels");
-        let name = Path::new(&path).file_stem().unwrap().to_str().unwrap().to_string();
+        assert!(
+            v["panels"].as_array().is_some_and(|p| !p.is_empty()),
+            "{path}: no panels"
+        );
+        let name = Path::new(&path)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         insta::assert_snapshot!(name, text);
     }
 }
@@ -187,7 +200,12 @@ fn every_query_is_valid_promql_by_promtool() {
     let queries = all_queries();
     assert!(queries.len() > 40, "found only {} queries", queries.len());
     for q in &queries {
-        assert!(!q.expr.contains('$'), "{}: unsubstituted variable in {}", q.place, q.expr);
+        assert!(
+            !q.expr.contains('$'),
+            "{}: unsubstituted variable in {}",
+            q.place,
+            q.expr
+        );
     }
     if let Err(e) = promtool_check(&queries) {
         panic!("{e}");
@@ -260,7 +278,9 @@ fn live_query(base: &str, expr: &str) -> Result<usize, String> {
         None => (rest, ""),
     };
     let mut stream = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     // HTTP/1.0: the answer is not chunked and the server closes the connection.
     write!(
         stream,

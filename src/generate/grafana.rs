@@ -308,10 +308,7 @@ fn value_map(entries: &[(&str, &str, &str)]) -> Value {
 
 /// 0 = OK, 1 = failing.
 fn failing_map() -> Value {
-    value_map(&[
-        ("0", "正常 / OK", "green"),
-        ("1", "障害 / Failing", "red"),
-    ])
+    value_map(&[("0", "正常 / OK", "green"), ("1", "障害 / Failing", "red")])
 }
 
 fn reduce_last() -> Value {
@@ -340,7 +337,13 @@ fn ref_id(i: usize) -> String {
     char::from(b'A' + u8::try_from(i % 26).expect("i % 26 fits")).to_string()
 }
 
-fn stat(title: &str, description: &str, targets: Vec<Value>, unit: &str, thresholds: Value) -> Value {
+fn stat(
+    title: &str,
+    description: &str,
+    targets: Vec<Value>,
+    unit: &str,
+    thresholds: Value,
+) -> Value {
     let mut p = panel("stat", title, description, targets);
     p["fieldConfig"] = json!({
         "defaults": {"unit": unit, "thresholds": thresholds, "mappings": [], "color": {"mode": "thresholds"}},
@@ -384,7 +387,14 @@ fn with_interval(mut p: Value, interval: &str) -> Value {
     p
 }
 
-fn gauge(title: &str, description: &str, targets: Vec<Value>, unit: &str, thresholds: Value, max: f64) -> Value {
+fn gauge(
+    title: &str,
+    description: &str,
+    targets: Vec<Value>,
+    unit: &str,
+    thresholds: Value,
+    max: f64,
+) -> Value {
     let mut p = panel("gauge", title, description, targets);
     p["fieldConfig"] = json!({
         "defaults": {
@@ -402,7 +412,13 @@ fn gauge(title: &str, description: &str, targets: Vec<Value>, unit: &str, thresh
     p
 }
 
-fn bargauge(title: &str, description: &str, targets: Vec<Value>, unit: &str, thresholds: Value) -> Value {
+fn bargauge(
+    title: &str,
+    description: &str,
+    targets: Vec<Value>,
+    unit: &str,
+    thresholds: Value,
+) -> Value {
     let mut p = panel("bargauge", title, description, targets);
     p["fieldConfig"] = json!({
         "defaults": {
@@ -433,7 +449,14 @@ enum Lines {
     Area,
 }
 
-fn timeseries(title: &str, description: &str, targets: Vec<Value>, unit: &str, thresholds: Value, lines: Lines) -> Value {
+fn timeseries(
+    title: &str,
+    description: &str,
+    targets: Vec<Value>,
+    unit: &str,
+    thresholds: Value,
+    lines: Lines,
+) -> Value {
     let mode = match lines {
         Lines::Off => "off",
         Lines::Dashed => "dashed",
@@ -503,10 +526,18 @@ fn state_timeline(title: &str, description: &str, targets: Vec<Value>, mappings:
     p
 }
 
-fn table(title: &str, description: &str, targets: Vec<Value>, hide: &[&str], rename: &[(&str, &str)]) -> Value {
+fn table(
+    title: &str,
+    description: &str,
+    targets: Vec<Value>,
+    hide: &[&str],
+    rename: &[(&str, &str)],
+) -> Value {
     let mut p = panel("table", title, description, targets);
-    let exclude: serde_json::Map<String, Value> =
-        hide.iter().map(|c| ((*c).to_string(), json!(true))).collect();
+    let exclude: serde_json::Map<String, Value> = hide
+        .iter()
+        .map(|c| ((*c).to_string(), json!(true)))
+        .collect();
     let names: serde_json::Map<String, Value> = rename
         .iter()
         .map(|(from, to)| ((*from).to_string(), json!(to)))
@@ -603,6 +634,15 @@ impl Layout {
         self.line_h = self.line_h.max(h);
     }
 
+    /// Places a panel at column `x`, `dy` below the top of the current line
+    /// (a smaller tile under another one), leaving the line's cursor alone.
+    fn place(&mut self, x: u32, dy: u32, w: u32, h: u32, mut p: Value) {
+        p["id"] = json!(self.id());
+        p["gridPos"] = json!({"h": h, "w": w, "x": x, "y": self.y + dy});
+        self.panels.push(p);
+        self.line_h = self.line_h.max(dy + h);
+    }
+
     fn finish(self) -> Vec<Value> {
         self.panels
     }
@@ -666,7 +706,14 @@ fn builtin_annotation() -> Value {
     })
 }
 
-fn prom_annotation(name: &str, expr: String, color: &str, title: &str, text: &str, tags: &str) -> Value {
+fn prom_annotation(
+    name: &str,
+    expr: String,
+    color: &str,
+    title: &str,
+    text: &str,
+    tags: &str,
+) -> Value {
     json!({
         "datasource": ds(),
         "enable": true,
@@ -801,7 +848,14 @@ fn overview(cfg: &Config) -> Value {
             ]),
         ),
     );
-    l.add(16, 8, text("計画メンテナンス / Planned maintenance", maintenance_markdown(cfg)));
+    l.add(
+        16,
+        8,
+        text(
+            "計画メンテナンス / Planned maintenance",
+            maintenance_markdown(cfg),
+        ),
+    );
 
     frame(Frame {
         uid: UID_OVERVIEW,
@@ -879,7 +933,7 @@ fn overview_service_row(cfg: &Config, s: &Service, l: &mut Layout) {
                         format!("{month_total} - {}", q_failure_secs(&sel)),
                         "残り / Left",
                     ),
-                    instant(month_total.clone(), "今月の総量 / Month's budget"),
+                    instant(format!("vector({month_total})"), "今月の総量 / Month's budget"),
                 ],
                 "dtdurations",
                 steps("red", &[(0.0, "orange"), (budget_secs(s, 28) / 4.0, "green")]),
@@ -959,7 +1013,7 @@ fn overview_service_row(cfg: &Config, s: &Service, l: &mut Layout) {
             vec![service_link(name)],
         ),
     );
-    // Takes the space under "status now": a half-height tile fits beside it.
+    // Under "status now".
     let mut by_location = with_mappings(
         stat(
             "拠点別 / By location",
@@ -974,13 +1028,7 @@ fn overview_service_row(cfg: &Config, s: &Service, l: &mut Layout) {
         failing_map(),
     );
     by_location["options"]["textMode"] = json!("value_and_name");
-    l.add(4, 3, by_location);
-    // `add` put it to the right; move it under the status tile.
-    if let Some(last) = l.panels.last_mut() {
-        last["gridPos"]["x"] = json!(20);
-        last["gridPos"]["y"] = json!(l.y + 3);
-    }
-    l.x = 24;
+    l.place(20, 3, 4, 3, by_location);
 }
 
 fn objectives_markdown(cfg: &Config) -> String {
@@ -1117,9 +1165,11 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
             1,
         ),
     );
-    // Second line of the right-hand block.
+    // Under the three small stats.
     let lat_threshold = common_latency_threshold(cfg);
-    l.add(
+    l.place(
+        12,
+        4,
         12,
         4,
         with_decimals(
@@ -1136,13 +1186,6 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
             2,
         ),
     );
-    // The `add` above wrapped to a new line; put it under the three small stats.
-    if let Some(last) = l.panels.last_mut() {
-        last["gridPos"] = json!({"h": 4, "w": 12, "x": 12, "y": 5});
-    }
-    l.x = 24;
-    l.line_h = 8;
-    l.y = 1;
 
     l.row("バーンレート / Burn rate");
     for a in alerts {
@@ -1248,7 +1291,12 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
     };
     let quantiles: Vec<Value> = [("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")]
         .iter()
-        .map(|(q, name)| range(q_step_quantile(q, loc_sel), &format!("{name} {{{{transaction}}}} / {{{{step}}}}")))
+        .map(|(q, name)| {
+            range(
+                q_step_quantile(q, loc_sel),
+                &format!("{name} {{{{transaction}}}} / {{{{step}}}}"),
+            )
+        })
         .collect();
     l.add(
         12,
@@ -1263,7 +1311,11 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
         ),
     );
     let share_title = match lat_threshold {
-        Some(t) => format!("{} 以内の割合 / Share within {}", human_secs(t), human_secs(t)),
+        Some(t) => format!(
+            "{} 以内の割合 / Share within {}",
+            human_secs(t),
+            human_secs(t)
+        ),
         None => "目標時間以内の割合 / Share within the threshold".to_string(),
     };
     l.add(
@@ -1609,7 +1661,9 @@ fn probers(cfg: &Config) -> Value {
         table(
             "バージョン / Version",
             "各インスタンスの mimamori のバージョン / mimamori version per instance",
-            vec![table_target("max by (instance, version) (mimamori_build_info)")],
+            vec![table_target(
+                "max by (instance, version) (mimamori_build_info)",
+            )],
             &["Time", "Value"],
             &[
                 ("instance", "インスタンス / Instance"),
@@ -1701,7 +1755,10 @@ mod tests {
         );
         for ((path, text), d) in out.iter().zip(parsed(&cfg)) {
             assert!(text.ends_with("}\n"));
-            assert_eq!(path, &format!("dashboards/{}.json", d["uid"].as_str().unwrap()));
+            assert_eq!(
+                path,
+                &format!("dashboards/{}.json", d["uid"].as_str().unwrap())
+            );
             assert_eq!(d["timezone"], "Asia/Tokyo");
             assert!(d["tags"].as_array().unwrap().contains(&json!("mimamori")));
             assert_eq!(d["templating"]["list"][0]["name"], "datasource");
@@ -1715,11 +1772,40 @@ mod tests {
         for d in parsed(&aoulu()) {
             let mut ids = std::collections::HashSet::new();
             for p in d["panels"].as_array().unwrap() {
-                assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate id in {}", d["uid"]);
+                assert!(
+                    ids.insert(p["id"].as_u64().unwrap()),
+                    "duplicate id in {}",
+                    d["uid"]
+                );
                 let g = &p["gridPos"];
                 assert!(g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24);
                 for t in p["targets"].as_array().into_iter().flatten() {
                     assert_eq!(t["datasource"]["uid"], "${datasource}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn panels_do_not_overlap() {
+        for d in parsed(&aoulu()) {
+            let rects: Vec<(u64, u64, u64, u64, &str)> = d["panels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let g = &p["gridPos"];
+                    let n = |k: &str| g[k].as_u64().unwrap();
+                    (n("x"), n("y"), n("w"), n("h"), p["title"].as_str().unwrap())
+                })
+                .collect();
+            for (i, a) in rects.iter().enumerate() {
+                for b in &rects[i + 1..] {
+                    let apart = a.0 + a.2 <= b.0
+                        || b.0 + b.2 <= a.0
+                        || a.1 + a.3 <= b.1
+                        || b.1 + b.3 <= a.1;
+                    assert!(apart, "{}: '{}' overlaps '{}'", d["uid"], a.4, b.4);
                 }
             }
         }
@@ -1740,7 +1826,8 @@ mod tests {
     fn objective_numbers_follow_the_config() {
         let mut cfg = aoulu();
         cfg.services[0].objectives.availability = 99.9;
-        cfg.services[0].objectives.latency.threshold = crate::config::Dur(std::time::Duration::from_millis(2500));
+        cfg.services[0].objectives.latency.threshold =
+            crate::config::Dur(std::time::Duration::from_millis(2500));
         let out = dashboards(&cfg);
         let overview = &out[0].1;
         assert!(overview.contains("objective 99.9 %"));
@@ -1752,7 +1839,9 @@ mod tests {
         assert!(overview.contains("objective 99.99 %"));
         assert!(overview.contains("0.0001 * scalar(days_in_month"));
         // The service dashboard reads each service's own bucket.
-        assert!(out[1].1.contains("service=\\\"$service\\\",service=\\\"hanbai\\\""));
+        assert!(out[1]
+            .1
+            .contains("service=\\\"$service\\\",service=\\\"hanbai\\\""));
     }
 
     #[test]
