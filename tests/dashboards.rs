@@ -39,9 +39,16 @@ struct Query {
     expr: String,
 }
 
-/// Sample values for Grafana's variables, as Grafana would substitute them.
+/// Sample values for Grafana's variables, as Grafana would substitute them
+/// for the hour before now.
 fn substitute(expr: &str, place: &str) -> String {
-    let now_ms = 1_790_000_000_000_u64;
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     let values: BTreeMap<&str, String> = [
         ("service", "hanbai".to_string()),
         ("location", ".+".to_string()),

@@ -226,22 +226,35 @@ fn q_latency_share(sel: &str, le: &str, range: &str, by: &str) -> String {
     )
 }
 
-/// [`q_latency_share`] for whichever service `$service` is: one query when the
-/// services share a threshold, else one per service joined with `or` (only the
-/// selected service's part returns data).
+/// [`q_latency_share`] for whichever service `$service` is.
 fn q_latency_share_any(cfg: &Config, sel: &str, range: &str, by: &str) -> String {
+    per_threshold(cfg, sel, |sel, le| q_latency_share(sel, le, range, by))
+}
+
+/// Builds a latency query for whichever service `$service` is: one query when
+/// the services share a threshold, else one per service (its selector narrowed
+/// to that service and its own `le`) joined with `or`, so only the selected
+/// service's part returns data.
+fn per_threshold(cfg: &Config, sel: &str, f: impl Fn(&str, &str) -> String) -> String {
     if let Some(t) = common_latency_threshold(cfg) {
-        return q_latency_share(sel, &le_label(t), range, by);
+        return f(sel, &le_label(t));
     }
     cfg.services
         .iter()
         .map(|s| {
             let sel = format!("{sel},service=\"{}\"", s.name);
-            let le = le_label(latency_threshold_secs(s));
-            format!("({})", q_latency_share(&sel, &le, range, by))
+            format!("({})", f(&sel, &le_label(latency_threshold_secs(s))))
         })
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// Sums `increase(series[$__interval])` from the start of the dashboard range
+/// (`$__from`) up to each point: a running total anchored at the range start.
+fn q_since_from(series: &str) -> String {
+    format!(
+        "sum_over_time((sum(increase({series}[$__interval])) and on() (vector(time()) >= $__from / 1000))[$__range:$__interval])"
+    )
 }
 
 fn q_step_quantile(q: &str, sel: &str) -> String {
@@ -1074,7 +1087,7 @@ fn maintenance_markdown(cfg: &Config) -> String {
         let counts = if w.announced_in_time(months) {
             "計画停止 / planned".to_string()
         } else {
-            format!("告知が {months} か月前より遅いため障害時間に含む / announced less than {months} months ahead: counts as failure time")
+            format!("告知が {months} か月前より遅いため稼働時間（停止は障害時間）/ announced less than {months} months ahead: operating time, an outage counts as failure")
         };
         md.push_str(&format!(
             "| {} | {} | {} | {} / {} | {} ({}) | {} |\n",
@@ -1109,12 +1122,22 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
         with_interval(
             timeseries(
                 "今月のエラーバジェット残り / Error budget left this month",
-                "期間の始め（既定: 今月 1 日 0 時 JST）を 100 % とし、障害時間の分だけ減ります。0 % で今月の目標を割ります。/ 100 % at the start of the range (default: the 1st of this month, 00:00 JST), going down with failure time; at 0 % the month misses its objective.",
+                "期間の始め（既定: 今月 1 日 0 時 JST）を 100 % とし、可用性は障害時間の分（今月の許容障害時間に対して）、応答時間は目標時間を超えた操作の割合の分だけ減ります。0 % で今月の目標を割ります。/ 100 % at the start of the range (default: the 1st of this month, 00:00 JST). Availability goes down with failure time against the month's allowed failure time; latency with the share of operations over the threshold. At 0 % the month misses its objective.",
                 vec![range(
                     format!(
                         "1 - sum_over_time((avg_over_time(mimamori:slo_availability_errors{{{sel}}}[$__interval]) and on() (vector(time()) >= $__from / 1000))[$__range:$__interval]) * ($__interval_ms / 1000) / on(service) (max by (service) (mimamori:slo_error_budget:ratio{{{sel},slo=\"availability\"}}) * {MONTH_SECS})"
                     ),
                     "可用性バジェット残り / Availability budget left",
+                ),
+                range(
+                    per_threshold(cfg, sel, |sel, le| {
+                        format!(
+                            "1 - (1 - {} / {}) / scalar(max(mimamori:slo_error_budget:ratio{{{sel},slo=\"latency\"}}))",
+                            q_since_from(&format!("mimamori_step_duration_seconds_bucket{{{sel},result=\"success\",le=\"{le}\"}}")),
+                            q_since_from(&format!("mimamori_step_duration_seconds_count{{{sel},result=\"success\"}}")),
+                        )
+                    }),
+                    "応答時間バジェット残り / Latency budget left",
                 )],
                 "percentunit",
                 steps("red", &[(0.0, "orange"), (0.25, "green")]),
@@ -1868,6 +1891,6 @@ mod tests {
         cfg.maintenance.push(w);
         let md = maintenance_markdown(&cfg);
         assert_eq!(md.matches("計画停止 / planned").count(), 1);
-        assert!(md.contains("counts as failure time"));
+        assert!(md.contains("an outage counts as failure"));
     }
 }
