@@ -123,10 +123,37 @@ fn queries(dashboard: &Value) -> Vec<Query> {
 }
 
 fn all_queries() -> Vec<Query> {
-    generated()
+    queries_of(&generated())
+}
+
+fn queries_of(dashboards: &[(String, String)]) -> Vec<Query> {
+    dashboards
         .iter()
         .flat_map(|(_, text)| queries(&serde_json::from_str(text).unwrap()))
         .collect()
+}
+
+/// The shipped config changed so that no two services share their numbers:
+/// the queries take their per-service forms.
+fn uneven() -> Vec<(String, String)> {
+    let mut cfg = aoulu();
+    cfg.services[1].objectives.availability = 99.9;
+    cfg.services[1].objectives.latency.threshold =
+        mimamori::config::Dur(Duration::from_millis(2500));
+    let burn: Vec<grafana::BurnThreshold> = cfg
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| grafana::BurnThreshold {
+            service: s.name.clone(),
+            slo: "availability",
+            severity: "page",
+            long: "1h",
+            short: "5m",
+            burn: 14.4 * (i + 1) as f64,
+        })
+        .collect();
+    grafana::dashboards_with(&cfg, &burn)
 }
 
 /// Runs `promtool check rules` on the queries wrapped as recording rules.
@@ -220,8 +247,29 @@ fn every_query_is_valid_promql_by_promtool() {
 }
 
 #[test]
+fn per_service_forms_are_valid_promql_by_promtool() {
+    let queries = queries_of(&uneven());
+    let service = queries
+        .iter()
+        .map(|q| q.expr.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        service.contains(r#"le=~"2\\.5""#),
+        "the 2.5 s bucket is read"
+    );
+    assert!(
+        service.contains("vector(28.8)"),
+        "the per-service threshold series is drawn"
+    );
+    if let Err(e) = promtool_check(&queries) {
+        panic!("{e}");
+    }
+}
+
+#[test]
 fn every_query_parses_with_the_rust_promql_parser() {
-    for q in all_queries() {
+    for q in all_queries().into_iter().chain(queries_of(&uneven())) {
         if let Err(e) = promql_parser::parser::parse(&q.expr) {
             panic!("{}: {e}\n  {}", q.place, q.expr);
         }

@@ -32,64 +32,68 @@ pub const UID_OVERVIEW: &str = "mimamori-slo-overview";
 pub const UID_SERVICE: &str = "mimamori-service";
 pub const UID_PROBERS: &str = "mimamori-probers";
 
-/// One multi-window burn-rate alert, drawn as a threshold on the burn-rate panels.
+/// One burn-rate alert of one service, drawn as a threshold on the burn-rate panels.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BurnAlert {
+pub struct BurnThreshold {
+    pub service: String,
+    /// `availability` or `latency`.
+    pub slo: &'static str,
     /// `page` or `ticket`.
     pub severity: &'static str,
     /// Long window (a `mimamori:slo_burn_rate:<w>` suffix).
     pub long: &'static str,
-    /// Short window, which must also exceed the factor.
+    /// Short window, which must also reach the threshold.
     pub short: &'static str,
-    /// Burn-rate threshold (1 = budget spent exactly at the end of the month).
-    pub factor: f64,
+    /// Burn-rate threshold (1 = the budget spent exactly over the period).
+    pub burn: f64,
 }
-
-/// The SRE Workbook's multi-window table. The rule generator owns the real
-/// thresholds; it passes its own table to [`dashboards_with`] so the lines drawn
-/// are the ones that page.
-pub const DEFAULT_BURN_ALERTS: [BurnAlert; 4] = [
-    BurnAlert {
-        severity: "page",
-        long: "1h",
-        short: "5m",
-        factor: 14.4,
-    },
-    BurnAlert {
-        severity: "page",
-        long: "6h",
-        short: "30m",
-        factor: 6.0,
-    },
-    BurnAlert {
-        severity: "ticket",
-        long: "1d",
-        short: "2h",
-        factor: 3.0,
-    },
-    BurnAlert {
-        severity: "ticket",
-        long: "3d",
-        short: "6h",
-        factor: 1.0,
-    },
-];
 
 /// Every dashboard for `cfg` as (relative path, pretty JSON with a trailing newline).
 pub fn dashboards(cfg: &Config) -> Vec<(String, String)> {
-    dashboards_with(cfg, &DEFAULT_BURN_ALERTS)
+    dashboards_with(cfg, &burn_thresholds(cfg))
 }
 
 /// Like [`dashboards`], drawing the given burn-rate alert thresholds.
-pub fn dashboards_with(cfg: &Config, alerts: &[BurnAlert]) -> Vec<(String, String)> {
+pub fn dashboards_with(cfg: &Config, burn: &[BurnThreshold]) -> Vec<(String, String)> {
     [
         (UID_OVERVIEW, overview(cfg)),
-        (UID_SERVICE, service_detail(cfg, alerts)),
+        (UID_SERVICE, service_detail(cfg, burn)),
         (UID_PROBERS, probers(cfg)),
     ]
     .into_iter()
     .map(|(uid, dashboard)| (format!("dashboards/{uid}.json"), to_pretty(&dashboard)))
     .collect()
+}
+
+/// The alert thresholds the burn-rate panels draw.
+///
+/// The rule generator owns these numbers; until its plan is reachable from
+/// here this is the SRE Workbook's table for both objectives.
+fn burn_thresholds(cfg: &Config) -> Vec<BurnThreshold> {
+    const TABLE: [(&str, &str, &str, f64); 3] = [
+        ("page", "1h", "5m", 14.4),
+        ("page", "6h", "30m", 6.0),
+        ("ticket", "3d", "6h", 1.0),
+    ];
+    cfg.services
+        .iter()
+        .flat_map(|s| {
+            ["availability", "latency"]
+                .into_iter()
+                .flat_map(move |slo| {
+                    TABLE
+                        .iter()
+                        .map(move |&(severity, long, short, burn)| BurnThreshold {
+                            service: s.name.clone(),
+                            slo,
+                            severity,
+                            long,
+                            short,
+                            burn,
+                        })
+                })
+        })
+        .collect()
 }
 
 fn to_pretty(v: &Value) -> String {
@@ -137,9 +141,15 @@ fn latency_threshold_secs(s: &Service) -> f64 {
     s.objectives.latency.threshold.as_secs_f64()
 }
 
-/// The `le` label value the exporter writes for the threshold bucket (`3`, `2.5`).
+/// A regex for the `le` label of the threshold bucket: the exporter writes `3`,
+/// Prometheus 3 normalises it to `3.0`. Escaped for a PromQL string.
 fn le_label(secs: f64) -> String {
-    format!("{secs}")
+    let plain = dec(secs);
+    if plain.contains('.') {
+        plain.replace('.', "\\\\.")
+    } else {
+        format!("{plain}|{plain}\\\\.0")
+    }
 }
 
 /// `3 s`, `500 ms`.
@@ -222,7 +232,7 @@ fn q_failure_secs(sel: &str) -> String {
 /// Share of operations within the latency threshold in the dashboard range.
 fn q_latency_share(sel: &str, le: &str, range: &str, by: &str) -> String {
     format!(
-        "sum by ({by}) (increase(mimamori_step_duration_seconds_bucket{{{sel},result=\"success\",le=\"{le}\"}}[{range}])) / sum by ({by}) (increase(mimamori_step_duration_seconds_count{{{sel},result=\"success\"}}[{range}]))"
+        "sum by ({by}) (increase(mimamori_step_duration_seconds_bucket{{{sel},result=\"success\",le=~\"{le}\"}}[{range}])) / sum by ({by}) (increase(mimamori_step_duration_seconds_count{{{sel},result=\"success\"}}[{range}]))"
     )
 }
 
@@ -1108,7 +1118,7 @@ fn maintenance_markdown(cfg: &Config) -> String {
 // Service detail
 // ---------------------------------------------------------------------------
 
-fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
+fn service_detail(cfg: &Config, burn: &[BurnThreshold]) -> Value {
     let sel = "service=\"$service\"";
     let loc_sel = "service=\"$service\",location=~\"$location\"";
     let avail = strictest(cfg, availability_ratio);
@@ -1133,7 +1143,7 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
                     per_threshold(cfg, sel, |sel, le| {
                         format!(
                             "1 - (1 - {} / {}) / scalar(max(mimamori:slo_error_budget:ratio{{{sel},slo=\"latency\"}}))",
-                            q_since_from(&format!("mimamori_step_duration_seconds_bucket{{{sel},result=\"success\",le=\"{le}\"}}")),
+                            q_since_from(&format!("mimamori_step_duration_seconds_bucket{{{sel},result=\"success\",le=~\"{le}\"}}")),
                             q_since_from(&format!("mimamori_step_duration_seconds_count{{{sel},result=\"success\"}}")),
                         )
                     }),
@@ -1211,38 +1221,8 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
     );
 
     l.row("バーンレート / Burn rate");
-    for a in alerts {
-        let desc = format!(
-            "{long} と {short} の両方が {factor} 倍を超えると {sev} を出します。1 倍 = 月末にちょうどバジェットを使い切る速さ。/ Both the {long} and the {short} window above {factor}× raise a {sev}. 1× spends the budget exactly by the end of the month.",
-            long = a.long,
-            short = a.short,
-            factor = dec(a.factor),
-            sev = a.severity,
-        );
-        l.add(
-            12,
-            7,
-            timeseries(
-                &format!(
-                    "バーンレート {} / {} ({}) / Burn rate",
-                    a.long, a.short, a.severity
-                ),
-                &desc,
-                vec![
-                    range(
-                        format!("mimamori:slo_burn_rate:{}{{{sel}}}", a.long),
-                        &format!("{{{{slo}}}} {}", a.long),
-                    ),
-                    range(
-                        format!("mimamori:slo_burn_rate:{}{{{sel}}}", a.short),
-                        &format!("{{{{slo}}}} {}", a.short),
-                    ),
-                ],
-                "x",
-                steps("green", &[(a.factor, "red")]),
-                Lines::Dashed,
-            ),
-        );
+    for p in burn_panels(burn) {
+        l.add(8, 7, p);
     }
 
     l.row("可用性 / Availability");
@@ -1482,6 +1462,78 @@ fn service_detail(cfg: &Config, alerts: &[BurnAlert]) -> Value {
         },
         panels: l.finish(),
     })
+}
+
+/// One panel per objective and window pair, both windows' burn rates of
+/// `$service` with the alert's threshold: a dashed line when every service
+/// shares it, else a threshold series that follows `$service`.
+fn burn_panels(burn: &[BurnThreshold]) -> Vec<Value> {
+    let mut pairs: Vec<(&str, &str, &str)> = Vec::new();
+    for b in burn {
+        if !pairs.contains(&(b.slo, b.long, b.short)) {
+            pairs.push((b.slo, b.long, b.short));
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(slo, long, short)| {
+            let of_pair: Vec<&BurnThreshold> = burn
+                .iter()
+                .filter(|b| (b.slo, b.long, b.short) == (slo, long, short))
+                .collect();
+            let first = of_pair[0];
+            let uniform = of_pair.iter().all(|b| b.burn == first.burn);
+            let severities: Vec<&str> = {
+                let mut v: Vec<&str> = of_pair.iter().map(|b| b.severity).collect();
+                v.dedup();
+                v
+            };
+            let (slo_ja, slo_en) = match slo {
+                "availability" => ("可用性", "Availability"),
+                _ => ("応答時間", "Latency"),
+            };
+            let sel = format!("service=\"$service\",slo=\"{slo}\"");
+            let mut targets = vec![
+                range(format!("mimamori:slo_burn_rate:{long}{{{sel}}}"), long),
+                range(format!("mimamori:slo_burn_rate:{short}{{{sel}}}"), short),
+            ];
+            let threshold_text = if uniform {
+                format!("{}×", dec(first.burn))
+            } else {
+                targets.push(range(
+                    of_pair
+                        .iter()
+                        .map(|b| {
+                            format!(
+                                "(vector({}) and on() count(mimamori:slo_objective:ratio{{service=\"$service\",service=\"{}\",slo=\"{slo}\"}}))",
+                                dec(b.burn),
+                                b.service
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    "閾値 / threshold",
+                ));
+                "サービスごと / per service".to_string()
+            };
+            let severity = severities.join("/");
+            let thresholds = if uniform {
+                steps("green", &[(first.burn, "red")])
+            } else {
+                steps("green", &[])
+            };
+            timeseries(
+                &format!("{slo_ja}バーンレート / {slo_en} burn rate {long} & {short} ({severity} ≥ {threshold_text})"),
+                &format!(
+                    "{long} と {short} の両方が閾値以上で {severity} を出します。1× = 期間でちょうどバジェットを使い切る速さ。/ Both the {long} and the {short} window at or above the threshold raise a {severity}. 1× spends exactly the budget over the period."
+                ),
+                targets,
+                "x",
+                thresholds,
+                if uniform { Lines::Dashed } else { Lines::Off },
+            )
+        })
+        .collect()
 }
 
 fn service_variables(cfg: &Config) -> Vec<Value> {
@@ -1749,8 +1801,8 @@ mod tests {
         assert_eq!(clean(99.99 / 100.0), 0.9999);
         assert_eq!(dec(14.4), "14.4");
         assert_eq!(dec(3.0), "3");
-        assert_eq!(le_label(3.0), "3");
-        assert_eq!(le_label(2.5), "2.5");
+        assert_eq!(le_label(3.0), r"3|3\\.0");
+        assert_eq!(le_label(2.5), r"2\\.5");
     }
 
     #[test]
@@ -1856,7 +1908,7 @@ mod tests {
         assert!(overview.contains("objective 99.9 %"));
         assert!(overview.contains("\"value\": 0.999"));
         assert!(overview.contains("0.001 * scalar(days_in_month"));
-        assert!(overview.contains("le=\\\"2.5\\\""));
+        assert!(overview.contains(r#"le=~\"2\\\\.5\""#), "{overview}");
         assert!(overview.contains("Share within 2.5 s"));
         // The other service keeps its own numbers.
         assert!(overview.contains("objective 99.99 %"));
