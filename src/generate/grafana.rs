@@ -67,30 +67,31 @@ pub fn dashboards_with(cfg: &Config, burn: &[BurnThreshold]) -> Vec<(String, Str
 
 /// The alert thresholds the burn-rate panels draw.
 ///
-/// The rule generator owns these numbers; until its plan is reachable from
-/// here this is the SRE Workbook's table for both objectives.
+/// The rule generator owns these numbers (`generate::slo::plans`: per service,
+/// availability thresholds sized from the probe interval). Until that module is
+/// reachable from this branch, this mirrors its alert layout with the SRE
+/// Workbook's factors; after the merge this function maps the plans' alerts.
 fn burn_thresholds(cfg: &Config) -> Vec<BurnThreshold> {
-    const TABLE: [(&str, &str, &str, f64); 3] = [
-        ("page", "1h", "5m", 14.4),
-        ("page", "6h", "30m", 6.0),
-        ("ticket", "3d", "6h", 1.0),
+    const TABLE: [(&str, &str, &str, &str, f64); 6] = [
+        ("availability", "page", "1h", "5m", 14.4),
+        ("availability", "page", "6h", "30m", 6.0),
+        ("availability", "ticket", "3d", "6h", 1.0),
+        ("latency", "page", "1h", "5m", 14.4),
+        ("latency", "ticket", "6h", "30m", 6.0),
+        ("latency", "ticket", "3d", "6h", 1.0),
     ];
     cfg.services
         .iter()
         .flat_map(|s| {
-            ["availability", "latency"]
-                .into_iter()
-                .flat_map(move |slo| {
-                    TABLE
-                        .iter()
-                        .map(move |&(severity, long, short, burn)| BurnThreshold {
-                            service: s.name.clone(),
-                            slo,
-                            severity,
-                            long,
-                            short,
-                            burn,
-                        })
+            TABLE
+                .iter()
+                .map(move |&(slo, severity, long, short, burn)| BurnThreshold {
+                    service: s.name.clone(),
+                    slo,
+                    severity,
+                    long,
+                    short,
+                    burn,
                 })
         })
         .collect()
