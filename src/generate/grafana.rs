@@ -1529,7 +1529,7 @@ fn burn_panels(burn: &[BurnThreshold]) -> Vec<Value> {
                     "{long} と {short} の両方が閾値以上で {severity} を出します。1× = 期間でちょうどバジェットを使い切る速さ。/ Both the {long} and the {short} window at or above the threshold raise a {severity}. 1× spends exactly the budget over the period."
                 ),
                 targets,
-                "x",
+                "suffix:×",
                 thresholds,
                 if uniform { Lines::Dashed } else { Lines::Off },
             )
