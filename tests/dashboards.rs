@@ -288,6 +288,38 @@ fn the_promtool_check_catches_a_broken_query() {
 }
 
 #[test]
+fn every_variable_used_is_defined_on_its_dashboard() {
+    let builtin = [
+        "__range",
+        "__range_s",
+        "__range_ms",
+        "__rate_interval",
+        "__interval",
+        "__interval_ms",
+        "__from",
+        "__to",
+        "__url_time_range",
+    ];
+    let var = regex::Regex::new(r"\$(?:\{(\w+)(?::[^}]*)?\}|(\w+))").unwrap();
+    for (path, text) in generated().into_iter().chain(uneven()) {
+        let d: Value = serde_json::from_str(&text).unwrap();
+        let defined: Vec<&str> = d["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        for c in var.captures_iter(&text) {
+            let name = c.get(1).or_else(|| c.get(2)).unwrap().as_str();
+            assert!(
+                defined.contains(&name) || builtin.contains(&name),
+                "{path}: ${name} is used but not defined"
+            );
+        }
+    }
+}
+
+#[test]
 fn variables_are_substituted_like_grafana_does() {
     assert_eq!(
         substitute(
