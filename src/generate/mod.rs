@@ -1,6 +1,8 @@
 //! Turns the configuration into Prometheus rules, Alertmanager routing and
 //! Grafana dashboards that encode the objectives.
 
+pub mod grafana;
+
 use std::path::PathBuf;
 
 use crate::config::Config;
