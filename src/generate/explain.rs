@@ -27,6 +27,52 @@ pub fn text(cfg: &Config) -> String {
     for p in slo::plans(cfg) {
         service(cfg, &p, &mut o);
     }
+    o.push_str(&common(cfg));
+    o
+}
+
+fn common(cfg: &Config) -> String {
+    let mut o = String::from(
+        "## Why the design holds\n\n\
+         - **One location never pages.** A service is failing only when a quorum of the reporting locations \
+         sees it failing; a location failing alone raises `MimamoriLocationFailing` (ticket, after 10 min), \
+         a silent one `MimamoriLocationNotReporting` (ticket, after 10 min).\n\
+         - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
+         the availability burn stays at 0; latency alerts are held while the service is not operating. Because \
+         availability alerts burn against wall-clock windows, the short operating time just after a window cannot \
+         inflate a later failed probe either.\n\
+         - **Latency and availability do not double count.** Failed runs are availability; only successful runs' \
+         operations are judged against the threshold.\n\
+         - **The month is a calendar month** in the SLO; the rules use rolling windows (burn) and a rolling 30 d \
+         (budget remaining), which is what alerting needs; the monthly report is computed separately.\n\
+         - **Pages** go out at any hour; **tickets** only in support hours",
+    );
+    let sh = &cfg.alerting.support_hours;
+    let _ = writeln!(
+        o,
+        " ({} {}, {}{}). A page inhibits the ticket for the same service and SLO.\n",
+        sh.weekdays.join(", "),
+        sh.times.join(" and "),
+        sh.timezone,
+        if sh.exclude_japanese_holidays {
+            ", Japanese public holidays excluded"
+        } else {
+            ""
+        }
+    );
+    o.push_str(
+        "## Prober health and certificates\n\n\
+         | alert | severity | fires when |\n|---|---|---|\n\
+         | MimamoriServiceBlind | page | no location reports the service for 5 min: its SLO is blind |\n\
+         | MimamoriProbersAbsent | page | no prober target is up for 5 min: every SLO is blind |\n\
+         | MimamoriProberDown | ticket | a prober cannot be scraped for 5 min |\n\
+         | MimamoriLocationFailing | ticket | one location fails while the quorum succeeds, for 10 min |\n\
+         | MimamoriLocationNotReporting | ticket | a configured location sends nothing for 10 min |\n\
+         | MimamoriConfigReloadFailed | ticket | a prober kept its old configuration for 10 min |\n\
+         | MimamoriRunsSkipped | ticket | a prober skipped runs in each of 15 min |\n\
+         | MimamoriCertificateExpiresSoon | ticket | a service's certificate expires within 21 days |\n\
+         | MimamoriCertificateExpiresVerySoon | page | within 3 days |\n",
+    );
     o
 }
 
@@ -103,7 +149,10 @@ fn service(cfg: &Config, p: &ServicePlan, o: &mut String) {
         "\n- Probes run every {} s{}. The service is failing when {}.",
         p.round_seconds,
         if nloc > 0 {
-            format!(" from {nloc} locations ({})", cfg.alerting.locations.join(", "))
+            format!(
+                " from {nloc} locations ({})",
+                cfg.alerting.locations.join(", ")
+            )
         } else {
             String::new()
         },

@@ -161,15 +161,22 @@ pub fn write_or_check(files: &[GeneratedFile], root: &Path, check: bool) -> anyh
         }
         if check {
             same = false;
-            let why = if on_disk.is_some() { "differs" } else { "missing" };
-            eprintln!("{}: {why} from what `mimamori generate` writes", path.display());
+            let why = if on_disk.is_some() {
+                "differs"
+            } else {
+                "missing"
+            };
+            eprintln!(
+                "{}: {why} from what `mimamori generate` writes",
+                path.display()
+            );
             continue;
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(&path, &f.contents).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, &f.contents)
+            .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     if check && !same {

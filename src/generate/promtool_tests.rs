@@ -213,13 +213,18 @@ fn render(rule: &Rule, subst: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-const PAGES: [&str; 2] = ["MimamoriAvailabilityFastBurn", "MimamoriAvailabilitySlowBurn"];
+const PAGES: [&str; 2] = [
+    "MimamoriAvailabilityFastBurn",
+    "MimamoriAvailabilitySlowBurn",
+];
 
 /// The test files, as (file name under `rules/tests/`, contents).
 pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for p in plans {
-        let svc = cfg.service(&p.service).expect("plan of a configured service");
+        let svc = cfg
+            .service(&p.service)
+            .expect("plan of a configured service");
         let tx = &svc.transactions[0];
         let mut locations = cfg.alerting.locations.clone();
         if locations.is_empty() {
@@ -359,7 +364,9 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         let loc = c.locations[lost].clone();
         // One location's own network fails: a prober ticket, no page.
         let mut g = group(
-            &format!("one location ({loc}) fails alone: silent for the service, a ticket for the prober"),
+            &format!(
+                "one location ({loc}) fails alone: silent for the service, a ticket for the prober"
+            ),
             c.inputs(|i| {
                 if i == lost {
                     Loc {
@@ -371,13 +378,14 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
                 }
             }),
         );
-        g.alert_rule_test =
-            c.silent(&PAGES, &[start + 2 * MIN, start + 30 * MIN, start + 60 * MIN]);
-        g.alert_rule_test.extend(c.silent(
-            &["MimamoriAvailabilityBudgetBurn"],
-            &[start + 60 * MIN],
-        ));
-        g.alert_rule_test.extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
+        g.alert_rule_test = c.silent(
+            &PAGES,
+            &[start + 2 * MIN, start + 30 * MIN, start + 60 * MIN],
+        );
+        g.alert_rule_test
+            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 60 * MIN]));
+        g.alert_rule_test
+            .extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
         let rule = c.service_rule("MimamoriLocationFailing");
         g.alert_rule_test.push(AlertTest {
             eval_time: at(start + 15 * MIN),
@@ -501,7 +509,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             exp_alerts: vec![c.burn_firing(&lat.name, lat_burn(10 * MIN))],
         });
     }
-    g.alert_rule_test.extend(c.silent(&PAGES, &[start + 10 * MIN]));
+    g.alert_rule_test
+        .extend(c.silent(&PAGES, &[start + 10 * MIN]));
     tests.push(g);
 
     // The probers vanish.
@@ -514,7 +523,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         }),
     );
     let rule = c.service_rule("MimamoriServiceBlind");
-    g.alert_rule_test.extend(c.silent(&["MimamoriServiceBlind"], &[4 * MIN]));
+    g.alert_rule_test
+        .extend(c.silent(&["MimamoriServiceBlind"], &[4 * MIN]));
     g.alert_rule_test.push(AlertTest {
         eval_time: at(6 * MIN),
         alertname: "MimamoriServiceBlind".into(),
@@ -640,10 +650,7 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
         locations
             .iter()
             .map(|l| Series {
-                series: format!(
-                    "up{{job=\"{job}\",instance=\"{}\"}}",
-                    Ctx::instance(l)
-                ),
+                series: format!("up{{job=\"{job}\",instance=\"{}\"}}", Ctx::instance(l)),
                 values: format!("0x{}", 10 * PER_MIN),
             })
             .collect(),
@@ -703,7 +710,10 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
     );
     let cert = |name: &str, value: &str| ExpAlert {
         exp_labels: [
-            ("severity".to_string(), rule(name).labels["severity"].clone()),
+            (
+                "severity".to_string(),
+                rule(name).labels["severity"].clone(),
+            ),
             ("service".into(), svc.to_string()),
         ]
         .into(),

@@ -73,7 +73,10 @@ impl RuleFile {
         for r in self.rules() {
             let name = r.record.as_deref().or(r.alert.as_deref()).unwrap_or("?");
             if let Err(e) = promql_parser::parser::parse(&r.expr) {
-                bail!("generated expression of {name} does not parse: {e}\n{}", r.expr);
+                bail!(
+                    "generated expression of {name} does not parse: {e}\n{}",
+                    r.expr
+                );
             }
             if r.expr.contains("e-0") || r.expr.contains("e+") {
                 bail!("generated expression of {name} has an exponent: {}", r.expr);
@@ -260,8 +263,8 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
                 "可用性",
                 format!("{budget} 分"),
                 format!("{budget} min of failure"),
-                format!("（{long_ja}に {secs} 秒以上の障害）"),
-                format!(" (at least {secs} s of failure in {})", a.long.name),
+                format!("＝{long_ja}に {secs} 秒以上の障害"),
+                format!(" = at least {secs} s of failure in {}", a.long.name),
             )
         }
         Slo::Latency => {
@@ -291,7 +294,7 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
         slo = a.slo.label()
     );
     let description = format!(
-        "{ja} の{slo_ja}: 直近{long_ja}の燃焼率 {VALUE} 倍（しきい値 {burn} 倍{extra_ja}、直近{short_ja}も同じしきい値）。しきい値の速さでは{long_ja}で30日の予算（{budget_ja}）の {share} % を消費し、予算全体は {lasts_ja} で尽きます。\n\
+        "{ja} の{slo_ja}: 直近{long_ja}の燃焼率 {VALUE} 倍（しきい値 {burn} 倍{extra_ja}、直近{short_ja}も同じしきい値）。しきい値の速さでは{long_ja}で30日の予算（{budget_ja}）の {share} % を消費し、予算全体は {lasts_ja}で尽きます。\n\
          {en} {slo}: burn rate over the last {long} is {VALUE}x (threshold {burn}x{extra_en}, also over the last {short}). At the threshold, {long} consumes {share} % of the 30-day budget ({budget_en}) and the whole budget lasts {lasts_en}.",
         ja = p.ja,
         en = p.en,
@@ -338,13 +341,15 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     fast.push(record(
         "mimamori:service_operating",
         format!(
-            "1 - (\n  max by (service) (max_over_time(mimamori_maintenance_active{{{s}}}[{}s]))\n  or on (service)\n  {zero}\n)",
-            p.grace_seconds
+            "1 - (\n  max by (service) (max_over_time(mimamori_maintenance_active{{{s}}}[{}m]))\n  or on (service)\n  {zero}\n)",
+            p.grace_seconds / 60
         ),
     ));
     fast.push(record(
         "mimamori:slo_availability_errors",
-        format!("mimamori:service_failing{{{s}}}\n* on (service)\nmimamori:service_operating{{{s}}}"),
+        format!(
+            "mimamori:service_failing{{{s}}}\n* on (service)\nmimamori:service_operating{{{s}}}"
+        ),
     ));
     for slo in [Slo::Availability, Slo::Latency] {
         let mut r = record(
@@ -535,20 +540,21 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
     ];
     let expiry =
         "min by (service) (mimamori_tls_certificate_expiry_timestamp_seconds) - time()".to_string();
-    let cert = |name: &str, days: u64, severity: &str| Rule {
+    let cert = |name: &str, days: u64, severity: &str| {
+        Rule {
         alert: Some(name.into()),
         expr: format!("{expiry} < {}", days * 86400),
         labels: labels(&[("severity", severity)]),
         annotations: annotations(
             format!("サーバー証明書の期限まで {days} 日未満 / TLS certificate expires within {days} days"),
-            format!(
-                "サービス {{{{ $labels.service }}}} の証明書は残り {{{{ $value | humanizeDuration }}}} で期限切れになります。期限切れはすべての利用者にとって障害です。\n\
-                 The certificate of service {{{{ $labels.service }}}} expires in {{{{ $value | humanizeDuration }}}}; an expired certificate is an outage for every customer."
-            ),
+            "サービス {{ $labels.service }} の証明書は残り {{ $value | humanizeDuration }} で期限切れになります。期限切れはすべての利用者にとって障害です。\n\
+                 The certificate of service {{ $labels.service }} expires in {{ $value | humanizeDuration }}; an expired certificate is an outage for every customer."
+            .into(),
             rb("certificate"),
             dash.clone(),
         ),
         ..Rule::default()
+    }
     };
     RuleFile {
         groups: vec![

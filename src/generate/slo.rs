@@ -251,7 +251,17 @@ impl ServicePlan {
     pub fn detection_seconds(&self, a: &BurnAlert) -> u64 {
         let needed = self.failure_seconds_at(a.burn, a.long);
         let samples = samples_above(needed);
-        self.round_seconds + self.timeout_seconds + self.round_seconds + samples * EVAL_SECONDS
+        // Long windows are evaluated every minute, not every 15 s.
+        let slower = if a.long.is_long() {
+            60 - EVAL_SECONDS
+        } else {
+            0
+        };
+        self.round_seconds
+            + self.timeout_seconds
+            + self.round_seconds
+            + samples * EVAL_SECONDS
+            + slower
     }
 
     /// Smallest full outage (in seconds of failure) that fires the alert.
@@ -309,11 +319,7 @@ mod tests {
     /// a window consumes burn × window / 30 d of a 30-day budget.
     #[test]
     fn workbook_table_budget_consumption() {
-        let cases = [
-            (14.4, W1H, 0.02),
-            (6.0, W6H, 0.05),
-            (1.0, W3D, 0.10),
-        ];
+        let cases = [(14.4, W1H, 0.02), (6.0, W6H, 0.05), (1.0, W3D, 0.10)];
         for (burn, long, share) in cases {
             let a = BurnAlert {
                 name: String::new(),
@@ -363,6 +369,10 @@ mod tests {
         assert_eq!(p.smallest_firing_outage(fast), 45);
         // 15 s to the next run + 12 s timeout + 15 s scrape + 3 samples × 15 s.
         assert_eq!(p.detection_seconds(fast), 87);
+        assert_eq!(
+            p.detection_seconds(&p.alerts[2]),
+            15 + 12 + 15 + 2 * 15 + 45
+        );
         assert!(p.detection_seconds(fast) <= 120);
         // One failed round (15 s) stays under every availability alert but the ticket's double.
         for a in p.alerts.iter().filter(|a| a.slo == Slo::Availability) {
