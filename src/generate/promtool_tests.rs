@@ -174,7 +174,13 @@ impl Ctx<'_> {
         exp_labels.insert("slo".into(), a.slo.label().into());
         ExpAlert {
             exp_labels,
-            exp_annotations: render(&rule, &[(VALUE, &format!("{value:.1}"))]),
+            exp_annotations: render(
+                &rule,
+                &[
+                    (VALUE, &format!("{value:.1}")),
+                    (&rules::share_template(a.long), &share(value, a.long)),
+                ],
+            ),
         }
     }
 
@@ -198,6 +204,12 @@ impl Ctx<'_> {
             .cloned()
             .expect("known alert")
     }
+}
+
+/// What the annotation's query computes: Go's `%f` of the value, divided in PromQL.
+fn share(value: f64, w: super::slo::Window) -> String {
+    let printed: f64 = format!("{value:.6}").parse().expect("number");
+    format!("{:.1}", printed / rules::share_divisor(w))
 }
 
 fn render(rule: &Rule, subst: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -115,6 +115,20 @@ pub fn lasts(burn: f64) -> (String, String) {
     }
 }
 
+/// Divisor turning a burn rate over `w` into the percentage of a 30-day budget it spent.
+pub fn share_divisor(w: Window) -> f64 {
+    slo::W30D.seconds as f64 / w.seconds as f64 / 100.0
+}
+
+/// Template for the percentage of the 30-day budget spent in `w` at the alert's
+/// burn rate (`$value`): templates cannot divide, so PromQL does it.
+pub fn share_template(w: Window) -> String {
+    format!(
+        "{{{{ printf \"%f / {}\" $value | query | first | value | printf \"%.1f\" }}}}",
+        decimal(share_divisor(w))
+    )
+}
+
 /// Substitutes `{service}` and `{slo}` in the configured runbook address.
 pub fn runbook(cfg: &Config, service: &str, slo: &str) -> String {
     cfg.alerting
@@ -293,9 +307,10 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
         en = p.en,
         slo = a.slo.label()
     );
+    let spent = share_template(a.long);
     let description = format!(
-        "{ja} の{slo_ja}: 直近{long_ja}の燃焼率 {VALUE} 倍（しきい値 {burn} 倍{extra_ja}、直近{short_ja}も同じしきい値）。しきい値の速さでは{long_ja}で30日の予算（{budget_ja}）の {share} % を消費し、予算全体は {lasts_ja}で尽きます。\n\
-         {en} {slo}: burn rate over the last {long} is {VALUE}x (threshold {burn}x{extra_en}, also over the last {short}). At the threshold, {long} consumes {share} % of the 30-day budget ({budget_en}) and the whole budget lasts {lasts_en}.",
+        "{ja} の{slo_ja}: 直近{long_ja}の燃焼率は {VALUE} 倍で、30日の予算（{budget_ja}）の {spent} % をこの{long_ja}で消費しました。しきい値は {burn} 倍{extra_ja}（{long_ja}で予算の {share} %、この速さでは予算全体が {lasts_ja}で尽きる）で、直近{short_ja}にも同じしきい値を求めます。\n\
+         {en} {slo}: burn rate over the last {long} is {VALUE}x: {spent} % of the 30-day budget ({budget_en}) spent in that {long}. Threshold {burn}x{extra_en} ({share} % of the budget per {long}; at that rate the whole budget lasts {lasts_en}), also required over the last {short}.",
         ja = p.ja,
         en = p.en,
         slo = a.slo.label(),
