@@ -258,3 +258,63 @@ fn holiday_list_covers_next_year() {
         "src/generate/holidays_jp.csv ends in {last}: run scripts/update-holidays.py and `mimamori generate`"
     );
 }
+
+/// Another shape of configuration: three locations with an explicit quorum,
+/// 30 s probes, 99.9 %. The generated scenarios must still hold.
+#[test]
+fn other_configuration_still_passes_its_generated_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(aoulu())
+        .unwrap()
+        .replace("interval: 15s", "interval: 30s")
+        .replace("availability: 99.99", "availability: 99.9")
+        .replace(
+            "locations: [tokyo-a, osaka-b]",
+            "locations: [tokyo-a, osaka-b, sapporo-c]\n  quorum: 2",
+        );
+    let path = dir.path().join("other.yaml");
+    std::fs::write(&path, cfg).unwrap();
+    let out = Command::new(BIN)
+        .args(["generate", "--out"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = std::fs::read_to_string(dir.path().join("rules/hanbai.yml")).unwrap();
+    assert!(rules.contains(
+        "clamp_max(count by (service) (mimamori:location_failing{service=\"hanbai\"}), 2)"
+    ));
+    assert!(rules.contains("vector(0.999)"));
+    let tests = files_with(&dir.path().join("rules/tests"), "yaml");
+    let out = run(Command::new(tool("promtool"))
+        .args(["test", "rules"])
+        .args(&tests));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("SUCCESS").count(), 3, "{text}");
+}
+
+#[test]
+fn alertmanager_routes_pages_and_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(generate(dir.path(), &[]).status.success());
+    let am = dir.path().join("deploy/alertmanager/alertmanager.yml");
+    for (severity, receiver) in [("page", "page"), ("ticket", "ticket")] {
+        let out = run(Command::new(tool("amtool"))
+            .args(["config", "routes", "test", "--config.file"])
+            .arg(&am)
+            .arg(format!("severity={severity}"))
+            .arg("service=hanbai")
+            .arg("slo=availability"));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), receiver);
+    }
+    let text = std::fs::read_to_string(&am).unwrap();
+    // New Year's Day 2027 and a substitute holiday are muted for tickets.
+    assert!(text.contains("{years: ['2027'], months: [january], days_of_month: ['1'], location: \"Asia/Tokyo\"} # 元日"));
+    assert!(text.contains("{years: ['2026'], months: [may], days_of_month: ['6'], location: \"Asia/Tokyo\"} # 振替休日"));
+}

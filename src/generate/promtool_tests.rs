@@ -341,33 +341,59 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         .extend(c.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
     tests.push(g);
 
-    // A single failed round, seen by every location.
+    // A single failed round (one probe interval of samples), seen by every location.
+    let k = (round / EVAL_SECONDS).max(1);
+    let ticket = &p.alerts[2];
+    let ticket_needs = p.failure_seconds_at(ticket.burn, ticket.long);
+    let one_round = (k * EVAL_SECONDS) as f64;
     let mut g = group(
-        "single failed probe round: never pages, not even a ticket",
+        if one_round < ticket_needs {
+            "single failed probe round: never pages, not even a ticket"
+        } else {
+            "single failed probe round: never pages"
+        },
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0 1x{}", hour - 1, hour)),
+            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, k - 1, hour - k)),
             ..healthy(2 * hour + 1)
         }),
     );
     let mut names: Vec<&str> = PAGES.to_vec();
-    names.push("MimamoriAvailabilityBudgetBurn");
+    if one_round < ticket_needs {
+        names.push(&ticket.name);
+    }
     g.alert_rule_test = c.silent(&names, &[start + MIN, start + 5 * MIN, start + 30 * MIN]);
     tests.push(g);
 
-    // Two failed rounds an hour apart: a ticket (budget), still no page.
+    // Two failed rounds an hour apart: no page; a ticket once they reach its threshold.
+    let two = 2.0 * one_round;
     let mut g = group(
-        "two failed probe rounds: a ticket in support hours, no page",
+        if two >= ticket_needs {
+            "two failed probe rounds an hour apart: a ticket in support hours, no page"
+        } else {
+            "two failed probe rounds an hour apart: no page, no ticket"
+        },
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0 1x{} 0 1x{}", hour - 1, hour - 1, hour)),
+            probe: Some(format!(
+                "1x{} 0x{} 1x{} 0x{} 1x{}",
+                hour - 1,
+                k - 1,
+                hour - k,
+                k - 1,
+                hour - k
+            )),
             ..healthy(3 * hour + 1)
         }),
     );
-    g.alert_rule_test = c.silent(&PAGES, &[2 * hour * round + MIN]);
-    let ticket = &p.alerts[2];
+    let t = 2 * hour * EVAL_SECONDS + MIN;
+    g.alert_rule_test = c.silent(&PAGES, &[t]);
     g.alert_rule_test.push(AlertTest {
-        eval_time: at(2 * hour * round + MIN),
+        eval_time: at(t),
         alertname: ticket.name.clone(),
-        exp_alerts: vec![c.burn_firing(&ticket.name, burn(ticket, 2.0 * round as f64))],
+        exp_alerts: if two >= ticket_needs {
+            vec![c.burn_firing(&ticket.name, burn(ticket, two))]
+        } else {
+            vec![]
+        },
     });
     tests.push(g);
 
@@ -472,10 +498,10 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         &[
             start + 5 * MIN,
             start + 30 * MIN,
-            start + win * round,
-            start + win * round + EVAL_SECONDS,
-            start + win * round + 5 * MIN,
-            start + win * round + 30 * MIN,
+            start + win * EVAL_SECONDS,
+            start + win * EVAL_SECONDS + EVAL_SECONDS,
+            start + win * EVAL_SECONDS + 5 * MIN,
+            start + win * EVAL_SECONDS + 30 * MIN,
         ],
     );
     g.promql_expr_test.push(ExprTest {
@@ -483,7 +509,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
             p.service
         ),
-        eval_time: at(start + win * round + 30 * MIN),
+        eval_time: at(start + win * EVAL_SECONDS + 30 * MIN),
         exp_samples: vec![Sample {
             labels: format!(
                 "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
