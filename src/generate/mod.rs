@@ -85,6 +85,7 @@ pub fn files(cfg: &Config) -> anyhow::Result<Vec<GeneratedFile>> {
         ));
     }
     out.push(GeneratedFile::new("rules/README.md", explain::readme(cfg)));
+    // Dashboards join here: `out.extend(grafana::files(cfg)?);` (src/generate/grafana.rs).
     out.push(GeneratedFile::new(
         "deploy/alertmanager/alertmanager.yml",
         format!("{head}{}", alertmanager::config(cfg)?),

@@ -78,8 +78,11 @@ impl RuleFile {
                     r.expr
                 );
             }
-            if r.expr.contains("e-0") || r.expr.contains("e+") {
-                bail!("generated expression of {name} has an exponent: {}", r.expr);
+            if let Some(m) = exponent().find(&r.expr) {
+                bail!(
+                    "generated expression of {name} writes a number with an exponent ({}); write exact decimals",
+                    m.as_str().trim()
+                );
             }
         }
         Ok(())
@@ -88,6 +91,15 @@ impl RuleFile {
     pub fn to_yaml(&self) -> anyhow::Result<String> {
         serde_yaml::to_string(self).context("serialising rules")
     }
+}
+
+/// A number written with an exponent (`9.999e-05`), outside names and strings.
+fn exponent() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r#"(^|[^A-Za-z0-9_:."-])[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+"#)
+            .expect("valid regex")
+    })
 }
 
 /// Japanese reading of a window for annotations.
@@ -587,5 +599,111 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
                 ],
             },
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::slo::plans;
+    use std::collections::BTreeSet;
+
+    fn aoulu() -> Config {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/aoulu.yaml");
+        crate::config::load(std::path::Path::new(path)).unwrap()
+    }
+
+    /// The names and extra labels the dashboards are built on.
+    #[test]
+    fn recording_rule_contract() {
+        let cfg = aoulu();
+        let p = &plans(&cfg)[0];
+        let file = service_rules(&cfg, p);
+        file.check().unwrap();
+        let got: BTreeSet<(String, Vec<String>)> = file
+            .rules()
+            .filter_map(|r| {
+                let labels = r.labels.keys().cloned().collect();
+                r.record.clone().map(|n| (n, labels))
+            })
+            .collect();
+        let mut want = vec![
+            ("mimamori:location_failing".to_string(), vec![]),
+            ("mimamori:service_failing".into(), vec![]),
+            ("mimamori:maintenance_active".into(), vec![]),
+            ("mimamori:service_operating".into(), vec![]),
+            ("mimamori:slo_availability_errors".into(), vec![]),
+            (
+                "mimamori:slo_objective:ratio".into(),
+                vec!["service".to_string(), "slo".into()],
+            ),
+            (
+                "mimamori:slo_error_budget:ratio".into(),
+                vec!["service".into(), "slo".into()],
+            ),
+            (
+                "mimamori:slo_error_budget_remaining:ratio30d".into(),
+                vec!["slo".into()],
+            ),
+        ];
+        for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+            want.push((format!("mimamori:slo_availability_error_ratio:{w}"), vec![]));
+            want.push((
+                format!("mimamori:slo_availability_failure_seconds:{w}"),
+                vec![],
+            ));
+            want.push((format!("mimamori:slo_latency_error_ratio:{w}"), vec![]));
+            want.push((format!("mimamori:slo_burn_rate:{w}"), vec!["slo".into()]));
+        }
+        let want: BTreeSet<_> = want.into_iter().collect();
+        assert_eq!(got, want);
+        // Every series is kept per service: each expression selects this service only.
+        for r in file.rules().filter(|r| r.record.is_some()) {
+            assert!(
+                r.expr.contains("service=\"hanbai\"")
+                    || r.labels.get("service").is_some_and(|s| s == "hanbai"),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exponents_are_refused() {
+        let mut f = RuleFile {
+            groups: vec![Group {
+                name: "g".into(),
+                interval: "15s".into(),
+                rules: vec![record("x", "up / 9.999e-05")],
+            }],
+        };
+        let e = f.check().unwrap_err().to_string();
+        assert!(e.contains("exponent (9.999e-05)"), "{e}");
+        f.groups[0].rules = vec![record("x", "up{service=\"prime-01\"} / 0.0001")];
+        f.check().unwrap();
+        f.groups[0].rules = vec![record("x", "sum(up")];
+        assert!(f
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("does not parse"));
+    }
+
+    #[test]
+    fn quorum_expressions() {
+        let mut cfg = aoulu();
+        let p = &plans(&cfg)[0];
+        let failing = |cfg: &Config| {
+            service_rules(cfg, p)
+                .rules()
+                .find(|r| r.record.as_deref() == Some("mimamori:service_failing"))
+                .unwrap()
+                .expr
+                .clone()
+        };
+        assert!(failing(&cfg).contains("* 2\n> bool\ncount by (service)"));
+        cfg.alerting.quorum = Some(2);
+        assert!(failing(&cfg).ends_with(
+            "clamp_max(count by (service) (mimamori:location_failing{service=\"hanbai\"}), 2)"
+        ));
     }
 }
