@@ -65,7 +65,8 @@ pub fn config(cfg: &Config) -> anyhow::Result<String> {
     o.push_str(
         "# Pages (severity=\"page\") go out at any hour; tickets (severity=\"ticket\") only in\n\
          # support hours, public holidays excluded. A page inhibits the ticket for the same\n\
-         # service and SLO. Check with: amtool check-config deploy/alertmanager/alertmanager.yml\n",
+         # service and SLO. Needs Alertmanager >= 0.25 (time_intervals with a location).\n\
+         # Check with: amtool check-config deploy/alertmanager/alertmanager.yml\n",
     );
     o.push_str("global:\n  resolve_timeout: 5m\n");
     if let Some(smtp) = &a.smtp {

@@ -36,7 +36,9 @@ fn common(cfg: &Config) -> String {
         "## Why the design holds\n\n\
          - **One location never pages.** A service is failing only when a quorum of the reporting locations \
          sees it failing; a location failing alone raises `MimamoriLocationFailing` (ticket, after 10 min), \
-         a silent one `MimamoriLocationNotReporting` (ticket, after 10 min).\n\
+         a silent one `MimamoriLocationNotReporting` (ticket, after 10 min). \
+         This holds while at least two locations report: when only one is left, it alone decides, and the \
+         ticket for the silent one says so.\n\
          - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
          the availability burn stays at 0; latency alerts are held while the service is not operating. Because \
          availability alerts burn against wall-clock windows, the short operating time just after a window cannot \
@@ -44,7 +46,7 @@ fn common(cfg: &Config) -> String {
          - **Latency and availability do not double count.** Failed runs are availability; only successful runs' \
          operations are judged against the threshold.\n\
          - **The month is a calendar month** in the SLO; the rules use rolling windows (burn) and a rolling 30 d \
-         (budget remaining), which is what alerting needs; the monthly report is computed separately.\n\
+         (budget remaining), which is what alerting needs; the calendar-month figure belongs in reports.\n\
          - **Pages** go out at any hour; **tickets** only in support hours",
     );
     let sh = &cfg.alerting.support_hours;
