@@ -72,27 +72,17 @@ pub fn dashboards_with(cfg: &Config, burn: &[BurnThreshold]) -> Vec<(String, Str
 /// reachable from this branch, this mirrors its alert layout with the SRE
 /// Workbook's factors; after the merge this function maps the plans' alerts.
 fn burn_thresholds(cfg: &Config) -> Vec<BurnThreshold> {
-    const TABLE: [(&str, &str, &str, &str, f64); 6] = [
-        ("availability", "page", "1h", "5m", 14.4),
-        ("availability", "page", "6h", "30m", 6.0),
-        ("availability", "ticket", "3d", "6h", 1.0),
-        ("latency", "page", "1h", "5m", 14.4),
-        ("latency", "ticket", "6h", "30m", 6.0),
-        ("latency", "ticket", "3d", "6h", 1.0),
-    ];
-    cfg.services
+    super::slo::plans(cfg)
         .iter()
-        .flat_map(|s| {
-            TABLE
-                .iter()
-                .map(move |&(slo, severity, long, short, burn)| BurnThreshold {
-                    service: s.name.clone(),
-                    slo,
-                    severity,
-                    long,
-                    short,
-                    burn,
-                })
+        .flat_map(|p| {
+            p.alerts.iter().map(move |a| BurnThreshold {
+                service: p.service.clone(),
+                slo: a.slo.label(),
+                severity: a.severity.label(),
+                long: a.long.name,
+                short: a.short.name,
+                burn: a.burn,
+            })
         })
         .collect()
 }

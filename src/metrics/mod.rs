@@ -380,16 +380,16 @@ impl Drop for TxMetrics {
 impl TxMetrics {
     /// Moves the step's `mimamori_tls_version_info` series to new labels.
     fn set_tls_labels(&mut self, i: usize, now: Option<(String, String)>) {
-        if self.last_tls[i] == now {
-            return;
-        }
         let step = self.steps_names[i].clone();
         let [s, t, l] = &self.labels;
-        if let Some((v, c)) = self.last_tls[i].take() {
-            let _ = self
-                .tls_version
-                .remove_label_values(&[s, t, l, &step, &v, &c]);
+        if self.last_tls[i] != now {
+            if let Some((v, c)) = self.last_tls[i].take() {
+                let _ = self
+                    .tls_version
+                    .remove_label_values(&[s, t, l, &step, &v, &c]);
+            }
         }
+        // Set on every run, so a series removed by a restart's cleanup comes back.
         if let Some((v, c)) = &now {
             self.tls_version
                 .with_label_values(&[s, t, l, &step, v, c])

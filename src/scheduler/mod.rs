@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
 use crate::probe::Outcome;
 
@@ -84,16 +84,15 @@ impl Scheduler {
                 old => {
                     if let Some(t) = old {
                         t.handle.abort();
-                        if t.plan.location != plan.location
-                            || t.plan.steps.len() != plan.steps.len()
-                        {
-                            self.metrics.forget(&t.plan);
-                        }
+                        self.metrics.forget(&t.plan);
                     }
+                    // Series exist from the moment the transaction is scheduled.
+                    let tx = self.metrics.transaction(&plan);
                     let handle = tokio::spawn(transaction_tasks(
                         plan.clone(),
                         self.metrics.clone(),
                         self.runner.clone(),
+                        tx,
                     ));
                     next.insert(plan.key.clone(), Task { plan, handle });
                 }
@@ -133,9 +132,10 @@ async fn transaction_tasks(
     plan: Arc<TransactionPlan>,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
+    tx: TxMetrics,
 ) {
     tokio::join!(
-        run_loop(plan.clone(), metrics.clone(), runner),
+        run_loop(plan.clone(), metrics.clone(), runner, tx),
         policy_loop(plan, metrics)
     );
 }
@@ -179,8 +179,12 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
     }
 }
 
-async fn run_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>, runner: Arc<dyn Runner>) {
-    let mut tx = metrics.transaction(&plan);
+async fn run_loop(
+    plan: Arc<TransactionPlan>,
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+    mut tx: TxMetrics,
+) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);
     let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
