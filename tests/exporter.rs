@@ -44,6 +44,8 @@ fn start_demo(extra: &[&str]) -> Demo {
                 .to_string();
         }
     };
+    // Keep reading the demo's output so it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Demo { child, addr }
 }
 
