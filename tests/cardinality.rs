@@ -143,12 +143,12 @@ services:
     let cfg = mimamori::config::parse(&yaml, "card.yaml").unwrap();
     let plans = mimamori::probe::plan::build(&cfg, "card-a", &|_| None).unwrap();
     let metrics = Metrics::new(&cfg.global.buckets);
-    let txs: Vec<_> = plans.iter().map(|p| metrics.transaction(p)).collect();
+    let mut txs: Vec<_> = plans.iter().map(|p| metrics.transaction(p)).collect();
 
     let mut reasons_seen = BTreeSet::new();
     let mut after_first_cycle = None;
     for round in 0..3 * KINDS {
-        for (plan, tx) in plans.iter().zip(&txs) {
+        for (plan, tx) in plans.iter().zip(txs.iter_mut()) {
             let outcome = transaction::run(plan).await;
             if let Some(r) = outcome.reason {
                 reasons_seen.insert(r.as_str());

@@ -226,6 +226,8 @@ fn start_stack() -> Stack {
                 .to_string();
         }
     };
+    // Keep reading the demo's output so it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
 
     let am_port = free_port();
     let am_cfg = alertmanager_config(d, &hook);

@@ -44,21 +44,39 @@ fn start_demo(extra: &[&str]) -> Demo {
                 .to_string();
         }
     };
+    // Keep reading the demo's output so it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Demo { child, addr }
 }
 
 fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").unwrap();
+    // A loaded CI machine can reset a connection now and then; retry a little.
+    let mut last = None;
+    for _ in 0..5 {
+        match try_http(addr, method, path) {
+            Ok(r) => return r,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{method} {path}: {last:?}");
+}
+
+fn try_http(addr: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")?;
     let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp[9..12].parse().unwrap();
+    s.read_to_string(&mut resp)?;
+    let status = resp
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("short response"))?;
     let body = resp
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 fn value(metrics: &str, series: &str) -> Option<f64> {

@@ -127,6 +127,8 @@ pub struct Global {
     pub ca_file: Option<PathBuf>,
     /// User-Agent header sent unless a step sets one.
     pub user_agent: String,
+    /// How often the TLS policy is checked (legacy TLS 1.0/1.1 handshakes, plain HTTP).
+    pub tls_check_interval: Dur,
 }
 
 impl Default for Global {
@@ -143,6 +145,7 @@ impl Default for Global {
             maintenance_notice_months: 6,
             ca_file: None,
             user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+            tls_check_interval: Dur::secs(3600),
         }
     }
 }
@@ -183,6 +186,10 @@ pub struct Service {
     pub objectives: Objectives,
     /// Scripted everyday operations.
     pub transactions: Vec<Transaction>,
+    /// Plain-HTTP address of the service (e.g. `http://hanbai.example/`). When set,
+    /// it must refuse the connection or redirect to HTTPS: the service is offered
+    /// encrypted only (`mimamori_plain_http_refused`).
+    pub plain_http_url: Option<Template>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -448,8 +455,8 @@ impl MaintenanceWindow {
     }
 }
 
-/// Settings for `mimamori generate`.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Settings for `mimamori generate`: who is told, when, and how the SLO is judged.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Alerting {
     /// Runbook address; `{service}` and `{slo}` are replaced.
@@ -458,9 +465,102 @@ pub struct Alerting {
     pub grafana_url: String,
     /// Probe locations expected to report; empty means whichever report.
     pub locations: Vec<String>,
-    /// Other generator settings (routing, receivers), read by the generator.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, serde_yaml::Value>,
+    /// How many reporting locations must see a service failing before it counts as
+    /// down. Unset: a majority of the locations reporting at that moment.
+    pub quorum: Option<u32>,
+    /// Prometheus `job` label of the probers' scrape job (for `up == 0` alerts).
+    pub job: String,
+    /// When tickets may reach people; pages go out at any hour.
+    pub support_hours: SupportHours,
+    /// Where pages go.
+    pub page: Receiver,
+    /// Where tickets go.
+    pub ticket: Receiver,
+    /// Mail server for `email_to` receivers.
+    pub smtp: Option<Smtp>,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting {
+            runbook_url: String::new(),
+            grafana_url: String::new(),
+            locations: Vec::new(),
+            quorum: None,
+            job: "mimamori".into(),
+            support_hours: SupportHours::default(),
+            page: Receiver::default(),
+            ticket: Receiver::default(),
+            smtp: None,
+        }
+    }
+}
+
+/// Hours in which non-urgent alerts (tickets) are delivered (AOULU: §3 support hours).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportHours {
+    /// IANA time zone the hours are in.
+    pub timezone: String,
+    /// Days of the week, lowercase English names (`monday` … `sunday`).
+    pub weekdays: Vec<String>,
+    /// Time ranges `HH:MM-HH:MM` within those days.
+    pub times: Vec<String>,
+    /// Leave out Japanese public holidays (from the generated holiday list).
+    pub exclude_japanese_holidays: bool,
+}
+
+impl Default for SupportHours {
+    fn default() -> Self {
+        SupportHours {
+            timezone: "Asia/Tokyo".into(),
+            weekdays: ["monday", "tuesday", "wednesday", "thursday", "friday"]
+                .map(String::from)
+                .to_vec(),
+            times: vec!["09:00-12:00".into(), "13:00-17:00".into()],
+            exclude_japanese_holidays: true,
+        }
+    }
+}
+
+/// One Alertmanager receiver; any combination of channels.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Receiver {
+    /// Webhook endpoints (chat bridges, ticket systems).
+    pub webhook_urls: Vec<String>,
+    /// Mail recipients (needs `smtp`).
+    pub email_to: Vec<String>,
+    /// File holding a PagerDuty Events API v2 routing key (PagerDuty or compatible).
+    pub pagerduty_routing_key_file: Option<String>,
+}
+
+/// Mail server for email receivers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Sender address.
+    pub from: String,
+    /// `host:port` of the mail relay.
+    pub smarthost: String,
+    /// Require STARTTLS (default true).
+    #[serde(default = "yes")]
+    pub require_tls: bool,
+}
+
+/// Parses `HH:MM-HH:MM` into minutes since midnight; start before end, end at most 24:00.
+pub fn parse_time_range(s: &str) -> Option<(u32, u32)> {
+    fn minutes(t: &str) -> Option<u32> {
+        let (h, m) = t.trim().split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    }
+    let (a, b) = s.split_once('-')?;
+    let (a, b) = (minutes(a)?, minutes(b)?);
+    (a < b).then_some((a, b))
 }
 
 impl Transaction {
@@ -710,7 +810,55 @@ impl Config {
                 }
             }
         }
+        self.validate_alerting(&mut errs);
         errs
+    }
+
+    fn validate_alerting(&self, errs: &mut Vec<ConfigError>) {
+        const DAYS: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
+        let src = &self.source;
+        let ap = Path::root().key("alerting");
+        let a = &self.alerting;
+        if a.quorum == Some(0) {
+            errs.push(src.error(&ap.key("quorum"), "must be at least 1"));
+        }
+        for (i, l) in a.locations.iter().enumerate() {
+            if !is_label_name(l) {
+                errs.push(src.error(
+                    &ap.key("locations").index(i),
+                    format!("'{l}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
+                ));
+            }
+        }
+        let sp = ap.key("support_hours");
+        for (i, d) in a.support_hours.weekdays.iter().enumerate() {
+            if !DAYS.contains(&d.as_str()) {
+                errs.push(src.error(
+                    &sp.key("weekdays").index(i),
+                    format!("unknown weekday '{d}' (use monday … sunday)"),
+                ));
+            }
+        }
+        for (i, t) in a.support_hours.times.iter().enumerate() {
+            if parse_time_range(t).is_none() {
+                errs.push(src.error(
+                    &sp.key("times").index(i),
+                    format!("invalid time range '{t}' (expected HH:MM-HH:MM, e.g. 09:00-12:00)"),
+                ));
+            }
+        }
+        let mail = !a.page.email_to.is_empty() || !a.ticket.email_to.is_empty();
+        if mail && a.smtp.is_none() {
+            errs.push(src.error(&ap, "email_to needs 'smtp' (from, smarthost)"));
+        }
     }
 
     fn validate_transaction(&self, tx: &Transaction, tp: &Path, errs: &mut Vec<ConfigError>) {

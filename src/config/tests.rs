@@ -53,7 +53,7 @@ fn invalid_configs_give_exact_errors() {
     let cases: Vec<(String, &str)> = vec![
         (
             with("  interval: 30s\n", "  interval: 30s\n  colour: blue\n"),
-            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`",
+            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`",
         ),
         (with("interval: 30s", "interval: 30"), "t.yaml:3:3: global.interval: duration '30' needs a unit (e.g. '30s')"),
         (with("interval: 30s", "interval: soon"), "t.yaml:3:3: global.interval: invalid duration 'soon': expected number at 0 (use e.g. 500ms, 15s, 1m30s)"),

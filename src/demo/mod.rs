@@ -165,6 +165,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await?;
         let upper = product.service().to_ascii_uppercase();
         env.insert(format!("{upper}_URL"), format!("https://{addr}"));
+        // Plain HTTP to the HTTPS port: not served, as the seed requires.
+        env.insert(format!("{upper}_PLAIN_URL"), format!("http://{addr}/"));
         env.insert(format!("{upper}_PASSWORD"), password);
         addrs.push((product, addr));
     }
@@ -185,18 +187,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let at = listener.local_addr()?;
-    println!("mimamori demo — 見守り");
+    let mut banner = String::from("mimamori demo — 見守り\n");
     for (p, a) in &addrs {
-        println!("  simulated {:<10} https://{a}", p.service());
+        banner += &format!("  simulated {:<10} https://{a}\n", p.service());
     }
     let scheme = web.scheme();
-    println!("  metrics              {scheme}://{at}/metrics");
-    println!("  inject a fault       curl -X POST '{scheme}://{at}/demo/fault?service=denshibin&mode=down&seconds=300'");
-    println!("                       (modes: down = 503, refuse = connection refused, slow = 4 s answers, ok = clear)");
-    println!(
-        "  interval {:?}; Ctrl-C stops",
+    banner += &format!("  metrics              {scheme}://{at}/metrics\n");
+    banner += &format!("  inject a fault       curl -X POST '{scheme}://{at}/demo/fault?service=denshibin&mode=down&seconds=300'\n");
+    banner += "                       (modes: down = 503, refuse = connection refused, slow = 4 s answers, ok = clear)\n";
+    banner += &format!(
+        "  interval {:?}; Ctrl-C stops\n",
         app.config().global.interval.0
     );
+    // One write, errors ignored: a closed stdout must not stop the demo.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
     server::serve_on_with(listener, app.clone(), Arc::new(web), server::signals(app)).await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

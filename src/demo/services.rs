@@ -106,6 +106,11 @@ pub fn pki() -> anyhow::Result<DemoPki> {
     params
         .distinguished_name
         .push(DnType::CommonName, "aoulu demo");
+    // A realistic lifetime, so certificate-expiry panels show days left.
+    let expiry = chrono::Utc::now() + chrono::Duration::days(90);
+    use chrono::Datelike;
+    params.not_after =
+        rcgen::date_time_ymd(expiry.year(), expiry.month() as u8, expiry.day() as u8);
     let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
     let cert = params.signed_by(&key, &issuer)?;
     let chain = vec![cert.der().clone(), ca.der().clone()];

@@ -29,6 +29,10 @@ pub struct Metrics {
     pub reload_successful: IntGauge,
     pub reload_timestamp: Gauge,
     pub transactions: IntGauge,
+    tls_version: GaugeVec,
+    tls_expiry: GaugeVec,
+    tls_legacy: GaugeVec,
+    plain_http: GaugeVec,
 }
 
 /// Handles for one transaction's series.
@@ -40,6 +44,11 @@ pub struct TxMetrics {
     failures: Vec<IntCounter>,
     pub skipped: IntCounter,
     steps: Vec<StepMetrics>,
+    steps_names: Vec<String>,
+    tls_version: GaugeVec,
+    tls_expiry: GaugeVec,
+    /// The version/cipher labels set per step, removed when they change.
+    last_tls: Vec<Option<(String, String)>>,
 }
 
 struct StepMetrics {
@@ -123,6 +132,29 @@ impl Metrics {
             "Timestamp of the last successful configuration reload.",
         )
         .unwrap();
+        let tls_version = GaugeVec::new(
+            Opts::new("mimamori_tls_version_info", "TLS version and cipher negotiated by the step in the latest run; the value is always 1."),
+            &["service", "transaction", "location", "step", "version", "cipher"],
+        )
+        .unwrap();
+        let tls_expiry = GaugeVec::new(
+            Opts::new(
+                "mimamori_tls_certificate_expiry_timestamp_seconds",
+                "Earliest expiry (notAfter) in the certificate chain the step was shown.",
+            ),
+            &["service", "transaction", "location", "step"],
+        )
+        .unwrap();
+        let tls_legacy = GaugeVec::new(
+            Opts::new("mimamori_tls_legacy_accepted", "Whether the server accepted a handshake offering only this TLS version below 1.2 (1: a policy violation)."),
+            &["service", "transaction", "location", "step", "version"],
+        )
+        .unwrap();
+        let plain_http = GaugeVec::new(
+            Opts::new("mimamori_plain_http_refused", "Whether the service's plain-HTTP address refused or redirected to HTTPS (1) or served content unencrypted (0)."),
+            &["service", "location"],
+        )
+        .unwrap();
         let transactions = IntGauge::new(
             "mimamori_transactions",
             "Transactions scheduled by this exporter.",
@@ -154,6 +186,10 @@ impl Metrics {
             Box::new(reload_successful.clone()),
             Box::new(reload_timestamp.clone()),
             Box::new(transactions.clone()),
+            Box::new(tls_version.clone()),
+            Box::new(tls_expiry.clone()),
+            Box::new(tls_legacy.clone()),
+            Box::new(plain_http.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -171,6 +207,10 @@ impl Metrics {
             reload_successful,
             reload_timestamp,
             transactions,
+            tls_version,
+            tls_expiry,
+            tls_legacy,
+            plain_http,
         }
     }
 
@@ -200,6 +240,10 @@ impl Metrics {
                 })
                 .collect(),
             skipped: self.skipped.with_label_values(&l),
+            tls_version: self.tls_version.clone(),
+            tls_expiry: self.tls_expiry.clone(),
+            last_tls: vec![None; plan.steps.len()],
+            steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
             steps: plan
                 .steps
                 .iter()
@@ -227,8 +271,52 @@ impl Metrics {
         }
     }
 
+    /// Records a legacy-TLS handshake result.
+    pub fn set_legacy(&self, plan: &TransactionPlan, step: &str, version: &str, accepted: bool) {
+        self.tls_legacy
+            .with_label_values(&[
+                &plan.key.service,
+                &plan.key.transaction,
+                &plan.location,
+                step,
+                version,
+            ])
+            .set(if accepted { 1.0 } else { 0.0 });
+    }
+
+    /// Records the plain-HTTP check of a service.
+    pub fn set_plain_http(&self, service: &str, location: &str, refused: bool) {
+        self.plain_http
+            .with_label_values(&[service, location])
+            .set(if refused { 1.0 } else { 0.0 });
+    }
+
     /// Removes the series of transactions that are no longer configured.
     pub fn forget(&self, plan: &TransactionPlan) {
+        for (step, ..) in &plan.policy.legacy_targets {
+            for v in crate::probe::tls::Legacy::ALL {
+                let _ = self.tls_legacy.remove_label_values(&[
+                    &plan.key.service,
+                    &plan.key.transaction,
+                    &plan.location,
+                    step,
+                    v.as_str(),
+                ]);
+            }
+        }
+        if plan.policy.plain_http_url.is_some() {
+            let _ = self
+                .plain_http
+                .remove_label_values(&[&plan.key.service, &plan.location]);
+        }
+        for s in &plan.steps {
+            let _ = self.tls_expiry.remove_label_values(&[
+                &plan.key.service,
+                &plan.key.transaction,
+                &plan.location,
+                &s.name,
+            ]);
+        }
         let l = [
             plan.key.service.as_str(),
             plan.key.transaction.as_str(),
@@ -281,8 +369,36 @@ impl Metrics {
     }
 }
 
+impl Drop for TxMetrics {
+    fn drop(&mut self) {
+        for i in 0..self.last_tls.len() {
+            self.set_tls_labels(i, None);
+        }
+    }
+}
+
 impl TxMetrics {
-    pub fn record(&self, outcome: &Outcome) {
+    /// Moves the step's `mimamori_tls_version_info` series to new labels.
+    fn set_tls_labels(&mut self, i: usize, now: Option<(String, String)>) {
+        let step = self.steps_names[i].clone();
+        let [s, t, l] = &self.labels;
+        if self.last_tls[i] != now {
+            if let Some((v, c)) = self.last_tls[i].take() {
+                let _ = self
+                    .tls_version
+                    .remove_label_values(&[s, t, l, &step, &v, &c]);
+            }
+        }
+        // Set on every run, so a series removed by a restart's cleanup comes back.
+        if let Some((v, c)) = &now {
+            self.tls_version
+                .with_label_values(&[s, t, l, &step, v, c])
+                .set(1.0);
+        }
+        self.last_tls[i] = now;
+    }
+
+    pub fn record(&mut self, outcome: &Outcome) {
         let l = [
             self.labels[0].as_str(),
             self.labels[1].as_str(),
@@ -305,6 +421,15 @@ impl TxMetrics {
             if st.success { &m.ok } else { &m.fail }.observe(st.duration.as_secs_f64());
             for (p, g) in Phase::ALL.iter().zip(&m.phases) {
                 g.set(st.phases.get(*p).as_secs_f64());
+            }
+            if let Some(tls) = &st.tls {
+                if let Some(exp) = tls.not_after {
+                    let [s, t, l] = &self.labels;
+                    self.tls_expiry
+                        .with_label_values(&[s, t, l, &self.steps_names[i]])
+                        .set(exp as f64);
+                }
+                self.set_tls_labels(i, Some((tls.version.clone(), tls.cipher.clone())));
             }
         }
     }

@@ -211,6 +211,9 @@ impl Session {
                     .negotiated_cipher_suite()
                     .map(|c| format!("{:?}", c.suite()))
                     .unwrap_or_default(),
+                not_after: session
+                    .peer_certificates()
+                    .and_then(super::tls::earliest_expiry),
             };
             let (sender, conn) = builder
                 .handshake(TokioIo::new(tls))

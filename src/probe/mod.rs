@@ -4,6 +4,7 @@ pub mod http;
 pub mod mask;
 pub mod outcome;
 pub mod plan;
+pub mod tls;
 pub mod transaction;
 
 use std::path::PathBuf;
@@ -56,6 +57,7 @@ pub fn adhoc_plan(
         max_header_bytes: g.max_header_bytes,
         max_redirects: g.max_redirects,
         user_agent: g.user_agent.clone(),
+        policy: Default::default(),
         fingerprint: String::new(),
     })
 }

@@ -126,6 +126,8 @@ pub struct TlsFacts {
     /// e.g. `TLSv1.3`.
     pub version: String,
     pub cipher: String,
+    /// Earliest certificate expiry in the presented chain (Unix seconds).
+    pub not_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -15,6 +15,16 @@ use crate::config::{Body, Config, ConfigErrors, HeaderExpect, JsonExpect, Status
 
 use super::mask::Masker;
 
+/// What the TLS policy loop checks for one transaction.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyPlan {
+    pub interval: Duration,
+    /// HTTPS origins the steps talk to: (first step using it, host, port, TLS server name).
+    pub legacy_targets: Vec<(String, String, u16, String)>,
+    /// The service's plain-HTTP address (only on the service's first transaction).
+    pub plain_http_url: Option<String>,
+}
+
 /// Identity of a transaction at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxKey {
@@ -39,6 +49,8 @@ pub struct TransactionPlan {
     pub max_header_bytes: usize,
     pub max_redirects: u32,
     pub user_agent: String,
+    /// TLS policy checks, run every `tls_check_interval`.
+    pub policy: PolicyPlan,
     /// Changes when anything that affects a run changes (used on reload).
     pub fingerprint: String,
 }
@@ -144,7 +156,7 @@ pub fn build(
                     }
                 }
             };
-            let variables = tx
+            let variables: Vec<(String, Template)> = tx
                 .variables
                 .iter()
                 .map(|(k, t)| (k.clone(), resolve(t, &tp.key("variables").key(k))))
@@ -227,6 +239,41 @@ pub fn build(
                     continue;
                 }
             };
+            let mut policy = PolicyPlan {
+                interval: g.tls_check_interval.0,
+                ..Default::default()
+            };
+            // Origins known before the run: URLs rendered with variables only.
+            let known: HashMap<String, String> = variables
+                .iter()
+                .map(|(k, t)| (k.clone(), t.render(&HashMap::new(), &secrets)))
+                .collect();
+            for s in &steps {
+                if let Ok((o, _)) = super::http::parse_url(&s.url.render(&known, &secrets)) {
+                    if o.https
+                        && !policy
+                            .legacy_targets
+                            .iter()
+                            .any(|(_, h, p, _)| *h == o.host && *p == o.port)
+                    {
+                        let name = tx.tls.server_name.clone().unwrap_or_else(|| o.host.clone());
+                        policy
+                            .legacy_targets
+                            .push((s.name.clone(), o.host, o.port, name));
+                    }
+                }
+            }
+            if ti == 0 {
+                if let Some(t) = &svc.plain_http_url {
+                    policy.plain_http_url = Some(
+                        resolve(
+                            t,
+                            &Path::root().key("services").index(si).key("plain_http_url"),
+                        )
+                        .render(&HashMap::new(), &secrets),
+                    );
+                }
+            }
             plans.push(Arc::new(TransactionPlan {
                 key: TxKey {
                     service: svc.name.clone(),
@@ -245,6 +292,7 @@ pub fn build(
                 max_header_bytes: g.max_header_bytes,
                 max_redirects: g.max_redirects,
                 user_agent: g.user_agent.clone(),
+                policy,
                 fingerprint: format!(
                     "{tx:?}|{:?}|{location}|{ca_files:?}|{}|{}",
                     g,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
 use crate::probe::Outcome;
 
@@ -84,19 +84,15 @@ impl Scheduler {
                 old => {
                     if let Some(t) = old {
                         t.handle.abort();
-                        if t.plan.location != plan.location
-                            || t.plan.steps.len() != plan.steps.len()
-                        {
-                            self.metrics.forget(&t.plan);
-                        }
+                        self.metrics.forget(&t.plan);
                     }
-                    // The series exist as soon as apply returns, not when the task first runs.
+                    // Series exist from the moment the transaction is scheduled.
                     let tx = self.metrics.transaction(&plan);
-                    let handle = tokio::spawn(run_loop(
+                    let handle = tokio::spawn(transaction_tasks(
                         plan.clone(),
-                        tx,
                         self.metrics.clone(),
                         self.runner.clone(),
+                        tx,
                     ));
                     next.insert(plan.key.clone(), Task { plan, handle });
                 }
@@ -131,11 +127,63 @@ impl Drop for Scheduler {
     }
 }
 
-async fn run_loop(
+/// The run loop and the TLS policy loop of one transaction, stopped together.
+async fn transaction_tasks(
     plan: Arc<TransactionPlan>,
-    tx: crate::metrics::TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
+    tx: TxMetrics,
+) {
+    tokio::join!(
+        run_loop(plan.clone(), metrics.clone(), runner, tx),
+        policy_loop(plan, metrics)
+    );
+}
+
+/// Checks the TLS policy on its own, slower schedule: legacy handshakes per
+/// HTTPS origin, and whether plain HTTP is refused.
+async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
+    let policy = &plan.policy;
+    if policy.legacy_targets.is_empty() && policy.plain_http_url.is_none() {
+        return;
+    }
+    let timeout = plan.timeout.min(Duration::from_secs(10));
+    // Start soon after the first run, then once per policy interval.
+    tokio::time::sleep(offset(&plan.key, &plan.location, plan.interval) + Duration::from_secs(1))
+        .await;
+    loop {
+        for (step, host, port, name) in &policy.legacy_targets {
+            for v in crate::probe::tls::Legacy::ALL {
+                let (h, n, p) = (host.clone(), name.clone(), *port);
+                let r = tokio::task::spawn_blocking(move || {
+                    crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
+                })
+                .await;
+                match r {
+                    Ok(Ok(accepted)) => metrics.set_legacy(&plan, step, v.as_str(), accepted),
+                    Ok(Err(e)) => {
+                        tracing::debug!(service = %plan.key.service, %host, version = v.as_str(), "legacy TLS check inconclusive: {e}")
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        if let Some(url) = &policy.plain_http_url {
+            if let Some(refused) =
+                crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout).await
+            {
+                metrics.set_plain_http(&plan.key.service, &plan.location, refused);
+            }
+        }
+        tokio::time::sleep(policy.interval).await;
+    }
+}
+
+async fn run_loop(
+    plan: Arc<TransactionPlan>,
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+    mut tx: TxMetrics,
 ) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);

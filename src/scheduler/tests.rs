@@ -171,3 +171,41 @@ async fn reload_keeps_unchanged_transactions_and_drops_removed_ones() {
         .count();
     assert!(tx0_runs >= 3, "tx0 restarted or stalled: {tx0_runs} runs");
 }
+
+struct PanickyRunner(AtomicUsize);
+
+impl Runner for Arc<PanickyRunner> {
+    fn run(&self, _plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if n % 2 == 0 {
+                panic!("bug in a probe");
+            }
+            Outcome {
+                success: true,
+                reason: None,
+                message: None,
+                duration: Duration::ZERO,
+                steps: Vec::new(),
+            }
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_probe_is_a_failed_run_not_a_dead_loop() {
+    let runner = Arc::new(PanickyRunner(AtomicUsize::new(0)));
+    let metrics = Arc::new(Metrics::new(&[1.0]));
+    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    s.apply(plans(1, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    assert!(
+        runner.0.load(Ordering::SeqCst) >= 4,
+        "the loop died after a panic"
+    );
+    let text = metrics.render();
+    assert!(
+        text.contains("reason=\"internal\",service=\"svc\",transaction=\"tx0\"} 2"),
+        "{text}"
+    );
+}

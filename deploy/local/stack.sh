@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A local stack for people: `mimamori demo` + Prometheus (with the generated rules)
+# + Alertmanager (with the generated routing), on loopback. Ctrl-C stops everything.
+#
+#   deploy/local/stack.sh            # then open the URLs it prints
+#
+# Needs Debian's `prometheus` and `prometheus-alertmanager` packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "mimamori stack needs: ${missing[*]}" >&2
+  echo "install with:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 69
+fi
+AM=$(command -v prometheus-alertmanager || command -v alertmanager)
+
+DEMO_PORT=${DEMO_PORT:-9732}; PROM_PORT=${PROM_PORT:-19190}; AM_PORT=${AM_PORT:-19193}
+BIN=${MIMAMORI_BIN:-target/release/mimamori}
+[ -n "${MIMAMORI_BIN:-}" ] || cargo build --release --quiet   # no-op when up to date
+work=$(mktemp -d -t mimamori-stack.XXXXXX)
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "stopping…"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# Routing as generated, with the receivers left empty (nothing is sent anywhere;
+# the Alertmanager UI shows what would be). Rules: the committed rules/, unchanged.
+awk '/^  page:$/ {exit} {print}' deploy/aoulu.yaml > "$work/aoulu-local.yaml"
+"$BIN" generate --config "$work/aoulu-local.yaml" --out "$work/gen" >/dev/null 2>&1
+
+cat > "$work/prometheus.yml" <<YAML
+global: {scrape_interval: 15s, evaluation_interval: 15s}
+rule_files: ['$PWD/rules/*.yml']
+alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}]}
+scrape_configs:
+  - job_name: mimamori
+    static_configs: [{targets: ['127.0.0.1:$DEMO_PORT']}]
+YAML
+
+"$BIN" demo --web.listen-address "127.0.0.1:$DEMO_PORT" "$@" > "$work/demo.out" 2>"$work/demo.log" & pids+=($!)
+"$AM" --config.file="$work/gen/deploy/alertmanager/alertmanager.yml" --storage.path="$work/am" \
+  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= 2>"$work/alertmanager.log" & pids+=($!)
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" 2>"$work/prometheus.log" & pids+=($!)
+
+for _ in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+cat <<TXT
+mimamori local stack — 見守り
+  metrics               http://127.0.0.1:$DEMO_PORT/metrics
+  Prometheus alerts     http://127.0.0.1:$PROM_PORT/alerts
+  Prometheus rules      http://127.0.0.1:$PROM_PORT/rules
+  Alertmanager          http://127.0.0.1:$AM_PORT/#/alerts
+  break denshibin       curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=down&seconds=600'
+                        (a page fires within about 2 minutes; see rules/README.md)
+  logs                  $work/*.log
+Ctrl-C stops everything.
+TXT
+wait "${pids[0]}"

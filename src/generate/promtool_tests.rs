@@ -1,0 +1,788 @@
+//! `promtool test rules` scenarios that prove the alert design for the configured
+//! services: `rules/tests/<service>.yaml` and `rules/tests/mimamori-probers.yaml`.
+//!
+//! Inputs are sampled every 15 s like the probes. Expected annotations are
+//! rendered from the same rules the files contain, with the expected value.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::rules::{self, Rule, INSTANCE, LOCATION, VALUE};
+use super::slo::{decimal, ServicePlan, Slo, EVAL_SECONDS};
+use crate::config::Config;
+
+#[derive(Serialize)]
+struct TestFile {
+    rule_files: Vec<String>,
+    evaluation_interval: String,
+    tests: Vec<TestGroup>,
+}
+
+#[derive(Serialize)]
+struct TestGroup {
+    name: String,
+    interval: String,
+    input_series: Vec<Series>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alert_rule_test: Vec<AlertTest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    promql_expr_test: Vec<ExprTest>,
+}
+
+#[derive(Serialize)]
+struct Series {
+    series: String,
+    values: String,
+}
+
+#[derive(Serialize)]
+struct AlertTest {
+    eval_time: String,
+    alertname: String,
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Serialize)]
+struct ExpAlert {
+    exp_labels: BTreeMap<String, String>,
+    exp_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct ExprTest {
+    expr: String,
+    eval_time: String,
+    exp_samples: Vec<Sample>,
+}
+
+#[derive(Serialize)]
+struct Sample {
+    labels: String,
+    value: f64,
+}
+
+/// `90` → `90s`, `120` → `2m`.
+fn at(seconds: u64) -> String {
+    if seconds % 60 == 0 {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+const MIN: u64 = 60;
+
+/// Samples per minute at the 15 s input interval.
+const PER_MIN: u64 = 60 / EVAL_SECONDS;
+
+/// What one location reports in a scenario, in promtool's expanding notation.
+#[derive(Clone)]
+struct Loc {
+    probe: Option<String>,
+    maintenance: String,
+    count: String,
+    bucket: String,
+    up: String,
+}
+
+fn healthy(samples: u64) -> Loc {
+    let n = samples - 1;
+    Loc {
+        probe: Some(format!("1x{n}")),
+        maintenance: format!("0x{n}"),
+        count: format!("0+1x{n}"),
+        bucket: format!("0+1x{n}"),
+        up: format!("1x{n}"),
+    }
+}
+
+struct Ctx<'a> {
+    cfg: &'a Config,
+    p: &'a ServicePlan,
+    locations: Vec<String>,
+    transaction: String,
+    step: String,
+    le: String,
+}
+
+impl Ctx<'_> {
+    fn instance(loc: &str) -> String {
+        format!("{loc}.probers:9732")
+    }
+
+    fn inputs(&self, per_loc: impl Fn(usize) -> Loc) -> Vec<Series> {
+        let svc = &self.p.service;
+        let job = &self.cfg.alerting.job;
+        let mut out = Vec::new();
+        for (i, loc) in self.locations.iter().enumerate() {
+            let l = per_loc(i);
+            let inst = Self::instance(loc);
+            let base = format!(
+                "service=\"{svc}\",transaction=\"{}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"",
+                self.transaction
+            );
+            if let Some(probe) = &l.probe {
+                out.push(Series {
+                    series: format!("mimamori_probe_success{{{base}}}"),
+                    values: probe.clone(),
+                });
+                out.push(Series {
+                    series: format!(
+                        "mimamori_step_duration_seconds_count{{{base},step=\"{}\",result=\"success\"}}",
+                        self.step
+                    ),
+                    values: l.count.clone(),
+                });
+                out.push(Series {
+                    series: format!(
+                        "mimamori_step_duration_seconds_bucket{{{base},step=\"{}\",result=\"success\",le=\"{}\"}}",
+                        self.step, self.le
+                    ),
+                    values: l.bucket.clone(),
+                });
+                out.push(Series {
+                    series: format!(
+                        "mimamori_maintenance_active{{service=\"{svc}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}"
+                    ),
+                    values: l.maintenance.clone(),
+                });
+            }
+            out.push(Series {
+                series: format!("up{{job=\"{job}\",instance=\"{inst}\"}}"),
+                values: l.up.clone(),
+            });
+        }
+        out
+    }
+
+    fn burn_rule(&self, name: &str) -> (Rule, &super::slo::BurnAlert) {
+        let a = self
+            .p
+            .alerts
+            .iter()
+            .find(|a| a.name == name)
+            .expect("known alert");
+        (rules::burn_alert(self.cfg, self.p, a), a)
+    }
+
+    /// The alert `name` firing for this service with `value`.
+    fn burn_firing(&self, name: &str, value: f64) -> ExpAlert {
+        let (rule, a) = self.burn_rule(name);
+        let mut exp_labels = rule.labels.clone();
+        exp_labels.insert("service".into(), self.p.service.clone());
+        exp_labels.insert("slo".into(), a.slo.label().into());
+        ExpAlert {
+            exp_labels,
+            exp_annotations: render(
+                &rule,
+                &[
+                    (VALUE, &format!("{value:.1}")),
+                    (&rules::share_template(a.long), &share(value, a.long)),
+                ],
+            ),
+        }
+    }
+
+    fn silent(&self, names: &[&str], times: &[u64]) -> Vec<AlertTest> {
+        times
+            .iter()
+            .flat_map(|t| {
+                names.iter().map(move |n| AlertTest {
+                    eval_time: at(*t),
+                    alertname: n.to_string(),
+                    exp_alerts: vec![],
+                })
+            })
+            .collect()
+    }
+
+    fn service_rule(&self, alert: &str) -> Rule {
+        rules::service_rules(self.cfg, self.p)
+            .rules()
+            .find(|r| r.alert.as_deref() == Some(alert))
+            .cloned()
+            .expect("known alert")
+    }
+}
+
+/// What the annotation's query computes: Go's `%f` of the value, divided in PromQL.
+fn share(value: f64, w: super::slo::Window) -> String {
+    let printed: f64 = format!("{value:.6}").parse().expect("number");
+    format!("{:.1}", printed / rules::share_divisor(w))
+}
+
+fn render(rule: &Rule, subst: &[(&str, &str)]) -> BTreeMap<String, String> {
+    rule.annotations
+        .iter()
+        .map(|(k, v)| {
+            let mut v = v.clone();
+            for (from, to) in subst {
+                v = v.replace(from, to);
+            }
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+const PAGES: [&str; 2] = [
+    "MimamoriAvailabilityFastBurn",
+    "MimamoriAvailabilitySlowBurn",
+];
+
+/// The test files, as (file name under `rules/tests/`, contents).
+pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for p in plans {
+        let svc = cfg
+            .service(&p.service)
+            .expect("plan of a configured service");
+        let tx = &svc.transactions[0];
+        let mut locations = cfg.alerting.locations.clone();
+        if locations.is_empty() {
+            locations = vec![cfg.global.location.clone()];
+        }
+        let ctx = Ctx {
+            cfg,
+            p,
+            locations,
+            transaction: tx.name.clone(),
+            step: tx.steps[0].name.clone(),
+            le: decimal(p.latency_threshold_seconds),
+        };
+        let file = TestFile {
+            rule_files: vec![
+                format!("../{}.yml", p.service),
+                "../mimamori-probers.yml".into(),
+            ],
+            evaluation_interval: format!("{EVAL_SECONDS}s"),
+            tests: service_tests(&ctx),
+        };
+        out.push((format!("{}.yaml", p.service), serde_yaml::to_string(&file)?));
+    }
+    out.push((
+        "mimamori-probers.yaml".into(),
+        serde_yaml::to_string(&prober_tests(cfg, plans))?,
+    ));
+    Ok(out)
+}
+
+fn group(name: &str, input_series: Vec<Series>) -> TestGroup {
+    TestGroup {
+        name: name.into(),
+        interval: format!("{EVAL_SECONDS}s"),
+        input_series,
+        alert_rule_test: vec![],
+        promql_expr_test: vec![],
+    }
+}
+
+fn service_tests(c: &Ctx) -> Vec<TestGroup> {
+    let p = c.p;
+    let mut tests = Vec::new();
+    let hour = 60 * PER_MIN; // samples per hour
+
+    // Healthy: nothing fires.
+    let mut g = group(
+        "healthy: two hours of successful, fast probes are silent",
+        c.inputs(|_| healthy(2 * hour + 1)),
+    );
+    let mut all: Vec<String> = p.alerts.iter().map(|a| a.name.clone()).collect();
+    all.extend(
+        [
+            "MimamoriServiceBlind",
+            "MimamoriLocationFailing",
+            "MimamoriLocationNotReporting",
+            "MimamoriProbersAbsent",
+            "MimamoriProberDown",
+        ]
+        .map(String::from),
+    );
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    g.alert_rule_test = c.silent(&names, &[60 * MIN, 120 * MIN]);
+    tests.push(g);
+
+    // Full outage from 60m, seen by every location.
+    let round = p.round_seconds;
+    let outage_samples = 30 * PER_MIN;
+    let mut g = group(
+        "full outage: every location fails from 60m; pages within 2 minutes",
+        c.inputs(|_| Loc {
+            probe: Some(format!("1x{} 0x{}", hour - 1, outage_samples)),
+            ..healthy(hour + outage_samples + 1)
+        }),
+    );
+    let start = 60 * MIN;
+    // Failure samples recorded by time t (inclusive) since the outage began.
+    let failure_at = |t: u64| ((t - start) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
+    let fast = &p.alerts[0];
+    let slow = &p.alerts[1];
+    let first_fire = start + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;
+    if first_fire > start {
+        g.alert_rule_test
+            .extend(c.silent(&[&fast.name], &[first_fire - EVAL_SECONDS]));
+    }
+    let check = start + 2 * MIN;
+    let fs = failure_at(check);
+    let burn = |a: &super::slo::BurnAlert, secs: f64| {
+        secs / (a.long.seconds as f64 * p.availability_budget)
+    };
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(check),
+        alertname: fast.name.clone(),
+        exp_alerts: vec![c.burn_firing(&fast.name, burn(fast, fs))],
+    });
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(check),
+        alertname: slow.name.clone(),
+        exp_alerts: vec![c.burn_firing(&slow.name, burn(slow, fs))],
+    });
+    g.alert_rule_test
+        .extend(c.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
+    tests.push(g);
+
+    // A single failed round (one probe interval of samples), seen by every location.
+    let k = (round / EVAL_SECONDS).max(1);
+    let ticket = &p.alerts[2];
+    let ticket_needs = p.failure_seconds_at(ticket.burn, ticket.long);
+    let one_round = (k * EVAL_SECONDS) as f64;
+    let mut g = group(
+        if one_round < ticket_needs {
+            "single failed probe round: never pages, not even a ticket"
+        } else {
+            "single failed probe round: never pages"
+        },
+        c.inputs(|_| Loc {
+            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, k - 1, hour - k)),
+            ..healthy(2 * hour + 1)
+        }),
+    );
+    let mut names: Vec<&str> = PAGES.to_vec();
+    if one_round < ticket_needs {
+        names.push(&ticket.name);
+    }
+    g.alert_rule_test = c.silent(&names, &[start + MIN, start + 5 * MIN, start + 30 * MIN]);
+    tests.push(g);
+
+    // Two failed rounds an hour apart: no page; a ticket once they reach its threshold.
+    let two = 2.0 * one_round;
+    let mut g = group(
+        if two >= ticket_needs {
+            "two failed probe rounds an hour apart: a ticket in support hours, no page"
+        } else {
+            "two failed probe rounds an hour apart: no page, no ticket"
+        },
+        c.inputs(|_| Loc {
+            probe: Some(format!(
+                "1x{} 0x{} 1x{} 0x{} 1x{}",
+                hour - 1,
+                k - 1,
+                hour - k,
+                k - 1,
+                hour - k
+            )),
+            ..healthy(3 * hour + 1)
+        }),
+    );
+    let t = 2 * hour * EVAL_SECONDS + MIN;
+    g.alert_rule_test = c.silent(&PAGES, &[t]);
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(t),
+        alertname: ticket.name.clone(),
+        exp_alerts: if two >= ticket_needs {
+            vec![c.burn_firing(&ticket.name, burn(ticket, two))]
+        } else {
+            vec![]
+        },
+    });
+    tests.push(g);
+
+    if c.locations.len() >= 2 {
+        let lost = c.locations.len() - 1;
+        let loc = c.locations[lost].clone();
+        // One location's own network fails: a prober ticket, no page.
+        let mut g = group(
+            &format!(
+                "one location ({loc}) fails alone: silent for the service, a ticket for the prober"
+            ),
+            c.inputs(|i| {
+                if i == lost {
+                    Loc {
+                        probe: Some(format!("1x{} 0x{}", hour - 1, hour)),
+                        ..healthy(2 * hour + 1)
+                    }
+                } else {
+                    healthy(2 * hour + 1)
+                }
+            }),
+        );
+        g.alert_rule_test = c.silent(
+            &PAGES,
+            &[start + 2 * MIN, start + 30 * MIN, start + 60 * MIN],
+        );
+        g.alert_rule_test
+            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 60 * MIN]));
+        g.alert_rule_test
+            .extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
+        let rule = c.service_rule("MimamoriLocationFailing");
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(start + 15 * MIN),
+            alertname: "MimamoriLocationFailing".into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), p.service.clone()),
+                    ("location".into(), loc.clone()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(&rule, &[(LOCATION, &loc)]),
+            }],
+        });
+        tests.push(g);
+
+        // One location stops reporting at all.
+        let mut g = group(
+            &format!("one location ({loc}) stops reporting: a ticket, the others still judge"),
+            c.inputs(|i| {
+                if i == lost {
+                    Loc {
+                        probe: Some(format!("1x{}", hour - 1)),
+                        up: format!("1x{} 0x{}", hour - 1, hour),
+                        ..healthy(2 * hour + 1)
+                    }
+                } else {
+                    healthy(2 * hour + 1)
+                }
+            }),
+        );
+        g.alert_rule_test = c.silent(&PAGES, &[start + 30 * MIN]);
+        g.alert_rule_test
+            .extend(c.silent(&["MimamoriServiceBlind"], &[start + 30 * MIN]));
+        let rule = c
+            .service_rule_for_location(&loc)
+            .expect("a rule per configured location");
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(start + 30 * MIN),
+            alertname: "MimamoriLocationNotReporting".into(),
+            exp_alerts: if c.cfg.alerting.locations.contains(&loc) {
+                vec![ExpAlert {
+                    exp_labels: [
+                        ("service".to_string(), p.service.clone()),
+                        ("location".into(), loc.clone()),
+                        ("severity".into(), "ticket".into()),
+                    ]
+                    .into(),
+                    exp_annotations: rule.annotations.clone(),
+                }]
+            } else {
+                vec![]
+            },
+        });
+        tests.push(g);
+    }
+
+    // Outage inside an announced window, with one stale failed result after it ends.
+    let win = hour;
+    let mut g = group(
+        "outage inside announced maintenance (60m-120m): silent during and after",
+        c.inputs(|_| Loc {
+            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, win + 1, hour - 2)),
+            maintenance: format!("0x{} 1x{} 0x{}", hour - 1, win, hour - 1),
+            ..healthy(3 * hour + 1)
+        }),
+    );
+    let mut names: Vec<&str> = PAGES.to_vec();
+    names.extend(["MimamoriLatencyFastBurn", "MimamoriLocationFailing"]);
+    g.alert_rule_test = c.silent(
+        &names,
+        &[
+            start + 5 * MIN,
+            start + 30 * MIN,
+            start + win * EVAL_SECONDS,
+            start + win * EVAL_SECONDS + EVAL_SECONDS,
+            start + win * EVAL_SECONDS + 5 * MIN,
+            start + win * EVAL_SECONDS + 30 * MIN,
+        ],
+    );
+    g.promql_expr_test.push(ExprTest {
+        expr: format!(
+            "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
+            p.service
+        ),
+        eval_time: at(start + win * EVAL_SECONDS + 30 * MIN),
+        exp_samples: vec![Sample {
+            labels: format!(
+                "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
+                p.service
+            ),
+            value: 0.0,
+        }],
+    });
+    tests.push(g);
+
+    // Slow answers from 60m: every operation over the threshold.
+    let lat = &p.alerts[3];
+    let mut g = group(
+        "slow answers from 60m (every operation over the threshold): latency page within 10 minutes",
+        c.inputs(|_| Loc {
+            bucket: format!("0+1x{} {}+0x{}", hour, hour, hour - 1),
+            ..healthy(2 * hour + 1)
+        }),
+    );
+    // Ratio over the long window when t seconds of slow answers are in it.
+    let lat_burn = |t: u64| {
+        let slow = (t / EVAL_SECONDS) as f64;
+        let total = (lat.long.seconds / EVAL_SECONDS) as f64;
+        slow / total / p.latency_budget
+    };
+    let needed = lat.burn * p.latency_budget * lat.long.seconds as f64;
+    let fires = (needed / EVAL_SECONDS as f64).ceil() as u64 * EVAL_SECONDS;
+    let before = (fires - EVAL_SECONDS) / MIN * MIN;
+    let after = fires.div_ceil(MIN) * MIN;
+    g.alert_rule_test = c.silent(&[&lat.name], &[start + before]);
+    if after <= 10 * MIN {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(start + 10 * MIN),
+            alertname: lat.name.clone(),
+            exp_alerts: vec![c.burn_firing(&lat.name, lat_burn(10 * MIN))],
+        });
+    }
+    g.alert_rule_test
+        .extend(c.silent(&PAGES, &[start + 10 * MIN]));
+    tests.push(g);
+
+    // The probers vanish.
+    let mut g = group(
+        "probers gone: the service is blind, which pages",
+        c.inputs(|_| Loc {
+            probe: None,
+            up: format!("0x{}", 10 * PER_MIN),
+            ..healthy(1)
+        }),
+    );
+    let rule = c.service_rule("MimamoriServiceBlind");
+    g.alert_rule_test
+        .extend(c.silent(&["MimamoriServiceBlind"], &[4 * MIN]));
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(6 * MIN),
+        alertname: "MimamoriServiceBlind".into(),
+        exp_alerts: vec![ExpAlert {
+            exp_labels: [
+                ("service".to_string(), p.service.clone()),
+                ("severity".into(), "page".into()),
+            ]
+            .into(),
+            exp_annotations: rule.annotations.clone(),
+        }],
+    });
+    tests.push(g);
+
+    tests.push(arithmetic(c));
+    tests
+}
+
+impl Ctx<'_> {
+    fn service_rule_for_location(&self, loc: &str) -> Option<Rule> {
+        rules::service_rules(self.cfg, self.p)
+            .rules()
+            .find(|r| {
+                r.alert.as_deref() == Some("MimamoriLocationNotReporting")
+                    && r.expr.contains(&format!("location=\"{loc}\""))
+            })
+            .cloned()
+            .or_else(|| Some(Rule::default()))
+    }
+}
+
+/// 20 samples from 15 s on, one failed round, 5 % slow operations: every
+/// recorded number is known exactly.
+fn arithmetic(c: &Ctx) -> TestGroup {
+    let p = c.p;
+    let svc = &p.service;
+    let mut g = group(
+        "burn and budget numbers are exact for a known input (1 failed sample of 20; 1 slow operation of 20)",
+        c.inputs(|_| Loc {
+            probe: Some("_ 1x8 0 1x9".into()),
+            maintenance: "_ 0x19".into(),
+            count: "_ 0+20x19".into(),
+            bucket: "_ 0+19x19".into(),
+            up: "_ 1x19".into(),
+        }),
+    );
+    let t = at(5 * MIN);
+    let one = |expr: String, labels: String, value: f64| ExprTest {
+        expr,
+        eval_time: t.clone(),
+        exp_samples: vec![Sample { labels, value }],
+    };
+    let ratio = 1.0 / 20.0;
+    for w in ["30m", "1h", "30d"] {
+        let m = format!("mimamori:slo_availability_failure_seconds:{w}{{service=\"{svc}\"}}");
+        g.promql_expr_test
+            .push(one(m.clone(), m, EVAL_SECONDS as f64));
+        let m = format!("mimamori:slo_availability_error_ratio:{w}{{service=\"{svc}\"}}");
+        g.promql_expr_test.push(one(m.clone(), m, ratio));
+        let m = format!("mimamori:slo_burn_rate:{w}{{service=\"{svc}\",slo=\"availability\"}}");
+        g.promql_expr_test
+            .push(one(m.clone(), m, ratio / p.availability_budget));
+        // rate() divides by the window, so latency ratios carry float noise: compare within 1e-9.
+        let near = |sel: String, v: f64| {
+            one(
+                format!("abs({sel} - {}) < bool 0.000000001", decimal(v)),
+                sel.split_at(sel.find('{').expect("selector")).1.to_string(),
+                1.0,
+            )
+        };
+        g.promql_expr_test.push(near(
+            format!("mimamori:slo_latency_error_ratio:{w}{{service=\"{svc}\"}}"),
+            ratio,
+        ));
+        g.promql_expr_test.push(near(
+            format!("mimamori:slo_burn_rate:{w}{{service=\"{svc}\",slo=\"latency\"}}"),
+            ratio / p.latency_budget,
+        ));
+    }
+    for slo in [Slo::Availability, Slo::Latency] {
+        let l = slo.label();
+        for (name, v) in [
+            ("mimamori:slo_objective:ratio", p.objective(slo)),
+            ("mimamori:slo_error_budget:ratio", p.budget(slo)),
+            (
+                "mimamori:slo_error_budget_remaining:ratio30d",
+                1.0 - ratio / p.budget(slo),
+            ),
+        ] {
+            let m = format!("{name}{{service=\"{svc}\",slo=\"{l}\"}}");
+            if slo == Slo::Latency && name.contains("remaining") {
+                g.promql_expr_test.push(one(
+                    format!("abs({m} - ({})) < bool 0.000000001", decimal(v)),
+                    format!("{{service=\"{svc}\",slo=\"{l}\"}}"),
+                    1.0,
+                ));
+            } else {
+                g.promql_expr_test.push(one(m.clone(), m, v));
+            }
+        }
+    }
+    g
+}
+
+fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
+    let job = &cfg.alerting.job;
+    let probers = rules::prober_rules(cfg);
+    let rule = |name: &str| {
+        probers
+            .rules()
+            .find(|r| r.alert.as_deref() == Some(name))
+            .cloned()
+            .expect("known alert")
+    };
+    let mut locations = cfg.alerting.locations.clone();
+    if locations.is_empty() {
+        locations = vec![cfg.global.location.clone()];
+    }
+    let mut tests = Vec::new();
+
+    let mut g = group(
+        "probers gone: every SLO is blind (page), each prober down (ticket)",
+        locations
+            .iter()
+            .map(|l| Series {
+                series: format!("up{{job=\"{job}\",instance=\"{}\"}}", Ctx::instance(l)),
+                values: format!("0x{}", 10 * PER_MIN),
+            })
+            .collect(),
+    );
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(4 * MIN),
+        alertname: "MimamoriProbersAbsent".into(),
+        exp_alerts: vec![],
+    });
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(6 * MIN),
+        alertname: "MimamoriProbersAbsent".into(),
+        exp_alerts: vec![ExpAlert {
+            exp_labels: [("severity".to_string(), "page".to_string())].into(),
+            exp_annotations: rule("MimamoriProbersAbsent").annotations,
+        }],
+    });
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(6 * MIN),
+        alertname: "MimamoriProberDown".into(),
+        exp_alerts: locations
+            .iter()
+            .map(|l| ExpAlert {
+                exp_labels: [
+                    ("severity".to_string(), "ticket".to_string()),
+                    ("job".into(), job.clone()),
+                    ("instance".into(), Ctx::instance(l)),
+                ]
+                .into(),
+                exp_annotations: render(
+                    &rule("MimamoriProberDown"),
+                    &[(INSTANCE, &Ctx::instance(l))],
+                ),
+            })
+            .collect(),
+    });
+    tests.push(g);
+
+    // Certificates: 10 days left is a ticket; 2 days left is a page too.
+    let svc = plans.first().map(|p| p.service.as_str()).unwrap_or("svc");
+    let at_eval = 5 * MIN;
+    let mut g = group(
+        "certificate expiry: a ticket at 21 days, a page at 3 days",
+        vec![Series {
+            series: format!(
+                "mimamori_tls_certificate_expiry_timestamp_seconds{{service=\"{svc}\",location=\"{}\"}}",
+                locations[0]
+            ),
+            values: format!(
+                "{}x{} {}x{}",
+                10 * 86400 + at_eval,
+                PER_MIN * 10,
+                2 * 86400 + 20 * MIN,
+                PER_MIN * 10
+            ),
+        }],
+    );
+    let cert = |name: &str, value: &str| ExpAlert {
+        exp_labels: [
+            (
+                "severity".to_string(),
+                rule(name).labels["severity"].clone(),
+            ),
+            ("service".into(), svc.to_string()),
+        ]
+        .into(),
+        exp_annotations: render(
+            &rule(name),
+            &[
+                ("{{ $labels.service }}", svc),
+                ("{{ $value | humanizeDuration }}", value),
+            ],
+        ),
+    };
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(at_eval),
+        alertname: "MimamoriCertificateExpiresSoon".into(),
+        exp_alerts: vec![cert("MimamoriCertificateExpiresSoon", "10d 0h 0m 0s")],
+    });
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(at_eval),
+        alertname: "MimamoriCertificateExpiresVerySoon".into(),
+        exp_alerts: vec![],
+    });
+    g.alert_rule_test.push(AlertTest {
+        eval_time: at(20 * MIN),
+        alertname: "MimamoriCertificateExpiresVerySoon".into(),
+        exp_alerts: vec![cert("MimamoriCertificateExpiresVerySoon", "2d 0h 0m 0s")],
+    });
+    tests.push(g);
+
+    TestFile {
+        rule_files: vec!["../mimamori-probers.yml".into()],
+        evaluation_interval: format!("{EVAL_SECONDS}s"),
+        tests,
+    }
+}

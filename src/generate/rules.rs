@@ -1,0 +1,709 @@
+//! Prometheus recording and alerting rules that encode each service's objectives.
+//!
+//! Recording-rule names are a contract with the dashboards (see `rules/README.md`).
+//! Every expression is parse-checked with `promql-parser` before it is written.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use super::slo::{self, decimal, le_regex, BurnAlert, ServicePlan, Severity, Slo, Window};
+use crate::config::Config;
+
+/// Placeholder for the alert's value in annotations; tests substitute the expected number.
+pub const VALUE: &str = "{{ $value | printf \"%.1f\" }}";
+/// Placeholder for the alert's `location` label in annotations.
+pub const LOCATION: &str = "{{ $labels.location }}";
+/// Placeholder for the alert's `instance` label in annotations.
+pub const INSTANCE: &str = "{{ $labels.instance }}";
+
+/// A Prometheus rule file.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleFile {
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub interval: String,
+    pub rules: Vec<Rule>,
+}
+
+/// One recording or alerting rule.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn record(name: impl Into<String>, expr: impl Into<String>) -> Rule {
+    Rule {
+        record: Some(name.into()),
+        expr: expr.into(),
+        ..Rule::default()
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl RuleFile {
+    /// Every rule, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.groups.iter().flat_map(|g| g.rules.iter())
+    }
+
+    /// Parse-checks every expression; the error names the rule.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for r in self.rules() {
+            let name = r.record.as_deref().or(r.alert.as_deref()).unwrap_or("?");
+            if let Err(e) = promql_parser::parser::parse(&r.expr) {
+                bail!(
+                    "generated expression of {name} does not parse: {e}\n{}",
+                    r.expr
+                );
+            }
+            if let Some(m) = exponent().find(&r.expr) {
+                bail!(
+                    "generated expression of {name} writes a number with an exponent ({}); write exact decimals",
+                    m.as_str().trim()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_yaml(&self) -> anyhow::Result<String> {
+        serde_yaml::to_string(self).context("serialising rules")
+    }
+}
+
+/// A number written with an exponent (`9.999e-05`), outside names and strings.
+fn exponent() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r#"(^|[^A-Za-z0-9_:."-])[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+"#)
+            .expect("valid regex")
+    })
+}
+
+/// Japanese reading of a window for annotations.
+pub fn window_ja(w: Window) -> String {
+    let n = w.name;
+    let (num, unit) = n.split_at(n.len() - 1);
+    let unit = match unit {
+        "m" => "分",
+        "h" => "時間",
+        "d" => "日",
+        _ => unit,
+    };
+    format!("{num}{unit}")
+}
+
+/// "7.2 h" / "5 d": how long a budget lasts at `burn`.
+pub fn lasts(burn: f64) -> (String, String) {
+    let hours = 720.0 / burn;
+    if hours >= 48.0 {
+        let d = decimal((hours / 24.0 * 100.0).round() / 100.0);
+        (format!("{d} 日"), format!("{d} days"))
+    } else {
+        let h = decimal((hours * 100.0).round() / 100.0);
+        (format!("{h} 時間"), format!("{h} hours"))
+    }
+}
+
+/// Divisor turning a burn rate over `w` into the percentage of a 30-day budget it spent.
+pub fn share_divisor(w: Window) -> f64 {
+    slo::W30D.seconds as f64 / w.seconds as f64 / 100.0
+}
+
+/// Template for the percentage of the 30-day budget spent in `w` at the alert's
+/// burn rate (`$value`): templates cannot divide, so PromQL does it.
+pub fn share_template(w: Window) -> String {
+    format!(
+        "{{{{ printf \"%f / {}\" $value | query | first | value | printf \"%.1f\" }}}}",
+        decimal(share_divisor(w))
+    )
+}
+
+/// Substitutes `{service}` and `{slo}` in the configured runbook address.
+pub fn runbook(cfg: &Config, service: &str, slo: &str) -> String {
+    cfg.alerting
+        .runbook_url
+        .replace("{service}", service)
+        .replace("{slo}", slo)
+}
+
+pub fn service_dashboard(cfg: &Config, service: &str) -> String {
+    format!(
+        "{}/d/mimamori-service?var-service={service}",
+        cfg.alerting.grafana_url.trim_end_matches('/')
+    )
+}
+
+pub fn probers_dashboard(cfg: &Config) -> String {
+    format!(
+        "{}/d/mimamori-probers",
+        cfg.alerting.grafana_url.trim_end_matches('/')
+    )
+}
+
+fn annotations(
+    summary: String,
+    description: String,
+    runbook_url: String,
+    dashboard: String,
+) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert("summary".into(), summary);
+    a.insert("description".into(), description);
+    if !runbook_url.is_empty() {
+        a.insert("runbook_url".into(), runbook_url);
+    }
+    if !dashboard.starts_with('/') {
+        a.insert("dashboard".into(), dashboard);
+    }
+    a
+}
+
+/// Selector of one service.
+fn sel(p: &ServicePlan) -> String {
+    format!("service=\"{}\"", p.service)
+}
+
+/// Failure seconds in `w`: one sample of `mimamori:slo_availability_errors` per evaluation.
+fn failure_seconds(p: &ServicePlan, w: Window) -> Rule {
+    record(
+        format!("mimamori:slo_availability_failure_seconds:{}", w.name),
+        format!(
+            "sum_over_time(mimamori:slo_availability_errors{{{}}}[{}]) * {}",
+            sel(p),
+            w.name,
+            slo::EVAL_SECONDS
+        ),
+    )
+}
+
+fn availability_ratio(p: &ServicePlan, w: Window) -> Rule {
+    let s = sel(p);
+    record(
+        format!("mimamori:slo_availability_error_ratio:{}", w.name),
+        format!(
+            "sum_over_time(mimamori:slo_availability_errors{{{s}}}[{w}])\n/\nclamp_min(sum_over_time(mimamori:service_operating{{{s}}}[{w}]), 1)",
+            w = w.name
+        ),
+    )
+}
+
+fn latency_ratio(p: &ServicePlan, w: Window) -> Rule {
+    let s = sel(p);
+    let le = le_regex(p.latency_threshold_seconds);
+    let total = format!(
+        "sum by (service) (rate(mimamori_step_duration_seconds_count{{{s},result=\"success\"}}[{w}]))",
+        w = w.name
+    );
+    let good = format!(
+        "sum by (service) (rate(mimamori_step_duration_seconds_bucket{{{s},result=\"success\",le=~\"{le}\"}}[{w}]))",
+        w = w.name
+    );
+    record(
+        format!("mimamori:slo_latency_error_ratio:{}", w.name),
+        format!("(\n  {total}\n  -\n  {good}\n)\n/\n{total}"),
+    )
+}
+
+fn burn_rate(p: &ServicePlan, slo: Slo, w: Window) -> Rule {
+    let mut r = record(
+        format!("mimamori:slo_burn_rate:{}", w.name),
+        format!(
+            "mimamori:slo_{}_error_ratio:{}{{{}}} / {}",
+            slo.label(),
+            w.name,
+            sel(p),
+            decimal(p.budget(slo))
+        ),
+    );
+    r.labels = labels(&[("slo", slo.label())]);
+    r
+}
+
+fn window_rules(p: &ServicePlan, w: Window, out: &mut Vec<Rule>) {
+    out.push(failure_seconds(p, w));
+    out.push(availability_ratio(p, w));
+    out.push(latency_ratio(p, w));
+    out.push(burn_rate(p, Slo::Availability, w));
+    out.push(burn_rate(p, Slo::Latency, w));
+}
+
+/// The burn-rate alert's expression. Availability burns against wall-clock
+/// windows (failure seconds ÷ window ÷ budget), so a window that is mostly
+/// maintenance, or a Prometheus that just started, cannot inflate one failed
+/// probe into a page; latency uses the recorded burn rates.
+pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
+    let s = sel(p);
+    let burn = decimal(a.burn);
+    match a.slo {
+        Slo::Availability => {
+            let side = |w: Window| {
+                format!(
+                    "mimamori:slo_availability_failure_seconds:{}{{{s}}} / {} >= {burn}",
+                    w.name,
+                    decimal(w.seconds as f64 * p.availability_budget)
+                )
+            };
+            format!("{}\nand on (service)\n{}", side(a.long), side(a.short))
+        }
+        Slo::Latency => format!(
+            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmimamori:service_operating{{{s}}} == 1",
+            long = a.long.name,
+            short = a.short.name,
+        ),
+    }
+}
+
+pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
+    let burn = decimal(a.burn);
+    let share = decimal((a.budget_share() * 1000.0).round() / 10.0);
+    let (lasts_ja, lasts_en) = lasts(a.burn);
+    let (long_ja, short_ja) = (window_ja(a.long), window_ja(a.short));
+    let (slo_ja, budget_ja, budget_en, extra_ja, extra_en) = match a.slo {
+        Slo::Availability => {
+            let secs = decimal(p.failure_seconds_at(a.burn, a.long));
+            let budget = decimal(p.budget_seconds(30) / 60.0);
+            (
+                "可用性",
+                format!("{budget} 分"),
+                format!("{budget} min of failure"),
+                format!("＝{long_ja}に {secs} 秒以上の障害"),
+                format!(" = at least {secs} s of failure in {}", a.long.name),
+            )
+        }
+        Slo::Latency => {
+            let th = decimal(p.latency_threshold_seconds);
+            let pct = decimal(p.latency_budget * 100.0);
+            (
+                "応答時間",
+                format!("{th} 秒を超える操作 {pct} %"),
+                format!("{pct} % of operations slower than {th} s"),
+                String::new(),
+                String::new(),
+            )
+        }
+    };
+    let what_ja = match a.severity {
+        Severity::Page => "予算を急速に消費しています",
+        Severity::Ticket => "予算を想定より速く消費しています",
+    };
+    let what_en = match a.severity {
+        Severity::Page => "error budget burning fast",
+        Severity::Ticket => "error budget burning faster than planned",
+    };
+    let summary = format!(
+        "{ja} {slo_ja}SLO: {what_ja} / {en} {slo}: {what_en}",
+        ja = p.ja,
+        en = p.en,
+        slo = a.slo.label()
+    );
+    let spent = share_template(a.long);
+    let description = format!(
+        "{ja} の{slo_ja}: 直近{long_ja}の燃焼率は {VALUE} 倍で、30日の予算（{budget_ja}）の {spent} % をこの{long_ja}で消費しました。しきい値は {burn} 倍{extra_ja}（{long_ja}で予算の {share} %、この速さでは予算全体が {lasts_ja}で尽きる）で、直近{short_ja}にも同じしきい値を求めます。\n\
+         {en} {slo}: burn rate over the last {long} is {VALUE}x: {spent} % of the 30-day budget ({budget_en}) spent in that {long}. Threshold {burn}x{extra_en} ({share} % of the budget per {long}; at that rate the whole budget lasts {lasts_en}), also required over the last {short}.",
+        ja = p.ja,
+        en = p.en,
+        slo = a.slo.label(),
+        long = a.long.name,
+        short = a.short.name,
+    );
+    Rule {
+        alert: Some(a.name.clone()),
+        expr: burn_expr(p, a),
+        labels: labels(&[("slo", a.slo.label()), ("severity", a.severity.label())]),
+        annotations: annotations(
+            summary,
+            description,
+            runbook(cfg, &p.service, a.slo.label()),
+            service_dashboard(cfg, &p.service),
+        ),
+        ..Rule::default()
+    }
+}
+
+/// Rules for one service: `rules/<service>.yml`.
+pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
+    let s = sel(p);
+    let mut fast = Vec::new();
+    fast.push(record(
+        "mimamori:location_failing",
+        format!("max by (service, location) (1 - mimamori_probe_success{{{s}}})"),
+    ));
+    let reporting = format!("count by (service) (mimamori:location_failing{{{s}}})");
+    let failing = format!("sum by (service) (mimamori:location_failing{{{s}}})");
+    fast.push(record(
+        "mimamori:service_failing",
+        match cfg.alerting.quorum {
+            None => format!("{failing} * 2\n> bool\n{reporting}"),
+            Some(n) => format!("{failing}\n>= bool\nclamp_max({reporting}, {n})"),
+        },
+    ));
+    let zero = format!("0 * mimamori:service_failing{{{s}}}");
+    fast.push(record(
+        "mimamori:maintenance_active",
+        format!("max by (service) (mimamori_maintenance_active{{{s}}})\nor on (service)\n{zero}"),
+    ));
+    fast.push(record(
+        "mimamori:service_operating",
+        format!(
+            "1 - (\n  max by (service) (max_over_time(mimamori_maintenance_active{{{s}}}[{}m]))\n  or on (service)\n  {zero}\n)",
+            p.grace_seconds / 60
+        ),
+    ));
+    fast.push(record(
+        "mimamori:slo_availability_errors",
+        format!(
+            "mimamori:service_failing{{{s}}}\n* on (service)\nmimamori:service_operating{{{s}}}"
+        ),
+    ));
+    for slo in [Slo::Availability, Slo::Latency] {
+        let mut r = record(
+            "mimamori:slo_objective:ratio",
+            format!("vector({})", decimal(p.objective(slo))),
+        );
+        r.labels = labels(&[("service", &p.service), ("slo", slo.label())]);
+        fast.push(r);
+        let mut r = record(
+            "mimamori:slo_error_budget:ratio",
+            format!("vector({})", decimal(p.budget(slo))),
+        );
+        r.labels = labels(&[("service", &p.service), ("slo", slo.label())]);
+        fast.push(r);
+    }
+    let mut long = Vec::new();
+    for w in slo::WINDOWS {
+        window_rules(p, w, if w.is_long() { &mut long } else { &mut fast });
+    }
+    for slo in [Slo::Availability, Slo::Latency] {
+        let mut r = record(
+            "mimamori:slo_error_budget_remaining:ratio30d",
+            format!(
+                "1 - mimamori:slo_{}_error_ratio:30d{{{s}}} / {}",
+                slo.label(),
+                decimal(p.budget(slo))
+            ),
+        );
+        r.labels = labels(&[("slo", slo.label())]);
+        long.push(r);
+    }
+    for a in &p.alerts {
+        let rule = burn_alert(cfg, p, a);
+        if a.long.is_long() {
+            long.push(rule);
+        } else {
+            fast.push(rule);
+        }
+    }
+    fast.extend(prober_rules_for_service(cfg, p));
+    RuleFile {
+        groups: vec![
+            Group {
+                name: format!("mimamori-{}", p.service),
+                interval: format!("{}s", slo::EVAL_SECONDS),
+                rules: fast,
+            },
+            Group {
+                name: format!("mimamori-{}-long", p.service),
+                interval: slo::LONG_EVAL.into(),
+                rules: long,
+            },
+        ],
+    }
+}
+
+/// Alerts about seeing the service at all: blind service, silent or failing locations.
+fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
+    let s = sel(p);
+    let (ja, en) = (&p.ja, &p.en);
+    let dash = service_dashboard(cfg, &p.service);
+    let mut out = vec![Rule {
+        alert: Some("MimamoriServiceBlind".into()),
+        expr: format!("absent(mimamori_probe_success{{{s}}})"),
+        for_: Some("5m".into()),
+        labels: labels(&[("severity", "page")]),
+        annotations: annotations(
+            format!("{ja}: どの拠点からも監視できていません / {en}: no location is probing the service"),
+            format!(
+                "{ja} の監視結果が5分間どの拠点からも届いていません。SLO は計測できず、障害があっても通知されません。\n\
+                 No probe results for {en} from any location for 5 minutes: the SLO is blind and an outage would go unnoticed."
+            ),
+            runbook(cfg, &p.service, "probers"),
+            dash.clone(),
+        ),
+        ..Rule::default()
+    }];
+    out.push(Rule {
+        alert: Some("MimamoriLocationFailing".into()),
+        expr: format!(
+            "mimamori:location_failing{{{s}}} == 1\nunless on (service)\nmimamori:service_failing{{{s}}} == 1\nunless on (service)\nmimamori:service_operating{{{s}}} == 0"
+        ),
+        for_: Some("10m".into()),
+        labels: labels(&[("severity", "ticket")]),
+        annotations: annotations(
+            format!("{ja}: 拠点 {LOCATION} だけが失敗を観測 / {en}: only location {LOCATION} sees failures"),
+            format!(
+                "拠点 {LOCATION} からの {ja} の監視が10分間失敗していますが、他の拠点では正常です。サービス障害ではなく、監視拠点側（ネットワーク等）の問題の可能性が高く、SLO には数えていません。\n\
+                 Probes of {en} from {LOCATION} have failed for 10 minutes while the other locations succeed: most likely the prober's own network, not the service; it is not counted against the SLO."
+            ),
+            runbook(cfg, &p.service, "probers"),
+            probers_dashboard(cfg),
+        ),
+        ..Rule::default()
+    });
+    for loc in &cfg.alerting.locations {
+        out.push(Rule {
+            alert: Some("MimamoriLocationNotReporting".into()),
+            expr: format!("absent(mimamori_probe_success{{{s},location=\"{loc}\"}})"),
+            for_: Some("10m".into()),
+            labels: labels(&[("location", loc), ("severity", "ticket")]),
+            annotations: annotations(
+                format!("{ja}: 拠点 {loc} から監視結果が届きません / {en}: location {loc} is not reporting"),
+                format!(
+                    "拠点 {loc} から {ja} の監視結果が10分間届いていません。残りの拠点で判定を続けていますが、冗長性が失われています。\n\
+                     Location {loc} has sent no results for {en} for 10 minutes. The remaining locations still judge the SLO, but without redundancy."
+                ),
+                runbook(cfg, &p.service, "probers"),
+                probers_dashboard(cfg),
+            ),
+            ..Rule::default()
+        });
+    }
+    out
+}
+
+/// Alerts about the probers themselves and the certificates they see: `rules/mimamori-probers.yml`.
+pub fn prober_rules(cfg: &Config) -> RuleFile {
+    let job = &cfg.alerting.job;
+    let dash = probers_dashboard(cfg);
+    let rb = |topic: &str| runbook(cfg, "mimamori", topic);
+    let probers = vec![
+        Rule {
+            alert: Some("MimamoriProbersAbsent".into()),
+            expr: format!("absent(up{{job=\"{job}\"}} == 1)"),
+            for_: Some("5m".into()),
+            labels: labels(&[("severity", "page")]),
+            annotations: annotations(
+                "稼働中の監視プローバーがありません / No mimamori prober is up".into(),
+                format!(
+                    "job=\"{job}\" のプローバーが5分間1台も稼働していません。すべての SLO が計測不能で、障害があっても通知されません。\n\
+                     No target of job \"{job}\" has been up for 5 minutes: every SLO is blind and an outage would go unnoticed."
+                ),
+                rb("probers"),
+                dash.clone(),
+            ),
+            ..Rule::default()
+        },
+        Rule {
+            alert: Some("MimamoriProberDown".into()),
+            expr: format!("up{{job=\"{job}\"}} == 0"),
+            for_: Some("5m".into()),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                format!("プローバー {INSTANCE} に接続できません / Prober {INSTANCE} is down"),
+                format!(
+                    "Prometheus が5分間 {INSTANCE} をスクレイプできていません。その拠点の監視結果は SLO の判定に使われていません。\n\
+                     Prometheus has failed to scrape {INSTANCE} for 5 minutes; its location no longer counts towards the SLO."
+                ),
+                rb("probers"),
+                dash.clone(),
+            ),
+            ..Rule::default()
+        },
+        Rule {
+            alert: Some("MimamoriConfigReloadFailed".into()),
+            expr: "mimamori_config_last_reload_successful == 0".into(),
+            for_: Some("10m".into()),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                format!("プローバー {INSTANCE} の設定再読み込みに失敗 / Prober {INSTANCE} failed to reload its configuration"),
+                format!(
+                    "{INSTANCE} は古い設定のまま監視を続けています。`mimamori check` で設定を確認してください。\n\
+                     {INSTANCE} keeps probing with its previous configuration; check the new one with `mimamori check`."
+                ),
+                rb("probers"),
+                dash.clone(),
+            ),
+            ..Rule::default()
+        },
+        Rule {
+            alert: Some("MimamoriRunsSkipped".into()),
+            expr: "sum by (instance, location) (increase(mimamori_runs_skipped_total[15m])) > 0"
+                .into(),
+            for_: Some("15m".into()),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                format!("拠点 {LOCATION} で監視の実行が間に合っていません / Location {LOCATION} is skipping probe runs"),
+                format!(
+                    "{INSTANCE} は予定どおりに監視を開始できず、実行をスキップしています（過負荷の可能性）。\n\
+                     {INSTANCE} cannot start runs on time and skips them (probably overloaded)."
+                ),
+                rb("probers"),
+                dash.clone(),
+            ),
+            ..Rule::default()
+        },
+    ];
+    let expiry =
+        "min by (service) (mimamori_tls_certificate_expiry_timestamp_seconds) - time()".to_string();
+    let cert = |name: &str, days: u64, severity: &str| {
+        Rule {
+        alert: Some(name.into()),
+        expr: format!("{expiry} < {}", days * 86400),
+        labels: labels(&[("severity", severity)]),
+        annotations: annotations(
+            format!("サーバー証明書の期限まで {days} 日未満 / TLS certificate expires within {days} days"),
+            "サービス {{ $labels.service }} の証明書は残り {{ $value | humanizeDuration }} で期限切れになります。期限切れはすべての利用者にとって障害です。\n\
+                 The certificate of service {{ $labels.service }} expires in {{ $value | humanizeDuration }}; an expired certificate is an outage for every customer."
+            .into(),
+            rb("certificate"),
+            dash.clone(),
+        ),
+        ..Rule::default()
+    }
+    };
+    RuleFile {
+        groups: vec![
+            Group {
+                name: "mimamori-probers".into(),
+                interval: format!("{}s", slo::EVAL_SECONDS),
+                rules: probers,
+            },
+            Group {
+                name: "mimamori-certificates".into(),
+                interval: "5m".into(),
+                rules: vec![
+                    cert("MimamoriCertificateExpiresSoon", 21, "ticket"),
+                    cert("MimamoriCertificateExpiresVerySoon", 3, "page"),
+                ],
+            },
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::slo::plans;
+    use std::collections::BTreeSet;
+
+    fn aoulu() -> Config {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/aoulu.yaml");
+        crate::config::load(std::path::Path::new(path)).unwrap()
+    }
+
+    /// The names and extra labels the dashboards are built on.
+    #[test]
+    fn recording_rule_contract() {
+        let cfg = aoulu();
+        let p = &plans(&cfg)[0];
+        let file = service_rules(&cfg, p);
+        file.check().unwrap();
+        let got: BTreeSet<(String, Vec<String>)> = file
+            .rules()
+            .filter_map(|r| {
+                let labels = r.labels.keys().cloned().collect();
+                r.record.clone().map(|n| (n, labels))
+            })
+            .collect();
+        let mut want = vec![
+            ("mimamori:location_failing".to_string(), vec![]),
+            ("mimamori:service_failing".into(), vec![]),
+            ("mimamori:maintenance_active".into(), vec![]),
+            ("mimamori:service_operating".into(), vec![]),
+            ("mimamori:slo_availability_errors".into(), vec![]),
+            (
+                "mimamori:slo_objective:ratio".into(),
+                vec!["service".to_string(), "slo".into()],
+            ),
+            (
+                "mimamori:slo_error_budget:ratio".into(),
+                vec!["service".into(), "slo".into()],
+            ),
+            (
+                "mimamori:slo_error_budget_remaining:ratio30d".into(),
+                vec!["slo".into()],
+            ),
+        ];
+        for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+            want.push((format!("mimamori:slo_availability_error_ratio:{w}"), vec![]));
+            want.push((
+                format!("mimamori:slo_availability_failure_seconds:{w}"),
+                vec![],
+            ));
+            want.push((format!("mimamori:slo_latency_error_ratio:{w}"), vec![]));
+            want.push((format!("mimamori:slo_burn_rate:{w}"), vec!["slo".into()]));
+        }
+        let want: BTreeSet<_> = want.into_iter().collect();
+        assert_eq!(got, want);
+        // Every series is kept per service: each expression selects this service only.
+        for r in file.rules().filter(|r| r.record.is_some()) {
+            assert!(
+                r.expr.contains("service=\"hanbai\"")
+                    || r.labels.get("service").is_some_and(|s| s == "hanbai"),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exponents_are_refused() {
+        let mut f = RuleFile {
+            groups: vec![Group {
+                name: "g".into(),
+                interval: "15s".into(),
+                rules: vec![record("x", "up / 9.999e-05")],
+            }],
+        };
+        let e = f.check().unwrap_err().to_string();
+        assert!(e.contains("exponent (9.999e-05)"), "{e}");
+        f.groups[0].rules = vec![record("x", "up{service=\"prime-01\"} / 0.0001")];
+        f.check().unwrap();
+        f.groups[0].rules = vec![record("x", "sum(up")];
+        assert!(f
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("does not parse"));
+    }
+
+    #[test]
+    fn quorum_expressions() {
+        let mut cfg = aoulu();
+        let p = &plans(&cfg)[0];
+        let failing = |cfg: &Config| {
+            service_rules(cfg, p)
+                .rules()
+                .find(|r| r.record.as_deref() == Some("mimamori:service_failing"))
+                .unwrap()
+                .expr
+                .clone()
+        };
+        assert!(failing(&cfg).contains("* 2\n> bool\ncount by (service)"));
+        cfg.alerting.quorum = Some(2);
+        assert!(failing(&cfg).ends_with(
+            "clamp_max(count by (service) (mimamori:location_failing{service=\"hanbai\"}), 2)"
+        ));
+    }
+}

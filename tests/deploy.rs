@@ -1,0 +1,120 @@
+//! What can be checked of deploy/ without a container engine or systemd:
+//! every file parses, every file it refers to exists, and the real promtool and
+//! amtool accept the Prometheus and Alertmanager configurations.
+
+use std::path::Path;
+use std::process::Command;
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn tool_ok(tool: &str, args: &[&str]) {
+    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("{tool} on PATH (apt-get install prometheus prometheus-alertmanager): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn prometheus_and_alertmanager_configs_pass_their_checkers() {
+    tool_ok(
+        "promtool",
+        &["check", "config", "deploy/prometheus/prometheus.yml"],
+    );
+    tool_ok(
+        "amtool",
+        &["check-config", "deploy/alertmanager/alertmanager.yml"],
+    );
+    // The rules the compose file mounts are the generated ones.
+    let rules: Vec<String> = std::fs::read_dir("rules")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with(".yml"))
+        .collect();
+    assert!(rules.len() >= 3, "{rules:?}");
+    let mut args = vec!["check", "rules"];
+    args.extend(rules.iter().map(String::as_str));
+    tool_ok("promtool", &args);
+}
+
+#[test]
+fn compose_file_parses_and_refers_to_files_that_exist() {
+    let compose = yaml("deploy/docker-compose.yml");
+    let services = compose["services"].as_mapping().unwrap();
+    for name in ["mimamori", "prometheus", "alertmanager", "grafana"] {
+        assert!(services.contains_key(name), "service {name} missing");
+    }
+    // Every bind mount's source exists (relative to deploy/).
+    for (name, svc) in services {
+        for v in svc["volumes"].as_sequence().into_iter().flatten() {
+            let src = v.as_str().unwrap().split(':').next().unwrap();
+            let p = Path::new("deploy").join(src);
+            let optional_secret = src.ends_with("secrets");
+            assert!(
+                p.exists() || optional_secret,
+                "{name:?}: {src} does not exist"
+            );
+        }
+    }
+    assert!(Path::new("deploy/Dockerfile").exists());
+    // The scrape job matches what the prober alerts look for.
+    let prom = yaml("deploy/prometheus/prometheus.yml");
+    assert_eq!(prom["scrape_configs"][0]["job_name"], "mimamori");
+    let dashboards = yaml("deploy/grafana/provisioning/dashboards/mimamori.yml");
+    assert_eq!(
+        dashboards["providers"][0]["options"]["path"],
+        "/var/lib/grafana/dashboards/mimamori"
+    );
+    yaml("deploy/grafana/provisioning/datasources/prometheus.yml");
+}
+
+#[test]
+fn systemd_unit_runs_serve_with_the_shipped_config() {
+    let unit = std::fs::read_to_string("deploy/systemd/mimamori.service").unwrap();
+    let exec = unit
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .expect("ExecStart");
+    assert!(
+        exec.contains(" serve --config /etc/mimamori/aoulu.yaml"),
+        "{exec}"
+    );
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    for section in ["[Unit]", "[Service]", "[Install]"] {
+        assert!(unit.contains(section));
+    }
+}
+
+#[test]
+fn local_stack_script_says_what_to_install_when_tools_are_missing() {
+    // A PATH with the shell and coreutils the script needs, and nothing else.
+    let bin = tempfile::tempdir().unwrap();
+    for tool in ["bash", "dirname"] {
+        let real = ["/bin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap();
+        std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
+    }
+    let out = Command::new("/bin/bash")
+        .arg("deploy/local/stack.sh")
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    // Without the tools on PATH it exits 69 (EX_UNAVAILABLE) naming the packages.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(
+        err.contains("apt-get install -y prometheus prometheus-alertmanager"),
+        "{err}"
+    );
+}

@@ -1,0 +1,299 @@
+//! TLS facts and policy against real peers: rustls servers with good, expired,
+//! self-signed and wrong-host certificates, and `openssl s_server` accepting or
+//! refusing TLS 1.0/1.1.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mimamori::config;
+use mimamori::probe::plan;
+use mimamori::probe::tls::{legacy_accepted, plain_http_refused, Legacy};
+use mimamori::probe::{transaction, Reason};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+struct Pki {
+    ca_pem: String,
+    ca_params: CertificateParams,
+    ca_key: KeyPair,
+}
+
+fn ca() -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "test CA");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = p.self_signed(&ca_key).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        ca_params: p,
+        ca_key,
+    }
+}
+
+/// A leaf certificate for `names`, valid from/to the given years; `(cert_pem, key_pem, der)`.
+fn leaf(pki: &Pki, names: &[&str], from: i32, to: i32) -> (String, String, Vec<u8>) {
+    let key = KeyPair::generate().unwrap();
+    let mut p =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.not_before = rcgen::date_time_ymd(from, 1, 1);
+    p.not_after = rcgen::date_time_ymd(to, 1, 1);
+    let issuer = Issuer::from_params(&pki.ca_params, &pki.ca_key);
+    let cert = p.signed_by(&key, &issuer).unwrap();
+    (cert.pem(), key.serialize_pem(), cert.der().to_vec())
+}
+
+/// A TLS server (rustls) answering every request with 200.
+async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut t) = acceptor.accept(s).await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = t.read(&mut buf).await;
+                let _ = t
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = t.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+fn plan_for(url: &str, ca_file: &std::path::Path) -> Arc<plan::TransactionPlan> {
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, ca_file: '{}'}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: '{url}'}}\n",
+        ca_file.display()
+    );
+    let cfg = config::parse(&src, "t.yaml").unwrap();
+    plan::build(&cfg, "test", &|_| None).unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn good_expired_self_signed_and_wrong_host_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ca();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+
+    // Good: succeeds, facts recorded, expiry is the leaf's notAfter (earliest in chain).
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let port = tls_server(&c, &k).await;
+    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    assert!(o.success, "{o:?}");
+    let facts = o.steps[0].tls.clone().unwrap();
+    assert_eq!(facts.version, "TLSv1.3");
+    assert!(facts.cipher.starts_with("TLS13_"), "{facts:?}");
+    assert_eq!(facts.not_after, Some(4_070_908_800)); // 2099-01-01T00:00:00Z
+
+    let cases = [
+        (
+            leaf(&pki, &["localhost"], 2020, 2021),
+            "localhost",
+            "certificate expired",
+        ),
+        (
+            leaf(&pki, &["other.example"], 2024, 2099),
+            "localhost",
+            "not valid for name",
+        ),
+    ];
+    for ((c, k, _), host, want) in cases {
+        let port = tls_server(&c, &k).await;
+        let o = transaction::run(&plan_for(&format!("https://{host}:{port}/"), &ca_file)).await;
+        assert_eq!(o.reason, Some(Reason::Tls), "{o:?}");
+        assert!(o.message.as_deref().unwrap().contains(want), "{o:?}");
+    }
+    // Self-signed (a CA the probe does not trust).
+    let key = KeyPair::generate().unwrap();
+    let selfsigned = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let port = tls_server(&selfsigned.pem(), &key.serialize_pem()).await;
+    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    assert_eq!(o.reason, Some(Reason::Tls));
+    let m = o.message.unwrap();
+    assert!(
+        m.contains("UnknownIssuer") || m.contains("unknown issuer"),
+        "{m}"
+    );
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `openssl s_server` with extra flags; returns the port once it accepts connections.
+fn s_server(dir: &std::path::Path, flags: &[&str]) -> (Proc, u16) {
+    let pki = ca();
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let (cp, kp) = (
+        dir.join(format!("c{}.pem", flags.len())),
+        dir.join(format!("k{}.pem", flags.len())),
+    );
+    std::fs::write(&cp, c).unwrap();
+    std::fs::write(&kp, k).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .arg(&cp)
+        .arg("-key")
+        .arg(&kp)
+        .args(["-www", "-quiet"])
+        .args(flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl on PATH");
+    let p = Proc(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (p, port);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("s_server did not start");
+}
+
+#[test]
+fn legacy_tls_is_detected_against_openssl_s_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Duration::from_secs(5);
+    let (_old, old) = s_server(dir.path(), &["-cipher", "ALL:@SECLEVEL=0"]);
+    assert_eq!(
+        legacy_accepted("127.0.0.1", old, "localhost", Legacy::Tls11, t),
+        Ok(true)
+    );
+    assert_eq!(
+        legacy_accepted("127.0.0.1", old, "localhost", Legacy::Tls10, t),
+        Ok(true)
+    );
+    let (_modern, modern) = s_server(dir.path(), &["-no_tls1", "-no_tls1_1"]);
+    assert_eq!(
+        legacy_accepted("127.0.0.1", modern, "localhost", Legacy::Tls11, t),
+        Ok(false)
+    );
+    assert_eq!(
+        legacy_accepted("127.0.0.1", modern, "localhost", Legacy::Tls10, t),
+        Ok(false)
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(
+        legacy_accepted("127.0.0.1", closed, "localhost", Legacy::Tls11, t).is_err(),
+        "unreachable is unknown, not a verdict"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporter_reports_legacy_tls_and_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_old, old) = s_server(dir.path(), &["-cipher", "ALL:@SECLEVEL=0"]);
+    // A plain-HTTP port that serves content unencrypted.
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = plain.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+                .await;
+        }
+    });
+    let src = format!(
+        "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    plain_http_url: http://127.0.0.1:{plain_port}/\n    transactions:\n      - name: tx\n        tls: {{server_name: localhost}}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{old}/'}}\n"
+    );
+    let cfg = config::parse(&src, "t.yaml").unwrap();
+    let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.metrics.render();
+        if text.contains("mimamori_tls_legacy_accepted")
+            && text.contains("mimamori_plain_http_refused")
+            && text.matches("mimamori_tls_legacy_accepted{").count() == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop();
+    assert!(text.contains("mimamori_tls_legacy_accepted{location=\"test\",service=\"svc\",step=\"get\",transaction=\"tx\",version=\"TLSv1.1\"} 1"), "{text}");
+    assert!(
+        text.contains("mimamori_plain_http_refused{location=\"test\",service=\"svc\"} 0"),
+        "{text}"
+    );
+
+    // Redirect to HTTPS and a closed port both count as refused.
+    let redirect = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rport = redirect.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = redirect.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"HTTP/1.1 301 Moved\r\nLocation: https://localhost/\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let tls = plan::tls_config(&[]).unwrap();
+    assert_eq!(
+        plain_http_refused(
+            &format!("http://127.0.0.1:{rport}/"),
+            tls.clone(),
+            Duration::from_secs(2)
+        )
+        .await,
+        Some(true)
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        plain_http_refused(
+            &format!("http://127.0.0.1:{closed}/"),
+            tls,
+            Duration::from_secs(2)
+        )
+        .await,
+        Some(true)
+    );
+}
