@@ -384,7 +384,9 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             ..healthy(3 * hour + 1)
         }),
     );
-    let t = 2 * hour * EVAL_SECONDS + MIN;
+    // The ticket lives in the 1-minute group, which promtool evaluates at an offset
+    // that depends on the file's path: look a full minute after the last failure.
+    let t = 2 * hour * EVAL_SECONDS + 2 * MIN;
     g.alert_rule_test = c.silent(&PAGES, &[t]);
     g.alert_rule_test.push(AlertTest {
         eval_time: at(t),
@@ -594,22 +596,24 @@ impl Ctx<'_> {
     }
 }
 
-/// 20 samples from 15 s on, one failed round, 5 % slow operations: every
-/// recorded number is known exactly.
+/// 20 operating samples from 15 s on with one failed round, 5 % slow
+/// operations; maintenance from 5m15s freezes the sums, so the 1-minute group
+/// (evaluated at a path-dependent offset) sees the same numbers at any moment
+/// of its last interval. Every recorded number is then known exactly.
 fn arithmetic(c: &Ctx) -> TestGroup {
     let p = c.p;
     let svc = &p.service;
     let mut g = group(
         "burn and budget numbers are exact for a known input (1 failed sample of 20; 1 slow operation of 20)",
         c.inputs(|_| Loc {
-            probe: Some("_ 1x8 0 1x9".into()),
-            maintenance: "_ 0x19".into(),
-            count: "_ 0+20x19".into(),
-            bucket: "_ 0+19x19".into(),
-            up: "_ 1x19".into(),
+            probe: Some("_ 1x8 0 1x13".into()),
+            maintenance: "_ 0x19 1x3".into(),
+            count: "_ 0+20x23".into(),
+            bucket: "_ 0+19x23".into(),
+            up: "_ 1x23".into(),
         }),
     );
-    let t = at(5 * MIN);
+    let t = at(6 * MIN);
     let one = |expr: String, labels: String, value: f64| ExprTest {
         expr,
         eval_time: t.clone(),
