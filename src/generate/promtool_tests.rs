@@ -62,12 +62,12 @@ struct Sample {
     value: f64,
 }
 
-/// `90` → `90s`, `120` → `2m`.
+/// `90` → `1m30s`, `120` → `2m`, `3690` → `61m30s`.
 fn at(seconds: u64) -> String {
-    if seconds % 60 == 0 {
-        format!("{}m", seconds / 60)
-    } else {
-        format!("{seconds}s")
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
     }
 }
 
@@ -302,41 +302,47 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     g.alert_rule_test = c.silent(&names, &[60 * MIN, 120 * MIN]);
     tests.push(g);
 
-    // Full outage from 60m, seen by every location.
+    // Full outage from 60m, seen by every location. Its first failing result
+    // reaches Prometheus as late as it can: after the next run starts (one
+    // interval), times out, and is scraped (one more interval).
     let round = p.round_seconds;
+    let start = 60 * MIN;
+    let lag = (2 * round + p.timeout_seconds).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
+    let lag_samples = lag / EVAL_SECONDS;
     let outage_samples = 30 * PER_MIN;
+    let fast = &p.alerts[0];
+    let slow = &p.alerts[1];
+    let detection = p.detection_seconds(fast).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
     let mut g = group(
-        "full outage: every location fails from 60m; pages within 2 minutes",
+        &format!(
+            "full outage from 60m, first failure scraped {lag} s later: pages within {} s (worst case)",
+            p.detection_seconds(fast)
+        ),
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{}", hour - 1, outage_samples)),
+            probe: Some(format!(
+                "1x{} 0x{}",
+                hour + lag_samples - 1,
+                outage_samples - lag_samples
+            )),
             ..healthy(hour + outage_samples + 1)
         }),
     );
-    let start = 60 * MIN;
-    // Failure samples recorded by time t (inclusive) since the outage began.
-    let failure_at = |t: u64| ((t - start) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
-    let fast = &p.alerts[0];
-    let slow = &p.alerts[1];
-    let first_fire = start + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;
-    if first_fire > start {
-        g.alert_rule_test
-            .extend(c.silent(&[&fast.name], &[first_fire - EVAL_SECONDS]));
-    }
-    let check = start + 2 * MIN;
-    let fs = failure_at(check);
+    let seen = start + lag;
+    // Failure seconds recorded by time t (inclusive).
+    let failure_at = |t: u64| ((t - seen) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
     let burn = |a: &super::slo::BurnAlert, secs: f64| {
         secs / (a.long.seconds as f64 * p.availability_budget)
     };
-    g.alert_rule_test.push(AlertTest {
-        eval_time: at(check),
-        alertname: fast.name.clone(),
-        exp_alerts: vec![c.burn_firing(&fast.name, burn(fast, fs))],
-    });
-    g.alert_rule_test.push(AlertTest {
-        eval_time: at(check),
-        alertname: slow.name.clone(),
-        exp_alerts: vec![c.burn_firing(&slow.name, burn(slow, fs))],
-    });
+    let first_fire = seen + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;
+    g.alert_rule_test
+        .extend(c.silent(&[&fast.name], &[first_fire - EVAL_SECONDS]));
+    for (a, t) in [(fast, start + detection), (slow, seen + 2 * MIN)] {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(t),
+            alertname: a.name.clone(),
+            exp_alerts: vec![c.burn_firing(&a.name, burn(a, failure_at(t)))],
+        });
+    }
     g.alert_rule_test
         .extend(c.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
     tests.push(g);
