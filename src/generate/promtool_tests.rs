@@ -284,8 +284,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
 
     // Healthy: nothing fires.
     let mut g = group(
-        "healthy: two hours of successful, fast probes are silent",
-        c.inputs(|_| healthy(2 * hour + 1)),
+        "healthy: an hour of successful, fast probes is silent",
+        c.inputs(|_| healthy(hour + 1)),
     );
     let mut all: Vec<String> = p.alerts.iter().map(|a| a.name.clone()).collect();
     all.extend(
@@ -299,32 +299,35 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         .map(String::from),
     );
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
-    g.alert_rule_test = c.silent(&names, &[60 * MIN, 120 * MIN]);
+    g.alert_rule_test = c.silent(&names, &[30 * MIN, 60 * MIN]);
     tests.push(g);
 
     // Full outage from 60m, seen by every location. Its first failing result
     // reaches Prometheus as late as it can: after the next run starts (one
     // interval), times out, and is scraped (one more interval).
     let round = p.round_seconds;
-    let start = 60 * MIN;
+    // Scenarios start 10 minutes in: availability alerts count failure seconds
+    // against wall-clock windows, so longer healthy history changes nothing.
+    let pre = 10 * PER_MIN;
+    let start = 10 * MIN;
     let lag = (2 * round + p.timeout_seconds).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
     let lag_samples = lag / EVAL_SECONDS;
-    let outage_samples = 30 * PER_MIN;
+    let outage_samples = 20 * PER_MIN;
     let fast = &p.alerts[0];
     let slow = &p.alerts[1];
     let detection = p.detection_seconds(fast).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
     let mut g = group(
         &format!(
-            "full outage from 60m, first failure scraped {lag} s later: pages within {} s (worst case)",
+            "full outage from 10m, first failure scraped {lag} s later: pages within {} s (worst case)",
             p.detection_seconds(fast)
         ),
         c.inputs(|_| Loc {
             probe: Some(format!(
                 "1x{} 0x{}",
-                hour + lag_samples - 1,
+                pre + lag_samples - 1,
                 outage_samples - lag_samples
             )),
-            ..healthy(hour + outage_samples + 1)
+            ..healthy(pre + outage_samples + 1)
         }),
     );
     let seen = start + lag;
@@ -344,7 +347,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         });
     }
     g.alert_rule_test
-        .extend(c.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
+        .extend(c.silent(&["MimamoriLocationFailing"], &[start + 15 * MIN]));
     tests.push(g);
 
     // A single failed round (one probe interval of samples), seen by every location.
@@ -359,8 +362,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             "single failed probe round: never pages"
         },
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, k - 1, hour - k)),
-            ..healthy(2 * hour + 1)
+            probe: Some(format!("1x{} 0x{} 1x{}", pre - 1, k - 1, 40 * PER_MIN - k)),
+            ..healthy(pre + 40 * PER_MIN + 1)
         }),
     );
     let mut names: Vec<&str> = PAGES.to_vec();
@@ -374,25 +377,25 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     let two = 2.0 * one_round;
     let mut g = group(
         if two >= ticket_needs {
-            "two failed probe rounds an hour apart: a ticket in support hours, no page"
+            "two failed probe rounds 30 minutes apart: a ticket in support hours, no page"
         } else {
-            "two failed probe rounds an hour apart: no page, no ticket"
+            "two failed probe rounds 30 minutes apart: no page, no ticket"
         },
         c.inputs(|_| Loc {
             probe: Some(format!(
                 "1x{} 0x{} 1x{} 0x{} 1x{}",
-                hour - 1,
+                pre - 1,
                 k - 1,
-                hour - k,
+                30 * PER_MIN - k,
                 k - 1,
-                hour - k
+                10 * PER_MIN - k
             )),
-            ..healthy(3 * hour + 1)
+            ..healthy(pre + 40 * PER_MIN + 1)
         }),
     );
     // The ticket lives in the 1-minute group, which promtool evaluates at an offset
     // that depends on the file's path: look a full minute after the last failure.
-    let t = 2 * hour * EVAL_SECONDS + 2 * MIN;
+    let t = start + 30 * MIN + 2 * MIN;
     g.alert_rule_test = c.silent(&PAGES, &[t]);
     g.alert_rule_test.push(AlertTest {
         eval_time: at(t),
@@ -416,20 +419,20 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             c.inputs(|i| {
                 if i == lost {
                     Loc {
-                        probe: Some(format!("1x{} 0x{}", hour - 1, hour)),
-                        ..healthy(2 * hour + 1)
+                        probe: Some(format!("1x{} 0x{}", pre - 1, 40 * PER_MIN)),
+                        ..healthy(pre + 40 * PER_MIN + 1)
                     }
                 } else {
-                    healthy(2 * hour + 1)
+                    healthy(pre + 40 * PER_MIN + 1)
                 }
             }),
         );
         g.alert_rule_test = c.silent(
             &PAGES,
-            &[start + 2 * MIN, start + 30 * MIN, start + 60 * MIN],
+            &[start + 2 * MIN, start + 15 * MIN, start + 40 * MIN],
         );
         g.alert_rule_test
-            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 60 * MIN]));
+            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 40 * MIN]));
         g.alert_rule_test
             .extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
         let rule = c.service_rule("MimamoriLocationFailing");
@@ -454,12 +457,12 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             c.inputs(|i| {
                 if i == lost {
                     Loc {
-                        probe: Some(format!("1x{}", hour - 1)),
-                        up: format!("1x{} 0x{}", hour - 1, hour),
-                        ..healthy(2 * hour + 1)
+                        probe: Some(format!("1x{}", pre - 1)),
+                        up: format!("1x{} 0x{}", pre - 1, 30 * PER_MIN),
+                        ..healthy(pre + 30 * PER_MIN + 1)
                     }
                 } else {
-                    healthy(2 * hour + 1)
+                    healthy(pre + 30 * PER_MIN + 1)
                 }
             }),
         );
@@ -490,13 +493,18 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     }
 
     // Outage inside an announced window, with one stale failed result after it ends.
-    let win = hour;
+    let win = 30 * PER_MIN;
     let mut g = group(
-        "outage inside announced maintenance (60m-120m): silent during and after",
+        "outage inside announced maintenance (10m-40m): silent during and after",
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, win + 1, hour - 2)),
-            maintenance: format!("0x{} 1x{} 0x{}", hour - 1, win, hour - 1),
-            ..healthy(3 * hour + 1)
+            probe: Some(format!(
+                "1x{} 0x{} 1x{}",
+                pre - 1,
+                win + 1,
+                30 * PER_MIN - 2
+            )),
+            maintenance: format!("0x{} 1x{} 0x{}", pre - 1, win, 30 * PER_MIN - 1),
+            ..healthy(pre + win + 30 * PER_MIN + 1)
         }),
     );
     let mut names: Vec<&str> = PAGES.to_vec();
@@ -529,12 +537,14 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     tests.push(g);
 
     // Slow answers from 60m: every operation over the threshold.
+    // A full hour of fast answers first, so the 1h window starts all good.
     let lat = &p.alerts[3];
+    let lstart = 60 * MIN;
     let mut g = group(
         "slow answers from 60m (every operation over the threshold): latency page within 10 minutes",
         c.inputs(|_| Loc {
-            bucket: format!("0+1x{} {}+0x{}", hour, hour, hour - 1),
-            ..healthy(2 * hour + 1)
+            bucket: format!("0+1x{} {}+0x{}", hour, hour, 15 * PER_MIN - 1),
+            ..healthy(hour + 15 * PER_MIN + 1)
         }),
     );
     // Ratio over the long window when t seconds of slow answers are in it.
@@ -547,16 +557,16 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     let fires = (needed / EVAL_SECONDS as f64).ceil() as u64 * EVAL_SECONDS;
     let before = (fires - EVAL_SECONDS) / MIN * MIN;
     let after = fires.div_ceil(MIN) * MIN;
-    g.alert_rule_test = c.silent(&[&lat.name], &[start + before]);
+    g.alert_rule_test = c.silent(&[&lat.name], &[lstart + before]);
     if after <= 10 * MIN {
         g.alert_rule_test.push(AlertTest {
-            eval_time: at(start + 10 * MIN),
+            eval_time: at(lstart + 10 * MIN),
             alertname: lat.name.clone(),
             exp_alerts: vec![c.burn_firing(&lat.name, lat_burn(10 * MIN))],
         });
     }
     g.alert_rule_test
-        .extend(c.silent(&PAGES, &[start + 10 * MIN]));
+        .extend(c.silent(&PAGES, &[lstart + 10 * MIN]));
     tests.push(g);
 
     // The probers vanish.
