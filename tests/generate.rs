@@ -153,6 +153,14 @@ fn check_reports_differences_without_writing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alertmanager.yml: differs"), "{err}");
     assert!(!err.contains("hanbai.yml"), "{err}");
+
+    // Rules of a service that left the configuration are stale too.
+    assert!(generate(dir.path(), &[]).status.success());
+    std::fs::write(dir.path().join("rules/retired.yml"), "groups: []\n").unwrap();
+    let out = generate(dir.path(), &["--check"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("retired.yml: not generated any more"), "{err}");
 }
 
 #[test]
