@@ -100,26 +100,46 @@ fn promtool_tests_catch_a_broken_design() {
     let dir = tempfile::tempdir().unwrap();
     assert!(generate(dir.path(), &[]).status.success());
     let rules = dir.path().join("rules/hanbai.yml");
-    let text = std::fs::read_to_string(&rules).unwrap();
-    // Page on any failure in the last hour: a single failed probe would now page.
-    let broken = text.replace("/ 0.36 >= 100", "/ 0.36 >= 1");
-    assert_ne!(text, broken);
-    std::fs::write(&rules, broken).unwrap();
-    let out = Command::new(tool("promtool"))
-        .args(["test", "rules"])
-        .arg(dir.path().join("rules/tests/hanbai.yaml"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("alertname: MimamoriAvailabilityFastBurn"),
-        "expected the fast-burn page to be caught:\n{text}"
-    );
+    let good = std::fs::read_to_string(&rules).unwrap();
+    let cases = [
+        // Page on any failure in the last hour: a single failed probe would page.
+        (
+            "/ 0.36 >= 100",
+            "/ 0.36 >= 1",
+            "MimamoriAvailabilityFastBurn",
+        ),
+        // Any one location failing counts as the service failing.
+        (
+            "* 2\n      > bool",
+            "* 2\n      >= bool",
+            "MimamoriAvailabilityFastBurn",
+        ),
+        // Latency judged right after maintenance, on answers given inside it.
+        (
+            "min_over_time(mimamori:service_operating{service=\"hanbai\"}[5m]) == 1",
+            "mimamori:service_operating{service=\"hanbai\"} == 1",
+            "MimamoriLatencyFastBurn",
+        ),
+    ];
+    for (from, to, alert) in cases {
+        assert!(good.contains(from), "{from}");
+        std::fs::write(&rules, good.replace(from, to)).unwrap();
+        let out = Command::new(tool("promtool"))
+            .args(["test", "rules"])
+            .arg(dir.path().join("rules/tests/hanbai.yaml"))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{from} -> {to} not caught");
+        assert!(
+            text.contains(&format!("alertname: {alert}")),
+            "{from} -> {to}: expected {alert} to be caught:\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -495,7 +495,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     // Outage inside an announced window, with one stale failed result after it ends.
     let win = 30 * PER_MIN;
     let mut g = group(
-        "outage inside announced maintenance (10m-40m): silent during and after",
+        "outage and slow answers inside announced maintenance (10m-40m): silent during and after",
         c.inputs(|_| Loc {
             probe: Some(format!(
                 "1x{} 0x{} 1x{}",
@@ -504,6 +504,15 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
                 30 * PER_MIN - 2
             )),
             maintenance: format!("0x{} 1x{} 0x{}", pre - 1, win, 30 * PER_MIN - 1),
+            // What still answers inside the window answers slowly.
+            bucket: format!(
+                "0+1x{} {}+0x{} {}+1x{}",
+                pre - 1,
+                pre - 1,
+                win,
+                pre,
+                30 * PER_MIN - 1
+            ),
             ..healthy(pre + win + 30 * PER_MIN + 1)
         }),
     );
@@ -516,6 +525,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             start + 30 * MIN,
             start + win * EVAL_SECONDS,
             start + win * EVAL_SECONDS + EVAL_SECONDS,
+            start + win * EVAL_SECONDS + 2 * MIN,
             start + win * EVAL_SECONDS + 5 * MIN,
             start + win * EVAL_SECONDS + 30 * MIN,
         ],

@@ -268,8 +268,10 @@ pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
             };
             format!("{}\nand on (service)\n{}", side(a.long), side(a.short))
         }
+        // Operations answered during maintenance would linger in the windows:
+        // fire only when the whole short window was operating time.
         Slo::Latency => format!(
-            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmimamori:service_operating{{{s}}} == 1",
+            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmin_over_time(mimamori:service_operating{{{s}}}[{short}]) == 1",
             long = a.long.name,
             short = a.short.name,
         ),
