@@ -492,16 +492,22 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         tests.push(g);
     }
 
-    // Outage inside an announced window, with one stale failed result after it ends.
+    // Outage inside an announced window, with one stale failed result after it
+    // ends, then one real failed round 3 minutes later: little operating time
+    // has passed, but that round must not page.
     let win = 30 * PER_MIN;
+    let after = 30 * PER_MIN - 1; // samples after the window
+    let gap = 3 * PER_MIN - 1; // good samples between the stale result and the failed round
     let mut g = group(
-        "outage and slow answers inside announced maintenance (10m-40m): silent during and after",
+        "outage and slow answers inside announced maintenance (10m-40m): silent during and after, even with a failed round 3 minutes later",
         c.inputs(|_| Loc {
             probe: Some(format!(
-                "1x{} 0x{} 1x{}",
+                "1x{} 0x{} 1x{} 0x{} 1x{}",
                 pre - 1,
                 win + 1,
-                30 * PER_MIN - 2
+                gap - 1,
+                k - 1,
+                after - gap - k - 1
             )),
             maintenance: format!("0x{} 1x{} 0x{}", pre - 1, win, 30 * PER_MIN - 1),
             // What still answers inside the window answers slowly.
@@ -530,18 +536,17 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             start + win * EVAL_SECONDS + 30 * MIN,
         ],
     );
+    // Only the round after the window is failure time.
+    let m = format!(
+        "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
+        p.service
+    );
     g.promql_expr_test.push(ExprTest {
-        expr: format!(
-            "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
-            p.service
-        ),
+        expr: m.clone(),
         eval_time: at(start + win * EVAL_SECONDS + 30 * MIN),
         exp_samples: vec![Sample {
-            labels: format!(
-                "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
-                p.service
-            ),
-            value: 0.0,
+            labels: m,
+            value: one_round,
         }],
     });
     tests.push(g);
