@@ -669,6 +669,15 @@ mod tests {
         }
     }
 
+    /// SRE Workbook: at burn 14.4 a 30-day budget lasts 50 h; at 6, 5 days; at 1, the 30 days.
+    #[test]
+    fn budget_lifetimes() {
+        assert_eq!(lasts(14.4).1, "2.08 days");
+        assert_eq!(lasts(6.0).1, "5 days");
+        assert_eq!(lasts(1.0).1, "30 days");
+        assert_eq!(lasts(100.0), ("7.2 時間".into(), "7.2 hours".into()));
+    }
+
     #[test]
     fn exponents_are_refused() {
         let mut f = RuleFile {
