@@ -268,8 +268,10 @@ pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
             };
             format!("{}\nand on (service)\n{}", side(a.long), side(a.short))
         }
+        // Operations answered during maintenance would linger in the windows:
+        // fire only when the whole short window was operating time.
         Slo::Latency => format!(
-            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmimamori:service_operating{{{s}}} == 1",
+            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmin_over_time(mimamori:service_operating{{{s}}}[{short}]) == 1",
             long = a.long.name,
             short = a.short.name,
         ),
@@ -665,6 +667,15 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    /// SRE Workbook: at burn 14.4 a 30-day budget lasts 50 h; at 6, 5 days; at 1, the 30 days.
+    #[test]
+    fn budget_lifetimes() {
+        assert_eq!(lasts(14.4).1, "2.08 days");
+        assert_eq!(lasts(6.0).1, "5 days");
+        assert_eq!(lasts(1.0).1, "30 days");
+        assert_eq!(lasts(100.0), ("7.2 時間".into(), "7.2 hours".into()));
     }
 
     #[test]
