@@ -213,7 +213,8 @@ fn prometheus_operator_object() {
             "mimamori-denshibin",
             "mimamori-denshibin-long",
             "mimamori-probers",
-            "mimamori-certificates"
+            "mimamori-certificates",
+            "mimamori-tls-policy"
         ]
     );
 }

@@ -73,7 +73,9 @@ fn common(cfg: &Config) -> String {
          | MimamoriConfigReloadFailed | ticket | a prober kept its old configuration for 10 min |\n\
          | MimamoriRunsSkipped | ticket | a prober skipped runs in each of 15 min |\n\
          | MimamoriCertificateExpiresSoon | ticket | a service's certificate expires within 21 days |\n\
-         | MimamoriCertificateExpiresVerySoon | page | within 3 days |\n",
+         | MimamoriCertificateExpiresVerySoon | page | within 3 days |\n\
+         | MimamoriLegacyTlsAccepted | ticket | a server completes a TLS 1.0 or 1.1 handshake (the SLO disables anything below 1.2) |\n\
+         | MimamoriPlainHttpServed | ticket | the service's `plain_http_url` serves content instead of refusing or redirecting to HTTPS |\n",
     );
     o
 }

@@ -815,6 +815,59 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
     });
     tests.push(g);
 
+    // TLS policy: a server that accepts TLS 1.1 and a plain-HTTP address that
+    // serves content are tickets; compliant values are silent.
+    let mut g = group(
+        "TLS policy: legacy TLS accepted and plain HTTP served are tickets",
+        vec![
+            Series {
+                series: format!(
+                    "mimamori_tls_legacy_accepted{{service=\"{svc}\",location=\"{}\",transaction=\"t\",step=\"s\",version=\"TLSv1.1\"}}",
+                    locations[0]
+                ),
+                values: format!("0x{} 1x{}", PER_MIN * 10, PER_MIN * 10),
+            },
+            Series {
+                series: format!("mimamori_plain_http_refused{{service=\"{svc}\",location=\"{}\"}}", locations[0]),
+                values: format!("1x{} 0x{}", PER_MIN * 10, PER_MIN * 10),
+            },
+        ],
+    );
+    let policy = |name: &str, extra: &[(&str, &str)]| {
+        let mut labels: std::collections::BTreeMap<String, String> = [
+            ("severity".to_string(), "ticket".to_string()),
+            ("service".into(), svc.to_string()),
+        ]
+        .into();
+        let mut subst = vec![("{{ $labels.service }}", svc)];
+        for (k, v) in extra {
+            labels.insert(k.to_string(), v.to_string());
+        }
+        if let Some((_, v)) = extra.iter().find(|(k, _)| *k == "version") {
+            subst.push(("{{ $labels.version }}", v));
+        }
+        ExpAlert {
+            exp_labels: labels,
+            exp_annotations: render(&rule(name), &subst),
+        }
+    };
+    for (name, extra) in [
+        ("MimamoriLegacyTlsAccepted", vec![("version", "TLSv1.1")]),
+        ("MimamoriPlainHttpServed", vec![]),
+    ] {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(5 * MIN),
+            alertname: name.into(),
+            exp_alerts: vec![],
+        });
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(15 * MIN),
+            alertname: name.into(),
+            exp_alerts: vec![policy(name, &extra)],
+        });
+    }
+    tests.push(g);
+
     TestFile {
         rule_files: vec!["../mimamori-probers.yml".into()],
         evaluation_interval: format!("{EVAL_SECONDS}s"),
