@@ -100,26 +100,52 @@ fn promtool_tests_catch_a_broken_design() {
     let dir = tempfile::tempdir().unwrap();
     assert!(generate(dir.path(), &[]).status.success());
     let rules = dir.path().join("rules/hanbai.yml");
-    let text = std::fs::read_to_string(&rules).unwrap();
-    // Page on any failure in the last hour: a single failed probe would now page.
-    let broken = text.replace("/ 0.36 >= 100", "/ 0.36 >= 1");
-    assert_ne!(text, broken);
-    std::fs::write(&rules, broken).unwrap();
-    let out = Command::new(tool("promtool"))
-        .args(["test", "rules"])
-        .arg(dir.path().join("rules/tests/hanbai.yaml"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("alertname: MimamoriAvailabilityFastBurn"),
-        "expected the fast-burn page to be caught:\n{text}"
-    );
+    let good = std::fs::read_to_string(&rules).unwrap();
+    let cases = [
+        // Page on any failure in the last hour: a single failed probe would page.
+        (
+            "/ 0.36 >= 100",
+            "/ 0.36 >= 1",
+            "alertname: MimamoriAvailabilityFastBurn",
+        ),
+        // Any one location failing counts as the service failing.
+        (
+            "* 2\n      > bool",
+            "* 2\n      >= bool",
+            "name: one location (osaka-b) fails alone",
+        ),
+        // Burn against operating time: right after maintenance one failed round pages.
+        (
+            "mimamori:slo_availability_failure_seconds:1h{service=\"hanbai\"} / 0.36 >= 100\n      and on (service)\n      mimamori:slo_availability_failure_seconds:5m{service=\"hanbai\"} / 0.03 >= 100",
+            "mimamori:slo_burn_rate:1h{service=\"hanbai\",slo=\"availability\"} >= 100\n      and on (service)\n      mimamori:slo_burn_rate:5m{service=\"hanbai\",slo=\"availability\"} >= 100",
+            "name: outage and slow answers inside announced maintenance",
+        ),
+        // Latency judged right after maintenance, on answers given inside it.
+        (
+            "min_over_time(mimamori:service_operating{service=\"hanbai\"}[5m]) == 1",
+            "mimamori:service_operating{service=\"hanbai\"} == 1",
+            "alertname: MimamoriLatencyFastBurn",
+        ),
+    ];
+    for (from, to, needle) in cases {
+        assert!(good.contains(from), "{from}");
+        std::fs::write(&rules, good.replace(from, to)).unwrap();
+        let out = Command::new(tool("promtool"))
+            .args(["test", "rules"])
+            .arg(dir.path().join("rules/tests/hanbai.yaml"))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{from} -> {to} not caught");
+        assert!(
+            text.contains(needle),
+            "{from} -> {to}: expected `{needle}` to fail:\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -153,6 +179,14 @@ fn check_reports_differences_without_writing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alertmanager.yml: differs"), "{err}");
     assert!(!err.contains("hanbai.yml"), "{err}");
+
+    // Rules of a service that left the configuration are stale too.
+    assert!(generate(dir.path(), &[]).status.success());
+    std::fs::write(dir.path().join("rules/retired.yml"), "groups: []\n").unwrap();
+    let out = generate(dir.path(), &["--check"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("retired.yml: not generated any more"), "{err}");
 }
 
 #[test]
@@ -179,7 +213,8 @@ fn prometheus_operator_object() {
             "mimamori-denshibin",
             "mimamori-denshibin-long",
             "mimamori-probers",
-            "mimamori-certificates"
+            "mimamori-certificates",
+            "mimamori-tls-policy"
         ]
     );
 }

@@ -40,7 +40,7 @@ fn common(cfg: &Config) -> String {
          This holds while at least two locations report: when only one is left, it alone decides, and the \
          ticket for the silent one says so.\n\
          - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
-         the availability burn stays at 0; latency alerts are held while the service is not operating. Because \
+         the availability burn stays at 0; latency alerts fire only when their whole short window was operating time, so answers given during maintenance cannot page after it. Because \
          availability alerts burn against wall-clock windows, the short operating time just after a window cannot \
          inflate a later failed probe either.\n\
          - **Latency and availability do not double count.** Failed runs are availability; only successful runs' \
@@ -73,7 +73,9 @@ fn common(cfg: &Config) -> String {
          | MimamoriConfigReloadFailed | ticket | a prober kept its old configuration for 10 min |\n\
          | MimamoriRunsSkipped | ticket | a prober skipped runs in each of 15 min |\n\
          | MimamoriCertificateExpiresSoon | ticket | a service's certificate expires within 21 days |\n\
-         | MimamoriCertificateExpiresVerySoon | page | within 3 days |\n",
+         | MimamoriCertificateExpiresVerySoon | page | within 3 days |\n\
+         | MimamoriLegacyTlsAccepted | ticket | a server completes a TLS 1.0 or 1.1 handshake (the SLO disables anything below 1.2) |\n\
+         | MimamoriPlainHttpServed | ticket | the service's `plain_http_url` serves content instead of refusing or redirecting to HTTPS |\n",
     );
     o
 }
@@ -245,7 +247,7 @@ fn service(cfg: &Config, p: &ServicePlan, o: &mut String) {
         o,
         "Error budget {} of operations (steps of successful runs, from the `le=\"{th}\"` bucket of \
          `mimamori_step_duration_seconds`). Counted in operations, so the SRE Workbook's table applies as is. \
-         Alerts are held during announced maintenance.\n",
+         Alerts fire only when their whole short window was operating time.\n",
         decimal(p.latency_budget)
     );
     o.push_str(

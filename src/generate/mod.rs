@@ -183,10 +183,45 @@ pub fn write_or_check(files: &[GeneratedFile], root: &Path, check: bool) -> anyh
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    for stale in strays(files, root) {
+        if check {
+            same = false;
+            eprintln!("{}: not generated any more (remove it)", stale.display());
+        } else {
+            eprintln!(
+                "warning: {} is not generated any more; remove it if it is stale",
+                stale.display()
+            );
+        }
+    }
     if check && !same {
         eprintln!("run `mimamori generate` and commit the result");
     }
     Ok(same)
+}
+
+/// Directories whose rule and test files all come from the generator.
+pub const OWNED_DIRS: [&str; 2] = ["rules", "rules/tests"];
+
+/// `.yml`/`.yaml` files in [`OWNED_DIRS`] that the generator no longer writes
+/// (e.g. the rules of a service removed from the configuration).
+fn strays(files: &[GeneratedFile], root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in OWNED_DIRS {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = format!("{dir}/{name}");
+            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+            if yaml && e.path().is_file() && !files.iter().any(|f| f.path == rel) {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The arithmetic behind the alerts, for `mimamori explain`.

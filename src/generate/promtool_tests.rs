@@ -62,12 +62,12 @@ struct Sample {
     value: f64,
 }
 
-/// `90` → `90s`, `120` → `2m`.
+/// `90` → `1m30s`, `120` → `2m`, `3690` → `61m30s`.
 fn at(seconds: u64) -> String {
-    if seconds % 60 == 0 {
-        format!("{}m", seconds / 60)
-    } else {
-        format!("{seconds}s")
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
     }
 }
 
@@ -284,8 +284,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
 
     // Healthy: nothing fires.
     let mut g = group(
-        "healthy: two hours of successful, fast probes are silent",
-        c.inputs(|_| healthy(2 * hour + 1)),
+        "healthy: an hour of successful, fast probes is silent",
+        c.inputs(|_| healthy(hour + 1)),
     );
     let mut all: Vec<String> = p.alerts.iter().map(|a| a.name.clone()).collect();
     all.extend(
@@ -299,46 +299,55 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         .map(String::from),
     );
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
-    g.alert_rule_test = c.silent(&names, &[60 * MIN, 120 * MIN]);
+    g.alert_rule_test = c.silent(&names, &[30 * MIN, 60 * MIN]);
     tests.push(g);
 
-    // Full outage from 60m, seen by every location.
+    // Full outage from 60m, seen by every location. Its first failing result
+    // reaches Prometheus as late as it can: after the next run starts (one
+    // interval), times out, and is scraped (one more interval).
     let round = p.round_seconds;
-    let outage_samples = 30 * PER_MIN;
-    let mut g = group(
-        "full outage: every location fails from 60m; pages within 2 minutes",
-        c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{}", hour - 1, outage_samples)),
-            ..healthy(hour + outage_samples + 1)
-        }),
-    );
-    let start = 60 * MIN;
-    // Failure samples recorded by time t (inclusive) since the outage began.
-    let failure_at = |t: u64| ((t - start) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
+    // Scenarios start 10 minutes in: availability alerts count failure seconds
+    // against wall-clock windows, so longer healthy history changes nothing.
+    let pre = 10 * PER_MIN;
+    let start = 10 * MIN;
+    let lag = (2 * round + p.timeout_seconds).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
+    let lag_samples = lag / EVAL_SECONDS;
+    let outage_samples = 20 * PER_MIN;
     let fast = &p.alerts[0];
     let slow = &p.alerts[1];
-    let first_fire = start + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;
-    if first_fire > start {
-        g.alert_rule_test
-            .extend(c.silent(&[&fast.name], &[first_fire - EVAL_SECONDS]));
-    }
-    let check = start + 2 * MIN;
-    let fs = failure_at(check);
+    let detection = p.detection_seconds(fast).div_ceil(EVAL_SECONDS) * EVAL_SECONDS;
+    let mut g = group(
+        &format!(
+            "full outage from 10m, first failure scraped {lag} s later: pages within {} s (worst case)",
+            p.detection_seconds(fast)
+        ),
+        c.inputs(|_| Loc {
+            probe: Some(format!(
+                "1x{} 0x{}",
+                pre + lag_samples - 1,
+                outage_samples - lag_samples
+            )),
+            ..healthy(pre + outage_samples + 1)
+        }),
+    );
+    let seen = start + lag;
+    // Failure seconds recorded by time t (inclusive).
+    let failure_at = |t: u64| ((t - seen) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
     let burn = |a: &super::slo::BurnAlert, secs: f64| {
         secs / (a.long.seconds as f64 * p.availability_budget)
     };
-    g.alert_rule_test.push(AlertTest {
-        eval_time: at(check),
-        alertname: fast.name.clone(),
-        exp_alerts: vec![c.burn_firing(&fast.name, burn(fast, fs))],
-    });
-    g.alert_rule_test.push(AlertTest {
-        eval_time: at(check),
-        alertname: slow.name.clone(),
-        exp_alerts: vec![c.burn_firing(&slow.name, burn(slow, fs))],
-    });
+    let first_fire = seen + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;
     g.alert_rule_test
-        .extend(c.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
+        .extend(c.silent(&[&fast.name], &[first_fire - EVAL_SECONDS]));
+    for (a, t) in [(fast, start + detection), (slow, seen + 2 * MIN)] {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(t),
+            alertname: a.name.clone(),
+            exp_alerts: vec![c.burn_firing(&a.name, burn(a, failure_at(t)))],
+        });
+    }
+    g.alert_rule_test
+        .extend(c.silent(&["MimamoriLocationFailing"], &[start + 15 * MIN]));
     tests.push(g);
 
     // A single failed round (one probe interval of samples), seen by every location.
@@ -353,8 +362,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             "single failed probe round: never pages"
         },
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, k - 1, hour - k)),
-            ..healthy(2 * hour + 1)
+            probe: Some(format!("1x{} 0x{} 1x{}", pre - 1, k - 1, 40 * PER_MIN - k)),
+            ..healthy(pre + 40 * PER_MIN + 1)
         }),
     );
     let mut names: Vec<&str> = PAGES.to_vec();
@@ -368,23 +377,25 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     let two = 2.0 * one_round;
     let mut g = group(
         if two >= ticket_needs {
-            "two failed probe rounds an hour apart: a ticket in support hours, no page"
+            "two failed probe rounds 30 minutes apart: a ticket in support hours, no page"
         } else {
-            "two failed probe rounds an hour apart: no page, no ticket"
+            "two failed probe rounds 30 minutes apart: no page, no ticket"
         },
         c.inputs(|_| Loc {
             probe: Some(format!(
                 "1x{} 0x{} 1x{} 0x{} 1x{}",
-                hour - 1,
+                pre - 1,
                 k - 1,
-                hour - k,
+                30 * PER_MIN - k,
                 k - 1,
-                hour - k
+                10 * PER_MIN - k
             )),
-            ..healthy(3 * hour + 1)
+            ..healthy(pre + 40 * PER_MIN + 1)
         }),
     );
-    let t = 2 * hour * EVAL_SECONDS + MIN;
+    // The ticket lives in the 1-minute group, which promtool evaluates at an offset
+    // that depends on the file's path: look a full minute after the last failure.
+    let t = start + 30 * MIN + 2 * MIN;
     g.alert_rule_test = c.silent(&PAGES, &[t]);
     g.alert_rule_test.push(AlertTest {
         eval_time: at(t),
@@ -408,20 +419,20 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             c.inputs(|i| {
                 if i == lost {
                     Loc {
-                        probe: Some(format!("1x{} 0x{}", hour - 1, hour)),
-                        ..healthy(2 * hour + 1)
+                        probe: Some(format!("1x{} 0x{}", pre - 1, 40 * PER_MIN)),
+                        ..healthy(pre + 40 * PER_MIN + 1)
                     }
                 } else {
-                    healthy(2 * hour + 1)
+                    healthy(pre + 40 * PER_MIN + 1)
                 }
             }),
         );
         g.alert_rule_test = c.silent(
             &PAGES,
-            &[start + 2 * MIN, start + 30 * MIN, start + 60 * MIN],
+            &[start + 2 * MIN, start + 15 * MIN, start + 40 * MIN],
         );
         g.alert_rule_test
-            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 60 * MIN]));
+            .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 40 * MIN]));
         g.alert_rule_test
             .extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
         let rule = c.service_rule("MimamoriLocationFailing");
@@ -446,12 +457,12 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             c.inputs(|i| {
                 if i == lost {
                     Loc {
-                        probe: Some(format!("1x{}", hour - 1)),
-                        up: format!("1x{} 0x{}", hour - 1, hour),
-                        ..healthy(2 * hour + 1)
+                        probe: Some(format!("1x{}", pre - 1)),
+                        up: format!("1x{} 0x{}", pre - 1, 30 * PER_MIN),
+                        ..healthy(pre + 30 * PER_MIN + 1)
                     }
                 } else {
-                    healthy(2 * hour + 1)
+                    healthy(pre + 30 * PER_MIN + 1)
                 }
             }),
         );
@@ -481,14 +492,34 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         tests.push(g);
     }
 
-    // Outage inside an announced window, with one stale failed result after it ends.
-    let win = hour;
+    // Outage inside an announced window, with one stale failed result after it
+    // ends, then one real failed round 3 minutes later: little operating time
+    // has passed, but that round must not page.
+    let win = 30 * PER_MIN;
+    let after = 30 * PER_MIN - 1; // samples after the window
+    let gap = 3 * PER_MIN - 1; // good samples between the stale result and the failed round
     let mut g = group(
-        "outage inside announced maintenance (60m-120m): silent during and after",
+        "outage and slow answers inside announced maintenance (10m-40m): silent during and after, even with a failed round 3 minutes later",
         c.inputs(|_| Loc {
-            probe: Some(format!("1x{} 0x{} 1x{}", hour - 1, win + 1, hour - 2)),
-            maintenance: format!("0x{} 1x{} 0x{}", hour - 1, win, hour - 1),
-            ..healthy(3 * hour + 1)
+            probe: Some(format!(
+                "1x{} 0x{} 1x{} 0x{} 1x{}",
+                pre - 1,
+                win + 1,
+                gap - 1,
+                k - 1,
+                after - gap - k - 1
+            )),
+            maintenance: format!("0x{} 1x{} 0x{}", pre - 1, win, 30 * PER_MIN - 1),
+            // What still answers inside the window answers slowly.
+            bucket: format!(
+                "0+1x{} {}+0x{} {}+1x{}",
+                pre - 1,
+                pre - 1,
+                win,
+                pre,
+                30 * PER_MIN - 1
+            ),
+            ..healthy(pre + win + 30 * PER_MIN + 1)
         }),
     );
     let mut names: Vec<&str> = PAGES.to_vec();
@@ -500,33 +531,35 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             start + 30 * MIN,
             start + win * EVAL_SECONDS,
             start + win * EVAL_SECONDS + EVAL_SECONDS,
+            start + win * EVAL_SECONDS + 2 * MIN,
             start + win * EVAL_SECONDS + 5 * MIN,
             start + win * EVAL_SECONDS + 30 * MIN,
         ],
     );
+    // Only the round after the window is failure time.
+    let m = format!(
+        "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
+        p.service
+    );
     g.promql_expr_test.push(ExprTest {
-        expr: format!(
-            "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
-            p.service
-        ),
+        expr: m.clone(),
         eval_time: at(start + win * EVAL_SECONDS + 30 * MIN),
         exp_samples: vec![Sample {
-            labels: format!(
-                "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
-                p.service
-            ),
-            value: 0.0,
+            labels: m,
+            value: one_round,
         }],
     });
     tests.push(g);
 
     // Slow answers from 60m: every operation over the threshold.
+    // A full hour of fast answers first, so the 1h window starts all good.
     let lat = &p.alerts[3];
+    let lstart = 60 * MIN;
     let mut g = group(
         "slow answers from 60m (every operation over the threshold): latency page within 10 minutes",
         c.inputs(|_| Loc {
-            bucket: format!("0+1x{} {}+0x{}", hour, hour, hour - 1),
-            ..healthy(2 * hour + 1)
+            bucket: format!("0+1x{} {}+0x{}", hour, hour, 15 * PER_MIN - 1),
+            ..healthy(hour + 15 * PER_MIN + 1)
         }),
     );
     // Ratio over the long window when t seconds of slow answers are in it.
@@ -539,16 +572,16 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     let fires = (needed / EVAL_SECONDS as f64).ceil() as u64 * EVAL_SECONDS;
     let before = (fires - EVAL_SECONDS) / MIN * MIN;
     let after = fires.div_ceil(MIN) * MIN;
-    g.alert_rule_test = c.silent(&[&lat.name], &[start + before]);
+    g.alert_rule_test = c.silent(&[&lat.name], &[lstart + before]);
     if after <= 10 * MIN {
         g.alert_rule_test.push(AlertTest {
-            eval_time: at(start + 10 * MIN),
+            eval_time: at(lstart + 10 * MIN),
             alertname: lat.name.clone(),
             exp_alerts: vec![c.burn_firing(&lat.name, lat_burn(10 * MIN))],
         });
     }
     g.alert_rule_test
-        .extend(c.silent(&PAGES, &[start + 10 * MIN]));
+        .extend(c.silent(&PAGES, &[lstart + 10 * MIN]));
     tests.push(g);
 
     // The probers vanish.
@@ -594,22 +627,24 @@ impl Ctx<'_> {
     }
 }
 
-/// 20 samples from 15 s on, one failed round, 5 % slow operations: every
-/// recorded number is known exactly.
+/// 20 operating samples from 15 s on with one failed round, 5 % slow
+/// operations; maintenance from 5m15s freezes the sums, so the 1-minute group
+/// (evaluated at a path-dependent offset) sees the same numbers at any moment
+/// of its last interval. Every recorded number is then known exactly.
 fn arithmetic(c: &Ctx) -> TestGroup {
     let p = c.p;
     let svc = &p.service;
     let mut g = group(
         "burn and budget numbers are exact for a known input (1 failed sample of 20; 1 slow operation of 20)",
         c.inputs(|_| Loc {
-            probe: Some("_ 1x8 0 1x9".into()),
-            maintenance: "_ 0x19".into(),
-            count: "_ 0+20x19".into(),
-            bucket: "_ 0+19x19".into(),
-            up: "_ 1x19".into(),
+            probe: Some("_ 1x8 0 1x13".into()),
+            maintenance: "_ 0x19 1x3".into(),
+            count: "_ 0+20x23".into(),
+            bucket: "_ 0+19x23".into(),
+            up: "_ 1x23".into(),
         }),
     );
-    let t = at(5 * MIN);
+    let t = at(6 * MIN);
     let one = |expr: String, labels: String, value: f64| ExprTest {
         expr,
         eval_time: t.clone(),
@@ -778,6 +813,59 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
         alertname: "MimamoriCertificateExpiresVerySoon".into(),
         exp_alerts: vec![cert("MimamoriCertificateExpiresVerySoon", "2d 0h 0m 0s")],
     });
+    tests.push(g);
+
+    // TLS policy: a server that accepts TLS 1.1 and a plain-HTTP address that
+    // serves content are tickets; compliant values are silent.
+    let mut g = group(
+        "TLS policy: legacy TLS accepted and plain HTTP served are tickets",
+        vec![
+            Series {
+                series: format!(
+                    "mimamori_tls_legacy_accepted{{service=\"{svc}\",location=\"{}\",transaction=\"t\",step=\"s\",version=\"TLSv1.1\"}}",
+                    locations[0]
+                ),
+                values: format!("0x{} 1x{}", PER_MIN * 10, PER_MIN * 10),
+            },
+            Series {
+                series: format!("mimamori_plain_http_refused{{service=\"{svc}\",location=\"{}\"}}", locations[0]),
+                values: format!("1x{} 0x{}", PER_MIN * 10, PER_MIN * 10),
+            },
+        ],
+    );
+    let policy = |name: &str, extra: &[(&str, &str)]| {
+        let mut labels: std::collections::BTreeMap<String, String> = [
+            ("severity".to_string(), "ticket".to_string()),
+            ("service".into(), svc.to_string()),
+        ]
+        .into();
+        let mut subst = vec![("{{ $labels.service }}", svc)];
+        for (k, v) in extra {
+            labels.insert(k.to_string(), v.to_string());
+        }
+        if let Some((_, v)) = extra.iter().find(|(k, _)| *k == "version") {
+            subst.push(("{{ $labels.version }}", v));
+        }
+        ExpAlert {
+            exp_labels: labels,
+            exp_annotations: render(&rule(name), &subst),
+        }
+    };
+    for (name, extra) in [
+        ("MimamoriLegacyTlsAccepted", vec![("version", "TLSv1.1")]),
+        ("MimamoriPlainHttpServed", vec![]),
+    ] {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(5 * MIN),
+            alertname: name.into(),
+            exp_alerts: vec![],
+        });
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(15 * MIN),
+            alertname: name.into(),
+            exp_alerts: vec![policy(name, &extra)],
+        });
+    }
     tests.push(g);
 
     TestFile {

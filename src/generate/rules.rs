@@ -268,8 +268,10 @@ pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
             };
             format!("{}\nand on (service)\n{}", side(a.long), side(a.short))
         }
+        // Operations answered during maintenance would linger in the windows:
+        // fire only when the whole short window was operating time.
         Slo::Latency => format!(
-            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmimamori:service_operating{{{s}}} == 1",
+            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmin_over_time(mimamori:service_operating{{{s}}}[{short}]) == 1",
             long = a.long.name,
             short = a.short.name,
         ),
@@ -598,8 +600,49 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
                     cert("MimamoriCertificateExpiresVerySoon", 3, "page"),
                 ],
             },
+            Group {
+                name: "mimamori-tls-policy".into(),
+                interval: "5m".into(),
+                rules: tls_policy_rules(&rb, &dash),
+            },
         ],
     }
+}
+
+/// The seed's security policy (§7, exclusions): TLS below 1.2 disabled, no
+/// unencrypted HTTP. Violations are tickets: nothing is down, but the promise
+/// to customers is broken.
+fn tls_policy_rules(rb: &dyn Fn(&str) -> String, dash: &str) -> Vec<Rule> {
+    vec![
+        Rule {
+            alert: Some("MimamoriLegacyTlsAccepted".into()),
+            expr: "max by (service, version) (mimamori_tls_legacy_accepted) == 1".into(),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                "TLS 1.2 未満の接続を受け付けています / A server accepts TLS below 1.2".into(),
+                "サービス {{ $labels.service }} のサーバーが {{ $labels.version }} のハンドシェイクを受け付けました。SLO では TLS1.2 未満の通信は無効としています。\n\
+                 A server of service {{ $labels.service }} completed a {{ $labels.version }} handshake; the SLO says anything below TLS 1.2 is disabled."
+                    .into(),
+                rb("legacy-tls"),
+                dash.to_string(),
+            ),
+            ..Rule::default()
+        },
+        Rule {
+            alert: Some("MimamoriPlainHttpServed".into()),
+            expr: "min by (service) (mimamori_plain_http_refused) == 0".into(),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                "暗号化されていない HTTP で応答しています / The service answers over unencrypted HTTP".into(),
+                "サービス {{ $labels.service }} の http:// アドレスが HTTPS へのリダイレクトではなく内容を返しました。通信は SSL/TLS で暗号化する方針です。\n\
+                 The http:// address of service {{ $labels.service }} served content instead of refusing or redirecting to HTTPS; traffic must be encrypted."
+                    .into(),
+                rb("plain-http"),
+                dash.to_string(),
+            ),
+            ..Rule::default()
+        },
+    ]
 }
 
 #[cfg(test)]
@@ -665,6 +708,15 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    /// SRE Workbook: at burn 14.4 a 30-day budget lasts 50 h; at 6, 5 days; at 1, the 30 days.
+    #[test]
+    fn budget_lifetimes() {
+        assert_eq!(lasts(14.4).1, "2.08 days");
+        assert_eq!(lasts(6.0).1, "5 days");
+        assert_eq!(lasts(1.0).1, "30 days");
+        assert_eq!(lasts(100.0), ("7.2 時間".into(), "7.2 hours".into()));
     }
 
     #[test]
