@@ -434,3 +434,6 @@ impl TxMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
