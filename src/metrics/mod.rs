@@ -250,7 +250,8 @@ impl Metrics {
     pub fn render(&self) -> String {
         let registry = self.registry.gather();
         let txs = self.series.snapshot();
-        let mut out = String::with_capacity(self.last_render_len.load(Ordering::Relaxed) + 4096);
+        let last = self.last_render_len.load(Ordering::Relaxed);
+        let mut out = String::with_capacity((last + last / 8).max(txs.size_hint()) + 64 * 1024);
         let encoder = TextEncoder::new();
         let mut own = series::FAMILIES.iter().enumerate().peekable();
         for family in &registry {

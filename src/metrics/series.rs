@@ -265,6 +265,20 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// More than the transactions' part of the exposition takes, so a scrape
+    /// allocates its buffer once: pages never written cost no memory.
+    pub fn size_hint(&self) -> usize {
+        let histogram_lines = self.buckets.le.len() + 2;
+        self.txs
+            .iter()
+            .map(|t| {
+                let steps = t.steps.lock().unwrap_or_else(|e| e.into_inner()).len();
+                let lines = (2 + 2 * steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps;
+                lines * (t.location.len() + t.service.len() + t.transaction.len() + 120)
+            })
+            .sum()
+    }
+
     /// Writes family `FAMILIES[i]`, or nothing when it has no series.
     pub fn write_family(&self, i: usize, out: &mut String) {
         let name = FAMILIES[i];

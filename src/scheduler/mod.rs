@@ -169,9 +169,10 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
             }
         }
         if let Some(url) = &policy.plain_http_url {
-            if let Some(refused) =
-                crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout).await
-            {
+            // Boxed: the check's future is kilobytes, and every transaction's
+            // loop task would otherwise carry that space while it sleeps.
+            let check = crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout);
+            if let Some(refused) = Box::pin(check).await {
                 metrics.set_plain_http(&plan.key.service, &plan.location, refused);
             }
         }
