@@ -52,7 +52,10 @@ fn serve(stream: TcpStream, delay: Duration, applied: &Mutex<Vec<u64>>) -> std::
         let body = if stats {
             let mut v = applied.lock().expect("not poisoned");
             v.sort_unstable();
-            let q = |p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied();
+            let q = |p: f64| {
+                v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+                    .copied()
+            };
             let s = format!(
                 "{{\"count\":{},\"p50_us\":{},\"p99_us\":{}}}\n",
                 v.len(),

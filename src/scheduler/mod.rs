@@ -140,6 +140,12 @@ async fn transaction_tasks(
     );
 }
 
+/// Legacy-TLS handshakes in flight at once, process-wide.
+fn legacy_checks() -> &'static tokio::sync::Semaphore {
+    static CHECKS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    CHECKS.get_or_init(|| tokio::sync::Semaphore::new(4))
+}
+
 /// Checks the TLS policy on its own, slower schedule: legacy handshakes per
 /// HTTPS origin, and whether plain HTTP is refused.
 async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
@@ -155,6 +161,9 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
         for (step, host, port, name) in &policy.legacy_targets {
             for v in crate::probe::tls::Legacy::ALL {
                 let (h, n, p) = (host.clone(), name.clone(), *port);
+                // A few at a time across all transactions: thousands of them
+                // start together, and each check holds a blocking thread.
+                let _permit = legacy_checks().acquire().await;
                 let r = tokio::task::spawn_blocking(move || {
                     crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
                 })
