@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
 use crate::probe::Outcome;
 
@@ -90,8 +90,11 @@ impl Scheduler {
                             self.metrics.forget(&t.plan);
                         }
                     }
+                    // The series exist from now on, not from when the task first runs.
+                    let tx = self.metrics.transaction(&plan);
                     let handle = tokio::spawn(transaction_tasks(
                         plan.clone(),
+                        tx,
                         self.metrics.clone(),
                         self.runner.clone(),
                     ));
@@ -131,11 +134,12 @@ impl Drop for Scheduler {
 /// The run loop and the TLS policy loop of one transaction, stopped together.
 async fn transaction_tasks(
     plan: Arc<TransactionPlan>,
+    tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
 ) {
     tokio::join!(
-        run_loop(plan.clone(), metrics.clone(), runner),
+        run_loop(plan.clone(), tx, metrics.clone(), runner),
         policy_loop(plan, metrics)
     );
 }
@@ -189,8 +193,12 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
     }
 }
 
-async fn run_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>, runner: Arc<dyn Runner>) {
-    let mut tx = metrics.transaction(&plan);
+async fn run_loop(
+    plan: Arc<TransactionPlan>,
+    mut tx: TxMetrics,
+    metrics: Arc<Metrics>,
+    runner: Arc<dyn Runner>,
+) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);
     let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
