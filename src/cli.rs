@@ -96,8 +96,19 @@ pub fn init_logging(level: &str) {
         .try_init();
 }
 
+/// The async runtime: one worker per core, or `MIMAMORI_WORKER_THREADS` workers
+/// (e.g. `1` to keep the exporter on one core; see BENCHMARKS.md).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Ok(v) = std::env::var("MIMAMORI_WORKER_THREADS") {
+        let n: usize = v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("MIMAMORI_WORKER_THREADS={v}: expected a number ≥ 1"))?;
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
         .context("starting the async runtime")

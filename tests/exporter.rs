@@ -44,7 +44,8 @@ fn start_demo(extra: &[&str]) -> Demo {
                 .to_string();
         }
     };
-    // Keep reading the demo's output so it never writes into a closed pipe.
+    // Keep reading: the demo prints more after its address, and a closed pipe
+    // would make those prints fail and the demo exit mid-test.
     std::thread::spawn(move || lines.for_each(drop));
     Demo { child, addr }
 }

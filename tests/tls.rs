@@ -47,6 +47,13 @@ fn leaf(pki: &Pki, names: &[&str], from: i32, to: i32) -> (String, String, Vec<u
 
 /// A TLS server (rustls) answering every request with 200.
 async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
+    tls_server_recording(cert_pem, key_pem).await.0
+}
+
+type Kinds = Arc<std::sync::Mutex<Vec<rustls::HandshakeKind>>>;
+
+/// The same, recording whether each handshake was full or resumed.
+async fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
     use rustls::pki_types::pem::PemObject;
     let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .map(|c| c.unwrap())
@@ -63,13 +70,19 @@ async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
+    let kinds = Kinds::default();
+    let seen = kinds.clone();
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
             let acceptor = acceptor.clone();
+            let seen = seen.clone();
             tokio::spawn(async move {
                 let Ok(mut t) = acceptor.accept(s).await else {
                     return;
                 };
+                if let Some(k) = t.get_ref().1.handshake_kind() {
+                    seen.lock().unwrap().push(k);
+                }
                 let mut buf = [0u8; 4096];
                 let _ = t.read(&mut buf).await;
                 let _ = t
@@ -81,7 +94,23 @@ async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
             });
         }
     });
-    port
+    (port, kinds)
+}
+
+#[tokio::test]
+async fn every_run_pays_a_full_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ca();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let (port, kinds) = tls_server_recording(&c, &k).await;
+    let plan = plan_for(&format!("https://localhost:{port}/"), &ca_file);
+    for _ in 0..3 {
+        assert!(transaction::run(&plan).await.success);
+    }
+    // The server offers session tickets; the prober must never use them.
+    assert_eq!(*kinds.lock().unwrap(), vec![rustls::HandshakeKind::Full; 3]);
 }
 
 fn plan_for(url: &str, ca_file: &std::path::Path) -> Arc<plan::TransactionPlan> {

@@ -1,30 +1,32 @@
 //! The metric contract: what Prometheus scrapes, with bounded labels.
 //!
-//! Label handles for each transaction are resolved once when it is scheduled,
-//! so recording a run does no label lookups.
+//! Each transaction's series are created once when it is scheduled (see
+//! [`series`]), so recording a run takes no lock and does no label lookups.
+//! The few exporter-wide and TLS metrics live in a `prometheus` registry.
+
+mod series;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGauge, Opts, Registry, TextEncoder,
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntGauge, Opts, Registry, TextEncoder,
 };
+
+pub use series::Counter;
 
 use crate::probe::outcome::{Outcome, Phase, Reason};
 use crate::probe::plan::TransactionPlan;
 
-const TX_LABELS: [&str; 3] = ["service", "transaction", "location"];
-
 /// Every metric mimamori exposes.
 pub struct Metrics {
     pub registry: Registry,
-    probe_success: GaugeVec,
-    probe_duration: HistogramVec,
-    step_duration: HistogramVec,
-    step_phase: GaugeVec,
-    failures: IntCounterVec,
+    /// Every transaction's own series.
+    series: series::Store,
+    /// Size of the last exposition, to allocate the next one at once.
+    last_render_len: AtomicUsize,
     pub maintenance: GaugeVec,
-    skipped: IntCounterVec,
     pub scheduler_lag: Histogram,
     pub reload_successful: IntGauge,
     pub reload_timestamp: Gauge,
@@ -38,78 +40,26 @@ pub struct Metrics {
 /// Handles for one transaction's series.
 pub struct TxMetrics {
     labels: [String; 3],
-    success: GaugeVec,
-    duration_ok: Histogram,
-    duration_fail: Histogram,
-    failures: Vec<IntCounter>,
-    pub skipped: IntCounter,
-    steps: Vec<StepMetrics>,
+    buckets: Arc<series::Buckets>,
+    series: Arc<series::TxSeries>,
+    /// In the plan's step order.
+    steps: Vec<Arc<series::StepSeries>>,
+    pub skipped: Arc<Counter>,
     steps_names: Vec<String>,
     tls_version: GaugeVec,
     tls_expiry: GaugeVec,
+    /// Each step's expiry gauge, resolved at its first TLS run.
+    tls_expiry_steps: Vec<Option<Gauge>>,
     /// The version/cipher labels set per step, removed when they change.
     last_tls: Vec<Option<(String, String)>>,
-}
-
-struct StepMetrics {
-    ok: Histogram,
-    fail: Histogram,
-    phases: Vec<Gauge>,
 }
 
 impl Metrics {
     pub fn new(buckets: &[f64]) -> Self {
         let registry = Registry::new();
-        let probe_success = GaugeVec::new(
-            Opts::new(
-                "mimamori_probe_success",
-                "Whether the latest completed run of the transaction succeeded (1) or failed (0).",
-            ),
-            &TX_LABELS,
-        )
-        .unwrap();
-        let probe_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "mimamori_probe_duration_seconds",
-                "Duration of whole transaction runs, every run.",
-            )
-            .buckets(buckets.to_vec()),
-            &["service", "transaction", "location", "result"],
-        )
-        .unwrap();
-        let step_duration = HistogramVec::new(
-            HistogramOpts::new("mimamori_step_duration_seconds", "Response time of each operation (step), from request start to the last body byte; the latency objective is read from it.")
-                .buckets(buckets.to_vec()),
-            &["service", "transaction", "location", "step", "result"],
-        )
-        .unwrap();
-        let step_phase = GaugeVec::new(
-            Opts::new(
-                "mimamori_step_phase_seconds",
-                "Time spent in each phase of the step in the latest run.",
-            ),
-            &["service", "transaction", "location", "step", "phase"],
-        )
-        .unwrap();
-        let failures = IntCounterVec::new(
-            Opts::new(
-                "mimamori_probe_failures_total",
-                "Failed transaction runs by reason.",
-            ),
-            &["service", "transaction", "location", "reason"],
-        )
-        .unwrap();
         let maintenance = GaugeVec::new(
             Opts::new("mimamori_maintenance_active", "Whether the service is inside a planned maintenance window announced in time (1) or not (0)."),
             &["service", "location"],
-        )
-        .unwrap();
-        let skipped = IntCounterVec::new(
-            Opts::new(
-                "mimamori_runs_skipped_total",
-                "Runs that could not start on time and were skipped.",
-            ),
-            &TX_LABELS,
         )
         .unwrap();
         let scheduler_lag = Histogram::with_opts(
@@ -175,13 +125,7 @@ impl Metrics {
             ])
             .set(1.0);
         for c in [
-            Box::new(probe_success.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(probe_duration.clone()),
-            Box::new(step_duration.clone()),
-            Box::new(step_phase.clone()),
-            Box::new(failures.clone()),
-            Box::new(maintenance.clone()),
-            Box::new(skipped.clone()),
+            Box::new(maintenance.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(scheduler_lag.clone()),
             Box::new(reload_successful.clone()),
             Box::new(reload_timestamp.clone()),
@@ -196,13 +140,9 @@ impl Metrics {
         }
         Metrics {
             registry,
-            probe_success,
-            probe_duration,
-            step_duration,
-            step_phase,
-            failures,
+            series: series::Store::new(buckets),
+            last_render_len: AtomicUsize::new(0),
             maintenance,
-            skipped,
             scheduler_lag,
             reload_successful,
             reload_timestamp,
@@ -223,51 +163,22 @@ impl Metrics {
             plan.key.transaction.as_str(),
             plan.location.as_str(),
         ];
+        let series = self.series.transaction(l[2], l[0], l[1]);
         TxMetrics {
             labels: l.map(str::to_string),
-            success: self.probe_success.clone(),
-            duration_ok: self
-                .probe_duration
-                .with_label_values(&[l[0], l[1], l[2], "success"]),
-            duration_fail: self
-                .probe_duration
-                .with_label_values(&[l[0], l[1], l[2], "failure"]),
-            failures: Reason::ALL
-                .iter()
-                .map(|r| {
-                    self.failures
-                        .with_label_values(&[l[0], l[1], l[2], r.as_str()])
-                })
-                .collect(),
-            skipped: self.skipped.with_label_values(&l),
-            tls_version: self.tls_version.clone(),
-            tls_expiry: self.tls_expiry.clone(),
-            last_tls: vec![None; plan.steps.len()],
-            steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
+            buckets: self.series.buckets.clone(),
             steps: plan
                 .steps
                 .iter()
-                .map(|s| StepMetrics {
-                    ok: self
-                        .step_duration
-                        .with_label_values(&[l[0], l[1], l[2], &s.name, "success"]),
-                    fail: self
-                        .step_duration
-                        .with_label_values(&[l[0], l[1], l[2], &s.name, "failure"]),
-                    phases: Phase::ALL
-                        .iter()
-                        .map(|p| {
-                            self.step_phase.with_label_values(&[
-                                l[0],
-                                l[1],
-                                l[2],
-                                &s.name,
-                                p.as_str(),
-                            ])
-                        })
-                        .collect(),
-                })
+                .map(|s| self.series.step(&series, &s.name))
                 .collect(),
+            skipped: series.skipped.clone(),
+            series,
+            tls_version: self.tls_version.clone(),
+            tls_expiry: self.tls_expiry.clone(),
+            tls_expiry_steps: vec![None; plan.steps.len()],
+            last_tls: vec![None; plan.steps.len()],
+            steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
         }
     }
 
@@ -317,35 +228,8 @@ impl Metrics {
                 &s.name,
             ]);
         }
-        let l = [
-            plan.key.service.as_str(),
-            plan.key.transaction.as_str(),
-            plan.location.as_str(),
-        ];
-        let _ = self.probe_success.remove_label_values(&l);
-        let _ = self.skipped.remove_label_values(&l);
-        for result in ["success", "failure"] {
-            let _ = self
-                .probe_duration
-                .remove_label_values(&[l[0], l[1], l[2], result]);
-            for s in &plan.steps {
-                let _ = self
-                    .step_duration
-                    .remove_label_values(&[l[0], l[1], l[2], &s.name, result]);
-            }
-        }
-        for r in Reason::ALL {
-            let _ = self
-                .failures
-                .remove_label_values(&[l[0], l[1], l[2], r.as_str()]);
-        }
-        for s in &plan.steps {
-            for p in Phase::ALL {
-                let _ =
-                    self.step_phase
-                        .remove_label_values(&[l[0], l[1], l[2], &s.name, p.as_str()]);
-            }
-        }
+        self.series
+            .remove(&plan.location, &plan.key.service, &plan.key.transaction);
     }
 
     /// Sets `mimamori_maintenance_active` for exactly the given services.
@@ -361,11 +245,26 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format.
+    /// The text exposition format: the registry's families and the
+    /// transactions' own, in name order.
     pub fn render(&self) -> String {
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        let registry = self.registry.gather();
+        let txs = self.series.snapshot();
+        let last = self.last_render_len.load(Ordering::Relaxed);
+        let mut out = String::with_capacity((last + last / 8).max(txs.size_hint()) + 64 * 1024);
+        let encoder = TextEncoder::new();
+        let mut own = series::FAMILIES.iter().enumerate().peekable();
+        for family in &registry {
+            while let Some((i, _)) = own.next_if(|(_, name)| **name < family.name()) {
+                txs.write_family(i, &mut out);
+            }
+            let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut out);
+        }
+        for (i, _) in own {
+            txs.write_family(i, &mut out);
+        }
+        self.last_render_len.store(out.len(), Ordering::Relaxed);
+        out
     }
 }
 
@@ -399,38 +298,42 @@ impl TxMetrics {
     }
 
     pub fn record(&mut self, outcome: &Outcome) {
-        let l = [
-            self.labels[0].as_str(),
-            self.labels[1].as_str(),
-            self.labels[2].as_str(),
-        ];
-        self.success
-            .with_label_values(&l)
-            .set(if outcome.success { 1.0 } else { 0.0 });
-        let secs = outcome.duration.as_secs_f64();
-        if outcome.success {
-            self.duration_ok.observe(secs);
-        } else {
-            self.duration_fail.observe(secs);
+        let series = &self.series;
+        series.set_success(outcome.success);
+        series.duration[usize::from(outcome.success)]
+            .observe(&self.buckets, outcome.duration.as_secs_f64());
+        if !outcome.success {
             if let Some(r) = outcome.reason {
-                self.failures[Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)].inc();
+                series.failures[Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)].inc();
             }
         }
         for (i, st) in outcome.steps.iter().enumerate() {
             let Some(m) = self.steps.get(i) else { continue };
-            if st.success { &m.ok } else { &m.fail }.observe(st.duration.as_secs_f64());
+            m.duration[usize::from(st.success)].observe(&self.buckets, st.duration.as_secs_f64());
             for (p, g) in Phase::ALL.iter().zip(&m.phases) {
                 g.set(st.phases.get(*p).as_secs_f64());
             }
             if let Some(tls) = &st.tls {
                 if let Some(exp) = tls.not_after {
                     let [s, t, l] = &self.labels;
-                    self.tls_expiry
-                        .with_label_values(&[s, t, l, &self.steps_names[i]])
+                    self.tls_expiry_steps[i]
+                        .get_or_insert_with(|| {
+                            self.tls_expiry
+                                .with_label_values(&[s, t, l, &self.steps_names[i]])
+                        })
                         .set(exp as f64);
                 }
-                self.set_tls_labels(i, Some((tls.version.clone(), tls.cipher.clone())));
+                if self.last_tls[i]
+                    .as_ref()
+                    .map(|(v, c)| (v.as_str(), c.as_str()))
+                    != Some((tls.version.as_str(), tls.cipher.as_str()))
+                {
+                    self.set_tls_labels(i, Some((tls.version.clone(), tls.cipher.clone())));
+                }
             }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

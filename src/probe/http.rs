@@ -211,9 +211,7 @@ impl Session {
                     .negotiated_cipher_suite()
                     .map(|c| format!("{:?}", c.suite()))
                     .unwrap_or_default(),
-                not_after: session
-                    .peer_certificates()
-                    .and_then(super::tls::earliest_expiry),
+                not_after: session.peer_certificates().and_then(chain_expiry),
             };
             let (sender, conn) = builder
                 .handshake(TokioIo::new(tls))
@@ -423,6 +421,27 @@ impl Session {
             hops += 1;
         }
     }
+}
+
+/// [`super::tls::earliest_expiry`], remembered per certificate chain: a server
+/// shows the same chain run after run, and decoding it with OpenSSL on every
+/// HTTPS run cost more CPU than the handshake itself (see BENCHMARKS.md).
+fn chain_expiry(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<i64> {
+    type Chains = HashMap<Vec<Vec<u8>>, Option<i64>>;
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<Chains>> = std::sync::OnceLock::new();
+    let key: Vec<Vec<u8>> = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(e) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return *e;
+    }
+    let expiry = super::tls::earliest_expiry(chain);
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() >= 1024 {
+        // Bounded: many distinct chains (rotating certificates) start over.
+        seen.clear();
+    }
+    seen.insert(key, expiry);
+    expiry
 }
 
 fn tls_version_name(v: rustls::ProtocolVersion) -> String {

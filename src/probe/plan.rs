@@ -161,7 +161,7 @@ pub fn build(
                 .iter()
                 .map(|(k, t)| (k.clone(), resolve(t, &tp.key("variables").key(k))))
                 .collect();
-            let mut steps = Vec::new();
+            let mut steps = Vec::with_capacity(tx.steps.len());
             for (i, s) in tx.steps.iter().enumerate() {
                 let sp = tp.key("steps").index(i);
                 let body = s.body.as_ref().map(|b| match b {
@@ -293,12 +293,12 @@ pub fn build(
                 max_redirects: g.max_redirects,
                 user_agent: g.user_agent.clone(),
                 policy,
-                fingerprint: format!(
+                fingerprint: digest(&format!(
                     "{tx:?}|{:?}|{location}|{ca_files:?}|{}|{}",
                     g,
                     secrets_digest(&secrets),
                     cfg.source.file
-                ),
+                )),
             }));
         }
     }
@@ -307,6 +307,18 @@ pub fn build(
     } else {
         Err(ConfigErrors(errs))
     }
+}
+
+/// A 128-bit digest of a plan's full description: kept instead of the
+/// description itself (over a kilobyte per transaction) to detect changes.
+fn digest(description: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, description).hash(&mut h);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(0), half(1))
 }
 
 /// A change of secret values must restart the transaction, without the values
@@ -365,6 +377,9 @@ pub fn tls_config(ca_files: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, Str
         .with_root_certificates(roots)
         .with_no_client_auth();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Every run starts from nothing: a resumed session would hide the full
+    // handshake's cost (and a broken certificate chain) from the measurement.
+    cfg.resumption = rustls::client::Resumption::disabled();
     let cfg = Arc::new(cfg);
     cache
         .lock()

@@ -86,13 +86,13 @@ impl Scheduler {
                         t.handle.abort();
                         self.metrics.forget(&t.plan);
                     }
-                    // Series exist from the moment the transaction is scheduled.
+                    // The series exist from now on, not from when the task first runs.
                     let tx = self.metrics.transaction(&plan);
                     let handle = tokio::spawn(transaction_tasks(
                         plan.clone(),
+                        tx,
                         self.metrics.clone(),
                         self.runner.clone(),
-                        tx,
                     ));
                     next.insert(plan.key.clone(), Task { plan, handle });
                 }
@@ -130,14 +130,20 @@ impl Drop for Scheduler {
 /// The run loop and the TLS policy loop of one transaction, stopped together.
 async fn transaction_tasks(
     plan: Arc<TransactionPlan>,
+    tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
-    tx: TxMetrics,
 ) {
     tokio::join!(
-        run_loop(plan.clone(), metrics.clone(), runner, tx),
+        run_loop(plan.clone(), tx, metrics.clone(), runner),
         policy_loop(plan, metrics)
     );
+}
+
+/// Legacy-TLS handshakes in flight at once, process-wide.
+fn legacy_checks() -> &'static tokio::sync::Semaphore {
+    static CHECKS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    CHECKS.get_or_init(|| tokio::sync::Semaphore::new(4))
 }
 
 /// Checks the TLS policy on its own, slower schedule: legacy handshakes per
@@ -155,6 +161,9 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
         for (step, host, port, name) in &policy.legacy_targets {
             for v in crate::probe::tls::Legacy::ALL {
                 let (h, n, p) = (host.clone(), name.clone(), *port);
+                // A few at a time across all transactions: thousands of them
+                // start together, and each check holds a blocking thread.
+                let _permit = legacy_checks().acquire().await;
                 let r = tokio::task::spawn_blocking(move || {
                     crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
                 })
@@ -169,9 +178,10 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
             }
         }
         if let Some(url) = &policy.plain_http_url {
-            if let Some(refused) =
-                crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout).await
-            {
+            // Boxed: the check's future is kilobytes, and every transaction's
+            // loop task would otherwise carry that space while it sleeps.
+            let check = crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout);
+            if let Some(refused) = Box::pin(check).await {
                 metrics.set_plain_http(&plan.key.service, &plan.location, refused);
             }
         }
@@ -181,9 +191,9 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
 
 async fn run_loop(
     plan: Arc<TransactionPlan>,
+    mut tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
-    mut tx: TxMetrics,
 ) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
+# not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
+#
+#   scripts/bench.sh [compare|scale|accuracy|all]     (default: all)
+#
+# compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
+#           /probe for 200 targets every second, and mimamori running 200 one-GET
+#           transactions every second, against the same nginx at the same time:
+#           CPU per probe (user+sys of each process) and RSS, over HTTP then HTTPS.
+# scale     100, 1,000 and 10,000 transactions every 15 s on one core
+#           (taskset -c 0, MIMAMORI_WORKER_THREADS=1): CPU, RSS, scheduling lag,
+#           skipped runs, /metrics size and time.
+# accuracy  500 runs/s against a server that answers after a known delay.
+#
+# Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
+# directory, default /tmp/mimamori-bench). Everything listens on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+W=${BENCH_DIR:-/tmp/mimamori-bench}
+SECS=${BENCH_SECONDS:-60}
+NGINX_HTTP=18080 NGINX_HTTPS=18443 DELAY_PORT=18090
+BB_PORT=19115 PROM_PORT=19090 MM_PORT=19732 MM1_PORT=19733
+MM=$ROOT/target/release/mimamori
+HZ=$(getconf CLK_TCK)
+mkdir -p "$W"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+log() { printf '== %s\n' "$*" >&2; }
+
+install() {
+  local need=()
+  command -v nginx >/dev/null || need+=(nginx-light)
+  command -v prometheus-blackbox-exporter >/dev/null || need+=(prometheus-blackbox-exporter)
+  command -v prometheus >/dev/null || need+=(prometheus)
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v curl >/dev/null || need+=(curl)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # The packages start daemons on their default ports; this script runs its own.
+    $sudo systemctl stop nginx prometheus prometheus-blackbox-exporter 2>/dev/null || true
+  fi
+  log "building (release)"
+  cargo build --release --quiet --bin mimamori --example delay_server --example connect_floor
+}
+
+# user+sys CPU ticks of a process
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+requests() { grep -c " $1" "$W/access.log" || true; }
+wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; log "port $1 did not open"; return 1; }
+
+start_nginx() {
+  if [ ! -f "$W/cert.pem" ]; then
+    # A CA and a server certificate it signs (a self-signed CA certificate
+    # cannot serve as the server's: webpki refuses a CA as end entity).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+      -keyout "$W/ca-key.pem" -out "$W/ca.pem" -subj "/CN=mimamori bench CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$W/key.pem" -out "$W/cert.csr" -subj /CN=localhost 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$W/cert.ext"
+    openssl x509 -req -in "$W/cert.csr" -CA "$W/ca.pem" -CAkey "$W/ca-key.pem" -CAcreateserial \
+      -days 30 -extfile "$W/cert.ext" -out "$W/cert.pem" 2>/dev/null
+  fi
+  mkdir -p "$W/nginx-tmp"
+  : > "$W/access.log"
+  cat > "$W/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $W/access.log;
+  client_body_temp_path $W/nginx-tmp;
+  server {
+    listen 127.0.0.1:$NGINX_HTTP;
+    listen 127.0.0.1:$NGINX_HTTPS ssl;
+    ssl_certificate $W/cert.pem;
+    ssl_certificate_key $W/key.pem;
+    # A full handshake for every probe of both exporters: no resumption.
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    location / { default_type text/plain; return 200 "ok\n"; }
+  }
+}
+EOF
+  nginx -c "$W/nginx.conf" -p "$W" >"$W/nginx.out" 2>&1 &
+  PIDS+=($!)
+  wait_port $NGINX_HTTP
+}
+
+# gen_config N INTERVAL URL_PREFIX [CA_FILE]: N one-GET transactions, 100 per service.
+gen_config() {
+  local n=$1 interval=$2 base=$3 ca=${4:-} i=0 s j
+  printf 'global:\n  location: bench\n  interval: %s\n  timeout: %s\n  step_timeout: %s\n' "$interval" "$interval" "$interval"
+  [ -z "$ca" ] || printf '  ca_file: %s\n' "$ca"
+  echo "services:"
+  for ((s = 0; i < n; s++)); do
+    printf '  - name: svc%d\n    display_name: {ja: svc%d, en: svc%d}\n' $s $s $s
+    printf '    objectives: {availability: 99.9, latency: {threshold: 1s, target: 99}}\n    transactions:\n'
+    for ((j = 0; j < 100 && i < n; j++, i++)); do
+      printf '      - name: tx%d\n        steps:\n          - name: get\n            url: %s/%d/%d\n' $j "$base" $s $j
+    done
+  done
+}
+
+# start_mimamori NAME PORT CONFIG [extra env...]: pid in $MM_PID
+start_mimamori() {
+  local name=$1 port=$2 config=$3; shift 3
+  env "$@" "$MM" serve --config "$config" --web.listen-address "127.0.0.1:$port" >"$W/$name.log" 2>&1 &
+  MM_PID=$!
+  PIDS+=($MM_PID)
+  wait_port "$port"
+}
+
+start_blackbox() {
+  cat > "$W/blackbox.yml" <<EOF
+modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http: {preferred_ip_protocol: ip4}
+  https_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config: {ca_file: $W/ca.pem}
+EOF
+  prometheus-blackbox-exporter --config.file="$W/blackbox.yml" \
+    --web.listen-address=127.0.0.1:$BB_PORT >"$W/blackbox.log" 2>&1 &
+  BB_PID=$!
+  PIDS+=($BB_PID)
+  wait_port $BB_PORT
+}
+
+# start_prometheus SCHEME MODULE PORT: 200 blackbox targets scraped every second
+start_prometheus() {
+  {
+    printf 'global: {scrape_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n'
+    printf '  - job_name: blackbox\n    metrics_path: /probe\n    params: {module: [%s]}\n' "$2"
+    printf '    static_configs:\n      - targets:\n'
+    for i in $(seq 0 199); do printf '        - %s://127.0.0.1:%s/bb/%d\n' "$1" "$3" "$i"; done
+    printf '    relabel_configs:\n'
+    printf '      - {source_labels: [__address__], target_label: __param_target}\n'
+    printf '      - {source_labels: [__param_target], target_label: instance}\n'
+    printf '      - {target_label: __address__, replacement: "127.0.0.1:%s"}\n' $BB_PORT
+  } > "$W/prometheus.yml"
+  rm -rf "$W/prometheus-data"
+  prometheus --config.file="$W/prometheus.yml" --web.listen-address=127.0.0.1:$PROM_PORT \
+    --storage.tsdb.path="$W/prometheus-data" >"$W/prometheus.log" 2>&1 &
+  PROM_PID=$!
+  PIDS+=($PROM_PID)
+  wait_port $PROM_PORT
+}
+
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+load() { awk '{print $1", "$2", "$3}' /proc/loadavg; }
+
+# measure LABEL: blackbox, mimamori (default runtime) and mimamori (1 worker) over one window
+measure() {
+  local label=$1 t0 b0 p0 m0 n0 nb0 nm0 nn0 b1 p1 m1 n1 nb1 nm1 nn1 rb=0 rm=0 rn=0 r f0=0 f1=0 nf0=0 nf1=0
+  log "$label: warming up 10 s"
+  sleep 10
+  local load0; load0=$(load)
+  t0=$(date +%s.%N); b0=$(ticks $BB_PID); p0=$(ticks $PROM_PID); m0=$(ticks $MM_A); n0=$(ticks $MM_B)
+  nb0=$(requests /bb/); nm0=$(requests /mm/); nn0=$(requests /m1/)
+  if [ -n "${FLOOR_PID:-}" ]; then f0=$(ticks $FLOOR_PID); nf0=$(requests /fl/); fi
+  log "$label: measuring ${SECS} s (load $load0)"
+  for _ in $(seq $((SECS / 5))); do
+    sleep 5
+    r=$(rss_kb $BB_PID); [ "$r" -gt $rb ] && rb=$r
+    r=$(rss_kb $MM_A); [ "$r" -gt $rm ] && rm=$r
+    r=$(rss_kb $MM_B); [ "$r" -gt $rn ] && rn=$r
+  done
+  b1=$(ticks $BB_PID); p1=$(ticks $PROM_PID); m1=$(ticks $MM_A); n1=$(ticks $MM_B)
+  nb1=$(requests /bb/); nm1=$(requests /mm/); nn1=$(requests /m1/)
+  if [ -n "${FLOOR_PID:-}" ]; then f1=$(ticks $FLOOR_PID); nf1=$(requests /fl/); fi
+  awk -v label="$label" -v hz="$HZ" -v load="$load0 → $(load)" \
+    -v bt=$((b1 - b0)) -v bn=$((nb1 - nb0)) -v pt=$((p1 - p0)) -v rb=$rb \
+    -v mt=$((m1 - m0)) -v mn=$((nm1 - nm0)) -v rm=$rm \
+    -v nt=$((n1 - n0)) -v nn=$((nn1 - nn0)) -v rn=$rn -v ft=$((f1 - f0)) -v fn=$((nf1 - nf0)) 'BEGIN {
+      bb = bt / hz * 1000 / bn; mm = mt / hz * 1000 / mn; m1 = nt / hz * 1000 / nn
+      printf "\n%s (load average %s)\n", label, load
+      printf "  %-34s %9s %12s %12s %9s\n", "", "probes", "CPU ms", "ms/probe", "RSS MB"
+      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "blackbox_exporter", bn, bt / hz * 1000, bb, rb / 1024
+      printf "  %-34s %9s %12.0f %12.4f\n", "  (+ its Prometheus, not counted)", "", pt / hz * 1000, pt / hz * 1000 / bn
+      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori", mn, mt / hz * 1000, mm, rm / 1024
+      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori MIMAMORI_WORKER_THREADS=1", nn, nt / hz * 1000, m1, rn / 1024
+      if (fn > 0) printf "  %-34s %9d %12.0f %12.4f\n", "floor: blocking connect/GET/close", fn, ft / hz * 1000, ft / hz * 1000 / fn
+      printf "  CPU ratio mimamori/blackbox: %.3f (1/%.1f); 1 worker: %.3f (1/%.1f)\n", mm / bb, bb / mm, m1 / bb, bb / m1
+      printf "  RSS ratio mimamori/blackbox: %.2f; 1 worker: %.2f\n", rm / rb, rn / rb
+    }'
+}
+
+compare() {
+  start_nginx
+  start_blackbox
+  gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/mm" > "$W/http-a.yaml"
+  gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/m1" > "$W/http-b.yaml"
+  start_prometheus http http_2xx $NGINX_HTTP
+  start_mimamori mm-http $MM_PORT "$W/http-a.yaml"; MM_A=$MM_PID
+  start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=1; MM_B=$MM_PID
+  "$ROOT/target/release/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
+  FLOOR_PID=$!; PIDS+=($FLOOR_PID)
+  measure "HTTP, 200 probes/s each"
+  stop $PROM_PID; stop $MM_A; stop $MM_B; stop $FLOOR_PID; FLOOR_PID=
+
+  gen_config 200 1s "https://127.0.0.1:$NGINX_HTTPS/mm" "$W/ca.pem" > "$W/https-a.yaml"
+  gen_config 200 1s "https://127.0.0.1:$NGINX_HTTPS/m1" "$W/ca.pem" > "$W/https-b.yaml"
+  start_prometheus https https_2xx $NGINX_HTTPS
+  start_mimamori mm-https $MM_PORT "$W/https-a.yaml"; MM_A=$MM_PID
+  start_mimamori m1-https $MM1_PORT "$W/https-b.yaml" MIMAMORI_WORKER_THREADS=1; MM_B=$MM_PID
+  measure "HTTPS (full handshake every probe), 200 probes/s each"
+  stop $PROM_PID; stop $MM_A; stop $MM_B; stop $BB_PID
+}
+
+# lag_summary BEFORE AFTER: p50/p99 of mimamori_scheduler_lag_seconds between two scrapes
+lag_summary() {
+  awk 'FNR == NR && /^mimamori_scheduler_lag_seconds_bucket/ { match($0, /le="[^"]*"/); a[substr($0, RSTART + 4, RLENGTH - 5)] = $NF; next }
+       /^mimamori_scheduler_lag_seconds_bucket/ { match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); n++; les[n] = le; c[n] = $NF - a[le] }
+       END {
+         total = c[n]; out = ""
+         split("0.5 0.99", qs, " ")
+         for (k = 1; k <= 2; k++) {
+           q = qs[k] * total; prev = 0; lo = 0; v = "?"
+           for (i = 1; i <= n; i++) {
+             if (c[i] >= q) {
+               if (les[i] == "+Inf") { v = "> " lo } else { v = sprintf("%.4f", lo + (les[i] - lo) * (c[i] > prev ? (q - prev) / (c[i] - prev) : 1)) }
+               break
+             }
+             prev = c[i]; lo = les[i]
+           }
+           out = out sprintf("p%s %s s  ", qs[k] * 100, v)
+         }
+         printf "%s(runs %d)", out, total
+       }' "$1" "$2"
+}
+
+skipped_total() { awk '/^mimamori_runs_skipped_total/ { s += $NF } END { print s + 0 }' "$1"; }
+
+scale() {
+  [ -f "$W/nginx.pid" ] && kill -0 "$(cat "$W/nginx.pid")" 2>/dev/null || start_nginx
+  printf '\nscale: one-GET transactions every 15 s, taskset -c 0, MIMAMORI_WORKER_THREADS=1 (load average %s)\n' "$(load)"
+  printf '  %7s %7s %10s %10s %9s %9s %10s %11s %11s  %s\n' transactions runs/s "CPU %core" "ms/run" "RSS MB" "peak MB" "/metrics MB" "render ms" "scrape ms" "scheduling lag"
+  for n in ${SCALE_SIZES:-100 1000 10000}; do
+    gen_config "$n" 15s "http://127.0.0.1:$NGINX_HTTP/sc" > "$W/scale-$n.yaml"
+    env MIMAMORI_WORKER_THREADS=1 taskset -c 0 "$MM" serve --config "$W/scale-$n.yaml" \
+      --web.listen-address "127.0.0.1:$MM_PORT" >"$W/scale-$n.log" 2>&1 &
+    local pid=$!; PIDS+=($pid)
+    wait_port $MM_PORT
+    sleep 20 # every transaction has run once
+    curl -s -o "$W/scale-before.txt" "http://127.0.0.1:$MM_PORT/metrics"
+    local t0 c0 r0 c1 rss ttfb=() total=() k
+    c0=$(ticks $pid); r0=$(requests /sc/); t0=$(date +%s.%N)
+    # Scraped every 15 s, as Prometheus would; each scrape's time is recorded.
+    for k in $(seq $((SECS / 15))); do
+      sleep 15
+      read -r a b < <(curl -s -o "$W/scale-after.txt" -w '%{time_starttransfer} %{time_total}\n' "http://127.0.0.1:$MM_PORT/metrics")
+      ttfb+=("$a"); total+=("$b")
+    done
+    c1=$(ticks $pid); rss=$(rss_kb $pid)
+    local runs=$(( $(requests /sc/) - r0 )) el
+    el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    local lag skipped size
+    lag=$(lag_summary "$W/scale-before.txt" "$W/scale-after.txt")
+    skipped=$(skipped_total "$W/scale-after.txt")
+    size=$(stat -c %s "$W/scale-after.txt")
+    awk -v n="$n" -v runs="$runs" -v el="$el" -v ticks=$((c1 - c0)) -v hz="$HZ" -v rss="$rss" -v hwm="$(hwm_kb $pid)" \
+      -v size="$size" -v ttfb="${ttfb[*]}" -v total="${total[*]}" -v lag="$lag" -v skipped="$skipped" 'BEGIN {
+        nt = split(ttfb, t, " "); split(total, u, " "); mt = 0; mu = 0
+        for (i = 1; i <= nt; i++) { if (t[i] > mt) mt = t[i]; if (u[i] > mu) mu = u[i] }
+        printf "  %7d %7.0f %10.1f %10.4f %9.1f %9.1f %10.1f %11.0f %11.0f  %s, skipped %d\n", n, runs / el, ticks / hz / el * 100, ticks / hz * 1000 / runs, rss / 1024, hwm / 1024, size / 1e6, mt * 1000, mu * 1000, lag, skipped
+      }'
+    stop $pid
+  done
+  echo "  (render ms: slowest time to first byte of /metrics; scrape ms: slowest complete transfer)"
+}
+
+accuracy() {
+  local delay_ms=${ACCURACY_DELAY_MS:-50}
+  "$ROOT/target/release/examples/delay_server" 127.0.0.1:$DELAY_PORT "${delay_ms}ms" >"$W/delay.log" 2>&1 &
+  local dpid=$!; PIDS+=($dpid)
+  sleep 0.5
+  gen_config 500 1s "http://127.0.0.1:$DELAY_PORT/d" > "$W/accuracy.yaml"
+  start_mimamori accuracy $MM_PORT "$W/accuracy.yaml"
+  local pid=$MM_PID
+  sleep 5
+  curl -s "http://127.0.0.1:$DELAY_PORT/stats?reset" >/dev/null
+  local c0 r0; c0=$(ticks $pid)
+  : > "$W/accuracy-samples.txt"
+  local load0; load0=$(load)
+  for _ in $(seq "$SECS"); do
+    sleep 1
+    # The latest run of each of the 500 transactions: processing phase and the
+    # step's phases summed (connect + processing + transfer ≈ response time).
+    curl -s "http://127.0.0.1:$MM_PORT/metrics" | awk '/^mimamori_step_phase_seconds\{/ {
+        match($0, /transaction="[^"]*"/); t = substr($0, RSTART, RLENGTH); match($0, /service="[^"]*"/); t = t substr($0, RSTART, RLENGTH)
+        if ($0 ~ /phase="processing"/) p[t] = $NF; s[t] += $NF }
+        END { for (t in p) print p[t], s[t] }' >> "$W/accuracy-samples.txt"
+  done
+  local stats c1; stats=$(curl -s "http://127.0.0.1:$DELAY_PORT/stats"); c1=$(ticks $pid)
+  local runs; runs=$(awk -F'[:,]' '{print $2}' <<<"$stats")
+  printf '\naccuracy: 500 transactions every 1 s against a server that waits %s ms (load average %s → %s)\n' "$delay_ms" "$load0" "$(load)"
+  printf '  server: %s (delay applied, request read → answer written)\n' "$stats"
+  local sp50 sp99
+  sp50=$(sed -E 's/.*"p50_us":([0-9]+).*/\1/' <<<"$stats"); sp99=$(sed -E 's/.*"p99_us":([0-9]+).*/\1/' <<<"$stats")
+  for col in 1 2; do
+    sort -g -k$col,$col "$W/accuracy-samples.txt" | awk -v col=$col -v d="$delay_ms" -v s50="$sp50" -v s99="$sp99" '{ p[NR] = $col * 1000 } END {
+      m = p[int(NR * 0.5)]; q = p[int(NR * 0.99)]
+      printf "  %-34s median %.3f ms, p99 %.3f ms (%d samples)\n", (col == 1 ? "processing phase:" : "whole step (sum of phases):"), m, q, NR
+      printf "  %-34s median %+.3f ms, p99 %+.3f ms\n", "  minus the nominal delay:", m - d, q - d
+      printf "  %-34s median %+.3f ms, p99 %+.3f ms\n", "  minus the delay the server applied:", m - s50 / 1000, q - s99 / 1000
+    }'
+  done
+  awk -v t=$((c1 - c0)) -v hz="$HZ" -v runs="$runs" 'BEGIN { printf "  exporter CPU: %.4f ms per run\n", t / hz * 1000 / runs }'
+  stop $pid; stop $dpid
+}
+
+what=${1:-all}
+install
+case $what in
+  compare) compare ;;
+  scale) scale ;;
+  accuracy) accuracy ;;
+  all) compare; scale; accuracy ;;
+  *) echo "usage: $0 [compare|scale|accuracy|all]" >&2; exit 64 ;;
+esac

@@ -1,0 +1,476 @@
+//! The per-transaction series, kept as plain atomics with their label text
+//! escaped once, and written straight into the exposition.
+//!
+//! Ten thousand transactions make about a million exposition lines. The
+//! `prometheus` crate's gather-and-encode copies every label of every series
+//! into protobuf structures on each scrape (1.5 s for 10,000 transactions, see
+//! BENCHMARKS.md); here a scrape reads atomics and copies prepared text. The
+//! output is byte for byte what the `prometheus` crate wrote: label pairs
+//! sorted by name, series sorted by label values, values formatted alike.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::probe::outcome::{Phase, Reason};
+
+/// An `f64` updated without a lock.
+pub struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    const fn zero() -> Self {
+        // 0.0 is all zero bits.
+        AtomicF64(AtomicU64::new(0))
+    }
+
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Relaxed))
+    }
+
+    pub fn set(&self, v: f64) {
+        self.0.store(v.to_bits(), Relaxed);
+    }
+
+    fn add(&self, v: f64) {
+        let _ = self.0.fetch_update(Relaxed, Relaxed, |b| {
+            Some((f64::from_bits(b) + v).to_bits())
+        });
+    }
+}
+
+/// A counter that only goes up.
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    pub fn inc_by(&self, n: u64) {
+        self.0.fetch_add(n, Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// The bucket bounds every latency histogram shares, with their `le` label text.
+pub struct Buckets {
+    bounds: Vec<f64>,
+    /// `le="0.05"` … `le="+Inf"`: one more than `bounds`.
+    le: Vec<String>,
+}
+
+impl Buckets {
+    pub fn new(bounds: &[f64]) -> Self {
+        let bounds: Vec<f64> = bounds.iter().copied().filter(|b| b.is_finite()).collect();
+        let le = bounds
+            .iter()
+            .map(|b| format!("le=\"{b}\""))
+            .chain(std::iter::once("le=\"+Inf\"".to_string()))
+            .collect();
+        Buckets { bounds, le }
+    }
+}
+
+/// A histogram whose `_count` is the sum of its buckets, so `_count` and the
+/// `+Inf` bucket always agree.
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); the last one is above every bound.
+    counts: Box<[AtomicU64]>,
+    sum: AtomicF64,
+}
+
+impl Histogram {
+    fn new(b: &Buckets) -> Self {
+        Histogram {
+            counts: (0..b.le.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicF64::zero(),
+        }
+    }
+
+    /// Counts `v` in the first bucket whose bound is ≥ `v`, as Prometheus defines `le`.
+    pub fn observe(&self, b: &Buckets, v: f64) {
+        let i = b
+            .bounds
+            .iter()
+            .position(|bound| v <= *bound)
+            .unwrap_or(b.bounds.len());
+        self.counts[i].fetch_add(1, Relaxed);
+        self.sum.add(v);
+    }
+}
+
+/// `result` label values in sorted order; `[0]` is the failure series.
+const RESULTS: [&str; 2] = ["result=\"failure\"", "result=\"success\""];
+
+/// One transaction's series at one location.
+pub struct TxSeries {
+    /// Unescaped (location, service, transaction): the sort key.
+    key: (String, String, String),
+    /// Escaped label pairs: `location="…"`, `service="…"`, `transaction="…"`.
+    location: String,
+    service: String,
+    transaction: String,
+    /// Bits of the latest result (0.0 or 1.0); [`NO_RUN`] until the first run ends.
+    success: AtomicU64,
+    /// Indexed by `success as usize`.
+    pub duration: [Histogram; 2],
+    /// Indexed like [`Reason::ALL`].
+    pub failures: [Counter; Reason::ALL.len()],
+    pub skipped: Arc<Counter>,
+    /// By unescaped step name.
+    steps: Mutex<BTreeMap<String, Arc<StepSeries>>>,
+}
+
+/// Not a value `probe_success` ever takes: the series is absent.
+const NO_RUN: u64 = u64::MAX;
+
+impl TxSeries {
+    pub fn set_success(&self, ok: bool) {
+        self.success
+            .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
+    }
+}
+
+/// One step's series.
+pub struct StepSeries {
+    /// Unescaped step name: part of the sort key.
+    name: String,
+    /// Escaped `step="…"`.
+    step: String,
+    /// Indexed by `success as usize`.
+    pub duration: [Histogram; 2],
+    /// Indexed like [`Phase::ALL`].
+    pub phases: [AtomicF64; Phase::ALL.len()],
+}
+
+/// Every transaction's series, ordered as the exposition lists them.
+pub struct Store {
+    pub buckets: Arc<Buckets>,
+    txs: RwLock<BTreeMap<(String, String, String), Arc<TxSeries>>>,
+}
+
+/// The families this module writes, sorted by name, as the registry orders families.
+pub const FAMILIES: [&str; 6] = [
+    "mimamori_probe_duration_seconds",
+    "mimamori_probe_failures_total",
+    "mimamori_probe_success",
+    "mimamori_runs_skipped_total",
+    "mimamori_step_duration_seconds",
+    "mimamori_step_phase_seconds",
+];
+
+const HELP: [(&str, &str); 6] = [
+    ("Duration of whole transaction runs, every run.", "histogram"),
+    ("Failed transaction runs by reason.", "counter"),
+    (
+        "Whether the latest completed run of the transaction succeeded (1) or failed (0).",
+        "gauge",
+    ),
+    ("Runs that could not start on time and were skipped.", "counter"),
+    ("Response time of each operation (step), from request start to the last body byte; the latency objective is read from it.", "histogram"),
+    ("Time spent in each phase of the step in the latest run.", "gauge"),
+];
+
+impl Store {
+    pub fn new(bounds: &[f64]) -> Self {
+        Store {
+            buckets: Arc::new(Buckets::new(bounds)),
+            txs: RwLock::default(),
+        }
+    }
+
+    /// The transaction's series, created (at zero, without `probe_success`)
+    /// if they do not exist yet; a restarted transaction continues its counts.
+    pub fn transaction(&self, location: &str, service: &str, transaction: &str) -> Arc<TxSeries> {
+        let key = (
+            location.to_string(),
+            service.to_string(),
+            transaction.to_string(),
+        );
+        if let Some(t) = self.txs.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return t.clone();
+        }
+        let mut txs = self.txs.write().unwrap_or_else(|e| e.into_inner());
+        txs.entry(key)
+            .or_insert_with_key(|(l, s, t)| {
+                let b = &self.buckets;
+                Arc::new(TxSeries {
+                    location: pair("location", l),
+                    service: pair("service", s),
+                    transaction: pair("transaction", t),
+                    key: (l.clone(), s.clone(), t.clone()),
+                    success: AtomicU64::new(NO_RUN),
+                    duration: [Histogram::new(b), Histogram::new(b)],
+                    failures: Default::default(),
+                    skipped: Default::default(),
+                    steps: Mutex::default(),
+                })
+            })
+            .clone()
+    }
+
+    /// The step's series inside its transaction, created at zero if needed.
+    pub fn step(&self, tx: &TxSeries, name: &str) -> Arc<StepSeries> {
+        let mut steps = tx.steps.lock().unwrap_or_else(|e| e.into_inner());
+        steps
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let b = &self.buckets;
+                Arc::new(StepSeries {
+                    name: name.to_string(),
+                    step: pair("step", name),
+                    duration: [Histogram::new(b), Histogram::new(b)],
+                    phases: std::array::from_fn(|_| AtomicF64::zero()),
+                })
+            })
+            .clone()
+    }
+
+    /// Removes every series of the transaction.
+    pub fn remove(&self, location: &str, service: &str, transaction: &str) {
+        self.txs
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(
+                location.to_string(),
+                service.to_string(),
+                transaction.to_string(),
+            ));
+    }
+
+    /// The transactions as they are now; the lock is not held while writing.
+    pub fn snapshot(&self) -> Snapshot {
+        let txs: Vec<Arc<TxSeries>> = self
+            .txs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        Snapshot {
+            buckets: self.buckets.clone(),
+            txs,
+        }
+    }
+}
+
+/// What one scrape writes.
+pub struct Snapshot {
+    buckets: Arc<Buckets>,
+    txs: Vec<Arc<TxSeries>>,
+}
+
+impl Snapshot {
+    /// More than the transactions' part of the exposition takes, so a scrape
+    /// allocates its buffer once: pages never written cost no memory.
+    pub fn size_hint(&self) -> usize {
+        let histogram_lines = self.buckets.le.len() + 2;
+        self.txs
+            .iter()
+            .map(|t| {
+                let steps = t.steps.lock().unwrap_or_else(|e| e.into_inner()).len();
+                let lines = (2 + 2 * steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps;
+                lines * (t.location.len() + t.service.len() + t.transaction.len() + 120)
+            })
+            .sum()
+    }
+
+    /// Writes family `FAMILIES[i]`, or nothing when it has no series.
+    pub fn write_family(&self, i: usize, out: &mut String) {
+        let name = FAMILIES[i];
+        let start = out.len();
+        let (help, kind) = HELP[i];
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(help);
+        out.push_str("\n# TYPE ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(kind);
+        out.push('\n');
+        let header = out.len();
+        // Series sort by their label values in label-name order; `location`
+        // comes first in every family, so each location is written in turn.
+        for txs in self.txs.chunk_by(|a, b| a.key.0 == b.key.0) {
+            match i {
+                0 => {
+                    for (r, result) in RESULTS.iter().enumerate() {
+                        for t in txs {
+                            let labels = [t.location.as_str(), result, &t.service, &t.transaction];
+                            histogram(out, name, &labels, &t.duration[r], &self.buckets);
+                        }
+                    }
+                }
+                1 => {
+                    for (r, reason) in REASONS_SORTED.get_or_init(reasons_sorted) {
+                        for t in txs {
+                            let labels = [t.location.as_str(), reason, &t.service, &t.transaction];
+                            sample_u64(out, name, &labels, t.failures[*r].get());
+                        }
+                    }
+                }
+                2 => {
+                    for t in txs {
+                        let bits = t.success.load(Relaxed);
+                        if bits != NO_RUN {
+                            let labels = [t.location.as_str(), &t.service, &t.transaction];
+                            sample_f64(out, name, &labels, f64::from_bits(bits));
+                        }
+                    }
+                }
+                3 => {
+                    for t in txs {
+                        let labels = [t.location.as_str(), &t.service, &t.transaction];
+                        sample_u64(out, name, &labels, t.skipped.get());
+                    }
+                }
+                4 => {
+                    let steps = steps_sorted(txs);
+                    for (r, result) in RESULTS.iter().enumerate() {
+                        for (t, s) in &steps {
+                            let labels = [
+                                t.location.as_str(),
+                                result,
+                                &t.service,
+                                &s.step,
+                                &t.transaction,
+                            ];
+                            histogram(out, name, &labels, &s.duration[r], &self.buckets);
+                        }
+                    }
+                }
+                _ => {
+                    let steps = steps_sorted(txs);
+                    for (p, phase) in PHASES_SORTED.get_or_init(phases_sorted) {
+                        for (t, s) in &steps {
+                            let labels = [
+                                t.location.as_str(),
+                                phase,
+                                &t.service,
+                                &s.step,
+                                &t.transaction,
+                            ];
+                            sample_f64(out, name, &labels, s.phases[*p].get());
+                        }
+                    }
+                }
+            }
+        }
+        if out.len() == header {
+            // A family without series is not listed at all.
+            out.truncate(start);
+        }
+    }
+}
+
+/// Steps of one location's transactions in (service, step, transaction) order.
+fn steps_sorted(txs: &[Arc<TxSeries>]) -> Vec<(&TxSeries, Arc<StepSeries>)> {
+    let mut steps: Vec<(&TxSeries, Arc<StepSeries>)> = Vec::new();
+    for t in txs {
+        let held = t.steps.lock().unwrap_or_else(|e| e.into_inner());
+        steps.extend(held.values().map(|s| (&**t, s.clone())));
+    }
+    steps.sort_by(|(ta, a), (tb, b)| {
+        (&ta.key.1, &a.name, &ta.key.2).cmp(&(&tb.key.1, &b.name, &tb.key.2))
+    });
+    steps
+}
+
+static REASONS_SORTED: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
+static PHASES_SORTED: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
+
+/// (index in `Reason::ALL`, `reason="…"`) in label-value order.
+fn reasons_sorted() -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = Reason::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, pair("reason", r.as_str())))
+        .collect();
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    v
+}
+
+/// (index in `Phase::ALL`, `phase="…"`) in label-value order.
+fn phases_sorted() -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = Phase::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, pair("phase", p.as_str())))
+        .collect();
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    v
+}
+
+/// `name="value"` with the value escaped as the text format requires.
+fn pair(name: &str, value: &str) -> String {
+    let mut s = String::with_capacity(name.len() + value.len() + 3);
+    s.push_str(name);
+    s.push_str("=\"");
+    for c in value.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '"' => s.push_str("\\\""),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn series(out: &mut String, name: &str, suffix: &str, labels: &[&str], extra: Option<&str>) {
+    out.push_str(name);
+    out.push_str(suffix);
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(l);
+    }
+    if let Some(e) = extra {
+        out.push(',');
+        out.push_str(e);
+    }
+    out.push_str("} ");
+}
+
+fn push_u64(out: &mut String, v: u64) {
+    out.push_str(itoa::Buffer::new().format(v));
+    out.push('\n');
+}
+
+/// Floats as the `prometheus` crate writes them (`Display`).
+fn push_f64(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{v}");
+    out.push('\n');
+}
+
+fn sample_u64(out: &mut String, name: &str, labels: &[&str], v: u64) {
+    series(out, name, "", labels, None);
+    push_u64(out, v);
+}
+
+fn sample_f64(out: &mut String, name: &str, labels: &[&str], v: f64) {
+    series(out, name, "", labels, None);
+    push_f64(out, v);
+}
+
+fn histogram(out: &mut String, name: &str, labels: &[&str], h: &Histogram, b: &Buckets) {
+    let mut cumulative = 0;
+    for (count, le) in h.counts.iter().zip(&b.le) {
+        cumulative += count.load(Relaxed);
+        series(out, name, "_bucket", labels, Some(le));
+        push_u64(out, cumulative);
+    }
+    series(out, name, "_sum", labels, None);
+    push_f64(out, h.sum.get());
+    series(out, name, "_count", labels, None);
+    push_u64(out, cumulative);
+}
