@@ -326,3 +326,55 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
         Some(true)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_checks_are_shared_by_transactions_of_one_server() {
+    // Counts ClientHellos offering a version below TLS 1.2 (client_version in
+    // bytes 9..11 of the first record), then closes the connection.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let legacy_hellos = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = legacy_hellos.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 11];
+                if s.read_exact(&mut head).await.is_ok()
+                    && head[0] == 0x16
+                    && u16::from_be_bytes([head[9], head[10]]) < 0x0303
+                {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let tx = |name: &str| {
+        format!("      - name: {name}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n")
+    };
+    let src = format!(
+        "global: {{location: test, interval: 2s, timeout: 2s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n{}{}{}",
+        tx("a"),
+        tx("b"),
+        tx("c")
+    );
+    let cfg = config::parse(&src, "t.yaml").unwrap();
+    let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.metrics.render();
+        if text.matches("mimamori_tls_legacy_accepted{").count() == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop();
+    assert_eq!(
+        text.matches("mimamori_tls_legacy_accepted{").count(),
+        6,
+        "{text}"
+    );
+    // Three transactions, two versions, one server: two handshakes, not six.
+    assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -148,6 +148,17 @@ fn legacy_checks() -> &'static tokio::sync::Semaphore {
 
 /// Checks the TLS policy on its own, slower schedule: legacy handshakes per
 /// HTTPS origin, and whether plain HTTP is refused.
+/// Recent legacy-TLS verdicts per (host, port, server name, version), shared by
+/// every transaction in the process.
+type LegacyVerdicts = std::sync::Mutex<
+    std::collections::HashMap<(String, u16, String, &'static str), (Instant, bool)>,
+>;
+
+fn legacy_verdicts() -> &'static LegacyVerdicts {
+    static V: std::sync::OnceLock<LegacyVerdicts> = std::sync::OnceLock::new();
+    V.get_or_init(Default::default)
+}
+
 async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
     let policy = &plan.policy;
     if policy.legacy_targets.is_empty() && policy.plain_http_url.is_none() {
@@ -164,10 +175,31 @@ async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
                 // A few at a time across all transactions: thousands of them
                 // start together, and each check holds a blocking thread.
                 let _permit = legacy_checks().acquire().await;
-                let r = tokio::task::spawn_blocking(move || {
-                    crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
-                })
-                .await;
+                // Many transactions share a server: a verdict from the last half
+                // interval (any transaction's) answers for all of them.
+                let key = (h.clone(), p, n.clone(), v.as_str());
+                let fresh = policy.interval / 2;
+                let cached = legacy_verdicts()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&key)
+                    .filter(|(at, _)| at.elapsed() < fresh)
+                    .map(|(_, b)| *b);
+                let r = match cached {
+                    Some(b) => Ok(Ok(b)),
+                    None => {
+                        tokio::task::spawn_blocking(move || {
+                            crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
+                        })
+                        .await
+                    }
+                };
+                if let (None, Ok(Ok(b))) = (cached, &r) {
+                    legacy_verdicts()
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, (Instant::now(), *b));
+                }
                 match r {
                     Ok(Ok(accepted)) => metrics.set_legacy(&plan, step, v.as_str(), accepted),
                     Ok(Err(e)) => {
