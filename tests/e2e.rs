@@ -7,7 +7,9 @@
 //! them). Takes a few minutes: alerts are evaluated in real time.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+
+mod common;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -44,43 +46,9 @@ fn which(names: &[&str]) -> PathBuf {
     panic!("none of {names:?} is installed: apt-get install prometheus prometheus-alertmanager (scripts/test.sh does)");
 }
 
-/// An HTTP request with a short timeout; returns status and body.
+/// An HTTP request for polling: status 0 when nothing answers yet.
 fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    if resp.len() < 12 {
-        return (0, resp);
-    }
-    let status = resp[9..12].parse().unwrap_or(0);
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    common::try_http(addr, method, path).unwrap_or((0, String::new()))
 }
 
 /// Every notification Alertmanager delivered, with when it arrived.
@@ -186,6 +154,7 @@ fn alertmanager_config(dir: &Path, hook: &str) -> PathBuf {
 }
 
 struct Stack {
+    _demo: common::Demo,
     _procs: Vec<Proc>,
     demo: String,
     prometheus: String,
@@ -202,32 +171,8 @@ fn start_stack() -> Stack {
     let mut procs = Vec::new();
 
     // The demo, with hanbai inside an announced maintenance window.
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args([
-            "demo",
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--maintenance",
-            "hanbai",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
-    procs.push(Proc(demo));
-    let demo_addr = loop {
-        let line = lines.next().expect("demo address").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("metrics") {
-            break rest
-                .trim()
-                .trim_start_matches("http://")
-                .trim_end_matches("/metrics")
-                .to_string();
-        }
-    };
-    // Keep reading the demo's output so it never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let demo = common::start_demo(&["--maintenance", "hanbai"]);
+    let demo_addr = demo.addr.clone();
 
     let am_port = free_port();
     let am_cfg = alertmanager_config(d, &hook);
@@ -274,6 +219,7 @@ fn start_stack() -> Stack {
         },
     );
     Stack {
+        _demo: demo,
         _procs: procs,
         demo: demo_addr,
         prometheus,

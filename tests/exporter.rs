@@ -1,84 +1,12 @@
 //! The real binary: `mimamori demo` on a real listener, scraped over HTTP,
 //! its output judged by the real `promtool check metrics`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Demo {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_demo(extra: &[&str]) -> Demo {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args([
-            "demo",
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--interval",
-            "1s",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mimamori demo");
-    let out = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(out).lines();
-    let addr = loop {
-        let line = lines.next().expect("demo printed its address").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("metrics") {
-            break rest
-                .trim()
-                .trim_start_matches("http://")
-                .trim_end_matches("/metrics")
-                .to_string();
-        }
-    };
-    // Keep reading: the demo prints more after its address, and a closed pipe
-    // would make those prints fail and the demo exit mid-test.
-    std::thread::spawn(move || lines.for_each(drop));
-    Demo { child, addr }
-}
-
-fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
-    // A loaded CI machine can reset a connection now and then; retry a little.
-    let mut last = None;
-    for _ in 0..5 {
-        match try_http(addr, method, path) {
-            Ok(r) => return r,
-            Err(e) => last = Some(e),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{method} {path}: {last:?}");
-}
-
-fn try_http(addr: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)?;
-    let status = resp
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("short response"))?;
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
+mod common;
+use common::{http, start_demo};
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics
@@ -109,7 +37,7 @@ const DENSHIBIN_OK: &str = "mimamori_probe_success{location=\"tokyo-a\",service=
 
 #[test]
 fn demo_probes_simulated_services_and_faults_show_up() {
-    let demo = start_demo(&[]);
+    let demo = start_demo(&["--interval", "1s"]);
     let a = demo.addr.as_str();
     assert_eq!(http(a, "GET", "/-/healthy").0, 200);
     assert_eq!(http(a, "GET", "/-/ready").0, 200);
@@ -168,7 +96,7 @@ fn demo_probes_simulated_services_and_faults_show_up() {
 
 #[test]
 fn metrics_pass_promtool_check_metrics() {
-    let demo = start_demo(&["--maintenance", "hanbai"]);
+    let demo = start_demo(&["--interval", "1s", "--maintenance", "hanbai"]);
     let m = wait_for(&demo.addr, "first runs", |m| {
         value(m, HANBAI_OK).is_some() && value(m, DENSHIBIN_OK).is_some()
     });

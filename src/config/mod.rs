@@ -578,17 +578,23 @@ fn is_label_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-/// Reads and validates a configuration file.
-pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
+/// Reads a file for parsing: its text and the name errors will use.
+pub fn read_source(path: &FsPath) -> Result<(String, String), ConfigErrors> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: file.clone(),
+    match std::fs::read_to_string(path) {
+        Ok(src) => Ok((src, file)),
+        Err(e) => Err(ConfigErrors(vec![ConfigError {
+            file,
             pos: Pos { line: 1, column: 1 },
             field: String::new(),
             message: format!("cannot read: {e}"),
-        }])
-    })?;
+        }])),
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
+    let (src, file) = read_source(path)?;
     parse(&src, &file)
 }
 

@@ -245,15 +245,7 @@ impl BasicAuth {
 
 /// Reads and checks a web configuration file; every error names `file:line:column`.
 pub fn load(path: &FsPath) -> Result<Web, ConfigErrors> {
-    let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: file.clone(),
-            pos: Pos { line: 1, column: 1 },
-            field: String::new(),
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let (src, file) = crate::config::read_source(path)?;
     let dir = path.parent().unwrap_or(FsPath::new("."));
     parse(&src, &file, dir)
 }
