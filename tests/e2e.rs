@@ -315,6 +315,12 @@ fn on_call_is_paged_for_real_outages_only() {
         "hanbai is in maintenance and must not page"
     );
 
+    // The generated dashboards against this real stack: every panel,
+    // annotation and variable query runs, and the core panels have data.
+    if let Err(e) = common::dashboards::live_check(&format!("http://{}", s.prometheus)) {
+        panic!("dashboards against the live stack: {e}");
+    }
+
     // Recovery resolves the page.
     let recovered_at = Instant::now();
     fault(&s.demo, "denshibin", "ok", 1);

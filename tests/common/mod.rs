@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that run the real binary.
 #![allow(dead_code)]
 
+pub mod dashboards;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
