@@ -6,7 +6,6 @@
 
 mod series;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -234,14 +233,12 @@ impl Metrics {
 
     /// Sets `mimamori_maintenance_active` for exactly the given services.
     pub fn set_maintenance(&self, location: &str, services: &[(String, bool)]) {
-        let keep: HashSet<&str> = services.iter().map(|(s, _)| s.as_str()).collect();
+        // Reset first: services removed by a reload lose their series.
         self.maintenance.reset();
         for (s, active) in services {
-            if keep.contains(s.as_str()) {
-                self.maintenance
-                    .with_label_values(&[s.as_str(), location])
-                    .set(if *active { 1.0 } else { 0.0 });
-            }
+            self.maintenance
+                .with_label_values(&[s.as_str(), location])
+                .set(if *active { 1.0 } else { 0.0 });
         }
     }
 

@@ -213,29 +213,9 @@ impl Session {
                     .unwrap_or_default(),
                 not_after: session.peer_certificates().and_then(chain_expiry),
             };
-            let (sender, conn) = builder
-                .handshake(TokioIo::new(tls))
-                .await
-                .map_err(|e| (Reason::Protocol, e.to_string()))?;
-            Ok(Conn {
-                sender,
-                driver: tokio::spawn(async move {
-                    let _ = conn.await;
-                }),
-                tls: Some(facts),
-            })
+            http1(&builder, tls, Some(facts)).await
         } else {
-            let (sender, conn) = builder
-                .handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| (Reason::Protocol, e.to_string()))?;
-            Ok(Conn {
-                sender,
-                driver: tokio::spawn(async move {
-                    let _ = conn.await;
-                }),
-                tls: None,
-            })
+            http1(&builder, stream, None).await
         }
     }
 
@@ -442,6 +422,30 @@ fn chain_expiry(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<i64> 
     }
     seen.insert(key, expiry);
     expiry
+}
+
+/// Starts HTTP/1.1 on an open (plain or TLS) stream; the connection is driven
+/// by its own task, which [`Conn`]'s drop ends.
+async fn http1<T>(
+    builder: &hyper::client::conn::http1::Builder,
+    io: T,
+    tls: Option<TlsFacts>,
+) -> Result<Conn, Failure>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = builder
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| (Reason::Protocol, e.to_string()))?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn {
+        sender,
+        driver,
+        tls,
+    })
 }
 
 fn tls_version_name(v: rustls::ProtocolVersion) -> String {
