@@ -71,8 +71,19 @@ fn render(c: &mut Criterion) {
         }
         let bytes = metrics.render().len();
         g.throughput(Throughput::Bytes(bytes as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        g.bench_with_input(BenchmarkId::new("whole", n), &n, |b, _| {
             b.iter(|| black_box(metrics.render().len()))
+        });
+        // What `/metrics` does: 128 KiB pieces, each handed on (here dropped).
+        g.bench_with_input(BenchmarkId::new("chunked", n), &n, |b, _| {
+            b.iter(|| {
+                let mut total = 0;
+                metrics.render_chunked(128 * 1024, |s| {
+                    total += s.len();
+                    true
+                });
+                black_box(total)
+            })
         });
     }
     g.finish();

@@ -265,9 +265,10 @@ scale() {
     # Scraped every 15 s, as Prometheus would; each scrape's time is recorded.
     for k in $(seq $((SECS / 15))); do
       sleep 15
-      read -r a b < <(curl -s -o "$W/scale-after.txt" -w '%{time_starttransfer} %{time_total}\n' "http://127.0.0.1:$MM_PORT/metrics")
+      read -r a b < <(curl -s -o /dev/null -w '%{time_starttransfer} %{time_total}\n' "http://127.0.0.1:$MM_PORT/metrics")
       ttfb+=("$a"); total+=("$b")
     done
+    curl -s -o "$W/scale-after.txt" "http://127.0.0.1:$MM_PORT/metrics"
     c1=$(ticks $pid); rss=$(rss_kb $pid)
     local runs=$(( $(requests /sc/) - r0 )) el
     el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use bytes::Bytes;
 use http::{Method, Response, StatusCode};
-use http_body_util::Full;
 
 use crate::config::{self, Config, Dur, MaintenanceWindow};
 use crate::server::{self, App, ConfigSource, EnvFn, Extension};
@@ -45,7 +43,7 @@ struct Switch {
 }
 
 impl Extension for Switch {
-    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<Full<Bytes>>> {
+    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<server::Body>> {
         match (method, path) {
             (&Method::POST, "/demo/fault") => Some(self.fault(query)),
             (&Method::GET, "/demo") => {
@@ -69,7 +67,7 @@ impl Extension for Switch {
 }
 
 impl Switch {
-    fn fault(&self, query: &str) -> Response<Full<Bytes>> {
+    fn fault(&self, query: &str) -> Response<server::Body> {
         let q: std::collections::HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();

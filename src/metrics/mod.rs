@@ -6,6 +6,7 @@
 
 mod series;
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -242,26 +243,64 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format: the registry's families and the
-    /// transactions' own, in name order.
+    /// The whole text exposition in one string (tests, benchmarks, `check`).
     pub fn render(&self) -> String {
-        let registry = self.registry.gather();
         let txs = self.series.snapshot();
         let last = self.last_render_len.load(Ordering::Relaxed);
         let mut out = String::with_capacity((last + last / 8).max(txs.size_hint()) + 64 * 1024);
+        let _ = self.write(&txs, &mut out, &mut |_| ControlFlow::Continue(()));
+        self.last_render_len.store(out.len(), Ordering::Relaxed);
+        out
+    }
+
+    /// The text exposition in pieces of about `chunk` bytes, each ending at a
+    /// line boundary, handed to `send` as they fill; what `/metrics` streams.
+    /// Memory stays at a few pieces however many series there are. Stops
+    /// early, without finishing the exposition, when `send` returns `false`
+    /// (the client went away). Returns whether every piece was sent.
+    pub fn render_chunked(&self, chunk: usize, mut send: impl FnMut(String) -> bool) -> bool {
+        // One transaction's lines rarely exceed this beyond `chunk`.
+        let capacity = chunk + 16 * 1024;
+        let txs = self.series.snapshot();
+        let mut out = String::with_capacity(capacity);
+        let mut flush = |buf: &mut String| {
+            if buf.len() < chunk {
+                return ControlFlow::Continue(());
+            }
+            let full = std::mem::replace(buf, String::with_capacity(capacity));
+            if send(full) {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        };
+        if self.write(&txs, &mut out, &mut flush).is_break() {
+            return false;
+        }
+        out.is_empty() || send(out)
+    }
+
+    /// The registry's families and the transactions' own, in name order.
+    fn write(
+        &self,
+        txs: &series::Snapshot,
+        out: &mut String,
+        flush: series::Flush<'_>,
+    ) -> ControlFlow<()> {
+        let registry = self.registry.gather();
         let encoder = TextEncoder::new();
         let mut own = series::FAMILIES.iter().enumerate().peekable();
         for family in &registry {
             while let Some((i, _)) = own.next_if(|(_, name)| **name < family.name()) {
-                txs.write_family(i, &mut out);
+                txs.write_family(i, out, flush)?;
             }
-            let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut out);
+            let _ = encoder.encode_utf8(std::slice::from_ref(family), out);
+            flush(out)?;
         }
         for (i, _) in own {
-            txs.write_family(i, &mut out);
+            txs.write_family(i, out, flush)?;
         }
-        self.last_render_len.store(out.len(), Ordering::Relaxed);
-        out
+        ControlFlow::Continue(())
     }
 }
 

@@ -9,6 +9,7 @@
 //! sorted by name, series sorted by label values, values formatted alike.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -279,10 +280,33 @@ impl Snapshot {
             .sum()
     }
 
+    /// Whether family `FAMILIES[i]` has any series to list. Only ever turns
+    /// from false to true while a snapshot is written (runs finish, steps
+    /// are never removed from a transaction in the snapshot).
+    fn has_series(&self, i: usize) -> bool {
+        match i {
+            2 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
+            4 | 5 => self.txs.iter().any(|t| {
+                !t.steps
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+            }),
+            _ => !self.txs.is_empty(),
+        }
+    }
+
     /// Writes family `FAMILIES[i]`, or nothing when it has no series.
-    pub fn write_family(&self, i: usize, out: &mut String) {
+    ///
+    /// `flush` is called after every series group (one transaction's or
+    /// step's lines), always at a line boundary; it may take the text written
+    /// so far and stop the writing by returning `Break`.
+    pub fn write_family(&self, i: usize, out: &mut String, flush: Flush<'_>) -> ControlFlow<()> {
+        if !self.has_series(i) {
+            // A family without series is not listed at all.
+            return ControlFlow::Continue(());
+        }
         let name = FAMILIES[i];
-        let start = out.len();
         let (help, kind) = HELP[i];
         out.push_str("# HELP ");
         out.push_str(name);
@@ -293,7 +317,6 @@ impl Snapshot {
         out.push(' ');
         out.push_str(kind);
         out.push('\n');
-        let header = out.len();
         // Series sort by their label values in label-name order; `location`
         // comes first in every family, so each location is written in turn.
         for txs in self.txs.chunk_by(|a, b| a.key.0 == b.key.0) {
@@ -303,6 +326,7 @@ impl Snapshot {
                         for t in txs {
                             let labels = [t.location.as_str(), result, &t.service, &t.transaction];
                             histogram(out, name, &labels, &t.duration[r], &self.buckets);
+                            flush(out)?;
                         }
                     }
                 }
@@ -311,6 +335,7 @@ impl Snapshot {
                         for t in txs {
                             let labels = [t.location.as_str(), reason, &t.service, &t.transaction];
                             sample_u64(out, name, &labels, t.failures[*r].get());
+                            flush(out)?;
                         }
                     }
                 }
@@ -320,6 +345,7 @@ impl Snapshot {
                         if bits != NO_RUN {
                             let labels = [t.location.as_str(), &t.service, &t.transaction];
                             sample_f64(out, name, &labels, f64::from_bits(bits));
+                            flush(out)?;
                         }
                     }
                 }
@@ -327,6 +353,7 @@ impl Snapshot {
                     for t in txs {
                         let labels = [t.location.as_str(), &t.service, &t.transaction];
                         sample_u64(out, name, &labels, t.skipped.get());
+                        flush(out)?;
                     }
                 }
                 4 => {
@@ -341,6 +368,7 @@ impl Snapshot {
                                 &t.transaction,
                             ];
                             histogram(out, name, &labels, &s.duration[r], &self.buckets);
+                            flush(out)?;
                         }
                     }
                 }
@@ -356,17 +384,19 @@ impl Snapshot {
                                 &t.transaction,
                             ];
                             sample_f64(out, name, &labels, s.phases[*p].get());
+                            flush(out)?;
                         }
                     }
                 }
             }
         }
-        if out.len() == header {
-            // A family without series is not listed at all.
-            out.truncate(start);
-        }
+        ControlFlow::Continue(())
     }
 }
+
+/// Called at line boundaries while the exposition is written; see
+/// [`Snapshot::write_family`].
+pub type Flush<'a> = &'a mut dyn FnMut(&mut String) -> ControlFlow<()>;
 
 /// Steps of one location's transactions in (service, step, transaction) order.
 fn steps_sorted(txs: &[Arc<TxSeries>]) -> Vec<(&TxSeries, Arc<StepSeries>)> {

@@ -125,3 +125,79 @@ fn no_transactions_no_series() {
     let m = Metrics::new(&[1.0]);
     insta::assert_snapshot!("empty", render(&m));
 }
+
+/// Many transactions at two locations, every family present.
+fn busy_metrics() -> (Metrics, Vec<TxMetrics>) {
+    let m = Metrics::new(&[0.1, 0.5, 3.0]);
+    let mut handles = Vec::new();
+    for i in 0..300 {
+        let location = if i % 3 == 0 { "osaka" } else { "tokyo" };
+        let p = plan(&format!("svc-{}", i % 7), &format!("tx-{i}"), location, &["a", "b"]);
+        let mut tx = m.transaction(&p);
+        if i % 5 != 0 {
+            tx.record(&outcome(
+                (i % 4 == 0).then_some(Reason::Timeout),
+                vec![step("a", true, [1, 2, 3, 4, i], i % 2 == 0)],
+            ));
+        }
+        handles.push(tx);
+    }
+    m.scheduler_lag.observe(0.003);
+    (m, handles)
+}
+
+#[test]
+fn chunks_add_up_to_the_whole_exposition() {
+    let (m, _handles) = busy_metrics();
+    let whole = m.render();
+    assert!(whole.len() > 200_000, "{}", whole.len());
+    for chunk in [1, 1000, 64 * 1024, 10 << 20] {
+        let mut pieces = Vec::new();
+        assert!(m.render_chunked(chunk, |s| {
+            pieces.push(s);
+            true
+        }));
+        assert_eq!(pieces.concat(), whole, "chunk size {chunk}");
+        for (i, p) in pieces.iter().enumerate() {
+            assert!(p.ends_with('\n'), "piece {i} ends inside a line");
+            if i + 1 < pieces.len() {
+                assert!(p.len() >= chunk, "piece {i} of {} bytes < {chunk}", p.len());
+                // No piece is much larger than asked: it overshoots by one
+                // series group, or one registry family (here at most 150
+                // TLS series, about 30 KB).
+                assert!(p.len() < chunk.max(4096) + 40_000, "piece {i} of {} bytes", p.len());
+            }
+        }
+        if chunk >= whole.len() {
+            assert_eq!(pieces.len(), 1);
+        }
+    }
+}
+
+#[test]
+fn chunked_writing_stops_when_the_client_goes() {
+    let (m, _handles) = busy_metrics();
+    let mut calls = 0;
+    let finished = m.render_chunked(4096, |_| {
+        calls += 1;
+        calls < 3
+    });
+    assert!(!finished);
+    assert_eq!(calls, 3, "nothing is written after the client has gone");
+}
+
+#[test]
+fn empty_families_are_left_out_when_chunked() {
+    let m = Metrics::new(&[1.0]);
+    let p = plan("svc", "never-ran", "tokyo", &["a"]);
+    let _tx = m.transaction(&p);
+    let mut pieces = Vec::new();
+    m.render_chunked(1, |s| {
+        pieces.push(s);
+        true
+    });
+    let text = pieces.concat();
+    assert_eq!(text, m.render());
+    assert!(!text.contains("mimamori_probe_success"), "{text}");
+    assert!(text.contains("# TYPE mimamori_runs_skipped_total counter"));
+}

@@ -10,9 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context;
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -21,8 +19,10 @@ use crate::config::{self, Config, ConfigErrors};
 use crate::metrics::Metrics;
 use crate::probe::plan;
 use crate::scheduler::{HttpRunner, Runner, Scheduler};
+pub use body::Body;
 pub use webconfig::Web;
 
+mod body;
 pub mod webconfig;
 
 /// Reads environment variables for `${env:...}` and secrets.
@@ -39,7 +39,7 @@ pub enum ConfigSource {
 /// Extra routes mounted by the demo.
 pub trait Extension: Send + Sync {
     /// Handles the request if it is one of the extension's routes.
-    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<Full<Bytes>>>;
+    fn handle(&self, method: &Method, path: &str, query: &str) -> Option<Response<Body>>;
     /// Lines for the landing page.
     fn index(&self) -> String {
         String::new()
@@ -195,7 +195,7 @@ impl App {
     }
 
     /// Answers one request; usable without a socket (tests call it directly).
-    pub fn respond(&self, method: &Method, path: &str, query: &str) -> Response<Full<Bytes>> {
+    pub fn respond(&self, method: &Method, path: &str, query: &str) -> Response<Body> {
         if let Some(ext) = &self.extension {
             if let Some(r) = ext.handle(method, path, query) {
                 return r;
@@ -204,11 +204,17 @@ impl App {
         match (method, path) {
             (&Method::GET, "/metrics") => {
                 self.update_maintenance();
-                text(
-                    StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    self.metrics.render(),
-                )
+                let metrics = self.metrics.clone();
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )
+                    .body(Body::stream(move |send| {
+                        metrics.render_chunked(body::CHUNK, send)
+                    }))
+                    .expect("static response is valid")
             }
             (&Method::GET, "/-/healthy") => text(StatusCode::OK, "text/plain", "Healthy\n".into()),
             (&Method::GET, "/-/ready") => text(StatusCode::OK, "text/plain", "Ready\n".into()),
@@ -265,11 +271,11 @@ pub fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+pub fn text(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from(body)))
+        .body(Body::from(body))
         .expect("static response is valid")
 }
 

@@ -2,7 +2,7 @@ use super::*;
 
 const CFG: &str = "global: {location: test-a, interval: 1h, timeout: 10s}\nservices:\n  - name: svc\n    display_name: {ja: サービス, en: Service}\n    transactions:\n      - name: home\n        steps:\n          - {name: get, url: 'http://127.0.0.1:9/'}\n";
 
-fn body(r: Response<Full<Bytes>>) -> String {
+fn body(r: Response<Body>) -> String {
     use http_body_util::BodyExt;
     let b = futures_lite_block(r.into_body().collect());
     String::from_utf8(b.unwrap().to_bytes().to_vec()).unwrap()
@@ -97,4 +97,16 @@ async fn no_request_can_choose_a_target() {
         StatusCode::METHOD_NOT_ALLOWED
     );
     app.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_stream_cut_short_is_an_error_not_a_short_answer() {
+    use http_body_util::BodyExt;
+    let whole = Body::stream(|send| send("a\n".into()) && send("b\n".into()));
+    assert_eq!(whole.collect().await.unwrap().to_bytes(), "a\nb\n");
+    let cut = Body::stream(|send| {
+        send("partial\n".into());
+        false
+    });
+    assert!(cut.collect().await.is_err());
 }

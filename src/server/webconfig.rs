@@ -160,7 +160,7 @@ impl Web {
 }
 
 /// The 401 answer that makes clients (and people with a browser) send credentials.
-pub fn unauthorized() -> http::Response<http_body_util::Full<bytes::Bytes>> {
+pub fn unauthorized() -> http::Response<super::Body> {
     let mut r = super::text(
         http::StatusCode::UNAUTHORIZED,
         "text/plain",

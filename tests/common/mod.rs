@@ -64,7 +64,7 @@ pub fn try_http(addr: &str, method: &str, path: &str) -> std::io::Result<(u16, S
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(body)
+        dechunk(body).ok_or_else(|| std::io::Error::other("chunked body cut short"))?
     } else {
         body.to_string()
     };
@@ -84,15 +84,16 @@ pub fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     panic!("{method} {path}: {last:?}");
 }
 
-fn dechunk(mut s: &str) -> String {
+/// The chunked body's data, or `None` when the last (empty) chunk is missing.
+fn dechunk(mut s: &str) -> Option<String> {
     let mut out = String::new();
     while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
+        let n = usize::from_str_radix(len.trim(), 16).ok()?;
+        if n == 0 {
+            return Some(out);
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
+        out.push_str(rest.get(..n)?);
+        s = rest[n..].strip_prefix("\r\n")?;
     }
-    out
+    None
 }
