@@ -62,17 +62,34 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Where a configuration came from, kept for placing later errors.
+///
+/// The text is kept, not the positions of its nodes: a [`Locator`] holds a
+/// path for every node (about 28 MB for 10,000 transactions) and is only
+/// needed when something is wrong, so it is built at the first error.
 #[derive(Debug, Default)]
 pub struct Source {
     pub file: String,
-    pub locator: Locator,
+    text: String,
+    locator: std::sync::OnceLock<Locator>,
 }
 
 impl Source {
+    pub fn new(file: &str, text: &str) -> Self {
+        Source {
+            file: file.to_string(),
+            text: text.to_string(),
+            locator: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn locator(&self) -> &Locator {
+        self.locator.get_or_init(|| Locator::new(&self.text))
+    }
+
     pub fn error(&self, path: &Path, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
-            pos: self.locator.find(path),
+            pos: self.locator().find(path),
             field: path.to_string(),
             message: message.into(),
         }
@@ -600,13 +617,9 @@ pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
 
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let locator = Locator::new(src);
     let mut cfg: Config = serde_yaml::from_str(src)
-        .map_err(|e| ConfigErrors(vec![serde_error(&e, file, &locator)]))?;
-    cfg.source = Arc::new(Source {
-        file: file.to_string(),
-        locator,
-    });
+        .map_err(|e| ConfigErrors(vec![serde_error(&e, file, src)]))?;
+    cfg.source = Arc::new(Source::new(file, src));
     let errors = cfg.validate();
     if errors.is_empty() {
         Ok(cfg)
@@ -620,7 +633,7 @@ pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
 /// serde_yaml places errors raised by our own value parsers (durations, times,
 /// statuses) at the enclosing mapping; those messages quote the bad value, so
 /// the value's own field is looked up below that mapping.
-fn serde_error(e: &serde_yaml::Error, file: &str, locator: &Locator) -> ConfigError {
+fn serde_error(e: &serde_yaml::Error, file: &str, src: &str) -> ConfigError {
     let mut pos = e
         .location()
         .map(|l| Pos {
@@ -641,6 +654,7 @@ fn serde_error(e: &serde_yaml::Error, file: &str, locator: &Locator) -> ConfigEr
         .nth(1)
         .filter(|_| message.matches('\'').count() >= 2);
     if let (Some(value), Some(under)) = (quoted, parse_path(&field)) {
+        let locator = Locator::new(src);
         if let Some(p) = locator.find_value(&under, value) {
             pos = locator.find(&p);
             field = p.to_string();
