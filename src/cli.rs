@@ -96,19 +96,12 @@ pub fn init_logging(level: &str) {
         .try_init();
 }
 
-/// The async runtime: one worker per core, or `MIMAMORI_WORKER_THREADS` workers
-/// (e.g. `1` to keep the exporter on one core; see BENCHMARKS.md).
+/// The main runtime: the HTTP server, reloads and signals. Probes run on
+/// probe threads of their own (see [`crate::scheduler::threads`]); checking
+/// `MIMAMORI_WORKER_THREADS` here makes a bad value stop the start.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Ok(v) = std::env::var("MIMAMORI_WORKER_THREADS") {
-        let n: usize = v
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .with_context(|| format!("MIMAMORI_WORKER_THREADS={v}: expected a number ≥ 1"))?;
-        builder.worker_threads(n);
-    }
-    builder
+    crate::scheduler::threads::configured()?;
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")

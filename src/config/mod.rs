@@ -617,8 +617,8 @@ pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
 
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let mut cfg: Config = serde_yaml::from_str(src)
-        .map_err(|e| ConfigErrors(vec![serde_error(&e, file, src)]))?;
+    let mut cfg: Config =
+        serde_yaml::from_str(src).map_err(|e| ConfigErrors(vec![serde_error(&e, file, src)]))?;
     cfg.source = Arc::new(Source::new(file, src));
     let errors = cfg.validate();
     if errors.is_empty() {

@@ -286,12 +286,10 @@ impl Snapshot {
     fn has_series(&self, i: usize) -> bool {
         match i {
             2 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
-            4 | 5 => self.txs.iter().any(|t| {
-                !t.steps
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .is_empty()
-            }),
+            4 | 5 => self
+                .txs
+                .iter()
+                .any(|t| !t.steps.lock().unwrap_or_else(|e| e.into_inner()).is_empty()),
             _ => !self.txs.is_empty(),
         }
     }

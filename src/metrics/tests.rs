@@ -132,7 +132,12 @@ fn busy_metrics() -> (Metrics, Vec<TxMetrics>) {
     let mut handles = Vec::new();
     for i in 0..300 {
         let location = if i % 3 == 0 { "osaka" } else { "tokyo" };
-        let p = plan(&format!("svc-{}", i % 7), &format!("tx-{i}"), location, &["a", "b"]);
+        let p = plan(
+            &format!("svc-{}", i % 7),
+            &format!("tx-{i}"),
+            location,
+            &["a", "b"],
+        );
         let mut tx = m.transaction(&p);
         if i % 5 != 0 {
             tx.record(&outcome(
@@ -165,7 +170,11 @@ fn chunks_add_up_to_the_whole_exposition() {
                 // No piece is much larger than asked: it overshoots by one
                 // series group, or one registry family (here at most 150
                 // TLS series, about 30 KB).
-                assert!(p.len() < chunk.max(4096) + 40_000, "piece {i} of {} bytes", p.len());
+                assert!(
+                    p.len() < chunk.max(4096) + 40_000,
+                    "piece {i} of {} bytes",
+                    p.len()
+                );
             }
         }
         if chunk >= whole.len() {

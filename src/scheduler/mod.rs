@@ -13,12 +13,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
 use crate::probe::Outcome;
+pub use threads::ProbeThreads;
+use threads::Spawner;
+
+pub mod threads;
 
 /// Executes one run of a plan. The HTTP engine in production; tests inject others.
 pub trait Runner: Send + Sync + 'static {
@@ -61,15 +66,32 @@ pub struct Scheduler {
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
     tasks: BTreeMap<TxKey, Task>,
+    spawner: Spawner,
 }
 
 impl Scheduler {
+    /// Runs the transactions on the caller's runtime.
     pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>) -> Self {
         Scheduler {
             metrics,
             runner,
             tasks: BTreeMap::new(),
+            spawner: Spawner::Current,
         }
+    }
+
+    /// Runs the transactions on `threads` probe threads of their own.
+    pub fn on_threads(
+        metrics: Arc<Metrics>,
+        runner: Arc<dyn Runner>,
+        threads: usize,
+    ) -> std::io::Result<Self> {
+        Ok(Scheduler {
+            metrics,
+            runner,
+            tasks: BTreeMap::new(),
+            spawner: Spawner::Threads(ProbeThreads::start(threads)?),
+        })
     }
 
     /// Makes the running set match `plans`: unchanged transactions keep running
@@ -88,7 +110,7 @@ impl Scheduler {
                     }
                     // The series exist from now on, not from when the task first runs.
                     let tx = self.metrics.transaction(&plan);
-                    let handle = tokio::spawn(transaction_tasks(
+                    let handle = self.spawner.spawn(transaction_tasks(
                         plan.clone(),
                         tx,
                         self.metrics.clone(),
@@ -235,16 +257,18 @@ async fn run_loop(
         tokio::time::sleep_until(due).await;
         let lag = Instant::now().saturating_duration_since(due);
         metrics.scheduler_lag.observe(lag.as_secs_f64());
-        // Each run is its own task: a panic inside a probe is reported as a
-        // failed run, never taking the loop or the process down.
+        // A panic inside a probe is reported as a failed run, never taking
+        // the loop or the process down. Caught here rather than by running
+        // each probe as its own task: a task per run costs an allocation and,
+        // on a multi-threaded runtime, often a wake-up of another worker.
         let started = Instant::now();
-        let outcome = match tokio::spawn(runner.run(plan.clone())).await {
+        let run = std::panic::AssertUnwindSafe(runner.run(plan.clone()));
+        let outcome = match run.catch_unwind().await {
             Ok(o) => o,
-            Err(e) if e.is_panic() => {
+            Err(_) => {
                 tracing::error!(service = %plan.key.service, transaction = %plan.key.transaction, "probe panicked");
                 Outcome::internal("probe panicked", started.elapsed())
             }
-            Err(_) => return,
         };
         if !outcome.success {
             tracing::debug!(service = %plan.key.service, transaction = %plan.key.transaction, reason = ?outcome.reason, message = ?outcome.message, "run failed");

@@ -209,3 +209,38 @@ async fn a_panicking_probe_is_a_failed_run_not_a_dead_loop() {
         "{text}"
     );
 }
+
+#[test]
+fn probe_threads_share_the_transactions_and_stop_with_their_owner() {
+    let spawner = Spawner::Threads(ProbeThreads::start(2).unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..4 {
+        let tx = tx.clone();
+        spawner.spawn(async move {
+            let name = std::thread::current().name().map(str::to_string);
+            tx.send(name).unwrap();
+            // Runs until its thread stops; `tx` is dropped then.
+            std::future::pending::<()>().await
+        });
+    }
+    let mut names: Vec<_> = (0..4)
+        .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "mimamori-probe-0",
+            "mimamori-probe-0",
+            "mimamori-probe-1",
+            "mimamori-probe-1"
+        ]
+    );
+    drop(tx);
+    drop(spawner);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+        "every task ended with its thread"
+    );
+}

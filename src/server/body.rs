@@ -35,7 +35,9 @@ impl Body {
     /// `write` gets a `send` function that returns `false` once the client
     /// has gone, and must return whether it wrote everything.
     /// Must be called inside a tokio runtime.
-    pub fn stream(write: impl FnOnce(&mut dyn FnMut(String) -> bool) -> bool + Send + 'static) -> Body {
+    pub fn stream(
+        write: impl FnOnce(&mut dyn FnMut(String) -> bool) -> bool + Send + 'static,
+    ) -> Body {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::task::spawn_blocking(move || {
             let mut send = |s: String| tx.blocking_send(Piece::Data(Bytes::from(s))).is_ok();

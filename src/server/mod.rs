@@ -96,7 +96,12 @@ impl App {
             .unwrap_or_else(|| cfg.global.location.clone());
         let plans = plan::build(&cfg, &location, env.as_ref())?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
-        let mut scheduler = Scheduler::new(metrics.clone(), runner);
+        let threads = crate::scheduler::threads::configured().unwrap_or(1);
+        let mut scheduler = Scheduler::on_threads(metrics.clone(), runner.clone(), threads)
+            .unwrap_or_else(|e| {
+                tracing::warn!("could not start probe threads ({e}); probing on the main runtime");
+                Scheduler::new(metrics.clone(), runner)
+            });
         scheduler.apply(plans);
         metrics.reload_successful.set(1);
         metrics.reload_timestamp.set(unix_now());
