@@ -251,7 +251,7 @@ skipped_total() { awk '/^mimamori_runs_skipped_total/ { s += $NF } END { print s
 scale() {
   [ -f "$W/nginx.pid" ] && kill -0 "$(cat "$W/nginx.pid")" 2>/dev/null || start_nginx
   printf '\nscale: one-GET transactions every 15 s, taskset -c 0, MIMAMORI_WORKER_THREADS=1 (load average %s)\n' "$(load)"
-  printf '  %7s %7s %10s %10s %9s %9s %10s %11s %11s  %s\n' transactions runs/s "CPU %core" "ms/run" "RSS MB" "peak MB" "/metrics MB" "render ms" "scrape ms" "scheduling lag"
+  printf '  %7s %7s %10s %10s %9s %9s %10s %11s %11s  %s\n' transactions runs/s "CPU %core" "ms/run" "RSS MB" "peak MB" "/metrics MB" "1st byte ms" "scrape ms" "scheduling lag"
   for n in ${SCALE_SIZES:-100 1000 10000}; do
     gen_config "$n" 15s "http://127.0.0.1:$NGINX_HTTP/sc" > "$W/scale-$n.yaml"
     env MIMAMORI_WORKER_THREADS=1 taskset -c 0 "$MM" serve --config "$W/scale-$n.yaml" \
@@ -284,7 +284,7 @@ scale() {
       }'
     stop $pid
   done
-  echo "  (render ms: slowest time to first byte of /metrics; scrape ms: slowest complete transfer)"
+  echo "  (1st byte ms: slowest time to the first byte of /metrics; scrape ms: slowest complete transfer)"
 }
 
 accuracy() {
