@@ -117,10 +117,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             web_config,
         } => {
             let cfg = config::load(&config)?;
-            let web = web_config
-                .map(|p| crate::server::webconfig::load(&p))
-                .transpose()?
-                .unwrap_or_default();
+            let web = match web_config {
+                Some(p) => crate::server::LiveWeb::from_file(&p)?,
+                None => crate::server::LiveWeb::fixed(Default::default()),
+            };
             runtime()?.block_on(crate::server::serve(config, cfg, listen, location, web))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -96,7 +96,7 @@ async fn start(web_yaml: &str, dir: &Path) -> SocketAddr {
     tokio::spawn(server::serve_on_with(
         listener,
         app,
-        Arc::new(web),
+        Arc::new(server::LiveWeb::fixed(web)),
         std::future::pending(),
     ));
     addr
@@ -374,4 +374,126 @@ async fn serve_flag_serves_over_tls_with_basic_auth() {
     assert!(body.contains("mimamori_build_info"));
     assert_eq!(denied.unwrap().0, StatusCode::UNAUTHORIZED);
     assert!(plain.is_err(), "{plain:?}");
+}
+
+/// As with exporter-toolkit, a changed file applies to the next request: a new
+/// password, a rotated certificate; a broken file keeps the last good one.
+#[tokio::test]
+async fn changes_to_the_web_config_apply_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let web_yml = |hash: &str| {
+        format!("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  prometheus: '{hash}'\n")
+    };
+    let (first_ca, second_ca) = (make_ca("first CA"), make_ca("second CA"));
+    let (cert, key, _, _) = leaf(
+        &first_ca,
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    write("cert.pem", &cert);
+    write("key.pem", &key);
+    write("web.yml", &web_yml(&bcrypt::hash("first", 4).unwrap()));
+
+    let live = server::LiveWeb::from_file(&dir.path().join("web.yml")).unwrap();
+    let cfg = mimamori::config::parse(CFG, "test.yaml").unwrap();
+    let app = App::start(
+        cfg.clone(),
+        ConfigSource::Fixed(Box::new(cfg)),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve_on_with(
+        listener,
+        app,
+        Arc::new(live),
+        std::future::pending(),
+    ));
+    let first = Some(client_config(&first_ca.der, None));
+    let second = Some(client_config(&second_ca.der, None));
+    let status = |r: Result<Answer, String>| r.map(|(s, ..)| s);
+
+    let ok = get(
+        addr,
+        first.clone(),
+        Some(("prometheus", "first")),
+        "/-/healthy",
+    )
+    .await;
+    assert_eq!(status(ok), Ok(StatusCode::OK));
+
+    // A new password: the old one stops working at the next request.
+    write("web.yml", &web_yml(&bcrypt::hash("second", 4).unwrap()));
+    let old = get(
+        addr,
+        first.clone(),
+        Some(("prometheus", "first")),
+        "/-/healthy",
+    )
+    .await;
+    let new = get(
+        addr,
+        first.clone(),
+        Some(("prometheus", "second")),
+        "/-/healthy",
+    )
+    .await;
+    assert_eq!(status(old), Ok(StatusCode::UNAUTHORIZED));
+    assert_eq!(status(new), Ok(StatusCode::OK));
+
+    // A rotated certificate under the same file names.
+    let (cert, key, _, _) = leaf(
+        &second_ca,
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    write("cert.pem", &cert);
+    write("key.pem", &key);
+    let old = get(
+        addr,
+        first.clone(),
+        Some(("prometheus", "second")),
+        "/-/healthy",
+    )
+    .await;
+    assert!(old.is_err(), "the old certificate is still served: {old:?}");
+    let new = get(
+        addr,
+        second.clone(),
+        Some(("prometheus", "second")),
+        "/-/healthy",
+    )
+    .await;
+    assert_eq!(status(new), Ok(StatusCode::OK));
+
+    // Broken files: the last good configuration stays in force.
+    write("web.yml", "basic_auth_users: [\n");
+    let still = get(
+        addr,
+        second.clone(),
+        Some(("prometheus", "second")),
+        "/-/healthy",
+    )
+    .await;
+    let denied = get(addr, second.clone(), None, "/-/healthy").await;
+    assert_eq!(status(still), Ok(StatusCode::OK));
+    assert_eq!(status(denied), Ok(StatusCode::UNAUTHORIZED));
+    write("web.yml", &web_yml(&bcrypt::hash("third", 4).unwrap()));
+    write("key.pem", "not a key\n");
+    let still = get(
+        addr,
+        second.clone(),
+        Some(("prometheus", "second")),
+        "/-/healthy",
+    )
+    .await;
+    assert_eq!(
+        status(still),
+        Ok(StatusCode::OK),
+        "a broken key file must not end TLS"
+    );
 }

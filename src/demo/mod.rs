@@ -137,12 +137,10 @@ pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result
 
 /// `mimamori demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let web = args
-        .web_config
-        .as_deref()
-        .map(server::webconfig::load)
-        .transpose()?
-        .unwrap_or_default();
+    let web = match args.web_config.as_deref() {
+        Some(p) => server::LiveWeb::from_file(p)?,
+        None => server::LiveWeb::fixed(Default::default()),
+    };
     let pki = services::pki().context("making the demo certificates")?;
     let dir = std::env::temp_dir().join(format!("mimamori-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::probe::plan;
 use crate::scheduler::{HttpRunner, Runner, Scheduler};
 pub use body::Body;
-pub use webconfig::Web;
+pub use webconfig::{LiveWeb, Web};
 
 mod body;
 pub mod webconfig;
@@ -290,15 +290,23 @@ pub async fn serve_on(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    serve_on_with(listener, app, Arc::new(Web::default()), shutdown).await
+    serve_on_with(
+        listener,
+        app,
+        Arc::new(LiveWeb::fixed(Web::default())),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves the app on `listener` until `shutdown` completes, with the TLS,
-/// basic authentication and headers of a `--web.config.file`.
+/// basic authentication and headers of a `--web.config.file`: TLS as
+/// configured when each connection opens, the rest as configured when each
+/// request arrives.
 pub async fn serve_on_with(
     listener: TcpListener,
     app: Arc<App>,
-    web: Arc<Web>,
+    web: Arc<LiveWeb>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -310,7 +318,7 @@ pub async fn serve_on_with(
                 let Ok((stream, peer)) = accepted else { continue };
                 let (app, web) = (app.clone(), web.clone());
                 conns.spawn(async move {
-                    match web.tls.clone() {
+                    match web.current().tls.clone() {
                         None => serve_connection(TokioIo::new(stream), app, web).await,
                         Some(acceptor) => {
                             match tokio::time::timeout(webconfig::HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -334,12 +342,12 @@ pub async fn serve_on_with(
     conns.abort_all();
 }
 
-async fn serve_connection<I>(io: I, app: Arc<App>, web: Arc<Web>)
+async fn serve_connection<I>(io: I, app: Arc<App>, web: Arc<LiveWeb>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let (app, web) = (app.clone(), web.clone());
+        let (app, web) = (app.clone(), web.current());
         async move {
             if !web.authorized(req.headers()).await {
                 return Ok::<_, Infallible>(web.decorate(webconfig::unauthorized()));
@@ -379,7 +387,7 @@ pub async fn serve(
     cfg: Config,
     listen: SocketAddr,
     location: Option<String>,
-    web: Web,
+    web: LiveWeb,
 ) -> anyhow::Result<()> {
     if let Some(l) = &location {
         anyhow::ensure!(

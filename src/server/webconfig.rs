@@ -8,7 +8,14 @@
 //! silently ignored: TLS below 1.2 cannot be enabled (the SLO disables it),
 //! client certificates are always verified (`RequestClientCert` and
 //! `RequireAnyClientCert` are refused), `client_allowed_sans` and the P-521
-//! curve are not supported. The file is read at start.
+//! curve are not supported.
+//!
+//! As with exporter-toolkit, changes apply without a restart: before each
+//! request the file and the certificate, key and CA files it names are read
+//! (a few small files) and parsed again when one has changed, so a
+//! rotated certificate or a new password takes effect at once. A changed file
+//! that does not read or parse is logged and the last good configuration
+//! stays in force.
 
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
@@ -107,6 +114,82 @@ pub struct Web {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     auth: Option<BasicAuth>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The files it was read from: the web configuration and the files it names.
+    files: Vec<PathBuf>,
+}
+
+/// What identifies the version of each file: a digest of its content, or
+/// `None` when it cannot be read. (Content, not modification times: two
+/// writes within the file system's clock tick would look the same.)
+type Stamp = Vec<Option<[u8; 32]>>;
+
+fn stamp(files: &[PathBuf]) -> Stamp {
+    files
+        .iter()
+        .map(|f| {
+            // Follows symbolic links: a Kubernetes secret update swaps the link.
+            let bytes = std::fs::read(f).ok()?;
+            let d = ring::digest::digest(&ring::digest::SHA256, &bytes);
+            d.as_ref().try_into().ok()
+        })
+        .collect()
+}
+
+/// The web configuration in force, read again when its files change.
+pub struct LiveWeb {
+    path: Option<PathBuf>,
+    state: Mutex<(Arc<Web>, Stamp)>,
+}
+
+impl LiveWeb {
+    /// A configuration that never changes (no file, or tests).
+    pub fn fixed(web: Web) -> Self {
+        LiveWeb {
+            path: None,
+            state: Mutex::new((Arc::new(web), Vec::new())),
+        }
+    }
+
+    /// Reads `path`; errors name `file:line:column`.
+    pub fn from_file(path: &FsPath) -> Result<Self, ConfigErrors> {
+        let web = load(path)?;
+        let st = stamp(&web.files);
+        Ok(LiveWeb {
+            path: Some(path.to_path_buf()),
+            state: Mutex::new((Arc::new(web), st)),
+        })
+    }
+
+    /// The configuration for the next request: parsed again first when one of
+    /// its files changed since it was read.
+    pub fn current(&self) -> Arc<Web> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(path) = &self.path else {
+            return state.0.clone();
+        };
+        let now = stamp(&state.0.files);
+        if now == state.1 {
+            return state.0.clone();
+        }
+        match load(path) {
+            Ok(web) => {
+                let st = stamp(&web.files);
+                tracing::info!(file = %path.display(), scheme = web.scheme(), "web configuration changed and was read again");
+                *state = (Arc::new(web), st);
+            }
+            Err(e) => {
+                // Remembered, so the broken version is reported once, not per request.
+                state.1 = now;
+                tracing::error!("web configuration changed but cannot be used; the previous one stays in force:\n{e}");
+            }
+        }
+        state.0.clone()
+    }
+
+    /// `https` or `http` as configured now.
+    pub fn scheme(&self) -> &'static str {
+        self.current().scheme()
+    }
 }
 
 impl std::fmt::Debug for Web {
@@ -247,7 +330,9 @@ impl BasicAuth {
 pub fn load(path: &FsPath) -> Result<Web, ConfigErrors> {
     let (src, file) = crate::config::read_source(path)?;
     let dir = path.parent().unwrap_or(FsPath::new("."));
-    parse(&src, &file, dir)
+    let mut web = parse(&src, &file, dir)?;
+    web.files.insert(0, path.to_path_buf());
+    Ok(web)
 }
 
 /// Parses web configuration text; `file` names it in errors and relative paths
@@ -343,8 +428,16 @@ pub fn parse(src: &str, file: &str, dir: &FsPath) -> Result<Web, ConfigErrors> {
     if tls.is_none() && !parsed.basic_auth_users.is_empty() {
         tracing::warn!("{file}: basic_auth_users without tls_server_config: passwords cross the network in clear text");
     }
+    let files = parsed
+        .tls_server_config
+        .iter()
+        .flat_map(|t| [&t.cert_file, &t.key_file, &t.client_ca_file])
+        .flatten()
+        .map(|f| dir.join(f))
+        .collect();
     Ok(Web {
         tls,
+        files,
         auth: (!parsed.basic_auth_users.is_empty()).then(|| BasicAuth {
             users: parsed.basic_auth_users,
             verified: Mutex::new(Vec::new()),
