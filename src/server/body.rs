@@ -12,6 +12,9 @@ pub const CHUNK: usize = 128 * 1024;
 /// Pieces written ahead of the client: the memory a scrape holds is about
 /// `(QUEUE + 2) × CHUNK`, however many series there are.
 const QUEUE: usize = 4;
+/// A client that takes no piece for this long is given up on, and the
+/// writer's thread is freed.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a streamed body's writer sends.
 enum Piece {
@@ -33,16 +36,24 @@ enum Inner {
 impl Body {
     /// A body written by `write` on a blocking thread, sent as it is written.
     /// `write` gets a `send` function that returns `false` once the client
-    /// has gone, and must return whether it wrote everything.
+    /// has gone or has taken nothing for 30 s, and must return whether it
+    /// wrote everything. `permit` is held until the writing ends.
     /// Must be called inside a tokio runtime.
-    pub fn stream(
+    pub fn stream<P: Send + 'static>(
+        permit: P,
         write: impl FnOnce(&mut dyn FnMut(String) -> bool) -> bool + Send + 'static,
     ) -> Body {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let rt = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mut send = |s: String| tx.blocking_send(Piece::Data(Bytes::from(s))).is_ok();
+            let _permit = permit;
+            let put = |piece: Piece| {
+                rt.block_on(async { tokio::time::timeout(STALLED, tx.send(piece)).await })
+                    .is_ok_and(|sent| sent.is_ok())
+            };
+            let mut send = |s: String| put(Piece::Data(Bytes::from(s)));
             if write(&mut send) {
-                let _ = tx.blocking_send(Piece::End);
+                put(Piece::End);
             }
         });
         Body(Inner::Stream(rx))

@@ -46,8 +46,14 @@ pub trait Extension: Send + Sync {
     }
 }
 
+/// Scrapes of `/metrics` written at once; more get 503 and `Retry-After`.
+/// Prometheus servers scrape one at a time each; this bounds the threads and
+/// memory that clients which open many scrapes (and never read them) can take.
+pub const MAX_SCRAPES: usize = 8;
+
 /// The running exporter.
 pub struct App {
+    scrapes: Arc<tokio::sync::Semaphore>,
     pub metrics: Arc<Metrics>,
     config: RwLock<Arc<Config>>,
     scheduler: Mutex<Scheduler>,
@@ -109,6 +115,7 @@ impl App {
             tracing::warn!("{w}");
         }
         Ok(Arc::new(App {
+            scrapes: Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES)),
             metrics,
             config: RwLock::new(Arc::new(cfg)),
             scheduler: Mutex::new(scheduler),
@@ -208,6 +215,18 @@ impl App {
         }
         match (method, path) {
             (&Method::GET, "/metrics") => {
+                let Ok(permit) = self.scrapes.clone().try_acquire_owned() else {
+                    let mut r = text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain",
+                        format!("more than {MAX_SCRAPES} scrapes at once; try again\n"),
+                    );
+                    r.headers_mut().insert(
+                        http::header::RETRY_AFTER,
+                        http::HeaderValue::from_static("1"),
+                    );
+                    return r;
+                };
                 self.update_maintenance();
                 let metrics = self.metrics.clone();
                 Response::builder()
@@ -216,7 +235,7 @@ impl App {
                         http::header::CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8",
                     )
-                    .body(Body::stream(move |send| {
+                    .body(Body::stream(permit, move |send| {
                         metrics.render_chunked(body::CHUNK, send)
                     }))
                     .expect("static response is valid")

@@ -102,11 +102,53 @@ async fn no_request_can_choose_a_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_stream_cut_short_is_an_error_not_a_short_answer() {
     use http_body_util::BodyExt;
-    let whole = Body::stream(|send| send("a\n".into()) && send("b\n".into()));
+    let whole = Body::stream((), |send| send("a\n".into()) && send("b\n".into()));
     assert_eq!(whole.collect().await.unwrap().to_bytes(), "a\nb\n");
-    let cut = Body::stream(|send| {
+    let cut = Body::stream((), |send| {
         send("partial\n".into());
         false
     });
     assert!(cut.collect().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn scrapes_at_once_are_bounded_and_free_their_slot_when_done() {
+    // 200 transactions: about 2 MB of exposition, more than a scrape writes
+    // ahead of its client, so an unread scrape keeps its writer (and slot).
+    let mut yaml = CFG.replace(
+        "      - name: home\n        steps:\n          - {name: get, url: 'http://127.0.0.1:9/'}\n",
+        "",
+    );
+    for i in 0..200 {
+        yaml += &format!("      - name: t{i}\n        steps:\n          - {{name: get, url: 'http://127.0.0.1:9/'}}\n");
+    }
+    let cfg = config::parse(&yaml, "c.yaml").unwrap();
+    let app = App::start(
+        cfg.clone(),
+        ConfigSource::Fixed(Box::new(cfg)),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap();
+    // Answers whose bodies nobody reads yet hold their slots.
+    let held: Vec<_> = (0..MAX_SCRAPES)
+        .map(|_| app.respond(&Method::GET, "/metrics", ""))
+        .collect();
+    assert!(held.iter().all(|r| r.status() == StatusCode::OK));
+    let over = app.respond(&Method::GET, "/metrics", "");
+    assert_eq!(over.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(over.headers()["retry-after"], "1");
+    // Reading one to the end frees its slot.
+    let first = held.into_iter().next().unwrap();
+    assert!(body(first).contains("mimamori_transactions 200"));
+    let mut ok = false;
+    for _ in 0..100 {
+        if app.respond(&Method::GET, "/metrics", "").status() == StatusCode::OK {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ok, "the slot of a finished scrape was never freed");
 }
