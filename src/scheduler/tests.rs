@@ -244,3 +244,35 @@ fn probe_threads_share_the_transactions_and_stop_with_their_owner() {
         "every task ended with its thread"
     );
 }
+
+#[test]
+fn runs_start_on_a_shared_grid_inside_their_jitter() {
+    let base = Instant::now();
+    let mut points = std::collections::BTreeSet::new();
+    for i in 0..2_000u64 {
+        let interval = Duration::from_millis([200, 1_000, 15_000, 3_600_000][i as usize % 4]);
+        let max = interval.mul_f64(0.01).min(Duration::from_millis(100));
+        let slot = base + Duration::from_micros(i * 797);
+        let d = due(slot, interval);
+        assert!(
+            d >= slot && d <= slot + max,
+            "{i}: {d:?} outside [{slot:?}, +{max:?}]"
+        );
+        if max >= GRID {
+            points.insert(d);
+        }
+    }
+    // 1,500 runs due over 1.6 s, with room for the grid, share under 200 start
+    // times, 10 ms apart.
+    let points: Vec<_> = points.into_iter().collect();
+    assert!(points.len() < 200, "{} distinct start times", points.len());
+    for w in points.windows(2) {
+        let gap = (w[1] - w[0]).as_nanos();
+        assert_eq!(
+            gap % GRID.as_nanos(),
+            0,
+            "{:?} is off the grid",
+            w[1] - w[0]
+        );
+    }
+}
