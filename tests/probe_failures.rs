@@ -482,3 +482,49 @@ async fn transaction_deadline_cuts_the_current_step() {
     assert_eq!(o.steps[2].name, "three");
     assert!(o.steps[..2].iter().all(|s| s.success));
 }
+
+/// A server that counts connections and serves `per_conn` requests on each
+/// before closing it (`Connection: close` on the last).
+async fn counting_server(per_conn: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let conns = Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    let addr = server(move |mut s| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            for i in 1..=per_conn {
+                if read_request(&mut s).await.is_none() {
+                    return;
+                }
+                let close = if i == per_conn {
+                    "Connection: close\r\n"
+                } else {
+                    ""
+                };
+                let _ = s.write_all(respond("200 OK", close, "ok").as_bytes()).await;
+            }
+            // Closed without waiting for the client.
+        }
+    })
+    .await;
+    (addr, conns)
+}
+
+#[tokio::test]
+async fn steps_share_a_connection_and_reconnect_when_the_server_closes_it() {
+    use std::sync::atomic::Ordering;
+    for (per_conn, expected) in [(10, 1), (1, 3), (2, 2)] {
+        let (addr, conns) = counting_server(per_conn).await;
+        let steps: String = (0..3)
+            .map(|i| format!("          - {{name: s{i}, url: 'http://{addr}/{i}'}}\n"))
+            .collect();
+        let (o, took) = run_timed(&plan_from(&steps, "")).await;
+        assert!(o.success, "{per_conn} requests per connection: {o:?}");
+        assert_eq!(
+            conns.load(Ordering::SeqCst),
+            expected,
+            "{per_conn} requests per connection"
+        );
+        assert!(took < Duration::from_secs(1), "took {took:?}");
+    }
+}

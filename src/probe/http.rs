@@ -6,7 +6,9 @@
 //! connections live only for the run that opened them.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,7 +20,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::outcome::{Phase, Phases, Reason, TlsFacts};
@@ -93,17 +94,33 @@ pub fn resolve_location(base: &Origin, base_path: &str, location: &str) -> Strin
     }
 }
 
+/// hyper's connection future: reads and writes the socket. Polled by the
+/// run itself while it waits on the connection (see [`Conn::drive`]), not
+/// by a task of its own: a task per connection cost an allocation and a
+/// wake-up between tasks for every answer. Dropped with the run, which
+/// closes the connection even if the peer never answers.
+type Driver = Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send + Sync>>;
+
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
-    driver: JoinHandle<()>,
+    /// `None` once the connection has ended.
+    driver: Option<Driver>,
     tls: Option<TlsFacts>,
 }
 
-impl Drop for Conn {
-    fn drop(&mut self) {
-        // A connection never outlives its run, even if the peer never answers.
-        self.driver.abort();
+/// Waits for `f` while the connection makes progress.
+async fn drive<F: Future>(driver: &mut Option<Driver>, f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    if let Some(d) = driver {
+        tokio::select! {
+            biased;
+            out = &mut f => return out,
+            _ = d.as_mut() => *driver = None,
+        }
     }
+    // The connection has ended: `f` now ends too (hyper fails what was
+    // waiting on it).
+    f.await
 }
 
 /// Per-run client state: open connections and cookies. Dropped at the end of
@@ -260,7 +277,10 @@ impl Session {
         let (origin, path) = parse_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
         // Reuse this run's connection to the origin when it is still open.
         let reusable = match self.conns.get_mut(&origin) {
-            Some(c) => c.sender.ready().await.is_ok(),
+            Some(c) => {
+                let ready = std::future::poll_fn(|cx| c.sender.poll_ready(cx));
+                drive(&mut c.driver, ready).await.is_ok()
+            }
             None => false,
         };
         if !reusable {
@@ -301,9 +321,8 @@ impl Session {
         let conn = self.conns.get_mut(&origin).expect("inserted above");
         let tls = conn.tls.clone();
         let t = Instant::now();
-        let resp = conn
-            .sender
-            .send_request(req)
+        let sent = conn.sender.send_request(req);
+        let resp = drive(&mut conn.driver, sent)
             .await
             .map_err(|e| (Reason::Protocol, hyper_error(&e)))?;
         phases.add(Phase::Processing, t.elapsed());
@@ -325,7 +344,11 @@ impl Session {
             }
         }
         let mut buf = Vec::new();
-        while let Some(frame) = incoming.frame().await {
+        loop {
+            let conn = self.conns.get_mut(&origin).expect("open while reading");
+            let Some(frame) = drive(&mut conn.driver, incoming.frame()).await else {
+                break;
+            };
             let frame = frame.map_err(|e| {
                 (
                     Reason::Protocol,
@@ -432,18 +455,15 @@ async fn http1<T>(
     tls: Option<TlsFacts>,
 ) -> Result<Conn, Failure>
 where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static,
 {
     let (sender, conn) = builder
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| (Reason::Protocol, e.to_string()))?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
     Ok(Conn {
         sender,
-        driver,
+        driver: Some(Box::pin(conn)),
         tls,
     })
 }
