@@ -100,7 +100,7 @@ pub fn init_logging(level: &str) {
 /// probe threads of their own (see [`crate::scheduler::threads`]); checking
 /// `MIMAMORI_WORKER_THREADS` here makes a bad value stop the start.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    crate::scheduler::threads::configured()?;
+    crate::scheduler::threads::configured(0.0)?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -276,3 +276,22 @@ fn runs_start_on_a_shared_grid_inside_their_jitter() {
         );
     }
 }
+
+#[test]
+fn probe_threads_follow_the_load_up_to_the_cores() {
+    use threads::for_load;
+    assert_eq!(for_load(0.0, 8), 1);
+    assert_eq!(
+        for_load(200.0, 8),
+        1,
+        "the 200 probes/s benchmark: one thread"
+    );
+    assert_eq!(for_load(500.0, 8), 1);
+    assert_eq!(
+        for_load(10_000.0 / 15.0, 8),
+        2,
+        "10,000 transactions at 15 s"
+    );
+    assert_eq!(for_load(10_000.0, 8), 8, "never more than the cores");
+    assert_eq!(for_load(10_000.0, 0), 1);
+}

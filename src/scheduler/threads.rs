@@ -5,8 +5,10 @@
 //! worker to steal costs a futex call and a context switch: with two workers
 //! at 200 probes/s that was 0.4 futex calls and ~25 % more CPU per probe than
 //! one worker (BENCHMARKS.md). Probes are many, small and independent, so
-//! they are dealt out to one runtime per core instead, which never
-//! hand work to each other. A transaction stays on its thread.
+//! they are dealt out to single-threaded runtimes instead, which never hand
+//! work to each other; a transaction stays on its thread. As few threads as
+//! the load needs (see [`configured`]): runs due together on one thread
+//! share its wake-ups.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,19 +18,36 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Environment variable: how many probe threads (default: one per core).
+/// Environment variable: how many probe threads (default: see [`configured`]).
 pub const ENV: &str = "MIMAMORI_WORKER_THREADS";
 
-/// The number of probe threads from [`ENV`], or one per core.
-pub fn configured() -> anyhow::Result<usize> {
+/// Runs per second one probe thread is given before another is started: a
+/// plain-HTTP run costs about 0.1 ms of CPU and an HTTPS one 0.4 ms, so 500
+/// runs/s keep a thread 5–20 % busy, little enough that probes seldom wait
+/// for each other (which would add to the times they measure).
+pub const RUNS_PER_THREAD: f64 = 500.0;
+
+/// The number of probe threads from [`ENV`] if set, else one per 500 runs a
+/// second that the configuration asks for (at least one, at most one per
+/// core). Fewer threads are cheaper: runs due together on one thread share
+/// its wake-ups, and nothing is shared between threads anyway.
+pub fn configured(runs_per_second: f64) -> anyhow::Result<usize> {
     match std::env::var(ENV) {
         Ok(v) => v
             .parse()
             .ok()
             .filter(|n| *n > 0)
             .with_context(|| format!("{ENV}={v}: expected a number ≥ 1")),
-        Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Err(_) => Ok(for_load(
+            runs_per_second,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        )),
     }
+}
+
+/// One thread per [`RUNS_PER_THREAD`] runs a second, at least one, at most `cores`.
+pub fn for_load(runs_per_second: f64, cores: usize) -> usize {
+    ((runs_per_second / RUNS_PER_THREAD).ceil() as usize).clamp(1, cores.max(1))
 }
 
 /// Where transaction tasks run.

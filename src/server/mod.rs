@@ -102,7 +102,9 @@ impl App {
             .unwrap_or_else(|| cfg.global.location.clone());
         let plans = plan::build(&cfg, &location, env.as_ref())?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
-        let threads = crate::scheduler::threads::configured().unwrap_or(1);
+        let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
+        let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
+        tracing::debug!(threads, runs_per_second, "probe threads");
         let mut scheduler = Scheduler::on_threads(metrics.clone(), runner.clone(), threads)
             .unwrap_or_else(|e| {
                 tracing::warn!("could not start probe threads ({e}); probing on the main runtime");
