@@ -166,7 +166,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 load() { awk '{print $1", "$2", "$3}' /proc/loadavg; }
 
-# measure LABEL: blackbox, mimamori (default runtime) and mimamori (1 worker) over one window
+# measure LABEL: blackbox, mimamori (default: one probe thread at 200 runs/s) and mimamori (two probe threads) over one window
 measure() {
   local label=$1 t0 b0 p0 m0 n0 nb0 nm0 nn0 b1 p1 m1 n1 nb1 nm1 nn1 rb=0 rm=0 rn=0 r f0=0 f1=0 nf0=0 nf1=0
   log "$label: warming up 10 s"
@@ -194,11 +194,11 @@ measure() {
       printf "  %-34s %9s %12s %12s %9s\n", "", "probes", "CPU ms", "ms/probe", "RSS MB"
       printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "blackbox_exporter", bn, bt / hz * 1000, bb, rb / 1024
       printf "  %-34s %9s %12.0f %12.4f\n", "  (+ its Prometheus, not counted)", "", pt / hz * 1000, pt / hz * 1000 / bn
-      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori", mn, mt / hz * 1000, mm, rm / 1024
-      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori MIMAMORI_WORKER_THREADS=1", nn, nt / hz * 1000, m1, rn / 1024
+      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori (default: 1 probe thread)", mn, mt / hz * 1000, mm, rm / 1024
+      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori MIMAMORI_WORKER_THREADS=2", nn, nt / hz * 1000, m1, rn / 1024
       if (fn > 0) printf "  %-34s %9d %12.0f %12.4f\n", "floor: blocking connect/GET/close", fn, ft / hz * 1000, ft / hz * 1000 / fn
-      printf "  CPU ratio mimamori/blackbox: %.3f (1/%.1f); 1 worker: %.3f (1/%.1f)\n", mm / bb, bb / mm, m1 / bb, bb / m1
-      printf "  RSS ratio mimamori/blackbox: %.2f; 1 worker: %.2f\n", rm / rb, rn / rb
+      printf "  CPU ratio mimamori/blackbox: %.3f (1/%.1f); 2 threads: %.3f (1/%.1f)\n", mm / bb, bb / mm, m1 / bb, bb / m1
+      printf "  RSS ratio mimamori/blackbox: %.2f; 2 threads: %.2f\n", rm / rb, rn / rb
     }'
 }
 
@@ -209,7 +209,7 @@ compare() {
   gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/m1" > "$W/http-b.yaml"
   start_prometheus http http_2xx $NGINX_HTTP
   start_mimamori mm-http $MM_PORT "$W/http-a.yaml"; MM_A=$MM_PID
-  start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=1; MM_B=$MM_PID
+  start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
   "$ROOT/target/release/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
   FLOOR_PID=$!; PIDS+=($FLOOR_PID)
   measure "HTTP, 200 probes/s each"
@@ -219,7 +219,7 @@ compare() {
   gen_config 200 1s "https://127.0.0.1:$NGINX_HTTPS/m1" "$W/ca.pem" > "$W/https-b.yaml"
   start_prometheus https https_2xx $NGINX_HTTPS
   start_mimamori mm-https $MM_PORT "$W/https-a.yaml"; MM_A=$MM_PID
-  start_mimamori m1-https $MM1_PORT "$W/https-b.yaml" MIMAMORI_WORKER_THREADS=1; MM_B=$MM_PID
+  start_mimamori m1-https $MM1_PORT "$W/https-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
   measure "HTTPS (full handshake every probe), 200 probes/s each"
   stop $PROM_PID; stop $MM_A; stop $MM_B; stop $BB_PID
 }
