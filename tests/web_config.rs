@@ -81,6 +81,12 @@ fn client_config(
 
 /// Starts the exporter with `web_yaml` (relative paths from `dir`).
 async fn start(web_yaml: &str, dir: &Path) -> SocketAddr {
+    let web = server::webconfig::parse(web_yaml, "web.yml", dir).unwrap();
+    start_with(server::LiveWeb::fixed(web)).await
+}
+
+/// Starts the exporter with a web configuration.
+async fn start_with(web: server::LiveWeb) -> SocketAddr {
     let cfg = mimamori::config::parse(CFG, "test.yaml").unwrap();
     let app = App::start(
         cfg.clone(),
@@ -90,13 +96,12 @@ async fn start(web_yaml: &str, dir: &Path) -> SocketAddr {
         None,
     )
     .unwrap();
-    let web = server::webconfig::parse(web_yaml, "web.yml", dir).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve_on_with(
         listener,
         app,
-        Arc::new(server::LiveWeb::fixed(web)),
+        Arc::new(web),
         std::future::pending(),
     ));
     addr
@@ -396,52 +401,26 @@ async fn changes_to_the_web_config_apply_without_a_restart() {
     write("web.yml", &web_yml(&bcrypt::hash("first", 4).unwrap()));
 
     let live = server::LiveWeb::from_file(&dir.path().join("web.yml")).unwrap();
-    let cfg = mimamori::config::parse(CFG, "test.yaml").unwrap();
-    let app = App::start(
-        cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        None,
-        Arc::new(|_| None),
-        None,
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::serve_on_with(
-        listener,
-        app,
-        Arc::new(live),
-        std::future::pending(),
-    ));
+    let addr = start_with(live).await;
     let first = Some(client_config(&first_ca.der, None));
     let second = Some(client_config(&second_ca.der, None));
     let status = |r: Result<Answer, String>| r.map(|(s, ..)| s);
+    let health = |tls: &Option<Arc<rustls::ClientConfig>>, password: Option<&'static str>| {
+        get(
+            addr,
+            tls.clone(),
+            password.map(|p| ("prometheus", p)),
+            "/-/healthy",
+        )
+    };
 
-    let ok = get(
-        addr,
-        first.clone(),
-        Some(("prometheus", "first")),
-        "/-/healthy",
-    )
-    .await;
+    let ok = health(&first, Some("first")).await;
     assert_eq!(status(ok), Ok(StatusCode::OK));
 
     // A new password: the old one stops working at the next request.
     write("web.yml", &web_yml(&bcrypt::hash("second", 4).unwrap()));
-    let old = get(
-        addr,
-        first.clone(),
-        Some(("prometheus", "first")),
-        "/-/healthy",
-    )
-    .await;
-    let new = get(
-        addr,
-        first.clone(),
-        Some(("prometheus", "second")),
-        "/-/healthy",
-    )
-    .await;
+    let old = health(&first, Some("first")).await;
+    let new = health(&first, Some("second")).await;
     assert_eq!(status(old), Ok(StatusCode::UNAUTHORIZED));
     assert_eq!(status(new), Ok(StatusCode::OK));
 
@@ -453,44 +432,20 @@ async fn changes_to_the_web_config_apply_without_a_restart() {
     );
     write("cert.pem", &cert);
     write("key.pem", &key);
-    let old = get(
-        addr,
-        first.clone(),
-        Some(("prometheus", "second")),
-        "/-/healthy",
-    )
-    .await;
+    let old = health(&first, Some("second")).await;
     assert!(old.is_err(), "the old certificate is still served: {old:?}");
-    let new = get(
-        addr,
-        second.clone(),
-        Some(("prometheus", "second")),
-        "/-/healthy",
-    )
-    .await;
+    let new = health(&second, Some("second")).await;
     assert_eq!(status(new), Ok(StatusCode::OK));
 
     // Broken files: the last good configuration stays in force.
     write("web.yml", "basic_auth_users: [\n");
-    let still = get(
-        addr,
-        second.clone(),
-        Some(("prometheus", "second")),
-        "/-/healthy",
-    )
-    .await;
-    let denied = get(addr, second.clone(), None, "/-/healthy").await;
+    let still = health(&second, Some("second")).await;
+    let denied = health(&second, None).await;
     assert_eq!(status(still), Ok(StatusCode::OK));
     assert_eq!(status(denied), Ok(StatusCode::UNAUTHORIZED));
     write("web.yml", &web_yml(&bcrypt::hash("third", 4).unwrap()));
     write("key.pem", "not a key\n");
-    let still = get(
-        addr,
-        second.clone(),
-        Some(("prometheus", "second")),
-        "/-/healthy",
-    )
-    .await;
+    let still = health(&second, Some("second")).await;
     assert_eq!(
         status(still),
         Ok(StatusCode::OK),

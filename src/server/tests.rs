@@ -8,6 +8,19 @@ fn body(r: Response<Body>) -> String {
     String::from_utf8(b.unwrap().to_bytes().to_vec()).unwrap()
 }
 
+/// An exporter running the configuration `src`, which reload re-applies.
+fn fixed_app(src: &str) -> Arc<App> {
+    let cfg = config::parse(src, "c.yaml").unwrap();
+    App::start(
+        cfg.clone(),
+        ConfigSource::Fixed(Box::new(cfg)),
+        None,
+        Arc::new(|_| None),
+        None,
+    )
+    .unwrap()
+}
+
 fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
@@ -76,15 +89,7 @@ async fn bad_reload_keeps_the_running_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn no_request_can_choose_a_target() {
-    let cfg = config::parse(CFG, "c.yaml").unwrap();
-    let app = App::start(
-        cfg,
-        ConfigSource::Fixed(Box::new(config::parse(CFG, "c.yaml").unwrap())),
-        None,
-        Arc::new(|_| None),
-        None,
-    )
-    .unwrap();
+    let app = fixed_app(CFG);
     for path in ["/probe", "/metrics/../probe"] {
         assert_eq!(
             app.respond(&Method::GET, path, "target=http://169.254.169.254/")
@@ -122,15 +127,7 @@ async fn scrapes_at_once_are_bounded_and_free_their_slot_when_done() {
     for i in 0..200 {
         yaml += &format!("      - name: t{i}\n        steps:\n          - {{name: get, url: 'http://127.0.0.1:9/'}}\n");
     }
-    let cfg = config::parse(&yaml, "c.yaml").unwrap();
-    let app = App::start(
-        cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        None,
-        Arc::new(|_| None),
-        None,
-    )
-    .unwrap();
+    let app = fixed_app(&yaml);
     // Answers whose bodies nobody reads yet hold their slots.
     let held: Vec<_> = (0..MAX_SCRAPES)
         .map(|_| app.respond(&Method::GET, "/metrics", ""))
