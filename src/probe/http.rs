@@ -123,13 +123,32 @@ async fn drive<F: Future>(driver: &mut Option<Driver>, f: F) -> F::Output {
     f.await
 }
 
+/// Open connections of a run, by origin.
+struct Conns(Vec<(Origin, Conn)>);
+
+impl Conns {
+    fn get_mut(&mut self, origin: &Origin) -> Option<&mut Conn> {
+        self.0.iter_mut().find(|(o, _)| o == origin).map(|(_, c)| c)
+    }
+
+    fn remove(&mut self, origin: &Origin) {
+        self.0.retain(|(o, _)| o != origin);
+    }
+
+    fn insert(&mut self, origin: Origin, conn: Conn) {
+        self.remove(&origin);
+        self.0.push((origin, conn));
+    }
+}
+
 /// Per-run client state: open connections and cookies. Dropped at the end of
 /// the run, closing everything it opened.
 pub struct Session {
     tls: Arc<rustls::ClientConfig>,
     server_name: Option<String>,
     max_header_bytes: usize,
-    conns: HashMap<Origin, Conn>,
+    /// A run talks to one or a few origins: a list beats hashing.
+    conns: Conns,
     cookies: Vec<(String, String, String)>,
 }
 
@@ -160,21 +179,26 @@ impl Session {
             tls,
             server_name,
             max_header_bytes,
-            conns: HashMap::new(),
+            conns: Conns(Vec::new()),
             cookies: Vec::new(),
         }
     }
 
     async fn connect(&self, origin: &Origin, phases: &mut Phases) -> Result<Conn, Failure> {
         let t = Instant::now();
-        let addrs: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
+        let (literal, resolved): ([SocketAddr; 1], Vec<SocketAddr>);
+        let addrs: &[SocketAddr] = match origin.host.parse::<IpAddr>() {
+            Ok(ip) => {
+                literal = [SocketAddr::new(ip, origin.port)];
+                &literal
+            }
             Err(_) => {
                 let found = tokio::net::lookup_host((origin.host.as_str(), origin.port)).await;
                 phases.add(Phase::Resolve, t.elapsed());
-                found
+                resolved = found
                     .map_err(|e| (Reason::Dns, format!("resolving {}: {e}", origin.host)))?
-                    .collect()
+                    .collect();
+                &resolved
             }
         };
         if addrs.is_empty() {
@@ -186,7 +210,7 @@ impl Session {
         let t = Instant::now();
         let mut last = None;
         let mut stream = None;
-        for addr in &addrs {
+        for addr in addrs {
             match TcpStream::connect(addr).await {
                 Ok(s) => {
                     stream = Some(s);
@@ -294,7 +318,7 @@ impl Session {
         let headers = req.headers_mut().expect("builder is valid");
         headers.insert(
             HOST,
-            HeaderValue::from_str(&origin.host_header())
+            HeaderValue::from_maybe_shared(Bytes::from(origin.host_header()))
                 .map_err(|e| (Reason::Protocol, e.to_string()))?,
         );
         if let Ok(ua) = HeaderValue::from_str(out.user_agent) {
