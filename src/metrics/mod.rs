@@ -243,7 +243,8 @@ impl Metrics {
         }
     }
 
-    /// The whole text exposition in one string (tests, benchmarks, `check`).
+    /// The whole text exposition in one string (tests and benchmarks; `/metrics`
+    /// streams it with [`Metrics::render_chunked`]).
     pub fn render(&self) -> String {
         let txs = self.series.snapshot();
         let last = self.last_render_len.load(Ordering::Relaxed);
