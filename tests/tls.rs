@@ -99,10 +99,7 @@ async fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
 
 #[tokio::test]
 async fn every_run_pays_a_full_handshake() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = ca();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let (_dir, pki, ca_file) = ca_on_disk();
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
     let (port, kinds) = tls_server_recording(&c, &k).await;
     let plan = plan_for(&format!("https://localhost:{port}/"), &ca_file);
@@ -111,6 +108,16 @@ async fn every_run_pays_a_full_handshake() {
     }
     // The server offers session tickets; the prober must never use them.
     assert_eq!(*kinds.lock().unwrap(), vec![rustls::HandshakeKind::Full; 3]);
+}
+
+/// A new CA and its certificate written to `ca.pem` in a directory that
+/// lives as long as the returned guard.
+fn ca_on_disk() -> (tempfile::TempDir, Pki, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ca();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    (dir, pki, ca_file)
 }
 
 fn plan_for(url: &str, ca_file: &std::path::Path) -> Arc<plan::TransactionPlan> {
@@ -124,10 +131,7 @@ fn plan_for(url: &str, ca_file: &std::path::Path) -> Arc<plan::TransactionPlan> 
 
 #[tokio::test]
 async fn good_expired_self_signed_and_wrong_host_certificates() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = ca();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let (_dir, pki, ca_file) = ca_on_disk();
 
     // Good: succeeds, facts recorded, expiry is the leaf's notAfter (earliest in chain).
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);

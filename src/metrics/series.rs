@@ -414,22 +414,17 @@ static PHASES_SORTED: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::Onc
 
 /// (index in `Reason::ALL`, `reason="…"`) in label-value order.
 fn reasons_sorted() -> Vec<(usize, String)> {
-    let mut v: Vec<(usize, String)> = Reason::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i, pair("reason", r.as_str())))
-        .collect();
-    v.sort_by(|a, b| a.1.cmp(&b.1));
-    v
+    sorted_pairs("reason", Reason::ALL.iter().map(|r| r.as_str()))
 }
 
 /// (index in `Phase::ALL`, `phase="…"`) in label-value order.
 fn phases_sorted() -> Vec<(usize, String)> {
-    let mut v: Vec<(usize, String)> = Phase::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i, pair("phase", p.as_str())))
-        .collect();
+    sorted_pairs("phase", Phase::ALL.iter().map(|p| p.as_str()))
+}
+
+/// (index, `name="value"`) for each value, sorted as the exposition lists them.
+fn sorted_pairs<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = values.map(|x| pair(name, x)).enumerate().collect();
     v.sort_by(|a, b| a.1.cmp(&b.1));
     v
 }
