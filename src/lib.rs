@@ -8,5 +8,6 @@ pub mod demo;
 pub mod generate;
 pub mod metrics;
 pub mod probe;
+pub mod promql;
 pub mod scheduler;
 pub mod server;

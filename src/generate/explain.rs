@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
-use super::slo::{self, decimal, ServicePlan, Severity, Slo, EVAL_SECONDS};
+use super::slo::{self, ServicePlan, Severity, Slo, EVAL_SECONDS};
 use crate::config::Config;
+use crate::promql::decimal;
 
 fn pct(x: f64) -> String {
     decimal((x * 10000.0).round() / 100.0)

@@ -28,9 +28,9 @@ const TAG: &str = "mimamori";
 /// The datasource every panel uses: the dashboard's `datasource` variable.
 const DS_VAR: &str = "${datasource}";
 
-pub const UID_OVERVIEW: &str = "mimamori-slo-overview";
-pub const UID_SERVICE: &str = "mimamori-service";
-pub const UID_PROBERS: &str = "mimamori-probers";
+pub const UID_OVERVIEW: &str = crate::promql::dashboard::OVERVIEW;
+pub const UID_SERVICE: &str = crate::promql::dashboard::SERVICE;
+pub const UID_PROBERS: &str = crate::promql::dashboard::PROBERS;
 
 /// One burn-rate alert of one service, drawn as a threshold on the burn-rate panels.
 #[derive(Debug, Clone, PartialEq)]

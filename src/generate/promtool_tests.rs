@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::rules::{self, Rule, INSTANCE, LOCATION, VALUE};
-use super::slo::{decimal, ServicePlan, Slo, EVAL_SECONDS};
+use super::slo::{ServicePlan, Slo, EVAL_SECONDS};
 use crate::config::Config;
+use crate::promql::{self, decimal, metric, record as rec};
 
 #[derive(Serialize)]
 struct TestFile {
@@ -124,32 +125,36 @@ impl Ctx<'_> {
             );
             if let Some(probe) = &l.probe {
                 out.push(Series {
-                    series: format!("mimamori_probe_success{{{base}}}"),
+                    series: format!("{}{{{base}}}", metric::PROBE_SUCCESS),
                     values: probe.clone(),
                 });
                 out.push(Series {
                     series: format!(
-                        "mimamori_step_duration_seconds_count{{{base},step=\"{}\",result=\"success\"}}",
+                        "{}{{{base},step=\"{}\",result=\"success\"}}",
+                        promql::count(metric::STEP_DURATION),
                         self.step
                     ),
                     values: l.count.clone(),
                 });
                 out.push(Series {
                     series: format!(
-                        "mimamori_step_duration_seconds_bucket{{{base},step=\"{}\",result=\"success\",le=\"{}\"}}",
-                        self.step, self.le
+                        "{}{{{base},step=\"{}\",result=\"success\",le=\"{}\"}}",
+                        promql::bucket(metric::STEP_DURATION),
+                        self.step,
+                        self.le
                     ),
                     values: l.bucket.clone(),
                 });
                 out.push(Series {
                     series: format!(
-                        "mimamori_maintenance_active{{service=\"{svc}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}"
+                        "{}{{service=\"{svc}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}",
+                        metric::MAINTENANCE_ACTIVE
                     ),
                     values: l.maintenance.clone(),
                 });
             }
             out.push(Series {
-                series: format!("up{{job=\"{job}\",instance=\"{inst}\"}}"),
+                series: format!("{}{{job=\"{job}\",instance=\"{inst}\"}}", metric::UP),
                 values: l.up.clone(),
             });
         }
@@ -538,7 +543,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     );
     // Only the round after the window is failure time.
     let m = format!(
-        "mimamori:slo_availability_failure_seconds:6h{{service=\"{}\"}}",
+        "{}{{service=\"{}\"}}",
+        rec::failure_seconds("6h"),
         p.service
     );
     g.promql_expr_test.push(ExprTest {
@@ -652,12 +658,18 @@ fn arithmetic(c: &Ctx) -> TestGroup {
     };
     let ratio = 1.0 / 20.0;
     for w in ["30m", "1h", "30d"] {
-        let m = format!("mimamori:slo_availability_failure_seconds:{w}{{service=\"{svc}\"}}");
+        let m = format!("{}{{service=\"{svc}\"}}", rec::failure_seconds(w));
         g.promql_expr_test
             .push(one(m.clone(), m, EVAL_SECONDS as f64));
-        let m = format!("mimamori:slo_availability_error_ratio:{w}{{service=\"{svc}\"}}");
+        let m = format!(
+            "{}{{service=\"{svc}\"}}",
+            rec::error_ratio(Slo::Availability.label(), w)
+        );
         g.promql_expr_test.push(one(m.clone(), m, ratio));
-        let m = format!("mimamori:slo_burn_rate:{w}{{service=\"{svc}\",slo=\"availability\"}}");
+        let m = format!(
+            "{}{{service=\"{svc}\",slo=\"availability\"}}",
+            rec::burn_rate(w)
+        );
         g.promql_expr_test
             .push(one(m.clone(), m, ratio / p.availability_budget));
         // rate() divides by the window, so latency ratios carry float noise: compare within 1e-9.
@@ -669,23 +681,23 @@ fn arithmetic(c: &Ctx) -> TestGroup {
             )
         };
         g.promql_expr_test.push(near(
-            format!("mimamori:slo_latency_error_ratio:{w}{{service=\"{svc}\"}}"),
+            format!(
+                "{}{{service=\"{svc}\"}}",
+                rec::error_ratio(Slo::Latency.label(), w)
+            ),
             ratio,
         ));
         g.promql_expr_test.push(near(
-            format!("mimamori:slo_burn_rate:{w}{{service=\"{svc}\",slo=\"latency\"}}"),
+            format!("{}{{service=\"{svc}\",slo=\"latency\"}}", rec::burn_rate(w)),
             ratio / p.latency_budget,
         ));
     }
     for slo in [Slo::Availability, Slo::Latency] {
         let l = slo.label();
         for (name, v) in [
-            ("mimamori:slo_objective:ratio", p.objective(slo)),
-            ("mimamori:slo_error_budget:ratio", p.budget(slo)),
-            (
-                "mimamori:slo_error_budget_remaining:ratio30d",
-                1.0 - ratio / p.budget(slo),
-            ),
+            (rec::OBJECTIVE, p.objective(slo)),
+            (rec::ERROR_BUDGET, p.budget(slo)),
+            (rec::BUDGET_REMAINING_30D, 1.0 - ratio / p.budget(slo)),
         ] {
             let m = format!("{name}{{service=\"{svc}\",slo=\"{l}\"}}");
             if slo == Slo::Latency && name.contains("remaining") {
@@ -723,7 +735,11 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
         locations
             .iter()
             .map(|l| Series {
-                series: format!("up{{job=\"{job}\",instance=\"{}\"}}", Ctx::instance(l)),
+                series: format!(
+                    "{}{{job=\"{job}\",instance=\"{}\"}}",
+                    metric::UP,
+                    Ctx::instance(l)
+                ),
                 values: format!("0x{}", 10 * PER_MIN),
             })
             .collect(),
@@ -769,7 +785,8 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
         "certificate expiry: a ticket at 21 days, a page at 3 days",
         vec![Series {
             series: format!(
-                "mimamori_tls_certificate_expiry_timestamp_seconds{{service=\"{svc}\",location=\"{}\"}}",
+                "{}{{service=\"{svc}\",location=\"{}\"}}",
+                metric::TLS_CERTIFICATE_EXPIRY,
                 locations[0]
             ),
             values: format!(
@@ -822,13 +839,18 @@ fn prober_tests(cfg: &Config, plans: &[ServicePlan]) -> TestFile {
         vec![
             Series {
                 series: format!(
-                    "mimamori_tls_legacy_accepted{{service=\"{svc}\",location=\"{}\",transaction=\"t\",step=\"s\",version=\"TLSv1.1\"}}",
+                    "{}{{service=\"{svc}\",location=\"{}\",transaction=\"t\",step=\"s\",version=\"TLSv1.1\"}}",
+                    metric::TLS_LEGACY_ACCEPTED,
                     locations[0]
                 ),
                 values: format!("0x{} 1x{}", PER_MIN * 10, PER_MIN * 10),
             },
             Series {
-                series: format!("mimamori_plain_http_refused{{service=\"{svc}\",location=\"{}\"}}", locations[0]),
+                series: format!(
+                    "{}{{service=\"{svc}\",location=\"{}\"}}",
+                    metric::PLAIN_HTTP_REFUSED,
+                    locations[0]
+                ),
                 values: format!("1x{} 0x{}", PER_MIN * 10, PER_MIN * 10),
             },
         ],

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use super::slo::{self, decimal, le_regex, BurnAlert, ServicePlan, Severity, Slo, Window};
+use super::slo::{self, BurnAlert, ServicePlan, Severity, Slo, Window};
 use crate::config::Config;
+use crate::promql::{self, dashboard, decimal, metric, record as rec, Selector};
 
 /// Placeholder for the alert's value in annotations; tests substitute the expected number.
 pub const VALUE: &str = "{{ $value | printf \"%.1f\" }}";
@@ -151,15 +152,17 @@ pub fn runbook(cfg: &Config, service: &str, slo: &str) -> String {
 
 pub fn service_dashboard(cfg: &Config, service: &str) -> String {
     format!(
-        "{}/d/mimamori-service?var-service={service}",
-        cfg.alerting.grafana_url.trim_end_matches('/')
+        "{}/d/{}?var-service={service}",
+        cfg.alerting.grafana_url.trim_end_matches('/'),
+        dashboard::SERVICE
     )
 }
 
 pub fn probers_dashboard(cfg: &Config) -> String {
     format!(
-        "{}/d/mimamori-probers",
-        cfg.alerting.grafana_url.trim_end_matches('/')
+        "{}/d/{}",
+        cfg.alerting.grafana_url.trim_end_matches('/'),
+        dashboard::PROBERS
     )
 }
 
@@ -182,17 +185,17 @@ fn annotations(
 }
 
 /// Selector of one service.
-fn sel(p: &ServicePlan) -> String {
-    format!("service=\"{}\"", p.service)
+fn sel(p: &ServicePlan) -> Selector {
+    Selector::service(&p.service)
 }
 
 /// Failure seconds in `w`: one sample of `mimamori:slo_availability_errors` per evaluation.
 fn failure_seconds(p: &ServicePlan, w: Window) -> Rule {
     record(
-        format!("mimamori:slo_availability_failure_seconds:{}", w.name),
+        rec::failure_seconds(w.name),
         format!(
-            "sum_over_time(mimamori:slo_availability_errors{{{}}}[{}]) * {}",
-            sel(p),
+            "sum_over_time({}[{}]) * {}",
+            sel(p).of(rec::AVAILABILITY_ERRORS),
             w.name,
             slo::EVAL_SECONDS
         ),
@@ -202,39 +205,31 @@ fn failure_seconds(p: &ServicePlan, w: Window) -> Rule {
 fn availability_ratio(p: &ServicePlan, w: Window) -> Rule {
     let s = sel(p);
     record(
-        format!("mimamori:slo_availability_error_ratio:{}", w.name),
+        rec::error_ratio(Slo::Availability.label(), w.name),
         format!(
-            "sum_over_time(mimamori:slo_availability_errors{{{s}}}[{w}])\n/\nclamp_min(sum_over_time(mimamori:service_operating{{{s}}}[{w}]), 1)",
+            "sum_over_time({}[{w}])\n/\nclamp_min(sum_over_time({}[{w}]), 1)",
+            s.of(rec::AVAILABILITY_ERRORS),
+            s.of(rec::SERVICE_OPERATING),
             w = w.name
         ),
     )
 }
 
 fn latency_ratio(p: &ServicePlan, w: Window) -> Rule {
-    let s = sel(p);
-    let le = le_regex(p.latency_threshold_seconds);
-    let total = format!(
-        "sum by (service) (rate(mimamori_step_duration_seconds_count{{{s},result=\"success\"}}[{w}]))",
-        w = w.name
-    );
-    let good = format!(
-        "sum by (service) (rate(mimamori_step_duration_seconds_bucket{{{s},result=\"success\",le=~\"{le}\"}}[{w}]))",
-        w = w.name
-    );
+    let promql::LatencyCounts { total, good } =
+        promql::latency_counts(&sel(p), p.latency_threshold_seconds, "rate", w.name);
     record(
-        format!("mimamori:slo_latency_error_ratio:{}", w.name),
+        rec::error_ratio(Slo::Latency.label(), w.name),
         format!("(\n  {total}\n  -\n  {good}\n)\n/\n{total}"),
     )
 }
 
 fn burn_rate(p: &ServicePlan, slo: Slo, w: Window) -> Rule {
     let mut r = record(
-        format!("mimamori:slo_burn_rate:{}", w.name),
+        rec::burn_rate(w.name),
         format!(
-            "mimamori:slo_{}_error_ratio:{}{{{}}} / {}",
-            slo.label(),
-            w.name,
-            sel(p),
+            "{} / {}",
+            sel(p).of(&rec::error_ratio(slo.label(), w.name)),
             decimal(p.budget(slo))
         ),
     );
@@ -261,8 +256,8 @@ pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
         Slo::Availability => {
             let side = |w: Window| {
                 format!(
-                    "mimamori:slo_availability_failure_seconds:{}{{{s}}} / {} >= {burn}",
-                    w.name,
+                    "{} / {} >= {burn}",
+                    s.of(&rec::failure_seconds(w.name)),
                     decimal(w.seconds as f64 * p.availability_budget)
                 )
             };
@@ -270,11 +265,16 @@ pub fn burn_expr(p: &ServicePlan, a: &BurnAlert) -> String {
         }
         // Operations answered during maintenance would linger in the windows:
         // fire only when the whole short window was operating time.
-        Slo::Latency => format!(
-            "mimamori:slo_burn_rate:{long}{{{s},slo=\"latency\"}} >= {burn}\nand on (service, slo)\nmimamori:slo_burn_rate:{short}{{{s},slo=\"latency\"}} >= {burn}\nand on (service)\nmin_over_time(mimamori:service_operating{{{s}}}[{short}]) == 1",
-            long = a.long.name,
-            short = a.short.name,
-        ),
+        Slo::Latency => {
+            let latency = s.clone().eq("slo", Slo::Latency.label());
+            format!(
+                "{} >= {burn}\nand on (service, slo)\n{} >= {burn}\nand on (service)\nmin_over_time({}[{short}]) == 1",
+                latency.of(&rec::burn_rate(a.long.name)),
+                latency.of(&rec::burn_rate(a.short.name)),
+                s.of(rec::SERVICE_OPERATING),
+                short = a.short.name,
+            )
+        }
     }
 }
 
@@ -349,46 +349,44 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
 pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     let s = sel(p);
     let mut fast = Vec::new();
+    fast.push(record(rec::LOCATION_FAILING, promql::location_failing(&s)));
     fast.push(record(
-        "mimamori:location_failing",
-        format!("max by (service, location) (1 - mimamori_probe_success{{{s}}})"),
+        rec::SERVICE_FAILING,
+        promql::service_failing(&s.of(rec::LOCATION_FAILING), cfg.alerting.quorum),
     ));
-    let reporting = format!("count by (service) (mimamori:location_failing{{{s}}})");
-    let failing = format!("sum by (service) (mimamori:location_failing{{{s}}})");
+    let zero = format!("0 * {}", s.of(rec::SERVICE_FAILING));
     fast.push(record(
-        "mimamori:service_failing",
-        match cfg.alerting.quorum {
-            None => format!("{failing} * 2\n> bool\n{reporting}"),
-            Some(n) => format!("{failing}\n>= bool\nclamp_max({reporting}, {n})"),
-        },
-    ));
-    let zero = format!("0 * mimamori:service_failing{{{s}}}");
-    fast.push(record(
-        "mimamori:maintenance_active",
-        format!("max by (service) (mimamori_maintenance_active{{{s}}})\nor on (service)\n{zero}"),
-    ));
-    fast.push(record(
-        "mimamori:service_operating",
+        rec::MAINTENANCE_ACTIVE,
         format!(
-            "1 - (\n  max by (service) (max_over_time(mimamori_maintenance_active{{{s}}}[{}m]))\n  or on (service)\n  {zero}\n)",
+            "{}\nor on (service)\n{zero}",
+            promql::maintenance_active(&s)
+        ),
+    ));
+    fast.push(record(
+        rec::SERVICE_OPERATING,
+        format!(
+            "1 - (\n  max by (service) (max_over_time({}[{}m]))\n  or on (service)\n  {zero}\n)",
+            s.of(metric::MAINTENANCE_ACTIVE),
             p.grace_seconds / 60
         ),
     ));
     fast.push(record(
-        "mimamori:slo_availability_errors",
+        rec::AVAILABILITY_ERRORS,
         format!(
-            "mimamori:service_failing{{{s}}}\n* on (service)\nmimamori:service_operating{{{s}}}"
+            "{}\n* on (service)\n{}",
+            s.of(rec::SERVICE_FAILING),
+            s.of(rec::SERVICE_OPERATING)
         ),
     ));
     for slo in [Slo::Availability, Slo::Latency] {
         let mut r = record(
-            "mimamori:slo_objective:ratio",
+            rec::OBJECTIVE,
             format!("vector({})", decimal(p.objective(slo))),
         );
         r.labels = labels(&[("service", &p.service), ("slo", slo.label())]);
         fast.push(r);
         let mut r = record(
-            "mimamori:slo_error_budget:ratio",
+            rec::ERROR_BUDGET,
             format!("vector({})", decimal(p.budget(slo))),
         );
         r.labels = labels(&[("service", &p.service), ("slo", slo.label())]);
@@ -400,10 +398,10 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     }
     for slo in [Slo::Availability, Slo::Latency] {
         let mut r = record(
-            "mimamori:slo_error_budget_remaining:ratio30d",
+            rec::BUDGET_REMAINING_30D,
             format!(
-                "1 - mimamori:slo_{}_error_ratio:30d{{{s}}} / {}",
-                slo.label(),
+                "1 - {} / {}",
+                s.of(&rec::error_ratio(slo.label(), slo::W30D.name)),
                 decimal(p.budget(slo))
             ),
         );
@@ -442,7 +440,7 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
     let dash = service_dashboard(cfg, &p.service);
     let mut out = vec![Rule {
         alert: Some("MimamoriServiceBlind".into()),
-        expr: format!("absent(mimamori_probe_success{{{s}}})"),
+        expr: format!("absent({})", s.of(metric::PROBE_SUCCESS)),
         for_: Some("5m".into()),
         labels: labels(&[("severity", "page")]),
         annotations: annotations(
@@ -459,7 +457,10 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
     out.push(Rule {
         alert: Some("MimamoriLocationFailing".into()),
         expr: format!(
-            "mimamori:location_failing{{{s}}} == 1\nunless on (service)\nmimamori:service_failing{{{s}}} == 1\nunless on (service)\nmimamori:service_operating{{{s}}} == 0"
+            "{} == 1\nunless on (service)\n{} == 1\nunless on (service)\n{} == 0",
+            s.of(rec::LOCATION_FAILING),
+            s.of(rec::SERVICE_FAILING),
+            s.of(rec::SERVICE_OPERATING)
         ),
         for_: Some("10m".into()),
         labels: labels(&[("severity", "ticket")]),
@@ -477,7 +478,10 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
     for loc in &cfg.alerting.locations {
         out.push(Rule {
             alert: Some("MimamoriLocationNotReporting".into()),
-            expr: format!("absent(mimamori_probe_success{{{s},location=\"{loc}\"}})"),
+            expr: format!(
+                "absent({})",
+                s.clone().eq("location", loc).of(metric::PROBE_SUCCESS)
+            ),
             for_: Some("10m".into()),
             labels: labels(&[("location", loc), ("severity", "ticket")]),
             annotations: annotations(
@@ -503,7 +507,7 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
     let probers = vec![
         Rule {
             alert: Some("MimamoriProbersAbsent".into()),
-            expr: format!("absent(up{{job=\"{job}\"}} == 1)"),
+            expr: format!("absent({} == 1)", Selector::new().eq("job", job).of(metric::UP)),
             for_: Some("5m".into()),
             labels: labels(&[("severity", "page")]),
             annotations: annotations(
@@ -519,7 +523,7 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
         },
         Rule {
             alert: Some("MimamoriProberDown".into()),
-            expr: format!("up{{job=\"{job}\"}} == 0"),
+            expr: format!("{} == 0", Selector::new().eq("job", job).of(metric::UP)),
             for_: Some("5m".into()),
             labels: labels(&[("severity", "ticket")]),
             annotations: annotations(
@@ -535,7 +539,7 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
         },
         Rule {
             alert: Some("MimamoriConfigReloadFailed".into()),
-            expr: "mimamori_config_last_reload_successful == 0".into(),
+            expr: format!("{} == 0", metric::CONFIG_RELOAD_SUCCESSFUL),
             for_: Some("10m".into()),
             labels: labels(&[("severity", "ticket")]),
             annotations: annotations(
@@ -551,8 +555,10 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
         },
         Rule {
             alert: Some("MimamoriRunsSkipped".into()),
-            expr: "sum by (instance, location) (increase(mimamori_runs_skipped_total[15m])) > 0"
-                .into(),
+            expr: format!(
+                "sum by (instance, location) (increase({}[15m])) > 0",
+                metric::RUNS_SKIPPED
+            ),
             for_: Some("15m".into()),
             labels: labels(&[("severity", "ticket")]),
             annotations: annotations(
@@ -567,8 +573,10 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
             ..Rule::default()
         },
     ];
-    let expiry =
-        "min by (service) (mimamori_tls_certificate_expiry_timestamp_seconds) - time()".to_string();
+    let expiry = format!(
+        "min by (service) ({}) - time()",
+        metric::TLS_CERTIFICATE_EXPIRY
+    );
     let cert = |name: &str, days: u64, severity: &str| {
         Rule {
         alert: Some(name.into()),
@@ -616,7 +624,10 @@ fn tls_policy_rules(rb: &dyn Fn(&str) -> String, dash: &str) -> Vec<Rule> {
     vec![
         Rule {
             alert: Some("MimamoriLegacyTlsAccepted".into()),
-            expr: "max by (service, version) (mimamori_tls_legacy_accepted) == 1".into(),
+            expr: format!(
+                "max by (service, version) ({}) == 1",
+                metric::TLS_LEGACY_ACCEPTED
+            ),
             labels: labels(&[("severity", "ticket")]),
             annotations: annotations(
                 "TLS 1.2 未満の接続を受け付けています / A server accepts TLS below 1.2".into(),
@@ -630,7 +641,10 @@ fn tls_policy_rules(rb: &dyn Fn(&str) -> String, dash: &str) -> Vec<Rule> {
         },
         Rule {
             alert: Some("MimamoriPlainHttpServed".into()),
-            expr: "min by (service) (mimamori_plain_http_refused) == 0".into(),
+            expr: format!(
+                "min by (service) ({}) == 0",
+                metric::PLAIN_HTTP_REFUSED
+            ),
             labels: labels(&[("severity", "ticket")]),
             annotations: annotations(
                 "暗号化されていない HTTP で応答しています / The service answers over unencrypted HTTP".into(),

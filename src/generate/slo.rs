@@ -4,6 +4,7 @@
 //! people read and the expressions Prometheus runs cannot drift apart.
 
 use crate::config::{Config, Service};
+use crate::promql::round_decimal;
 
 /// Rule evaluation interval of the fast rule group. Failure time is counted in
 /// samples of `mimamori:slo_availability_errors`, one sample per evaluation.
@@ -275,34 +276,6 @@ pub fn samples_above(seconds: f64) -> u64 {
     (seconds / EVAL_SECONDS as f64 - 1e-9).ceil().max(1.0) as u64
 }
 
-/// Rounds away binary noise (1 − 0.9999 = 0.00010000000000000009).
-pub fn round_decimal(x: f64) -> f64 {
-    let p = 1e12;
-    (x * p).round() / p
-}
-
-/// An exact, plain decimal for PromQL and YAML: `0.0001`, never `9.999e-05` or `1e-4`.
-pub fn decimal(x: f64) -> String {
-    let s = format!("{:.12}", round_decimal(x));
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.to_string()
-    }
-}
-
-/// The `le` label value(s) a histogram bucket bound can be exposed as, as a
-/// regex: the Rust and Go clients write `3`, Prometheus 3 normalises to `3.0`.
-pub fn le_regex(bound: f64) -> String {
-    let plain = decimal(bound);
-    if plain.contains('.') {
-        plain.replace('.', "\\\\.")
-    } else {
-        format!("{plain}|{plain}\\\\.0")
-    }
-}
-
 /// One plan per service, in configuration order.
 pub fn plans(cfg: &Config) -> Vec<ServicePlan> {
     cfg.services
@@ -314,6 +287,7 @@ pub fn plans(cfg: &Config) -> Vec<ServicePlan> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promql::decimal;
 
     /// The SRE Workbook's table (chapter 5, "Alerting on SLOs"): a burn rate over
     /// a window consumes burn × window / 30 d of a 30-day budget.
@@ -335,18 +309,6 @@ mod tests {
                 long.name
             );
         }
-    }
-
-    #[test]
-    fn decimals_are_plain() {
-        assert_eq!(decimal(1.0 - 0.9999), "0.0001");
-        assert_eq!(decimal(99.99 / 100.0), "0.9999");
-        assert_eq!(decimal(3600.0 * 0.0001), "0.36");
-        assert_eq!(decimal(14.4), "14.4");
-        assert_eq!(decimal(100.0), "100");
-        assert_eq!(decimal(0.0), "0");
-        assert_eq!(le_regex(3.0), "3|3\\\\.0");
-        assert_eq!(le_regex(2.5), "2\\\\.5");
     }
 
     #[test]

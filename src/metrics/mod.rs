@@ -6,6 +6,7 @@
 
 mod series;
 
+use crate::promql::metric;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,13 +59,13 @@ impl Metrics {
     pub fn new(buckets: &[f64]) -> Self {
         let registry = Registry::new();
         let maintenance = GaugeVec::new(
-            Opts::new("mimamori_maintenance_active", "Whether the service is inside a planned maintenance window announced in time (1) or not (0)."),
+            Opts::new(metric::MAINTENANCE_ACTIVE, "Whether the service is inside a planned maintenance window announced in time (1) or not (0)."),
             &["service", "location"],
         )
         .unwrap();
         let scheduler_lag = Histogram::with_opts(
             HistogramOpts::new(
-                "mimamori_scheduler_lag_seconds",
+                metric::SCHEDULER_LAG,
                 "How late runs started compared with their scheduled time.",
             )
             .buckets(vec![
@@ -73,46 +74,46 @@ impl Metrics {
         )
         .unwrap();
         let reload_successful = IntGauge::new(
-            "mimamori_config_last_reload_successful",
+            metric::CONFIG_RELOAD_SUCCESSFUL,
             "Whether the last configuration reload succeeded.",
         )
         .unwrap();
         let reload_timestamp = Gauge::new(
-            "mimamori_config_last_reload_success_timestamp_seconds",
+            metric::CONFIG_RELOAD_SUCCESS_TIMESTAMP,
             "Timestamp of the last successful configuration reload.",
         )
         .unwrap();
         let tls_version = GaugeVec::new(
-            Opts::new("mimamori_tls_version_info", "TLS version and cipher negotiated by the step in the latest run; the value is always 1."),
+            Opts::new(metric::TLS_VERSION_INFO, "TLS version and cipher negotiated by the step in the latest run; the value is always 1."),
             &["service", "transaction", "location", "step", "version", "cipher"],
         )
         .unwrap();
         let tls_expiry = GaugeVec::new(
             Opts::new(
-                "mimamori_tls_certificate_expiry_timestamp_seconds",
+                metric::TLS_CERTIFICATE_EXPIRY,
                 "Earliest expiry (notAfter) in the certificate chain the step was shown.",
             ),
             &["service", "transaction", "location", "step"],
         )
         .unwrap();
         let tls_legacy = GaugeVec::new(
-            Opts::new("mimamori_tls_legacy_accepted", "Whether the server accepted a handshake offering only this TLS version below 1.2 (1: a policy violation)."),
+            Opts::new(metric::TLS_LEGACY_ACCEPTED, "Whether the server accepted a handshake offering only this TLS version below 1.2 (1: a policy violation)."),
             &["service", "transaction", "location", "step", "version"],
         )
         .unwrap();
         let plain_http = GaugeVec::new(
-            Opts::new("mimamori_plain_http_refused", "Whether the service's plain-HTTP address refused or redirected to HTTPS (1) or served content unencrypted (0)."),
+            Opts::new(metric::PLAIN_HTTP_REFUSED, "Whether the service's plain-HTTP address refused or redirected to HTTPS (1) or served content unencrypted (0)."),
             &["service", "location"],
         )
         .unwrap();
         let transactions = IntGauge::new(
-            "mimamori_transactions",
+            metric::TRANSACTIONS,
             "Transactions scheduled by this exporter.",
         )
         .unwrap();
         let build_info = GaugeVec::new(
             Opts::new(
-                "mimamori_build_info",
+                metric::BUILD_INFO,
                 "Build information; the value is always 1.",
             ),
             &["version", "rustc"],

@@ -8,6 +8,7 @@
 //! output is byte for byte what the `prometheus` crate wrote: label pairs
 //! sorted by name, series sorted by label values, values formatted alike.
 
+use crate::promql::metric;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -156,12 +157,12 @@ pub struct Store {
 
 /// The families this module writes, sorted by name, as the registry orders families.
 pub const FAMILIES: [&str; 6] = [
-    "mimamori_probe_duration_seconds",
-    "mimamori_probe_failures_total",
-    "mimamori_probe_success",
-    "mimamori_runs_skipped_total",
-    "mimamori_step_duration_seconds",
-    "mimamori_step_phase_seconds",
+    metric::PROBE_DURATION,
+    metric::PROBE_FAILURES,
+    metric::PROBE_SUCCESS,
+    metric::RUNS_SKIPPED,
+    metric::STEP_DURATION,
+    metric::STEP_PHASE,
 ];
 
 const HELP: [(&str, &str); 6] = [

@@ -1,0 +1,300 @@
+//! The contract between the exporter and everything that reads its series.
+//!
+//! The exporter writes the series named in [`metric`]; the generated rules
+//! record the series named in [`record`]; dashboards, the generated promtool
+//! tests, `report` and `status` read both. Names live here once, and so do
+//! the queries that *define* the objectives — which location is failing,
+//! when the service counts as failing (the quorum), which operations count
+//! as fast — so that a rule, a dashboard panel and a monthly report cannot
+//! mean different things by the same word. A renamed series is a one-line
+//! change here that the compiler carries everywhere.
+
+use std::fmt;
+
+/// Series the exporter writes (see the README's metric table).
+pub mod metric {
+    pub const PROBE_SUCCESS: &str = "mimamori_probe_success";
+    pub const PROBE_DURATION: &str = "mimamori_probe_duration_seconds";
+    pub const PROBE_FAILURES: &str = "mimamori_probe_failures_total";
+    pub const STEP_DURATION: &str = "mimamori_step_duration_seconds";
+    pub const STEP_PHASE: &str = "mimamori_step_phase_seconds";
+    pub const MAINTENANCE_ACTIVE: &str = "mimamori_maintenance_active";
+    pub const RUNS_SKIPPED: &str = "mimamori_runs_skipped_total";
+    pub const SCHEDULER_LAG: &str = "mimamori_scheduler_lag_seconds";
+    pub const TRANSACTIONS: &str = "mimamori_transactions";
+    pub const BUILD_INFO: &str = "mimamori_build_info";
+    pub const CONFIG_RELOAD_SUCCESSFUL: &str = "mimamori_config_last_reload_successful";
+    pub const CONFIG_RELOAD_SUCCESS_TIMESTAMP: &str =
+        "mimamori_config_last_reload_success_timestamp_seconds";
+    pub const TLS_VERSION_INFO: &str = "mimamori_tls_version_info";
+    pub const TLS_CERTIFICATE_EXPIRY: &str = "mimamori_tls_certificate_expiry_timestamp_seconds";
+    pub const TLS_LEGACY_ACCEPTED: &str = "mimamori_tls_legacy_accepted";
+    pub const PLAIN_HTTP_REFUSED: &str = "mimamori_plain_http_refused";
+    /// Prometheus' own scrape health series.
+    pub const UP: &str = "up";
+}
+
+/// Series the generated recording rules write (see `rules/README.md`).
+pub mod record {
+    /// 1 while a location sees a transaction of the service failing, per (service, location).
+    pub const LOCATION_FAILING: &str = "mimamori:location_failing";
+    /// 1 while a quorum of the reporting locations sees the service failing.
+    pub const SERVICE_FAILING: &str = "mimamori:service_failing";
+    pub const MAINTENANCE_ACTIVE: &str = "mimamori:maintenance_active";
+    /// 0 inside a maintenance window (and its grace period), 1 otherwise.
+    pub const SERVICE_OPERATING: &str = "mimamori:service_operating";
+    /// 1 for each evaluation that is failure time: failing and operating.
+    pub const AVAILABILITY_ERRORS: &str = "mimamori:slo_availability_errors";
+    pub const OBJECTIVE: &str = "mimamori:slo_objective:ratio";
+    pub const ERROR_BUDGET: &str = "mimamori:slo_error_budget:ratio";
+    pub const BUDGET_REMAINING_30D: &str = "mimamori:slo_error_budget_remaining:ratio30d";
+
+    /// Failure seconds in a rolling window, e.g. `mimamori:slo_availability_failure_seconds:1h`.
+    pub fn failure_seconds(window: &str) -> String {
+        format!("mimamori:slo_availability_failure_seconds:{window}")
+    }
+
+    /// Error ratio of one objective (`availability`, `latency`) in a rolling window.
+    pub fn error_ratio(slo: &str, window: &str) -> String {
+        format!("mimamori:slo_{slo}_error_ratio:{window}")
+    }
+
+    /// Burn rate in a rolling window (label `slo` says which objective).
+    pub fn burn_rate(window: &str) -> String {
+        format!("mimamori:slo_burn_rate:{window}")
+    }
+}
+
+/// Grafana dashboard uids: the dashboards define them, alerts link to them.
+pub mod dashboard {
+    pub const OVERVIEW: &str = "mimamori-slo-overview";
+    pub const SERVICE: &str = "mimamori-service";
+    pub const PROBERS: &str = "mimamori-probers";
+}
+
+/// `NAME_bucket` of a histogram.
+pub fn bucket(histogram: &str) -> String {
+    format!("{histogram}_bucket")
+}
+
+/// `NAME_count` of a histogram.
+pub fn count(histogram: &str) -> String {
+    format!("{histogram}_count")
+}
+
+/// A list of label matchers, written `{service="hanbai",le=~"3|3\\.0"}`.
+///
+/// Values are escaped for a PromQL string; label names are the caller's
+/// constants. An empty selector writes nothing, so `sel.of("up")` is `up`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selector {
+    matchers: Vec<(String, &'static str, String)>,
+}
+
+impl Selector {
+    pub fn new() -> Self {
+        Selector::default()
+    }
+
+    /// `{service="NAME"}`: every objective is kept per service.
+    pub fn service(name: &str) -> Self {
+        Selector::new().eq("service", name)
+    }
+
+    /// Adds `label="value"`.
+    pub fn eq(mut self, label: &str, value: impl Into<String>) -> Self {
+        self.matchers.push((label.to_string(), "=", value.into()));
+        self
+    }
+
+    /// Adds `label=~"regex"` (the regex as Rust text; escaping is done here).
+    pub fn re(mut self, label: &str, regex: impl Into<String>) -> Self {
+        self.matchers.push((label.to_string(), "=~", regex.into()));
+        self
+    }
+
+    /// `metric{matchers}`.
+    pub fn of(&self, metric: &str) -> String {
+        format!("{metric}{self}")
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.matchers.is_empty() {
+            return Ok(());
+        }
+        f.write_str("{")?;
+        for (i, (label, op, value)) in self.matchers.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{label}{op}\"")?;
+            for c in value.chars() {
+                match c {
+                    '\\' => f.write_str("\\\\")?,
+                    '"' => f.write_str("\\\"")?,
+                    '\n' => f.write_str("\\n")?,
+                    c => write!(f, "{c}")?,
+                }
+            }
+            f.write_str("\"")?;
+        }
+        f.write_str("}")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The definitions. Each takes the series it reads as an expression, so the
+// rules can build on their recorded series and `report`/`status` on the raw
+// ones, with the same arithmetic.
+// ---------------------------------------------------------------------------
+
+/// Per (service, location): 1 while any transaction of the service fails at
+/// that location, 0 while all succeed; absent while the location reports nothing.
+pub fn location_failing(sel: &Selector) -> String {
+    format!(
+        "max by (service, location) (1 - {})",
+        sel.of(metric::PROBE_SUCCESS)
+    )
+}
+
+/// Per service: how many locations report (from a per-location failing expression).
+pub fn locations_reporting(by_location: &str) -> String {
+    format!("count by (service) ({by_location})")
+}
+
+/// Per service: how many locations see it failing.
+pub fn locations_failing(by_location: &str) -> String {
+    format!("sum by (service) ({by_location})")
+}
+
+/// Per service: 1 while a quorum of the reporting locations sees it failing, 0
+/// otherwise; absent while no location reports. With no configured quorum, a
+/// strict majority of the locations reporting; with `Some(n)`, at least `n`
+/// of them (all of them when fewer than `n` report). One location alone among
+/// several never makes the service fail.
+pub fn service_failing(by_location: &str, quorum: Option<u32>) -> String {
+    let failing = locations_failing(by_location);
+    let reporting = locations_reporting(by_location);
+    match quorum {
+        None => format!("{failing} * 2\n> bool\n{reporting}"),
+        Some(n) => format!("{failing}\n>= bool\nclamp_max({reporting}, {n})"),
+    }
+}
+
+/// Per service: 1 while any location reports the service inside a maintenance
+/// window announced in time.
+pub fn maintenance_active(sel: &Selector) -> String {
+    format!("max by (service) ({})", sel.of(metric::MAINTENANCE_ACTIVE))
+}
+
+/// The two counts the latency objective is read from, per service: successful
+/// operations, and those answered within the threshold (the `le` bucket at
+/// the threshold). `func` is `rate` or `increase`, `range` a PromQL duration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatencyCounts {
+    pub total: String,
+    pub good: String,
+}
+
+pub fn latency_counts(
+    sel: &Selector,
+    threshold_seconds: f64,
+    func: &str,
+    range: &str,
+) -> LatencyCounts {
+    let ok = sel.clone().eq("result", "success");
+    let within = ok.clone().re("le", le_regex(threshold_seconds));
+    LatencyCounts {
+        total: format!(
+            "sum by (service) ({func}({}[{range}]))",
+            ok.of(&count(metric::STEP_DURATION))
+        ),
+        good: format!(
+            "sum by (service) ({func}({}[{range}]))",
+            within.of(&bucket(metric::STEP_DURATION))
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Numbers
+// ---------------------------------------------------------------------------
+
+/// Rounds away binary noise (1 − 0.9999 = 0.00010000000000000009).
+pub fn round_decimal(x: f64) -> f64 {
+    let p = 1e12;
+    (x * p).round() / p
+}
+
+/// An exact, plain decimal for PromQL and YAML: `0.0001`, never `9.999e-05` or `1e-4`.
+pub fn decimal(x: f64) -> String {
+    let s = format!("{:.12}", round_decimal(x));
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The `le` label value(s) a histogram bucket bound can be exposed as, as a
+/// regex: the Rust and Go clients write `3`, Prometheus 3 normalises to `3.0`.
+pub fn le_regex(bound: f64) -> String {
+    let plain = decimal(bound);
+    if plain.contains('.') {
+        plain.replace('.', "\\.")
+    } else {
+        format!("{plain}|{plain}\\.0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_plain() {
+        assert_eq!(decimal(1.0 - 0.9999), "0.0001");
+        assert_eq!(decimal(99.99 / 100.0), "0.9999");
+        assert_eq!(decimal(3600.0 * 0.0001), "0.36");
+        assert_eq!(decimal(14.4), "14.4");
+        assert_eq!(decimal(100.0), "100");
+        assert_eq!(decimal(0.0), "0");
+        assert_eq!(le_regex(3.0), "3|3\\.0");
+        assert_eq!(le_regex(2.5), "2\\.5");
+    }
+
+    #[test]
+    fn selectors_escape_values() {
+        let s = Selector::service("hanbai")
+            .eq("result", "success")
+            .re("le", le_regex(3.0));
+        assert_eq!(
+            s.of(&bucket(metric::STEP_DURATION)),
+            r#"mimamori_step_duration_seconds_bucket{service="hanbai",result="success",le=~"3|3\\.0"}"#
+        );
+        assert_eq!(Selector::new().of(metric::UP), "up");
+        assert_eq!(
+            Selector::new().eq("x", "a\"b\\c").to_string(),
+            r#"{x="a\"b\\c"}"#
+        );
+    }
+
+    #[test]
+    fn definitions_parse() {
+        let sel = Selector::service("hanbai");
+        let by_location = location_failing(&sel);
+        let lat = latency_counts(&sel, 3.0, "increase", "30d");
+        for e in [
+            service_failing(&by_location, None),
+            service_failing(&by_location, Some(2)),
+            maintenance_active(&sel),
+            lat.total,
+            lat.good,
+        ] {
+            promql_parser::parser::parse(&e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+    }
+}
