@@ -11,7 +11,7 @@ use mimamori::config::{self, Template};
 use proptest::prelude::*;
 
 const FILE: &str = "fuzz.yaml";
-const SHIPPED: &str = include_str!("../deploy/aoulu.yaml");
+const SHIPPED: &str = include_str!("../../deploy/aoulu.yaml");
 
 /// Cases per property: `PROPTEST_CASES` when set, else `default`.
 fn cases(default: u32) -> ProptestConfig {

@@ -5,8 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{http, start_demo};
+use crate::common::{http, start_demo};
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics

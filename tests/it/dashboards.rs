@@ -13,8 +13,7 @@ use std::time::Duration;
 use mimamori::generate::grafana;
 use serde_json::Value;
 
-mod common;
-use common::dashboards::*;
+use crate::common::dashboards::*;
 
 /// The shipped config changed so that no two services share their numbers:
 /// the queries take their per-service forms.

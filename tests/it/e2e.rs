@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 
-mod common;
+use crate::common;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
