@@ -66,6 +66,8 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Write Prometheus rules, Alertmanager routing and Grafana dashboards.
     Generate(crate::generate::GenerateArgs),
+    /// Monthly availability and latency against the objectives, from Prometheus.
+    Report(crate::report::ReportArgs),
     /// Print the arithmetic behind each objective's alerts.
     Explain {
         #[arg(long)]
@@ -149,6 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Report(args) => crate::report::run(args),
         Command::Explain { config } => {
             let cfg = config::load(&config)?;
             print!("{}", crate::generate::explain(&cfg));

@@ -9,5 +9,7 @@ pub mod generate;
 pub mod metrics;
 pub mod probe;
 pub mod promql;
+pub mod query;
+pub mod report;
 pub mod scheduler;
 pub mod server;
