@@ -70,14 +70,24 @@ fn scenarios() -> Vec<Scenario> {
     vec![
         s(
             "full",
-            vec![o(all, "2026-11-05T10:00:00", "2026-11-05T10:10:00", "timeout")],
+            vec![o(
+                all,
+                "2026-11-05T10:00:00",
+                "2026-11-05T10:10:00",
+                "timeout",
+            )],
             vec![],
             0,
             false,
         ),
         s(
             "one",
-            vec![o(&["tokyo"], "2026-11-06T09:00:00", "2026-11-06T10:00:00", "dns")],
+            vec![o(
+                &["tokyo"],
+                "2026-11-06T09:00:00",
+                "2026-11-06T10:00:00",
+                "dns",
+            )],
             vec![],
             0,
             false,
@@ -85,21 +95,36 @@ fn scenarios() -> Vec<Scenario> {
         s(
             "maint",
             // Inside the planned 01:00–05:00 window, and 30 s past its end.
-            vec![o(all, "2026-11-10T02:00:00", "2026-11-10T05:00:30", "status")],
+            vec![o(
+                all,
+                "2026-11-10T02:00:00",
+                "2026-11-10T05:00:30",
+                "status",
+            )],
             vec![],
             0,
             false,
         ),
         s(
             "late",
-            vec![o(all, "2026-11-12T01:00:00", "2026-11-12T01:30:00", "connect")],
+            vec![o(
+                all,
+                "2026-11-12T01:00:00",
+                "2026-11-12T01:30:00",
+                "connect",
+            )],
             vec![],
             0,
             false,
         ),
         s(
             "two",
-            vec![o(&["osaka", "tokyo"], "2026-11-15T12:00:00", "2026-11-15T12:04:00", "status")],
+            vec![o(
+                &["osaka", "tokyo"],
+                "2026-11-15T12:00:00",
+                "2026-11-15T12:04:00",
+                "status",
+            )],
             vec![],
             0,
             false,
@@ -109,7 +134,7 @@ fn scenarios() -> Vec<Scenario> {
             vec![
                 // UTC Oct 31 14:50–15:30: 10 minutes of October, 30 of November in Tokyo.
                 o(all, "2026-10-31T23:50:00", "2026-11-01T00:30:00", "timeout"),
-                o(all, "2026-11-30T23:45:00", "2026-12-01T00:15:00", "timeout"),
+                o(all, "2026-11-30T23:44:00", "2026-12-01T00:14:00", "timeout"),
             ],
             vec![],
             0,
@@ -127,15 +152,21 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// Every series of a scenario: `(name{labels}, points)`, points in time order.
-fn series(sc: &Scenario, d: &Data) -> Vec<(String, Vec<(i64, f64)>)> {
+/// `(name{labels}, points)`, points `(unix seconds, value)` in time order.
+type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
+
+/// Every series of a scenario.
+fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
     let times: Vec<i64> = (0..)
         .map(|k| d.start + OFFSET + k * d.interval)
         .take_while(|t| *t < d.end)
         .collect();
     for loc in LOCATIONS {
-        let labels = format!("service=\"{}\",transaction=\"t\",location=\"{loc}\"", sc.service);
+        let labels = format!(
+            "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
+            sc.service
+        );
         let fails = |t: i64| {
             sc.outages
                 .iter()
@@ -160,7 +191,12 @@ fn series(sc: &Scenario, d: &Data) -> Vec<(String, Vec<(i64, f64)>)> {
             let mut points = Vec::new();
             for &t in &times {
                 let mine = |o: &&Outage| o.locations.contains(&loc) && o.reason == reason;
-                if sc.outages.iter().filter(mine).any(|o| o.from <= t && t < o.to) {
+                if sc
+                    .outages
+                    .iter()
+                    .filter(mine)
+                    .any(|o| o.from <= t && t < o.to)
+                {
                     count += 1.0;
                 }
                 if sc
@@ -192,7 +228,11 @@ fn series(sc: &Scenario, d: &Data) -> Vec<(String, Vec<(i64, f64)>)> {
         if sc.reset && j == reset_at {
             (total, good) = (0.0, 0.0);
         }
-        let slow = if j > first && j <= first + sc.slow as usize { 1.0 } else { 0.0 };
+        let slow = if j > first && j <= first + sc.slow as usize {
+            1.0
+        } else {
+            0.0
+        };
         total += 10.0;
         good += 10.0 - slow;
         tp.push((t, total));
@@ -202,7 +242,10 @@ fn series(sc: &Scenario, d: &Data) -> Vec<(String, Vec<(i64, f64)>)> {
         "service=\"{}\",transaction=\"t\",location=\"tokyo\",step=\"s\",result=\"success\"",
         sc.service
     );
-    out.push((format!("mimamori_step_duration_seconds_count{{{labels}}}"), tp));
+    out.push((
+        format!("mimamori_step_duration_seconds_count{{{labels}}}"),
+        tp,
+    ));
     out.push((
         format!("mimamori_step_duration_seconds_bucket{{{labels},le=\"3\"}}"),
         gp,
@@ -213,7 +256,7 @@ fn series(sc: &Scenario, d: &Data) -> Vec<(String, Vec<(i64, f64)>)> {
 /// Writes one OpenMetrics file per UTC day (promtool reads a file once per
 /// 2-hour block, so one file for the month would be read 370 times) and
 /// turns them into blocks in `db`.
-fn backfill(all: &[Vec<(String, Vec<(i64, f64)>)>], d: &Data, dir: &Path, db: &Path) {
+fn backfill(all: &[SeriesSet], d: &Data, dir: &Path, db: &Path) {
     let mut files = Vec::new();
     let mut day = d.start.div_euclid(86400) * 86400;
     while day < d.end {
@@ -319,7 +362,10 @@ fn start(scenarios: &[Scenario], d: &Data) -> Prometheus {
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while get(&addr, "/prom/-/ready") != Some(200) {
-        assert!(Instant::now() < deadline, "Prometheus not ready within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     p
@@ -356,7 +402,7 @@ fn write_config(dir: &Path, services: &[&str], interval: &str) -> PathBuf {
         .iter()
         .map(|s| {
             format!(
-                "  - name: {s}\n    display_name: {{ja: {s} 日本語, en: {s} English}}\n    transactions:\n      - name: t\n        interval: {interval}\n        steps:\n          - {{name: s, url: 'https://{s}.invalid/'}}\n"
+                "  - name: {s}\n    display_name: {{ja: {s} 日本語, en: {s} English}}\n    transactions:\n      - name: t\n        interval: {interval}\n        timeout: 10s\n        steps:\n          - {{name: s, url: 'https://{s}.invalid/'}}\n"
             )
         })
         .collect();
@@ -412,19 +458,21 @@ fn figures_against_a_real_prometheus() {
     let data = Data {
         start: jst("2026-10-31T00:00:00"),
         end: jst("2026-12-01T09:00:00"),
-        interval: 60,
+        interval: 120,
     };
     let scenarios = scenarios();
     let prom = start(&scenarios, &data);
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<&str> = scenarios.iter().map(|s| s.service).collect();
-    let cfg = write_config(dir.path(), &names, "60s");
+    let cfg = write_config(dir.path(), &names, "120s");
     let url = prom.url.as_str();
 
+    let t = Instant::now();
     let mut results = BTreeMap::new();
     for s in &names {
         results.insert(*s, json_report(&cfg, url, "2026-11", s));
     }
+    eprintln!("{} reports: {:?}", names.len(), t.elapsed());
     let r = |s: &str| &results[s].1;
     let code = |s: &str| results[s].0;
     for s in &names {
@@ -442,7 +490,11 @@ fn figures_against_a_real_prometheus() {
     // A full outage, 10 minutes: 600 s of failure time, one incident seen from everywhere.
     let v = r("full");
     assert_eq!(
-        (n(v, "failure_seconds"), n(v, "unknown_seconds"), n(v, "maintenance_seconds")),
+        (
+            n(v, "failure_seconds"),
+            n(v, "unknown_seconds"),
+            n(v, "maintenance_seconds")
+        ),
         (600, 0, 0)
     );
     assert_eq!(v["met"], false);
@@ -451,7 +503,10 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(i["start"], "2026-11-05T10:00:00+09:00");
     assert_eq!(i["end"], "2026-11-05T10:10:00+09:00");
     assert_eq!(i["seconds"], 600);
-    assert_eq!(i["locations"], serde_json::json!(["fukuoka", "osaka", "tokyo"]));
+    assert_eq!(
+        i["locations"],
+        serde_json::json!(["fukuoka", "osaka", "tokyo"])
+    );
     assert_eq!(i["reason"], "timeout");
     assert_eq!(v["incidents"].as_array().unwrap().len(), 1);
     let avail = v["availability_percent"].as_f64().unwrap();
@@ -466,14 +521,22 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(code("one"), 0);
 
     // Inside announced maintenance nothing is failure time; the 30 s past its
-    // end fall in the grace (results of runs that began inside the window).
+    // end fall in the grace (results of runs that began inside the window):
+    // one step of 120 s.
     let v = r("maint");
     assert_eq!(n(v, "maintenance_seconds"), 4 * 3600);
     assert_eq!(n(v, "operating_seconds"), NOV - 4 * 3600);
     assert_eq!(n(v, "failure_seconds"), 0);
     assert_eq!(v["maintenance"][0]["in_time"], true);
-    assert_eq!(v["maintenance"][0]["announced_at"], "2026-04-01T10:00:00+09:00");
-    assert!(v["warnings"].to_string().contains("60 s of failures"), "{}", v["warnings"]);
+    assert_eq!(
+        v["maintenance"][0]["announced_at"],
+        "2026-04-01T10:00:00+09:00"
+    );
+    assert!(
+        v["warnings"].to_string().contains("120 s of failures"),
+        "{}",
+        v["warnings"]
+    );
     let budget = v["budget_seconds"].as_f64().unwrap();
     assert!((budget - (NOV - 14400) as f64 * 0.0001).abs() < 1e-9);
     assert_eq!(code("maint"), 0);
@@ -484,28 +547,34 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(n(v, "operating_seconds"), NOV);
     assert_eq!(n(v, "failure_seconds"), 1800);
     assert_eq!(v["maintenance"][0]["in_time"], false);
-    assert!(v["warnings"][0].as_str().unwrap().contains("less than 6 months"));
+    assert!(v["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("less than 6 months"));
     assert_eq!(code("late"), 1);
 
     // Two of three locations: a quorum. 240 s is within the 259.2 s budget.
     let v = r("two");
     assert_eq!(n(v, "failure_seconds"), 240);
     assert_eq!(v["met"], true);
-    assert_eq!(v["incidents"][0]["locations"], serde_json::json!(["osaka", "tokyo"]));
+    assert_eq!(
+        v["incidents"][0]["locations"],
+        serde_json::json!(["osaka", "tokyo"])
+    );
     assert_eq!(v["incidents"][0]["reason"], "status");
     assert!((v["budget_used_percent"].as_f64().unwrap() - 240.0 / 259.2 * 100.0).abs() < 1e-9);
     assert_eq!(code("two"), 0);
 
     // Outages across the JST month boundaries: November's share only.
     let v = r("edge");
-    assert_eq!(n(v, "failure_seconds"), 1800 + 900);
+    assert_eq!(n(v, "failure_seconds"), 1800 + 960);
     let inc = v["incidents"].as_array().unwrap();
     assert_eq!(inc.len(), 2);
     assert_eq!(inc[0]["start"], "2026-11-01T00:00:00+09:00");
     assert_eq!(inc[0]["end"], "2026-11-01T00:30:00+09:00");
-    assert_eq!(inc[1]["start"], "2026-11-30T23:45:00+09:00");
+    assert_eq!(inc[1]["start"], "2026-11-30T23:44:00+09:00");
     assert_eq!(inc[1]["end"], "2026-12-01T00:00:00+09:00");
-    assert_eq!(inc[1]["seconds"], 900);
+    assert_eq!(inc[1]["seconds"], 960);
     // … and October's: 10 minutes, the data begins on Oct 31 (JST): the rest is unknown.
     let (oct_code, oct) = json_report(&cfg, url, "2026-10", "edge");
     assert_eq!(n(&oct, "month_seconds"), 31 * 86400);
@@ -516,7 +585,10 @@ fn figures_against_a_real_prometheus() {
 
     // Two hours with no data: unknown, never up; only the worst case counts it.
     let v = r("gap");
-    assert_eq!((n(v, "failure_seconds"), n(v, "unknown_seconds")), (0, 7200));
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (0, 7200)
+    );
     assert_eq!(v["availability_percent"], 100.0);
     let worst = v["availability_worst_case_percent"].as_f64().unwrap();
     assert!((worst - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
@@ -557,7 +629,10 @@ fn figures_against_a_real_prometheus() {
         "slow",
     ]);
     assert_eq!(c, 1);
-    assert!(table.contains("full 日本語 / full English (full)"), "{table}");
+    assert!(
+        table.contains("full 日本語 / full English (full)"),
+        "{table}"
+    );
     // (2,592,000 − 600) ÷ 2,592,000 = 99.97685 %: floored, not rounded.
     assert!(table.contains("99.976 %"), "{table}");
     // 98.99977 % must not print as 99.000 %.
@@ -594,10 +669,15 @@ fn prometheus_down_is_incomplete_data() {
     ]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains(&format!("cannot reach Prometheus at http://127.0.0.1:{port}/prefix/")),
+        err.contains(&format!(
+            "cannot reach Prometheus at http://127.0.0.1:{port}/prefix/"
+        )),
         "{err}"
     );
-    assert!(!err.contains("hunter2") && !out.contains("hunter2"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !out.contains("hunter2"),
+        "{err}"
+    );
 }
 
 #[test]

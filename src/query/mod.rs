@@ -60,7 +60,9 @@ pub enum Error {
     /// The flags are wrong (bad URL, unreadable file, malformed header): a usage error.
     #[error("{0}")]
     Options(String),
-    #[error("cannot reach Prometheus at {url}: {cause} (is --prometheus.url right, and is it running?)")]
+    #[error(
+        "cannot reach Prometheus at {url}: {cause} (is --prometheus.url right, and is it running?)"
+    )]
     Unreachable { url: String, cause: String },
     #[error("Prometheus at {url} answered {status}: {body}")]
     Status {
@@ -178,9 +180,7 @@ impl Client {
                 Error::Options(format!("--prometheus.header: invalid header name '{name}'"))
             })?;
             let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-                Error::Options(format!(
-                    "--prometheus.header {name}: invalid header value"
-                ))
+                Error::Options(format!("--prometheus.header {name}: invalid header value"))
             })?;
             headers.append(name, value);
         }
@@ -193,9 +193,8 @@ impl Client {
             let pem = std::fs::read(ca).map_err(|e| {
                 Error::Options(format!("cannot read CA file {}: {e}", ca.display()))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Options(format!("CA file {}: {e}", ca.display()))
-            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| Error::Options(format!("CA file {}: {e}", ca.display())))?;
             if certs.is_empty() {
                 return Err(Error::Options(format!(
                     "CA file {}: no PEM certificate in it",
@@ -431,7 +430,9 @@ fn parse_value(v: &str) -> Result<f64, String> {
         "NaN" => Ok(f64::NAN),
         "+Inf" | "Inf" => Ok(f64::INFINITY),
         "-Inf" => Ok(f64::NEG_INFINITY),
-        _ => v.parse().map_err(|_| format!("value '{v}' is not a number")),
+        _ => v
+            .parse()
+            .map_err(|_| format!("value '{v}' is not a number")),
     }
 }
 

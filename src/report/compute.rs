@@ -119,7 +119,10 @@ impl Ratio {
             // No operating time: nothing could fail.
             Ratio { num: 1, den: 1 }
         } else {
-            Ratio { num: num.max(0), den }
+            Ratio {
+                num: num.max(0),
+                den,
+            }
         }
     }
     pub fn percent(self) -> f64 {
@@ -360,7 +363,10 @@ mod tests {
         assert_eq!(f.unknown_seconds, 60);
         assert_eq!(f.operating_seconds, 600);
         assert_eq!(
-            f.incidents.iter().map(|i| (i.start, i.end, i.seconds)).collect::<Vec<_>>(),
+            f.incidents
+                .iter()
+                .map(|i| (i.start, i.end, i.seconds))
+                .collect::<Vec<_>>(),
             [(120, 240, 120), (420, 480, 60)]
         );
         assert_eq!(f.availability(), Ratio::new(420, 600));
@@ -371,8 +377,20 @@ mod tests {
     fn planned_windows_are_not_operating_time_and_late_ones_are() {
         let mut inp = inputs(vec![Some(true); 20], 60);
         inp.windows = vec![
-            Window { start: 0, end: 300, announced_at: -200 * DAY, in_time: true, title: String::new() },
-            Window { start: 600, end: 900, announced_at: -DAY, in_time: false, title: String::new() },
+            Window {
+                start: 0,
+                end: 300,
+                announced_at: -200 * DAY,
+                in_time: true,
+                title: String::new(),
+            },
+            Window {
+                start: 600,
+                end: 900,
+                announced_at: -DAY,
+                in_time: false,
+                title: String::new(),
+            },
         ];
         let f = figures(&inp);
         assert_eq!(f.maintenance_seconds, 300);
@@ -388,7 +406,13 @@ mod tests {
     fn a_step_cut_by_a_window_counts_its_parts() {
         let mut inp = inputs(vec![Some(true); 3], 60);
         inp.grace = 0;
-        inp.windows = vec![Window { start: 90, end: 120, announced_at: 0, in_time: true, title: String::new() }];
+        inp.windows = vec![Window {
+            start: 90,
+            end: 120,
+            announced_at: 0,
+            in_time: true,
+            title: String::new(),
+        }];
         let f = figures(&inp);
         assert_eq!((f.maintenance_seconds, f.failure_seconds), (30, 150));
     }

@@ -333,7 +333,10 @@ async fn service_report(
         .filter(|&k| steps[k].failing == Some(true))
         .collect();
     if let (Some(&first), Some(&last)) = (failing.first(), failing.last()) {
-        let (a, b) = (start + (first as i64 + 1) * st, start + (last as i64 + 1) * st);
+        let (a, b) = (
+            start + (first as i64 + 1) * st,
+            start + (last as i64 + 1) * st,
+        );
         let (locs, reasons) = futures_util::future::try_join(
             client.query_range(&q.locations, a, b, step),
             client.query_range(&q.reasons, a, b, step),
@@ -401,9 +404,19 @@ async fn latency(
             "increase",
             &format!("{range}s"),
         );
-        let (g, t) = futures_util::future::try_join(client.query(&c.good, at), client.query(&c.total, at)).await?;
-        good += sign * g.iter().map(|s| s.value).filter(|v| v.is_finite()).sum::<f64>();
-        total += sign * t.iter().map(|s| s.value).filter(|v| v.is_finite()).sum::<f64>();
+        let (g, t) =
+            futures_util::future::try_join(client.query(&c.good, at), client.query(&c.total, at))
+                .await?;
+        good += sign
+            * g.iter()
+                .map(|s| s.value)
+                .filter(|v| v.is_finite())
+                .sum::<f64>();
+        total += sign
+            * t.iter()
+                .map(|s| s.value)
+                .filter(|v| v.is_finite())
+                .sum::<f64>();
     }
     Ok((good.max(0.0), total.max(0.0)))
 }
@@ -421,7 +434,8 @@ fn assemble(
     let months = cfg.global.maintenance_notice_months;
     let avail = f.availability();
     let worst = f.availability_worst_case();
-    let budget_seconds = promql::round_decimal(p.availability_budget * f.month_operating_seconds as f64);
+    let budget_seconds =
+        promql::round_decimal(p.availability_budget * f.month_operating_seconds as f64);
     let budget_used_percent = if budget_seconds > 0.0 {
         f.failure_seconds as f64 / budget_seconds * 100.0
     } else {

@@ -28,7 +28,13 @@ impl Month {
     pub fn parse(s: &str) -> Result<Month, String> {
         let bad = || format!("--month '{s}': expected YYYY-MM, e.g. 2026-11");
         let b = s.as_bytes();
-        if b.len() != 7 || b[4] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) {
+        if b.len() != 7
+            || b[4] != b'-'
+            || !b
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || c.is_ascii_digit())
+        {
             return Err(bad());
         }
         let year: i32 = s[..4].parse().map_err(|_| bad())?;
@@ -41,24 +47,39 @@ impl Month {
 
     pub fn next(self) -> Month {
         if self.month == 12 {
-            Month { year: self.year + 1, month: 1 }
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
         } else {
-            Month { year: self.year, month: self.month + 1 }
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 
     pub fn prev(self) -> Month {
         if self.month == 1 {
-            Month { year: self.year - 1, month: 12 }
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Month { year: self.year, month: self.month - 1 }
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 
     /// The month `t` falls in, in `tz`.
     pub fn containing(t: i64, tz: Tz) -> Month {
         let local = Utc.timestamp_opt(t, 0).unwrap().with_timezone(&tz);
-        Month { year: local.year(), month: local.month() }
+        Month {
+            year: local.year(),
+            month: local.month(),
+        }
     }
 
     /// First instant of the month in `tz`, as unix seconds.
@@ -106,7 +127,13 @@ impl Period {
             let step = step.max(1) as i64;
             start + (now - start) / step * step
         };
-        Ok(Period { month, tz, start, end, until })
+        Ok(Period {
+            month,
+            tz,
+            start,
+            end,
+            until,
+        })
     }
 
     /// The month is still in progress: the figures are month to date.
@@ -151,8 +178,23 @@ mod tests {
 
     #[test]
     fn months_parse_strictly() {
-        assert_eq!(Month::parse("2026-11"), Ok(Month { year: 2026, month: 11 }));
-        for bad in ["2026-13", "2026-1", "26-11", "2026/11", "2026-11-01", "", "2026-00", "abcd-ef"] {
+        assert_eq!(
+            Month::parse("2026-11"),
+            Ok(Month {
+                year: 2026,
+                month: 11
+            })
+        );
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "2026-11-01",
+            "",
+            "2026-00",
+            "abcd-ef",
+        ] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }
     }

@@ -28,11 +28,7 @@ fn availability(s: &ServiceReport) -> String {
 }
 
 fn worst_case(s: &ServiceReport) -> String {
-    floor_percent(
-        s.availability_worst_case_percent,
-        s.exact.worst_case,
-        3,
-    )
+    floor_percent(s.availability_worst_case_percent, s.exact.worst_case, 3)
 }
 
 fn latency(s: &ServiceReport) -> String {
@@ -92,7 +88,10 @@ fn table(r: &Report) -> String {
         let rows: Vec<(&str, String)> = vec![
             (
                 "対象期間 / period",
-                format!("{} – {} ({span}, {})", s.exact.start, s.exact.until, s.timezone),
+                format!(
+                    "{} – {} ({span}, {})",
+                    s.exact.start, s.exact.until, s.timezone
+                ),
             ),
             (
                 "月間稼働率 / availability",
@@ -105,7 +104,10 @@ fn table(r: &Report) -> String {
             ),
             (
                 "最悪値 / worst case",
-                format!("{} %  (不明時間を障害とみなす / unknown counted as failure)", worst_case(s)),
+                format!(
+                    "{} %  (不明時間を障害とみなす / unknown counted as failure)",
+                    worst_case(s)
+                ),
             ),
             ("暦時間 / month", dur(s.month_seconds)),
             ("計画停止 / maintenance", dur(s.maintenance_seconds)),
@@ -243,7 +245,10 @@ fn markdown(r: &Report) -> String {
         if s.incidents.is_empty() {
             let _ = writeln!(o, "- 障害 / incidents: なし / none");
         } else {
-            let _ = writeln!(o, "\n| 開始 / start | 終了 / end | 秒 / seconds | 拠点 / locations | 原因 / reason |");
+            let _ = writeln!(
+                o,
+                "\n| 開始 / start | 終了 / end | 秒 / seconds | 拠点 / locations | 原因 / reason |"
+            );
             let _ = writeln!(o, "|---|---|---|---|---|");
             for i in &s.incidents {
                 let _ = writeln!(
@@ -258,7 +263,10 @@ fn markdown(r: &Report) -> String {
             }
         }
         if !s.maintenance.is_empty() {
-            let _ = writeln!(o, "\n| メンテナンス / maintenance | 告知 / announced | 扱い / counted as |");
+            let _ = writeln!(
+                o,
+                "\n| メンテナンス / maintenance | 告知 / announced | 扱い / counted as |"
+            );
             let _ = writeln!(o, "|---|---|---|");
             for m in &s.maintenance {
                 let _ = writeln!(
