@@ -628,6 +628,7 @@ fn figures_against_a_real_prometheus() {
         "--service",
         "slow",
     ]);
+    eprintln!("{table}");
     assert_eq!(c, 1);
     assert!(
         table.contains("full 日本語 / full English (full)"),

@@ -66,6 +66,15 @@ fn dur(seconds: i64) -> String {
     format!("{seconds} s{long}")
 }
 
+/// `s` padded with spaces to `width` terminal columns (CJK characters take two).
+fn pad(s: &str, width: usize) -> String {
+    let w: usize = s
+        .chars()
+        .map(|c| if (c as u32) < 0x1100 { 1 } else { 2 })
+        .sum();
+    format!("{s}{}", " ".repeat(width.saturating_sub(w).max(1)))
+}
+
 fn table(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -139,7 +148,7 @@ fn table(r: &Report) -> String {
             ),
         ];
         for (k, v) in rows {
-            let _ = writeln!(o, "  {k:<28} {v}");
+            let _ = writeln!(o, "  {}{v}", pad(k, 30));
         }
         let _ = writeln!(o, "  障害 / incidents: {}", s.incidents.len());
         for i in &s.incidents {
@@ -342,5 +351,6 @@ mod tests {
         assert_eq!(dur(600), "600 s (10 min 0 s)");
         assert_eq!(dur(2_592_000), "2592000 s (30 d 0 h 0 min 0 s)");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(pad("稼働率 / x", 12), "稼働率 / x  ");
     }
 }
