@@ -61,8 +61,6 @@ pub struct Pos {
 #[derive(Debug, Default)]
 pub struct Locator {
     positions: HashMap<Path, Pos>,
-    /// Scalar values by path, to place errors whose message quotes a value.
-    scalars: Vec<(Path, String)>,
 }
 
 enum Frame {
@@ -79,7 +77,6 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<Path, Pos>,
-    scalars: Vec<(Path, String)>,
 }
 
 impl Builder {
@@ -120,8 +117,7 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(value, ..) => {
                 if let Some(p) = self.node(Some(&value), pos) {
-                    self.positions.entry(p.clone()).or_insert(pos);
-                    self.scalars.push((p, value));
+                    self.positions.entry(p).or_insert(pos);
                 }
             }
             Event::Alias(_) => {
@@ -156,24 +152,10 @@ impl Locator {
         let mut b = Builder {
             stack: Vec::new(),
             positions: HashMap::new(),
-            scalars: Vec::new(),
         };
         let _ = Parser::new_from_str(src).load(&mut b, false);
         Locator {
             positions: b.positions,
-            scalars: b.scalars,
-        }
-    }
-
-    /// The one scalar below `under` whose value is `value`, if exactly one is.
-    pub fn find_value(&self, under: &Path, value: &str) -> Option<Path> {
-        let mut hits = self
-            .scalars
-            .iter()
-            .filter(|(p, v)| v == value && p.0.starts_with(&under.0));
-        match (hits.next(), hits.next()) {
-            (Some((p, _)), None) => Some(p.clone()),
-            _ => None,
         }
     }
 
