@@ -1,5 +1,31 @@
 //! Finds where a value sits in a YAML source, so validation errors found after
 //! deserialization can still name `file:line:column`.
+//!
+//! Why two YAML libraries. serde_yaml (over libyaml) reads the configuration
+//! into its types and writes the generated files (rules, Alertmanager config,
+//! promtool tests); its error wording and positions are what the bad-config
+//! table asserts, and its output is what the committed files are. But it has no
+//! public position API (no spans, no marked events): only its own errors carry a
+//! place. Errors found later (`validate()`, plan building, and our value
+//! parsers' errors, which serde_yaml puts at the enclosing mapping) need a path
+//! turned into a place, so this module runs yaml-rust2's marked event parser.
+//! Where the two parsers disagree on an odd document, [`Locator::find`] falls
+//! back to the nearest ancestor it knows.
+//!
+//! Replacements tried (December 2026), against the table's errors and by
+//! re-serializing every committed generated YAML file:
+//! - serde-saphyr 2.2 would do both jobs (serde over its own parser, with
+//!   positions), but its messages differ: no field path (`unknown field
+//!   `colour`, expected one of location, interval` instead of `global: unknown
+//!   field ...`), `expected string scalar` instead of `invalid type: sequence,
+//!   expected a string`, `unclosed bracket '['` at 1:11 instead of `did not find
+//!   expected node content` at 2:1; its writer quotes differently (`"12:00"` for
+//!   `12:00`, `"2025"` for `'2025'`), so generated files would change; and it
+//!   needs Rust 1.89 (this crate: 1.85).
+//! - serde_yaml_ng 0.10, the maintained fork of serde_yaml, gave identical
+//!   messages, positions and output: a drop-in for the deprecated half. It has
+//!   no position API either, so yaml-rust2 stays with it. Switching is a
+//!   mechanical crate-wide rename (`generate/`, `server/webconfig.rs`, tests).
 
 use std::collections::HashMap;
 use std::fmt;
