@@ -325,9 +325,39 @@ pub enum Body {
     /// Sent as is.
     Raw(Template),
     /// Serialized as JSON (`content-type: application/json`); strings may use `${...}`.
-    Json(serde_json::Value),
+    Json(JsonBody),
     /// URL-encoded form (`content-type: application/x-www-form-urlencoded`).
     Form(BTreeMap<String, Template>),
+}
+
+/// A JSON body whose strings are templates; each is checked to parse when read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonBody(serde_json::Value);
+
+impl JsonBody {
+    pub fn value(&self) -> &serde_json::Value {
+        &self.0
+    }
+
+    /// The templates in its strings.
+    pub fn templates(&self) -> Vec<Template> {
+        let mut strings = Vec::new();
+        json_strings(&self.0, &mut strings);
+        // Every string parsed when the body was read.
+        strings.into_iter().filter_map(|s| Template::parse(s).ok()).collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let mut strings = Vec::new();
+        json_strings(&v, &mut strings);
+        for s in strings {
+            Template::parse(s).map_err(serde::de::Error::custom)?;
+        }
+        Ok(JsonBody(v))
+    }
 }
 
 /// Assertions on the answer.
@@ -1068,18 +1098,9 @@ impl Config {
                         self.check_template(t, &defined, &p.key("body").key("form").key(k), errs);
                     }
                 }
-                Some(Body::Json(v)) => {
-                    let mut strings = Vec::new();
-                    json_strings(v, &mut strings);
-                    for s in strings {
-                        match Template::parse(s) {
-                            Ok(t) => {
-                                self.check_template(&t, &defined, &p.key("body").key("json"), errs)
-                            }
-                            Err(e) => {
-                                errs.push(src.error(&p.key("body").key("json"), e.to_string()))
-                            }
-                        }
+                Some(Body::Json(j)) => {
+                    for t in j.templates() {
+                        self.check_template(&t, &defined, &p.key("body").key("json"), errs)
                     }
                 }
                 None => {}

@@ -98,6 +98,7 @@ fn invalid_configs_give_exact_errors() {
         (with("pw: {env: HANBAI_PASSWORD}", "pw: {env: A, file: /b}"), "t.yaml:26:3: secrets.pw: set exactly one of 'env' and 'file'"),
         // A value parser's error names the value's own field, not the mapping around it.
         (with("url: ${base}/login", "url: ${base/login"), "t.yaml:14:13: services[0].transactions[0].steps[0].url: unclosed '${' (write '$$' for a literal '$')"),
+        (with("password: \"${secret:pw}\"", "password: \"${secret:pw\""), "t.yaml:16:15: services[0].transactions[0].steps[0].body.json: unclosed '${' (write '$$' for a literal '$')"),
         ("services: []\n".to_string(), "t.yaml:1:1: services: at least one service is required"),
         ("services: [\n".to_string(), "t.yaml:2:1: did not find expected node content"),
     ];

@@ -141,7 +141,7 @@ pub fn build(
                 let sp = tp.key("steps").index(i);
                 let body = s.body.as_ref().map(|b| match b {
                     Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
-                    Body::Json(v) => BodyPlan::Json(v.clone()),
+                    Body::Json(j) => BodyPlan::Json(j.value().clone()),
                     Body::Form(f) => BodyPlan::Form(
                         f.iter()
                             .map(|(k, t)| {
