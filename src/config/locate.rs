@@ -1,7 +1,8 @@
 //! Finds where a value sits in a YAML source, so validation errors found after
 //! deserialization can still name `file:line:column`.
 //!
-//! Why two YAML libraries. serde_yaml (over libyaml) reads the configuration
+//! Why two YAML libraries. serde_yaml (serde_yaml_ng, the maintained fork of
+//! the deprecated serde_yaml 0.9, under the old name; over libyaml) reads the configuration
 //! into its types and writes the generated files (rules, Alertmanager config,
 //! promtool tests); its error wording and positions are what the bad-config
 //! table asserts, and its output is what the committed files are. But it has no
@@ -22,10 +23,9 @@
 //!   expected node content` at 2:1; its writer quotes differently (`"12:00"` for
 //!   `12:00`, `"2025"` for `'2025'`), so generated files would change; and it
 //!   needs Rust 1.89 (this crate: 1.85).
-//! - serde_yaml_ng 0.10, the maintained fork of serde_yaml, gave identical
-//!   messages, positions and output: a drop-in for the deprecated half. It has
-//!   no position API either, so yaml-rust2 stays with it. Switching is a
-//!   mechanical crate-wide rename (`generate/`, `server/webconfig.rs`, tests).
+//! - serde_yaml_ng 0.10 gave messages, positions and output identical to
+//!   serde_yaml 0.9's, so it replaced it (renamed in Cargo.toml: no code
+//!   changed). It has no position API either, so yaml-rust2 stays with it.
 
 use std::collections::HashMap;
 use std::fmt;

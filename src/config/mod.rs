@@ -344,7 +344,10 @@ impl JsonBody {
         let mut strings = Vec::new();
         json_strings(&self.0, &mut strings);
         // Every string parsed when the body was read.
-        strings.into_iter().filter_map(|s| Template::parse(s).ok()).collect()
+        strings
+            .into_iter()
+            .filter_map(|s| Template::parse(s).ok())
+            .collect()
     }
 }
 

@@ -238,8 +238,12 @@ pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String,
             .service(&p.service)
             .expect("plan of a configured service");
         let tx = &svc.transactions[0];
-        let mut locations: Vec<String> =
-            cfg.alerting.locations.iter().map(|l| l.to_string()).collect();
+        let mut locations: Vec<String> = cfg
+            .alerting
+            .locations
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
         if locations.is_empty() {
             locations = vec![cfg.global.location.to_string()];
         }

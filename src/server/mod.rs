@@ -192,9 +192,9 @@ impl App {
             .services
             .iter()
             .map(|s| {
-                let on = cfg
-                    .planned_windows()
-                    .any(|w| w.services.iter().any(|n| *n == s.name) && w.start <= now && now < w.end);
+                let on = cfg.planned_windows().any(|w| {
+                    w.services.iter().any(|n| *n == s.name) && w.start <= now && now < w.end
+                });
                 (s.name.to_string(), on)
             })
             .collect();
