@@ -330,36 +330,36 @@ pub enum Body {
     Form(BTreeMap<String, Template>),
 }
 
-/// A JSON body whose strings are templates; each is checked to parse when read.
+/// A JSON body whose strings are templates, each parsed when the body is read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonBody(serde_json::Value);
+pub struct JsonBody {
+    value: serde_json::Value,
+    templates: Vec<Template>,
+}
 
 impl JsonBody {
+    /// The body as written.
     pub fn value(&self) -> &serde_json::Value {
-        &self.0
+        &self.value
     }
 
-    /// The templates in its strings.
-    pub fn templates(&self) -> Vec<Template> {
-        let mut strings = Vec::new();
-        json_strings(&self.0, &mut strings);
-        // Every string parsed when the body was read.
-        strings
-            .into_iter()
-            .filter_map(|s| Template::parse(s).ok())
-            .collect()
+    /// The templates in its strings, for checking their references.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
     }
 }
 
 impl<'de> Deserialize<'de> for JsonBody {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
+        let value = serde_json::Value::deserialize(d)?;
         let mut strings = Vec::new();
-        json_strings(&v, &mut strings);
-        for s in strings {
-            Template::parse(s).map_err(serde::de::Error::custom)?;
-        }
-        Ok(JsonBody(v))
+        json_strings(&value, &mut strings);
+        let templates = strings
+            .into_iter()
+            .map(Template::parse)
+            .collect::<Result<_, _>>()
+            .map_err(serde::de::Error::custom)?;
+        Ok(JsonBody { value, templates })
     }
 }
 
@@ -450,6 +450,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "raw::HeaderExpect")]
 pub struct HeaderExpect {
+    /// Response header.
     pub name: HeaderName,
     pub check: HeaderCheck,
 }
@@ -457,8 +458,11 @@ pub struct HeaderExpect {
 /// What a header's value must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderCheck {
+    /// The whole value.
     Equals(String),
+    /// Part of the value.
     Contains(String),
+    /// Matches somewhere in the value.
     Regex(Pattern),
     /// `true`: must be present; `false`: must be absent.
     Exists(bool),
@@ -486,6 +490,7 @@ impl TryFrom<raw::HeaderExpect> for HeaderExpect {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(try_from = "raw::JsonExpect")]
 pub struct JsonExpect {
+    /// Where the value is; empty for the whole document.
     pub pointer: JsonPointer,
     pub check: JsonCheck,
 }
@@ -493,6 +498,7 @@ pub struct JsonExpect {
 /// What the value at a JSON pointer must be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonCheck {
+    /// Equal to this JSON value.
     Equals(serde_json::Value),
     /// `true`: must be present; `false`: must be absent.
     Exists(bool),
@@ -1103,7 +1109,7 @@ impl Config {
                 }
                 Some(Body::Json(j)) => {
                     for t in j.templates() {
-                        self.check_template(&t, &defined, &p.key("body").key("json"), errs)
+                        self.check_template(t, &defined, &p.key("body").key("json"), errs)
                     }
                 }
                 None => {}
