@@ -12,8 +12,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 
 use crate::config::locate::Path;
-pub use crate::config::CaptureFrom;
-use crate::config::{Body, Config, ConfigErrors, Expect, SecretSource, Template};
+use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, SecretSource, Template};
 
 use super::mask::Masker;
 
