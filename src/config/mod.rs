@@ -127,6 +127,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Global {
     /// Name of this probe location, the `location` label (flag `--location` overrides).
+    #[serde(deserialize_with = "de_location")]
     pub location: LabelName,
     /// How often each transaction runs unless it says otherwise.
     pub interval: Dur,
@@ -169,6 +170,15 @@ impl Default for Global {
             tls_check_interval: Dur::secs(3600),
         }
     }
+}
+
+/// The label-name rule, with the message `global.location` has always had.
+fn de_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LabelName, D::Error> {
+    LabelName::new(String::deserialize(d)?).map_err(|_| {
+        serde::de::Error::custom(
+            "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
+        )
+    })
 }
 
 /// Dense around the 3 s objective so quantiles near it are meaningful.
@@ -294,6 +304,8 @@ pub struct Step {
     /// Default `GET`.
     #[serde(default)]
     pub method: Method,
+    /// `https://` or `http://` (or a variable that holds one).
+    #[serde(deserialize_with = "de_url")]
     pub url: Template,
     #[serde(default)]
     pub headers: BTreeMap<HeaderName, Template>,
@@ -316,6 +328,18 @@ pub struct Step {
 
 fn yes() -> bool {
     true
+}
+
+fn de_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Template, D::Error> {
+    let url = Template::deserialize(d)?;
+    if let Some(Part::Text(t)) = url.parts.first() {
+        if !(t.starts_with("https://") || t.starts_with("http://")) {
+            return Err(serde::de::Error::custom(format!(
+                "'{url}' must start with https:// or http://"
+            )));
+        }
+    }
+    Ok(url)
 }
 
 /// A request body.
@@ -1085,14 +1109,6 @@ impl Config {
                     &p.key("name"),
                     format!("duplicate step name '{}'", step.name),
                 ));
-            }
-            if let Some(Part::Text(t)) = step.url.parts.first() {
-                if !(t.starts_with("https://") || t.starts_with("http://")) {
-                    errs.push(src.error(
-                        &p.key("url"),
-                        format!("'{}' must start with https:// or http://", step.url),
-                    ));
-                }
             }
             self.check_template(&step.url, &defined, &p.key("url"), errs);
             for (h, t) in &step.headers {

@@ -81,7 +81,7 @@ fn invalid_configs_give_exact_errors() {
             "t.yaml:29:5: maintenance[0].start: invalid time '2027-01-10 02:00': premature end of input (expected RFC 3339 with offset, e.g. 2027-05-09T01:00:00+09:00)",
         ),
         // Checked while read (names, methods, regexes, header names, pointers, one-of choices).
-        (with("location: tokyo-a", "location: Tokyo"), "t.yaml:2:3: global.location: 'Tokyo' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
+        (with("location: tokyo-a", "location: Tokyo"), "t.yaml:2:3: global.location: must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
         (with("- name: everyday", "- name: every day"), "t.yaml:8:9: services[0].transactions[0].name: 'every day' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
         (format!("{VALID}alerting:\n  locations: [tokyo-a, Osaka]\n"), "t.yaml:28:24: alerting.locations[1]: 'Osaka' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
         (with("method: POST", "method: post"), "t.yaml:13:13: services[0].transactions[0].steps[0].method: invalid HTTP method 'post' (e.g. GET, POST)"),
