@@ -130,14 +130,19 @@ pub struct Global {
     #[serde(deserialize_with = "de_location")]
     pub location: LabelName,
     /// How often each transaction runs unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub interval: Dur,
     /// Deadline for a whole transaction unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub timeout: Dur,
     /// Deadline for one step unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub step_timeout: Dur,
     /// Histogram bucket upper bounds in seconds; must contain every latency threshold.
+    #[serde(deserialize_with = "de_buckets")]
     pub buckets: Vec<f64>,
     /// Largest response body read; a larger one fails the run (`body_too_large`).
+    #[serde(deserialize_with = "de_positive_bytes")]
     pub max_body_bytes: u64,
     /// Largest response head (status line and headers) accepted.
     pub max_header_bytes: usize,
@@ -179,6 +184,60 @@ fn de_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LabelName, D::E
             "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
         )
     })
+}
+
+fn de_positive_dur<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+    let v = Dur::deserialize(d)?;
+    if v.0.is_zero() {
+        return Err(serde::de::Error::custom("must be greater than 0s"));
+    }
+    Ok(v)
+}
+
+fn de_positive_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom("must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+fn de_buckets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let b = Vec::<f64>::deserialize(d)?;
+    if b.is_empty()
+        || b.windows(2).any(|w| w[0] >= w[1])
+        || b.iter().any(|x| !x.is_finite() || *x <= 0.0)
+    {
+        return Err(serde::de::Error::custom(
+            "must be positive and strictly increasing",
+        ));
+    }
+    Ok(b)
+}
+
+/// A percentage strictly between 0 and 100; `example` goes into the message.
+fn percent<'de, D: serde::Deserializer<'de>>(d: D, example: &str) -> Result<f64, D::Error> {
+    let p = f64::deserialize(d)?;
+    if !(p > 0.0 && p < 100.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{p} must be a percentage between 0 and 100 (exclusive), e.g. {example}"
+        )));
+    }
+    Ok(p)
+}
+
+fn de_availability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99.99")
+}
+
+fn de_latency_target<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99")
+}
+
+fn de_quorum<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom("must be at least 1")),
+        q => Ok(q),
+    }
 }
 
 /// Dense around the 3 s objective so quantiles near it are meaningful.
@@ -238,6 +297,7 @@ pub struct Service {
 #[serde(deny_unknown_fields, default)]
 pub struct Objectives {
     /// Monthly availability target in percent (AOULU: 99.99).
+    #[serde(deserialize_with = "de_availability")]
     pub availability: f64,
     pub latency: LatencyObjective,
 }
@@ -257,6 +317,7 @@ pub struct LatencyObjective {
     /// An operation answered within this time is good (AOULU: 3 s).
     pub threshold: Dur,
     /// Share of operations, in percent, that must be good.
+    #[serde(deserialize_with = "de_latency_target")]
     pub target: f64,
 }
 
@@ -675,6 +736,7 @@ pub struct Alerting {
     pub locations: Vec<LabelName>,
     /// How many reporting locations must see a service failing before it counts as
     /// down. Unset: a majority of the locations reporting at that moment.
+    #[serde(deserialize_with = "de_quorum")]
     pub quorum: Option<u32>,
     /// Prometheus `job` label of the probers' scrape job (for `up == 0` alerts).
     pub job: String,
@@ -901,36 +963,18 @@ fn parse_path(s: &str) -> Option<Path> {
 }
 
 impl Config {
-    /// Cross-field rules serde cannot express. Returns every error found.
+    /// Rules serde cannot express on one value: unique names, defined references,
+    /// timeouts within intervals, thresholds on bucket boundaries, maintenance
+    /// windows against services. Also kept here: non-empty lists (serde_yaml
+    /// would place an empty top-level `services` nowhere useful) and the support
+    /// hours' weekdays and times (plain strings the Alertmanager generator reads).
+    /// Everything about a single value is checked while it is read. Returns every
+    /// error found.
     pub fn validate(&self) -> Vec<ConfigError> {
         let src = self.source.clone();
         let mut errs = Vec::new();
         let root = Path::root();
         let g = &self.global;
-        let gp = root.key("global");
-
-        for (name, d) in [
-            ("interval", g.interval),
-            ("timeout", g.timeout),
-            ("step_timeout", g.step_timeout),
-        ] {
-            if d.0.is_zero() {
-                errs.push(src.error(&gp.key(name), "must be greater than 0s"));
-            }
-        }
-        if g.buckets.is_empty()
-            || g.buckets.windows(2).any(|w| w[0] >= w[1])
-            || g.buckets.iter().any(|b| !b.is_finite() || *b <= 0.0)
-        {
-            errs.push(src.error(
-                &gp.key("buckets"),
-                "must be positive and strictly increasing",
-            ));
-        }
-        if g.max_body_bytes == 0 {
-            errs.push(src.error(&gp.key("max_body_bytes"), "must be greater than 0"));
-        }
-
         if self.services.is_empty() {
             errs.push(src.error(&root.key("services"), "at least one service is required"));
         }
@@ -944,23 +988,7 @@ impl Config {
                 ));
             }
             let op = sp.key("objectives");
-            let a = svc.objectives.availability;
-            if !(a > 0.0 && a < 100.0) {
-                errs.push(src.error(
-                    &op.key("availability"),
-                    format!("{a} must be a percentage between 0 and 100 (exclusive), e.g. 99.99"),
-                ));
-            }
             let lt = &svc.objectives.latency;
-            if !(lt.target > 0.0 && lt.target < 100.0) {
-                errs.push(src.error(
-                    &op.key("latency").key("target"),
-                    format!(
-                        "{} must be a percentage between 0 and 100 (exclusive), e.g. 99",
-                        lt.target
-                    ),
-                ));
-            }
             let th = lt.threshold.as_secs_f64();
             if !g.buckets.iter().any(|b| (b - th).abs() < 1e-9) {
                 errs.push(src.error(
@@ -1037,9 +1065,6 @@ impl Config {
         let src = &self.source;
         let ap = Path::root().key("alerting");
         let a = &self.alerting;
-        if a.quorum == Some(0) {
-            errs.push(src.error(&ap.key("quorum"), "must be at least 1"));
-        }
         let sp = ap.key("support_hours");
         for (i, d) in a.support_hours.weekdays.iter().enumerate() {
             if !DAYS.contains(&d.as_str()) {

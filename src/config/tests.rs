@@ -96,6 +96,12 @@ fn invalid_configs_give_exact_errors() {
         (with("{json: /token, secret: true}", "{header: x csrf}"), "t.yaml:18:23: services[0].transactions[0].steps[0].capture.token.header: invalid header name 'x csrf'"),
         (with("{json: /token, secret: true}", "{regex: '(x'}"), "t.yaml:18:23: services[0].transactions[0].steps[0].capture.token.regex: invalid regex: regex parse error:\n    (x\n    ^\nerror: unclosed group"),
         (with("pw: {env: HANBAI_PASSWORD}", "pw: {env: A, file: /b}"), "t.yaml:26:3: secrets.pw: set exactly one of 'env' and 'file'"),
+        (with("interval: 30s", "interval: 0s"), "t.yaml:3:3: global.interval: must be greater than 0s"),
+        (with("interval: 30s", "interval: 30s\n  buckets: [1, 3, 2]"), "t.yaml:4:3: global.buckets: must be positive and strictly increasing"),
+        (with("interval: 30s", "interval: 30s\n  max_body_bytes: 0"), "t.yaml:4:3: global.max_body_bytes: must be greater than 0"),
+        (with("display_name: {ja: AOULU 販売, en: AOULU Sales}", "display_name: {ja: AOULU 販売, en: AOULU Sales}\n    objectives: {availability: 100}"), "t.yaml:7:18: services[0].objectives.availability: 100 must be a percentage between 0 and 100 (exclusive), e.g. 99.99"),
+        (with("display_name: {ja: AOULU 販売, en: AOULU Sales}", "display_name: {ja: AOULU 販売, en: AOULU Sales}\n    objectives:\n      latency: {target: 0}"), "t.yaml:8:17: services[0].objectives.latency.target: 0 must be a percentage between 0 and 100 (exclusive), e.g. 99"),
+        (format!("{VALID}alerting:\n  quorum: 0\n"), "t.yaml:28:3: alerting.quorum: must be at least 1"),
         // A value parser's error names the value's own field, not the mapping around it.
         (with("url: ${base}/login", "url: ${base/login"), "t.yaml:14:13: services[0].transactions[0].steps[0].url: unclosed '${' (write '$$' for a literal '$')"),
         (with("password: \"${secret:pw}\"", "password: \"${secret:pw\""), "t.yaml:16:15: services[0].transactions[0].steps[0].body.json: unclosed '${' (write '$$' for a literal '$')"),
