@@ -28,7 +28,7 @@ fn uneven() -> Vec<(String, String)> {
         .iter()
         .enumerate()
         .map(|(i, s)| grafana::BurnThreshold {
-            service: s.name.clone(),
+            service: s.name.to_string(),
             slo: "availability",
             severity: "page",
             long: "1h",
