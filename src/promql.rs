@@ -102,14 +102,16 @@ impl Selector {
     }
 
     /// Adds `label="value"`.
-    pub fn eq(mut self, label: &str, value: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=", value.into()));
+    pub fn eq(mut self, label: &str, value: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=", value.as_ref().to_string()));
         self
     }
 
     /// Adds `label=~"regex"` (the regex as Rust text; escaping is done here).
-    pub fn re(mut self, label: &str, regex: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=~", regex.into()));
+    pub fn re(mut self, label: &str, regex: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=~", regex.as_ref().to_string()));
         self
     }
 
