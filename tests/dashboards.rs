@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mimamori::generate::grafana;
+use mimamori::generate::{grafana, slo};
 use serde_json::Value;
 
 mod common;
@@ -23,20 +23,18 @@ fn uneven() -> Vec<(String, String)> {
     cfg.services[1].objectives.availability = 99.9;
     cfg.services[1].objectives.latency.threshold =
         mimamori::config::Dur(Duration::from_millis(2500));
-    let burn: Vec<grafana::BurnThreshold> = cfg
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| grafana::BurnThreshold {
-            service: s.name.clone(),
-            slo: "availability",
-            severity: "page",
-            long: "1h",
-            short: "5m",
+    let mut plans = slo::plans(&cfg);
+    for (i, p) in plans.iter_mut().enumerate() {
+        p.alerts = vec![slo::BurnAlert {
+            name: "MimamoriAvailabilityFastBurn".into(),
+            slo: slo::Slo::Availability,
+            severity: slo::Severity::Page,
+            long: slo::W1H,
+            short: slo::W5M,
             burn: 14.4 * (i + 1) as f64,
-        })
-        .collect();
-    grafana::dashboards_with(&cfg, &burn)
+        }];
+    }
+    grafana::dashboards_with(&cfg, &plans)
 }
 
 /// Runs `promtool check rules` on the queries wrapped as recording rules.
