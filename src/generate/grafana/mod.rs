@@ -15,7 +15,7 @@
 
 pub mod model;
 mod overview;
-pub mod panels;
+mod panels;
 mod probers;
 mod service;
 

@@ -2,7 +2,7 @@
 //! when they were last scraped, success and runs per location, scheduling
 //! lag, skipped runs, configuration reloads, versions, `up`.
 
-use super::model::{Dashboard, ThresholdsStyleMode};
+use super::model::{Dashboard, Panel, ThresholdsStyleMode};
 use super::panels::*;
 use super::*;
 use crate::promql::dashboard;
@@ -26,30 +26,11 @@ pub(super) fn dashboard(cfg: &Config) -> Dashboard {
 }
 
 fn locations_row(cfg: &Config, l: &mut Layout) {
-    let expected = cfg.alerting.locations.len();
     let success = metric::PROBE_SUCCESS;
     let runs = count(metric::PROBE_DURATION);
     let ok_runs = Selector::new().eq("result", "success").of(&runs);
     l.row("拠点 / Locations");
-    let expected_text = if expected > 0 {
-        format!("設定上の拠点数 {expected}。/ {expected} locations are configured.")
-    } else {
-        "設定で拠点を指定していません。/ No locations configured.".into()
-    };
-    l.add(
-        6,
-        6,
-        stat(
-            "報告中の拠点 / Locations reporting",
-            &format!("いま指標を送っている拠点の数。{expected_text} / Locations whose probes are scraped now."),
-            vec![instant(
-                format!("count(count by (location) ({success}))"),
-                "拠点 / Locations",
-            )],
-            "none",
-            steps("red", &[(expected.max(1) as f64, "green")]),
-        ),
-    );
+    l.add(6, 6, locations_reporting(cfg.alerting.locations.len()));
     l.add(
         18,
         6,
@@ -101,6 +82,25 @@ fn locations_row(cfg: &Config, l: &mut Layout) {
             ThresholdsStyleMode::Off,
         )),
     );
+}
+
+/// How many locations report, green at the configured number.
+fn locations_reporting(expected: usize) -> Panel {
+    let expected_text = if expected > 0 {
+        format!("設定上の拠点数 {expected}。/ {expected} locations are configured.")
+    } else {
+        "設定で拠点を指定していません。/ No locations configured.".into()
+    };
+    stat(
+        "報告中の拠点 / Locations reporting",
+        &format!("いま指標を送っている拠点の数。{expected_text} / Locations whose probes are scraped now."),
+        vec![instant(
+            format!("count(count by (location) ({}))", metric::PROBE_SUCCESS),
+            "拠点 / Locations",
+        )],
+        "none",
+        steps("red", &[(expected.max(1) as f64, "green")]),
+    )
 }
 
 fn scheduler_row(l: &mut Layout) {

@@ -361,43 +361,24 @@ fn threshold_line(plans: &[ServicePlan]) -> model::Thresholds {
     }
 }
 
-fn latency_row(plans: &[ServicePlan], l: &mut Layout) {
-    let loc_sel = loc_sel();
-    let latency_target = strictest(plans, |p| p.latency);
-    let common = common_latency_threshold(plans);
-    let line_title = common
-        .map(|t| format!("（線 = {} / line = {}）", human_secs(t), human_secs(t)))
-        .unwrap_or_default();
-    let share_title = match common {
+/// `3 s 以内の割合 / Share within 3 s`, or the generic words when services differ.
+fn share_title(plans: &[ServicePlan]) -> String {
+    match common_latency_threshold(plans) {
         Some(t) => format!(
             "{} 以内の割合 / Share within {}",
             human_secs(t),
             human_secs(t)
         ),
         None => "目標時間以内の割合 / Share within the threshold".to_string(),
-    };
+    }
+}
+
+fn latency_row(plans: &[ServicePlan], l: &mut Layout) {
+    let loc_sel = loc_sel();
+    let latency_target = strictest(plans, |p| p.latency);
+    let share_title = share_title(plans);
     l.row("応答時間 / Latency");
-    let quantiles = [("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")]
-        .iter()
-        .map(|(q, name)| {
-            range(
-                q_step_quantile(q, &loc_sel),
-                &format!("{name} {{{{transaction}}}} / {{{{step}}}}"),
-            )
-        })
-        .collect();
-    l.add(
-        12,
-        9,
-        timeseries(
-            &format!("操作ごとの応答時間 / Response time per operation {line_title}"),
-            "成功した操作の p50 / p90 / p99（全拠点）/ p50 / p90 / p99 of successful operations, all selected locations",
-            quantiles,
-            "s",
-            threshold_line(plans),
-            ThresholdsStyleMode::Dashed,
-        ),
-    );
+    l.add(12, 9, step_quantiles(plans, &loc_sel));
     l.add(
         12,
         9,
@@ -428,6 +409,30 @@ fn latency_row(plans: &[ServicePlan], l: &mut Layout) {
         ),
     );
     l.add(12, 7, transaction_duration(&loc_sel));
+}
+
+/// p50 / p90 / p99 per operation, with the threshold as a line.
+fn step_quantiles(plans: &[ServicePlan], loc_sel: &Selector) -> Panel {
+    let line_title = common_latency_threshold(plans)
+        .map(|t| format!("（線 = {} / line = {}）", human_secs(t), human_secs(t)))
+        .unwrap_or_default();
+    let quantiles = [("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")]
+        .iter()
+        .map(|(q, name)| {
+            range(
+                q_step_quantile(q, loc_sel),
+                &format!("{name} {{{{transaction}}}} / {{{{step}}}}"),
+            )
+        })
+        .collect();
+    timeseries(
+        &format!("操作ごとの応答時間 / Response time per operation {line_title}"),
+        "成功した操作の p50 / p90 / p99（全拠点）/ p50 / p90 / p99 of successful operations, all selected locations",
+        quantiles,
+        "s",
+        threshold_line(plans),
+        ThresholdsStyleMode::Dashed,
+    )
 }
 
 fn transaction_duration(loc_sel: &Selector) -> Panel {
