@@ -3,12 +3,12 @@
 //!
 //! Three dashboards, each a pure function of the configuration and its
 //! [`ServicePlan`]s, so `generate --check` can compare them byte for byte:
-//! - [`overview`]: every service on one screen, this calendar month so far.
-//! - [`service`]: one service (variable `service`), budget burn-down, burn
+//! - `overview`: every service on one screen, this calendar month so far.
+//! - `service`: one service (variable `service`), budget burn-down, burn
 //!   rates, availability per location, failures, latency and phases.
-//! - [`probers`]: which locations report, scheduling lag, skipped runs, reloads.
+//! - `probers`: which locations report, scheduling lag, skipped runs, reloads.
 //!
-//! The JSON is built as [`model`] types; [`panels`] holds the builders the
+//! The JSON is built as [`model`] types; `panels` holds the builders the
 //! three share. Queries read the recording rules (`promql::record`) where
 //! they exist and the exporter's series (`promql::metric`) otherwise; no
 //! location name is written anywhere.
