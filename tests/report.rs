@@ -355,7 +355,7 @@ fn start(scenarios: &[Scenario], d: &Data) -> Prometheus {
         .stderr(Stdio::null())
         .spawn()
         .expect("prometheus runs (scripts/test.sh installs it)");
-    let p = Prometheus {
+    let mut p = Prometheus {
         child,
         url: format!("http://{addr}/prom"),
         _dir: dir,
@@ -366,6 +366,9 @@ fn start(scenarios: &[Scenario], d: &Data) -> Prometheus {
             Instant::now() < deadline,
             "Prometheus not ready within 60 s"
         );
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     p
