@@ -879,3 +879,110 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
         }
     }
 }
+
+/// A real Prometheus behind TLS and basic auth (its own `--web.config.file`):
+/// the report gets through with `--prometheus.ca-file` and the password file,
+/// and says why it cannot without the CA.
+#[test]
+fn tls_and_basic_auth_against_a_real_prometheus() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "report test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = leaf
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .unwrap();
+    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(d.join("password"), "pa55word\n").unwrap();
+    let hash = bcrypt::hash("pa55word", 4).unwrap();
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {0}/cert.pem\n  key_file: {0}/key.pem\nbasic_auth_users:\n  reporter: '{hash}'\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}/prometheus.yml", d.display()))
+        .arg(format!("--storage.tsdb.path={}/data", d.display()))
+        .arg(format!("--web.config.file={}/web.yml", d.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs");
+    let _prom = Prometheus {
+        child,
+        url: String::new(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let cfg = write_config(d, &["full"], "60s");
+    let url = format!("https://localhost:{port}");
+    let ca_file = format!("{}/ca.pem", d.display());
+    let pass = format!("{}/password", d.display());
+    let args = |with_ca: bool| {
+        let mut a = vec![
+            "--config".to_string(),
+            cfg.display().to_string(),
+            "--prometheus.url".into(),
+            url.clone(),
+            "--prometheus.basic-auth-user".into(),
+            "reporter".into(),
+            "--prometheus.basic-auth-password-file".into(),
+            pass.clone(),
+            "--month".into(),
+            "2026-11".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if with_ca {
+            a.extend(["--prometheus.ca-file".to_string(), ca_file.clone()]);
+        }
+        a
+    };
+    // Until Prometheus is up, the answer is no answer (or 503): bounded wait for JSON.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (code, out, err) = loop {
+        let a = args(true);
+        let r = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        if r.1.starts_with('{') || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // An empty Prometheus: every second unknown, so the data is incomplete.
+    assert_eq!(code, 2, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["services"][0]["unknown_seconds"], NOV);
+    assert!(!out.contains("pa55word") && !err.contains("pa55word"));
+
+    // Without the CA: refused, and the message says why (UnknownIssuer).
+    let a = args(false);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot reach Prometheus at https://localhost"),
+        "{err}"
+    );
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    // A wrong password: Prometheus answers 401, which is no data either.
+    std::fs::write(d.join("password"), "wrong\n").unwrap();
+    let a = args(true);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(err.contains("answered 401"), "{err}");
+    assert!(!err.contains("wrong"), "{err}");
+}
