@@ -708,6 +708,21 @@ fn usage_errors_exit_64() {
         assert_eq!(code, 64, "{month} {service}: {err}");
         assert!(err.contains(expect), "{err}");
     }
+    // Flags clap rejects are usage errors too, not "data incomplete".
+    for args in [
+        vec![
+            "--config",
+            cfg,
+            "--prometheus.url",
+            "http://127.0.0.1:9/",
+            "--format",
+            "pdf",
+        ],
+        vec!["--config", cfg],
+    ] {
+        let (code, _, err) = report(&args);
+        assert_eq!(code, 64, "{args:?}: {err}");
+    }
     let (code, _, err) = report(&[
         "--config",
         "/nonexistent.yaml",
