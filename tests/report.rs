@@ -44,6 +44,10 @@ struct Scenario {
     slow: u32,
     /// The latency counters restart from zero mid-month.
     reset: bool,
+    /// Every prober down (Prometheus scrapes them and records `up == 0`, no results).
+    /// Such a scenario's samples sit late in their step (100 s of 120 s), where the
+    /// freshness window alone would carry the last result one step further.
+    down: Vec<(i64, i64)>,
 }
 
 struct Data {
@@ -60,6 +64,7 @@ fn scenarios() -> Vec<Scenario> {
         gaps,
         slow,
         reset,
+        down: vec![],
     };
     let o = |locations, from: &str, to: &str, reason| Outage {
         locations,
@@ -149,6 +154,10 @@ fn scenarios() -> Vec<Scenario> {
         ),
         s("slow", vec![], vec![], 432, false),
         s("fast", vec![], vec![], 431, true),
+        Scenario {
+            down: vec![(jst("2026-11-25T03:00:00"), jst("2026-11-25T04:00:00"))],
+            ..s("down", vec![], vec![], 0, false)
+        },
     ]
 }
 
@@ -158,15 +167,26 @@ type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
+    let offset = if sc.down.is_empty() { OFFSET } else { 100 };
     let times: Vec<i64> = (0..)
-        .map(|k| d.start + OFFSET + k * d.interval)
+        .map(|k| d.start + offset + k * d.interval)
         .take_while(|t| *t < d.end)
         .collect();
+    let is_down = |t: i64| sc.down.iter().any(|&(a, b)| a <= t && t < b);
     for loc in LOCATIONS {
-        let labels = format!(
+        let mut labels = format!(
             "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
             sc.service
         );
+        if !sc.down.is_empty() {
+            let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let up = times
+                .iter()
+                .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
+                .collect();
+            out.push((format!("up{{{target}}}"), up));
+            labels = format!("{labels},{target}");
+        }
         let fails = |t: i64| {
             sc.outages
                 .iter()
@@ -174,7 +194,7 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
         };
         let points = times
             .iter()
-            .filter(|&&t| !sc.gaps.iter().any(|&(a, b)| a <= t && t < b))
+            .filter(|&&t| !sc.gaps.iter().any(|&(a, b)| a <= t && t < b) && !is_down(t))
             .map(|&t| (t, if fails(t) { 0.0 } else { 1.0 }))
             .collect();
         out.push((format!("mimamori_probe_success{{{labels}}}"), points));
@@ -597,6 +617,15 @@ fn figures_against_a_real_prometheus() {
     assert!((worst - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
     assert_eq!(code("gap"), 2);
 
+    // Probers down for an hour (Prometheus recorded up == 0): unknown from the
+    // first step, although their last results were scraped only 20 s before.
+    let v = r("down");
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (0, 3600)
+    );
+    assert_eq!(code("down"), 2);
+
     // Latency just under and just over 99 % (the second with a counter reset).
     let lat = |s: &str| r(s)["latency"].clone();
     let total = 10.0 * 4319.0;
@@ -631,7 +660,6 @@ fn figures_against_a_real_prometheus() {
         "--service",
         "slow",
     ]);
-    eprintln!("{table}");
     assert_eq!(c, 1);
     assert!(
         table.contains("full 日本語 / full English (full)"),
@@ -754,6 +782,7 @@ fn bench_month_of_15s_data() {
             gaps: vec![],
             slow: 100,
             reset: false,
+            down: vec![],
         },
         Scenario {
             service: "denshibin",
@@ -766,6 +795,7 @@ fn bench_month_of_15s_data() {
             gaps: vec![],
             slow: 0,
             reset: false,
+            down: vec![],
         },
     ];
     let prom = start(&scenarios, &data);
