@@ -382,3 +382,51 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
     // Three transactions, two versions, one server: two handshakes, not six.
     assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A CA file replaced under the same path is read again on reload: the
+/// probe that failed against the old CA succeeds with the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
+    let (dir, pki, ca_file) = ca_on_disk();
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let port = tls_server(&c, &k).await;
+    // At first the file holds another CA, which did not sign the server's certificate.
+    std::fs::write(&ca_file, ca().ca_pem).unwrap();
+    let cfg_file = dir.path().join("m.yaml");
+    std::fs::write(
+        &cfg_file,
+        format!(
+            "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s, ca_file: '{}'}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://localhost:{port}/'}}\n",
+            ca_file.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config::load(&cfg_file).unwrap();
+    let source = mimamori::server::ConfigSource::File(cfg_file.clone());
+    let app = mimamori::server::App::start(cfg, source, None, Arc::new(|_| None), None).unwrap();
+    let success = "mimamori_probe_success{location=\"test\",service=\"svc\",transaction=\"tx\"}";
+    let wait_for = |want: &'static str| {
+        let app = app.clone();
+        async move {
+            let mut text = String::new();
+            for _ in 0..100 {
+                text = app.metrics.render();
+                if text.lines().any(|l| l.starts_with(success) && l.ends_with(want)) {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            eprintln!("{text}");
+            false
+        }
+    };
+    assert!(wait_for(" 0").await, "the untrusted CA must fail the probe");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let reloaded = app.respond(&http::Method::POST, "/-/reload", "");
+    assert_eq!(reloaded.status(), 200);
+    assert!(
+        wait_for(" 1").await,
+        "after the reload the replaced CA file must be trusted"
+    );
+    app.stop();
+}
