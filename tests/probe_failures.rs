@@ -99,7 +99,7 @@ fn get(url: &str) -> String {
 
 async fn run_timed(plan: &TransactionPlan) -> (Outcome, Duration) {
     let t = Instant::now();
-    let o = transaction::run(plan).await;
+    let o = transaction::run(plan, &mimamori::probe::ProbeContext::default()).await;
     (o, t.elapsed())
 }
 

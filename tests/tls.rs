@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use mimamori::config;
 use mimamori::probe::plan;
-use mimamori::probe::tls::{legacy_accepted, plain_http_refused, Legacy};
-use mimamori::probe::{transaction, Reason};
+use mimamori::probe::policy::plain_http_refused;
+use mimamori::probe::tls::{legacy_accepted, Legacy};
+use mimamori::probe::{transaction, ProbeContext, Reason};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -104,7 +105,11 @@ async fn every_run_pays_a_full_handshake() {
     let (port, kinds) = tls_server_recording(&c, &k).await;
     let plan = plan_for(&format!("https://localhost:{port}/"), &ca_file);
     for _ in 0..3 {
-        assert!(transaction::run(&plan).await.success);
+        assert!(
+            transaction::run(&plan, &ProbeContext::default())
+                .await
+                .success
+        );
     }
     // The server offers session tickets; the prober must never use them.
     assert_eq!(*kinds.lock().unwrap(), vec![rustls::HandshakeKind::Full; 3]);
@@ -136,7 +141,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
     // Good: succeeds, facts recorded, expiry is the leaf's notAfter (earliest in chain).
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
     let port = tls_server(&c, &k).await;
-    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    let o = transaction::run(
+        &plan_for(&format!("https://localhost:{port}/"), &ca_file),
+        &ProbeContext::default(),
+    )
+    .await;
     assert!(o.success, "{o:?}");
     let facts = o.steps[0].tls.clone().unwrap();
     assert_eq!(facts.version, "TLSv1.3");
@@ -157,7 +166,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
     ];
     for ((c, k, _), host, want) in cases {
         let port = tls_server(&c, &k).await;
-        let o = transaction::run(&plan_for(&format!("https://{host}:{port}/"), &ca_file)).await;
+        let o = transaction::run(
+            &plan_for(&format!("https://{host}:{port}/"), &ca_file),
+            &ProbeContext::default(),
+        )
+        .await;
         assert_eq!(o.reason, Some(Reason::Tls), "{o:?}");
         assert!(o.message.as_deref().unwrap().contains(want), "{o:?}");
     }
@@ -168,7 +181,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
         .self_signed(&key)
         .unwrap();
     let port = tls_server(&selfsigned.pem(), &key.serialize_pem()).await;
-    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    let o = transaction::run(
+        &plan_for(&format!("https://localhost:{port}/"), &ca_file),
+        &ProbeContext::default(),
+    )
+    .await;
     assert_eq!(o.reason, Some(Reason::Tls));
     let m = o.message.unwrap();
     assert!(
@@ -276,7 +293,14 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     );
     let cfg = config::parse(&src, "t.yaml").unwrap();
     let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(fixed)
+        },
+    )
+    .unwrap();
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -305,9 +329,11 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
             let _ = s.write_all(b"HTTP/1.1 301 Moved\r\nLocation: https://localhost/\r\nContent-Length: 0\r\n\r\n").await;
         }
     });
-    let tls = plan::tls_config(&[]).unwrap();
+    let ctx = ProbeContext::default();
+    let tls = ctx.tls_config(&[]).unwrap();
     assert_eq!(
         plain_http_refused(
+            &ctx,
             &format!("http://127.0.0.1:{rport}/"),
             tls.clone(),
             Duration::from_secs(2)
@@ -322,6 +348,7 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
         .port();
     assert_eq!(
         plain_http_refused(
+            &ctx,
             &format!("http://127.0.0.1:{closed}/"),
             tls,
             Duration::from_secs(2)
@@ -364,7 +391,14 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
     );
     let cfg = config::parse(&src, "t.yaml").unwrap();
     let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(fixed)
+        },
+    )
+    .unwrap();
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -403,7 +437,14 @@ async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
     .unwrap();
     let cfg = config::load(&cfg_file).unwrap();
     let source = mimamori::server::ConfigSource::File(cfg_file.clone());
-    let app = mimamori::server::App::start(cfg, source, None, Arc::new(|_| None), None).unwrap();
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(source)
+        },
+    )
+    .unwrap();
     let success = "mimamori_probe_success{location=\"test\",service=\"svc\",transaction=\"tx\"}";
     let wait_for = |want: &'static str| {
         let app = app.clone();
@@ -411,7 +452,10 @@ async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
             let mut text = String::new();
             for _ in 0..100 {
                 text = app.metrics.render();
-                if text.lines().any(|l| l.starts_with(success) && l.ends_with(want)) {
+                if text
+                    .lines()
+                    .any(|l| l.starts_with(success) && l.ends_with(want))
+                {
                     return true;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

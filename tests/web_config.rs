@@ -90,10 +90,10 @@ async fn start_with(web: server::LiveWeb) -> SocketAddr {
     let cfg = mimamori::config::parse(CFG, "test.yaml").unwrap();
     let app = App::start(
         cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        None,
-        Arc::new(|_| None),
-        None,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(ConfigSource::Fixed(Box::new(cfg)))
+        },
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -11,7 +11,7 @@ use anyhow::Context;
 use http::{Method, Response, StatusCode};
 
 use crate::config::{self, Config, Dur, MaintenanceWindow};
-use crate::server::{self, App, ConfigSource, EnvFn, Extension};
+use crate::server::{self, App, AppOptions, ConfigSource, EnvFn, Extension};
 use services::{Faults, Mode, Product};
 
 /// The shipped configuration, which the demo runs as is.
@@ -174,10 +174,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     });
     let app = App::start(
         cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        args.location.clone(),
-        env,
-        Some(switch),
+        AppOptions {
+            location: args.location.clone(),
+            env,
+            extension: Some(switch),
+            ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg)))
+        },
     )?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

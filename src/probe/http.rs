@@ -5,7 +5,6 @@
 //! the phases must be measured separately and every run starts from nothing:
 //! connections live only for the run that opened them.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -22,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::context::ProbeContext;
 use super::outcome::{Phase, Phases, Reason, TlsFacts};
 
 /// A failed exchange: the reason and a human-readable detail.
@@ -143,7 +143,8 @@ impl Conns {
 
 /// Per-run client state: open connections and cookies. Dropped at the end of
 /// the run, closing everything it opened.
-pub struct Session {
+pub struct Session<'a> {
+    ctx: &'a ProbeContext,
     tls: Arc<rustls::ClientConfig>,
     server_name: Option<String>,
     max_header_bytes: usize,
@@ -169,13 +170,15 @@ pub struct Outgoing<'a> {
     pub user_agent: &'a str,
 }
 
-impl Session {
+impl<'a> Session<'a> {
     pub fn new(
+        ctx: &'a ProbeContext,
         tls: Arc<rustls::ClientConfig>,
         server_name: Option<String>,
         max_header_bytes: usize,
     ) -> Self {
         Session {
+            ctx,
             tls,
             server_name,
             max_header_bytes,
@@ -252,7 +255,9 @@ impl Session {
                     .negotiated_cipher_suite()
                     .map(|c| format!("{:?}", c.suite()))
                     .unwrap_or_default(),
-                not_after: session.peer_certificates().and_then(chain_expiry),
+                not_after: session
+                    .peer_certificates()
+                    .and_then(|c| self.ctx.chain_expiry(c)),
             };
             http1(&builder, tls, Some(facts)).await
         } else {
@@ -448,27 +453,6 @@ impl Session {
             hops += 1;
         }
     }
-}
-
-/// [`super::tls::earliest_expiry`], remembered per certificate chain: a server
-/// shows the same chain run after run, and decoding it with OpenSSL on every
-/// HTTPS run cost more CPU than the handshake itself (see BENCHMARKS.md).
-fn chain_expiry(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<i64> {
-    type Chains = HashMap<Vec<Vec<u8>>, Option<i64>>;
-    static SEEN: std::sync::OnceLock<std::sync::Mutex<Chains>> = std::sync::OnceLock::new();
-    let key: Vec<Vec<u8>> = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-    let seen = SEEN.get_or_init(Default::default);
-    if let Some(e) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return *e;
-    }
-    let expiry = super::tls::earliest_expiry(chain);
-    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.len() >= 1024 {
-        // Bounded: many distinct chains (rotating certificates) start over.
-        seen.clear();
-    }
-    seen.insert(key, expiry);
-    expiry
 }
 
 /// Starts HTTP/1.1 on an open (plain or TLS) stream; the connection is driven
