@@ -1,15 +1,13 @@
 //! What the probes of one app share, owned by that app instead of the process:
-//! TLS client settings by the contents of their CA files, the system's roots,
-//! certificate expiry by chain, and the TLS policy checker. Two apps (or two
-//! tests) side by side each have their own.
+//! TLS client settings by the contents of their CA files, the system's roots
+//! and certificate expiry by chain. Two apps (or two tests) side by side each
+//! have their own.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use rustls::pki_types::CertificateDer;
-
-use super::policy::PolicyChecker;
 
 /// SHA-256 of each CA file's contents, in order: what a TLS setting depends on.
 type CaDigest = Vec<[u8; 32]>;
@@ -28,8 +26,6 @@ pub struct ProbeContext {
     tls: Mutex<HashMap<CaDigest, Weak<rustls::ClientConfig>>>,
     /// Earliest `notAfter` per certificate chain (see [`ProbeContext::chain_expiry`]).
     expiry: Mutex<HashMap<Vec<Vec<u8>>, Option<i64>>>,
-    /// Legacy-TLS and plain-HTTP checks.
-    pub policy: PolicyChecker,
 }
 
 impl ProbeContext {

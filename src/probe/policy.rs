@@ -26,16 +26,19 @@ type Verdicts = HashMap<(String, u16, String, &'static str), (Instant, bool)>;
 /// handshakes in flight, and recent verdicts, so that many transactions of
 /// one server cost one handshake per version and interval.
 pub struct PolicyChecker {
+    ctx: Arc<ProbeContext>,
     checks: Semaphore,
     verdicts: Mutex<Verdicts>,
 }
 
-impl Default for PolicyChecker {
-    fn default() -> Self {
-        PolicyChecker {
+impl PolicyChecker {
+    /// A checker whose plain-HTTP requests run in `ctx`.
+    pub fn new(ctx: Arc<ProbeContext>) -> Arc<PolicyChecker> {
+        Arc::new(PolicyChecker {
+            ctx,
             checks: Semaphore::new(CHECKS_AT_ONCE),
             verdicts: Mutex::default(),
-        }
+        })
     }
 }
 
@@ -95,7 +98,7 @@ impl PolicyChecker {
 /// interval, telling `report` each verdict. Never returns when there is
 /// something to check.
 pub async fn policy_loop(
-    ctx: Arc<ProbeContext>,
+    checker: Arc<PolicyChecker>,
     plan: Arc<TransactionPlan>,
     first: Duration,
     report: impl Fn(Verdict<'_>) + Send + Sync,
@@ -110,8 +113,7 @@ pub async fn policy_loop(
         for (step, host, port, name) in &policy.legacy_targets {
             for version in Legacy::ALL {
                 let fresh = policy.interval / 2;
-                match ctx
-                    .policy
+                match checker
                     .legacy(host, *port, name, version, fresh, timeout)
                     .await
                 {
@@ -129,7 +131,7 @@ pub async fn policy_loop(
         if let Some(url) = &policy.plain_http_url {
             // Boxed: the check's future is kilobytes, and every transaction's
             // loop task would otherwise carry that space while it sleeps.
-            let check = plain_http_refused(&ctx, url, plan.tls.clone(), timeout);
+            let check = plain_http_refused(&checker.ctx, url, plan.tls.clone(), timeout);
             if let Some(refused) = Box::pin(check).await {
                 report(Verdict::PlainHttp { refused });
             }

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
-use crate::probe::policy::{policy_loop, Verdict};
+use crate::probe::policy::{policy_loop, PolicyChecker, Verdict};
 use crate::probe::{Outcome, ProbeContext};
 pub use threads::ProbeThreads;
 use threads::Spawner;
@@ -97,8 +97,8 @@ struct Task {
 pub struct Scheduler {
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
-    /// Where the policy loops share their checks.
-    ctx: Arc<ProbeContext>,
+    /// What the policy loops share.
+    policy: Arc<PolicyChecker>,
     /// Where the start grid (see [`due`]) begins.
     origin: Instant,
     tasks: BTreeMap<TxKey, Task>,
@@ -107,11 +107,11 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Runs the transactions on the caller's runtime.
-    pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>, ctx: Arc<ProbeContext>) -> Self {
+    pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>, policy: Arc<PolicyChecker>) -> Self {
         Scheduler {
             metrics,
             runner,
-            ctx,
+            policy,
             origin: Instant::now(),
             tasks: BTreeMap::new(),
             spawner: Spawner::Current,
@@ -122,13 +122,13 @@ impl Scheduler {
     pub fn on_threads(
         metrics: Arc<Metrics>,
         runner: Arc<dyn Runner>,
-        ctx: Arc<ProbeContext>,
+        policy: Arc<PolicyChecker>,
         threads: usize,
     ) -> std::io::Result<Self> {
         Ok(Scheduler {
             metrics,
             runner,
-            ctx,
+            policy,
             origin: Instant::now(),
             tasks: BTreeMap::new(),
             spawner: Spawner::Threads(ProbeThreads::start(threads)?),
@@ -161,7 +161,7 @@ impl Scheduler {
                         tx,
                         self.metrics.clone(),
                         self.runner.clone(),
-                        self.ctx.clone(),
+                        self.policy.clone(),
                         self.origin,
                     ));
                     next.insert(plan.key.clone(), Task { plan, handle });
@@ -203,7 +203,7 @@ async fn transaction_tasks(
     tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
-    ctx: Arc<ProbeContext>,
+    policy: Arc<PolicyChecker>,
     origin: Instant,
 ) {
     // The policy is first checked soon after the first run.
@@ -223,7 +223,7 @@ async fn transaction_tasks(
     };
     tokio::join!(
         run_loop(plan.clone(), tx, metrics, runner, origin),
-        policy_loop(ctx, plan, first, report)
+        policy_loop(policy, plan, first, report)
     );
 }
 

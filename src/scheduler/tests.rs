@@ -89,7 +89,7 @@ async fn spreads_runs_across_the_interval_at_a_steady_pace() {
     let mut s = Scheduler::new(
         metrics.clone(),
         Arc::new(runner.clone()),
-        ProbeContext::new(),
+        PolicyChecker::new(ProbeContext::new()),
     );
     s.apply(plans(200, interval));
     tokio::time::sleep(Duration::from_secs(35)).await;
@@ -135,7 +135,7 @@ async fn overrunning_runs_are_skipped_and_counted_never_overlapped() {
     let mut s = Scheduler::new(
         metrics.clone(),
         Arc::new(runner.clone()),
-        ProbeContext::new(),
+        PolicyChecker::new(ProbeContext::new()),
     );
     s.apply(plans(1, interval));
     tokio::time::sleep(Duration::from_secs(100)).await;
@@ -161,7 +161,7 @@ async fn reload_keeps_unchanged_transactions_and_drops_removed_ones() {
     let mut s = Scheduler::new(
         metrics.clone(),
         Arc::new(runner.clone()),
-        ProbeContext::new(),
+        PolicyChecker::new(ProbeContext::new()),
     );
     let all = plans(3, interval);
     s.apply(all.clone());
@@ -212,7 +212,7 @@ async fn a_panicking_probe_is_a_failed_run_not_a_dead_loop() {
     let mut s = Scheduler::new(
         metrics.clone(),
         Arc::new(runner.clone()),
-        ProbeContext::new(),
+        PolicyChecker::new(ProbeContext::new()),
     );
     s.apply(plans(1, Duration::from_secs(10)));
     tokio::time::sleep(Duration::from_secs(45)).await;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{self, Config, ConfigErrors};
 use crate::metrics::Metrics;
+use crate::probe::policy::PolicyChecker;
 use crate::probe::{plan, ProbeContext};
 use crate::scheduler::{HttpRunner, Runner, Scheduler};
 pub use body::Body;
@@ -46,6 +47,10 @@ pub trait Extension: Send + Sync {
     }
 }
 
+/// Default listen address. 9732 is in the exporter range (9100–9999) and clear
+/// of the common exporters, so mimamori can run beside blackbox_exporter (9115).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9732";
+
 /// Scrapes of `/metrics` written at once; more get 503 and `Retry-After`.
 /// Prometheus servers scrape one at a time each; this bounds the threads and
 /// memory that clients which open many scrapes (and never read them) can take.
@@ -57,7 +62,7 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     config: RwLock<Arc<Config>>,
     scheduler: Mutex<Scheduler>,
-    /// What this app's probes share (TLS settings, certificate expiry, policy verdicts).
+    /// What this app's probes share (TLS settings, certificate expiry).
     ctx: Arc<ProbeContext>,
     source: ConfigSource,
     location_override: Option<String>,
@@ -113,6 +118,7 @@ impl App {
         } = opts;
         let ctx = ProbeContext::new();
         let runner = runner.unwrap_or_else(|| Arc::new(HttpRunner(ctx.clone())));
+        let policy = PolicyChecker::new(ctx.clone());
         let location = location_override
             .clone()
             .unwrap_or_else(|| cfg.global.location.clone());
@@ -122,12 +128,12 @@ impl App {
         let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
         tracing::debug!(threads, runs_per_second, "probe threads");
         let mut scheduler =
-            Scheduler::on_threads(metrics.clone(), runner.clone(), ctx.clone(), threads)
+            Scheduler::on_threads(metrics.clone(), runner.clone(), policy.clone(), threads)
                 .unwrap_or_else(|e| {
                     tracing::warn!(
                         "could not start probe threads ({e}); probing on the main runtime"
                     );
-                    Scheduler::new(metrics.clone(), runner, ctx.clone())
+                    Scheduler::new(metrics.clone(), runner, policy)
                 });
         scheduler.apply(plans);
         metrics.reload_successful.set(1);
