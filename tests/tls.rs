@@ -358,10 +358,10 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_checks_are_shared_by_transactions_of_one_server() {
-    // Counts ClientHellos offering a version below TLS 1.2 (client_version in
-    // bytes 9..11 of the first record), then closes the connection.
+/// A server that counts ClientHellos offering a version below TLS 1.2
+/// (client_version in bytes 9..11 of the first record), then closes the
+/// connection; its port and the count.
+async fn legacy_hello_counter() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     let legacy_hellos = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -380,6 +380,12 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
             });
         }
     });
+    (port, legacy_hellos)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_checks_are_shared_by_transactions_of_one_server() {
+    let (port, legacy_hellos) = legacy_hello_counter().await;
     let tx = |name: &str| {
         format!("      - name: {name}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n")
     };
@@ -473,4 +479,45 @@ async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
         "after the reload the replaced CA file must be trusted"
     );
     app.stop();
+}
+
+/// Apps side by side share nothing: each has its own legacy-TLS verdicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_side_by_side_keep_their_own_verdicts() {
+    let (port, legacy_hellos) = legacy_hello_counter().await;
+    let src = format!(
+        "global: {{location: test, interval: 2s, timeout: 2s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n"
+    );
+    let cfg = config::parse(&src, "t.yaml").unwrap();
+    let start = || {
+        let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+        mimamori::server::App::start(
+            cfg.clone(),
+            mimamori::server::AppOptions {
+                env: Arc::new(|_| None),
+                ..mimamori::server::AppOptions::new(fixed)
+            },
+        )
+        .unwrap()
+    };
+    let apps = [start(), start()];
+    let reported = |app: &mimamori::server::App| {
+        app.metrics
+            .render()
+            .matches("mimamori_tls_legacy_accepted{")
+            .count()
+            == 2
+    };
+    for _ in 0..100 {
+        if apps.iter().all(|a| reported(a)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for a in &apps {
+        a.stop();
+    }
+    assert!(apps.iter().all(|a| reported(a)));
+    // Two apps, two versions: four handshakes (one process-wide cache made two).
+    assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
