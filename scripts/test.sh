@@ -32,6 +32,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo clippy, slim build (no demo)"
+cargo clippy --no-default-features --quiet -- -D warnings
 echo "== cargo build"
 cargo build --quiet
 echo "== generated files are up to date"

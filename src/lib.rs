@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod generate;
 pub mod metrics;

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path as FsPath, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderName;
@@ -84,9 +84,20 @@ pub struct CapturePlan {
     pub secret: bool,
 }
 
-/// Builds every plan of the configuration. `env` reads environment variables
-/// (injected so tests need not touch the process environment).
+/// [`build_in`] with a probe context of its own (tests, `mimamori check`).
 pub fn build(
+    cfg: &Config,
+    location: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
+    build_in(&super::ProbeContext::default(), cfg, location, env)
+}
+
+/// Builds every plan of the configuration, with TLS settings from `ctx`.
+/// `env` reads environment variables (injected so tests need not touch the
+/// process environment).
+pub fn build_in(
+    ctx: &super::ProbeContext,
     cfg: &Config,
     location: &str,
     env: &dyn Fn(&str) -> Option<String>,
@@ -183,7 +194,7 @@ pub fn build(
                 .chain(tx.tls.ca_file.iter())
                 .cloned()
                 .collect();
-            let tls = match tls_config(&ca_files) {
+            let tls = match ctx.tls_config(&ca_files) {
                 Ok(t) => t,
                 Err(m) => {
                     errs.push(src.error(&tp.key("tls").key("ca_file"), m));
@@ -281,64 +292,6 @@ fn secrets_digest(secrets: &HashMap<String, String>) -> u64 {
     items.sort();
     items.hash(&mut h);
     h.finish()
-}
-
-/// The system's trusted roots, read once per process.
-fn native_roots() -> &'static Vec<rustls::pki_types::CertificateDer<'static>> {
-    static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
-}
-
-/// TLS client settings shared by every run that trusts the same CA files.
-/// Only TLS 1.2 and 1.3 are offered, as the seed requires.
-pub fn tls_config(ca_files: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, String> {
-    static CACHE: OnceLock<std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>>>> =
-        OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(c) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(ca_files)
-    {
-        return Ok(c.clone());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(native_roots().iter().cloned());
-    for f in ca_files {
-        for cert in read_pem_certs(f)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", f.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    // Every run starts from nothing: a resumed session would hide the full
-    // handshake's cost (and a broken certificate chain) from the measurement.
-    cfg.resumption = rustls::client::Resumption::disabled();
-    let cfg = Arc::new(cfg);
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(ca_files.to_vec(), cfg.clone());
-    Ok(cfg)
-}
-
-fn read_pem_certs(f: &FsPath) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(f)
-        .map_err(|e| format!("cannot read CA file {}: {e}", f.display()))?
-        .collect();
-    let certs = certs.map_err(|e| format!("invalid PEM in {}: {e}", f.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificates in {}", f.display()));
-    }
-    Ok(certs)
 }
 
 /// What `mimamori check` prints: every transaction with its steps, and warnings.

@@ -50,7 +50,7 @@ pub struct PrometheusArgs {
     #[arg(long = "prometheus.ca-file", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Deadline for one HTTP request.
-    #[arg(long = "prometheus.timeout", default_value = "30s", value_parser = crate::cli::parse_duration)]
+    #[arg(long = "prometheus.timeout", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub timeout: Duration,
 }
 
