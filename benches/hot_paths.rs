@@ -18,10 +18,19 @@ use mimamori::config::Template;
 use mimamori::metrics::Metrics;
 use mimamori::probe::outcome::{Outcome, Phases, StepOutcome};
 use mimamori::probe::plan::{TransactionPlan, TxKey};
-use mimamori::probe::{adhoc_plan, transaction};
+use mimamori::probe::{adhoc_plan, transaction, ProbeContext};
 
 fn plan(i: usize, url: &str, ca_file: Option<std::path::PathBuf>) -> TransactionPlan {
-    let mut p = adhoc_plan(url, Duration::from_secs(5), ca_file).expect("valid URL");
+    plan_in(&ProbeContext::default(), i, url, ca_file)
+}
+
+fn plan_in(
+    ctx: &ProbeContext,
+    i: usize,
+    url: &str,
+    ca_file: Option<std::path::PathBuf>,
+) -> TransactionPlan {
+    let mut p = adhoc_plan(ctx, url, Duration::from_secs(5), ca_file).expect("valid URL");
     p.key = TxKey {
         service: format!("svc{}", i / 100),
         transaction: format!("tx{}", i % 100),
@@ -159,11 +168,12 @@ fn step(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let mut g = c.benchmark_group("step_execution");
+    let ctx = ProbeContext::default();
     let port = rt.block_on(serve(None));
-    let p = plan(0, &format!("http://127.0.0.1:{port}/"), None);
-    assert!(rt.block_on(transaction::run(&p)).success);
+    let p = plan_in(&ctx, 0, &format!("http://127.0.0.1:{port}/"), None);
+    assert!(rt.block_on(transaction::run(&p, &ctx)).success);
     g.bench_function("http", |b| {
-        b.iter(|| black_box(rt.block_on(transaction::run(&p)).success))
+        b.iter(|| black_box(rt.block_on(transaction::run(&p, &ctx)).success))
     });
 
     let pki = mimamori::demo::services::pki().expect("test certificates");
@@ -171,11 +181,11 @@ fn step(c: &mut Criterion) {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &pki.ca_pem).expect("write CA");
     let port = rt.block_on(serve(Some(pki.server.clone())));
-    let p = plan(0, &format!("https://localhost:{port}/"), Some(ca));
-    let first = rt.block_on(transaction::run(&p));
+    let p = plan_in(&ctx, 0, &format!("https://localhost:{port}/"), Some(ca));
+    let first = rt.block_on(transaction::run(&p, &ctx));
     assert!(first.success, "{:?}", first.message);
     g.bench_function("https", |b| {
-        b.iter(|| black_box(rt.block_on(transaction::run(&p)).success))
+        b.iter(|| black_box(rt.block_on(transaction::run(&p, &ctx)).success))
     });
     g.finish();
 }

@@ -4,10 +4,13 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod generate;
 pub mod metrics;
 pub mod probe;
 pub mod promql;
+pub mod query;
+pub mod report;
 pub mod scheduler;
 pub mod server;

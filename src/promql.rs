@@ -32,6 +32,8 @@ pub mod metric {
     pub const PLAIN_HTTP_REFUSED: &str = "mimamori_plain_http_refused";
     /// Prometheus' own scrape health series.
     pub const UP: &str = "up";
+    /// Prometheus' series of pending and firing alerts.
+    pub const ALERTS: &str = "ALERTS";
 }
 
 /// Series the generated recording rules write (see `rules/README.md`).
@@ -102,14 +104,22 @@ impl Selector {
     }
 
     /// Adds `label="value"`.
-    pub fn eq(mut self, label: &str, value: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=", value.into()));
+    pub fn eq(mut self, label: &str, value: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=", value.as_ref().to_string()));
+        self
+    }
+
+    /// Adds `label!="value"`.
+    pub fn ne(mut self, label: &str, value: impl Into<String>) -> Self {
+        self.matchers.push((label.to_string(), "!=", value.into()));
         self
     }
 
     /// Adds `label=~"regex"` (the regex as Rust text; escaping is done here).
-    pub fn re(mut self, label: &str, regex: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=~", regex.into()));
+    pub fn re(mut self, label: &str, regex: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=~", regex.as_ref().to_string()));
         self
     }
 
@@ -153,9 +163,41 @@ impl fmt::Display for Selector {
 /// Per (service, location): 1 while any transaction of the service fails at
 /// that location, 0 while all succeed; absent while the location reports nothing.
 pub fn location_failing(sel: &Selector) -> String {
+    location_failing_of(&sel.of(metric::PROBE_SUCCESS))
+}
+
+/// [`location_failing`] over any probe-success expression, e.g. [`probe_success_fresh`].
+pub fn location_failing_of(probe_success: &str) -> String {
+    format!("max by (service, location) (1 - {probe_success})")
+}
+
+/// `mimamori_probe_success` as of each evaluation, from samples no older than
+/// `max_age_ms`, and never from a target whose last scrape failed (`up == 0`
+/// of the probers' `job`).
+///
+/// Read raw, a selector reaches back 5 minutes (Prometheus' lookback), so a gap
+/// in the data would look like 5 more minutes of the last result. `report`
+/// asks with `max_age_ms` = 1.5 probe intervals: a step is known only when a
+/// result was scraped within it (with half an interval of scrape jitter to spare).
+pub fn probe_success_fresh(sel: &Selector, max_age_ms: u64, job: &str) -> String {
     format!(
-        "max by (service, location) (1 - {})",
-        sel.of(metric::PROBE_SUCCESS)
+        "(last_over_time({}[{max_age_ms}ms]) unless on (job, instance) ({} == 0))",
+        sel.of(metric::PROBE_SUCCESS),
+        Selector::new().eq("job", job).of(metric::UP)
+    )
+}
+
+/// Keeps the series of `expr` only at the moments `service_failing` (an
+/// expression from [`service_failing`]) is 1, matched on `service`.
+pub fn while_failing(expr: &str, service_failing: &str) -> String {
+    format!("({expr})\nand on (service)\n(({service_failing}) == 1)")
+}
+
+/// Per (service, reason): failed runs counted in the last `range` (a PromQL duration).
+pub fn failures_by_reason(sel: &Selector, range: &str) -> String {
+    format!(
+        "sum by (service, reason) (increase({}[{range}]))",
+        sel.of(metric::PROBE_FAILURES)
     )
 }
 
@@ -204,15 +246,27 @@ pub fn latency_counts(
     func: &str,
     range: &str,
 ) -> LatencyCounts {
+    latency_counts_by(sel, threshold_seconds, func, range, "service")
+}
+
+/// [`latency_counts`] summed by other labels than `service`, e.g.
+/// `transaction, step` for a share per operation.
+pub fn latency_counts_by(
+    sel: &Selector,
+    threshold_seconds: f64,
+    func: &str,
+    range: &str,
+    by: &str,
+) -> LatencyCounts {
     let ok = sel.clone().eq("result", "success");
     let within = ok.clone().re("le", le_regex(threshold_seconds));
     LatencyCounts {
         total: format!(
-            "sum by (service) ({func}({}[{range}]))",
+            "sum by ({by}) ({func}({}[{range}]))",
             ok.of(&count(metric::STEP_DURATION))
         ),
         good: format!(
-            "sum by (service) ({func}({}[{range}]))",
+            "sum by ({by}) ({func}({}[{range}]))",
             within.of(&bucket(metric::STEP_DURATION))
         ),
     }
@@ -277,6 +331,10 @@ mod tests {
         );
         assert_eq!(Selector::new().of(metric::UP), "up");
         assert_eq!(
+            Selector::new().ne("service", "").of(metric::ALERTS),
+            r#"ALERTS{service!=""}"#
+        );
+        assert_eq!(
             Selector::new().eq("x", "a\"b\\c").to_string(),
             r#"{x="a\"b\\c"}"#
         );
@@ -291,6 +349,14 @@ mod tests {
             service_failing(&by_location, None),
             service_failing(&by_location, Some(2)),
             maintenance_active(&sel),
+            service_failing(
+                &location_failing_of(&probe_success_fresh(&sel, 22_500, "mimamori")),
+                None,
+            ),
+            while_failing(
+                &failures_by_reason(&sel, "30s"),
+                &service_failing(&by_location, None),
+            ),
             lat.total,
             lat.good,
         ] {

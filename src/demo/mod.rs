@@ -11,28 +11,24 @@ use anyhow::Context;
 use http::{Method, Response, StatusCode};
 
 use crate::config::{self, Config, Dur, MaintenanceWindow};
-use crate::server::{self, App, ConfigSource, EnvFn, Extension};
+use crate::server::{self, App, AppOptions, ConfigSource, EnvFn, Extension};
 use services::{Faults, Mode, Product};
 
 /// The shipped configuration, which the demo runs as is.
 pub const AOULU_YAML: &str = include_str!("../../deploy/aoulu.yaml");
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
+/// What `mimamori demo` was asked for (its flags are in [`crate::cli::DemoArgs`]).
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
     /// Address for /metrics and the /demo/fault switch.
-    #[arg(long = "web.listen-address", default_value = crate::cli::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Run every transaction this often instead of the configured interval.
-    #[arg(long, value_parser = crate::cli::parse_duration)]
     pub interval: Option<Duration>,
     /// Probe location name.
-    #[arg(long)]
     pub location: Option<String>,
-    /// Put SERVICE in an announced maintenance window from now on for an hour (repeatable).
-    #[arg(long, value_name = "SERVICE")]
+    /// Services put in an announced maintenance window from now on for an hour.
     pub maintenance: Vec<String>,
     /// TLS and basic authentication for the endpoints (exporter-toolkit format).
-    #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config: Option<std::path::PathBuf>,
 }
 
@@ -99,7 +95,7 @@ impl Switch {
 
 /// Builds the demo configuration: `deploy/aoulu.yaml` with the simulated services'
 /// addresses, the demo CA and the options given.
-pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result<Config> {
+pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Result<Config> {
     let mut cfg = config::parse(AOULU_YAML, "deploy/aoulu.yaml (built in)")?;
     cfg.global.ca_file = Some(ca_file.to_path_buf());
     if let Some(i) = args.interval {
@@ -110,7 +106,8 @@ pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result
         }
     }
     if let Some(l) = &args.location {
-        cfg.global.location = l.clone();
+        cfg.global.location =
+            config::LabelName::new(l.clone()).map_err(|m| anyhow::anyhow!("--location {m}"))?;
     }
     let now = chrono::Utc::now().fixed_offset();
     for s in &args.maintenance {
@@ -136,7 +133,7 @@ pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result
 }
 
 /// `mimamori demo`.
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
     let web = match args.web_config.as_deref() {
         Some(p) => server::LiveWeb::from_file(p)?,
         None => server::LiveWeb::fixed(Default::default()),
@@ -174,10 +171,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     });
     let app = App::start(
         cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        args.location.clone(),
-        env,
-        Some(switch),
+        AppOptions {
+            location: args.location.clone(),
+            env,
+            extension: Some(switch),
+            ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg)))
+        },
     )?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

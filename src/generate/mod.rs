@@ -2,8 +2,8 @@
 //! Grafana dashboards that encode the objectives.
 //!
 //! Everything generated is a [`GeneratedFile`]: a path relative to `--out` and
-//! its contents. [`files`] lists them all; [`run`] writes them or, with
-//! `--check`, compares them with what is on disk.
+//! its contents. [`files`] lists them all; [`write_or_check`] writes them or,
+//! with `--check`, compares them with what is on disk.
 
 pub mod alertmanager;
 pub mod explain;
@@ -18,24 +18,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::Config;
-
-/// Options of `mimamori generate`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GenerateArgs {
-    /// Configuration file.
-    #[arg(long)]
-    pub config: PathBuf,
-    /// Directory to write `rules/`, `dashboards/` and `deploy/alertmanager/` under.
-    #[arg(long, default_value = ".")]
-    pub out: PathBuf,
-    /// Write nothing; exit non-zero when the files on disk differ from what would be written.
-    #[arg(long)]
-    pub check: bool,
-    /// Also write the rules as a prometheus-operator `PrometheusRule` object
-    /// (`deploy/prometheus-operator/prometheusrule.yaml`).
-    #[arg(long)]
-    pub prometheus_operator: bool,
-}
 
 /// One generated file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,15 +125,6 @@ fn display_path(file: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.to_string())
-}
-
-/// Writes (or with `--check`, compares) every generated file.
-pub fn run(cfg: &Config, args: &GenerateArgs) -> anyhow::Result<bool> {
-    let mut all = files(cfg)?;
-    if args.prometheus_operator {
-        all.push(prometheus_rule(cfg)?);
-    }
-    write_or_check(&all, &args.out, args.check)
 }
 
 /// Writes `files` under `root`, or compares them; true when nothing differs.

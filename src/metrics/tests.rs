@@ -8,8 +8,13 @@ use crate::probe::outcome::{Phases, StepOutcome, TlsFacts};
 use crate::probe::plan::TxKey;
 
 fn plan(service: &str, transaction: &str, location: &str, steps: &[&str]) -> TransactionPlan {
-    let mut p = crate::probe::adhoc_plan("http://127.0.0.1:9/", Duration::from_secs(1), None)
-        .expect("valid URL");
+    let mut p = crate::probe::adhoc_plan(
+        &Default::default(),
+        "http://127.0.0.1:9/",
+        Duration::from_secs(1),
+        None,
+    )
+    .expect("valid URL");
     p.key = TxKey {
         service: service.into(),
         transaction: transaction.into(),
@@ -19,12 +24,16 @@ fn plan(service: &str, transaction: &str, location: &str, steps: &[&str]) -> Tra
     p.steps = steps
         .iter()
         .map(|name| {
-            let mut s =
-                crate::probe::adhoc_plan("http://127.0.0.1:9/", Duration::from_secs(1), None)
-                    .expect("valid URL")
-                    .steps
-                    .pop()
-                    .expect("one step");
+            let mut s = crate::probe::adhoc_plan(
+                &Default::default(),
+                "http://127.0.0.1:9/",
+                Duration::from_secs(1),
+                None,
+            )
+            .expect("valid URL")
+            .steps
+            .pop()
+            .expect("one step");
             s.name = name.to_string();
             s
         })

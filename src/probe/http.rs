@@ -5,13 +5,13 @@
 //! the phases must be measured separately and every run starts from nothing:
 //! connections live only for the run that opened them.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cookie_store::CookieStore;
 use http::header::{
     HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE, USER_AGENT,
 };
@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::context::ProbeContext;
 use super::outcome::{Phase, Phases, Reason, TlsFacts};
 
 /// A failed exchange: the reason and a human-readable detail.
@@ -78,20 +79,13 @@ pub fn parse_url(url: &str) -> Result<(Origin, String), String> {
     Ok((Origin { https, host, port }, path))
 }
 
-/// Resolves a redirect target against the URL that answered.
-pub fn resolve_location(base: &Origin, base_path: &str, location: &str) -> String {
-    let scheme = if base.https { "https" } else { "http" };
-    if location.starts_with("http://") || location.starts_with("https://") {
-        location.to_string()
-    } else if let Some(rest) = location.strip_prefix("//") {
-        format!("{scheme}://{rest}")
-    } else if location.starts_with('/') {
-        format!("{scheme}://{}{location}", base.host_header())
-    } else {
-        let dir = base_path.split('?').next().unwrap_or("/");
-        let dir = &dir[..dir.rfind('/').map(|i| i + 1).unwrap_or(0)];
-        format!("{scheme}://{}{dir}{location}", base.host_header())
-    }
+/// Resolves a redirect target against the URL that answered, as a browser
+/// does (RFC 3986 reference resolution: `?page=2`, `../up`, `//host/x`).
+pub fn resolve_location(base: &str, location: &str) -> Result<String, String> {
+    let base = url::Url::parse(base).map_err(|e| format!("invalid URL {base}: {e}"))?;
+    base.join(location)
+        .map(String::from)
+        .map_err(|e| format!("invalid Location {location}: {e}"))
 }
 
 /// hyper's connection future: reads and writes the socket. Polled by the
@@ -143,13 +137,15 @@ impl Conns {
 
 /// Per-run client state: open connections and cookies. Dropped at the end of
 /// the run, closing everything it opened.
-pub struct Session {
+pub struct Session<'a> {
+    ctx: &'a ProbeContext,
     tls: Arc<rustls::ClientConfig>,
     server_name: Option<String>,
     max_header_bytes: usize,
     /// A run talks to one or a few origins: a list beats hashing.
     conns: Conns,
-    cookies: Vec<(String, String, String)>,
+    /// Made at the first Set-Cookie: most runs never need one.
+    cookies: Option<CookieStore>,
 }
 
 /// What a request produced, with the body read.
@@ -169,18 +165,20 @@ pub struct Outgoing<'a> {
     pub user_agent: &'a str,
 }
 
-impl Session {
+impl<'a> Session<'a> {
     pub fn new(
+        ctx: &'a ProbeContext,
         tls: Arc<rustls::ClientConfig>,
         server_name: Option<String>,
         max_header_bytes: usize,
     ) -> Self {
         Session {
+            ctx,
             tls,
             server_name,
             max_header_bytes,
             conns: Conns(Vec::new()),
-            cookies: Vec::new(),
+            cookies: None,
         }
     }
 
@@ -252,7 +250,9 @@ impl Session {
                     .negotiated_cipher_suite()
                     .map(|c| format!("{:?}", c.suite()))
                     .unwrap_or_default(),
-                not_after: session.peer_certificates().and_then(chain_expiry),
+                not_after: session
+                    .peer_certificates()
+                    .and_then(|c| self.ctx.chain_expiry(c)),
             };
             http1(&builder, tls, Some(facts)).await
         } else {
@@ -260,34 +260,45 @@ impl Session {
         }
     }
 
-    fn cookie_header(&self, host: &str) -> Option<HeaderValue> {
-        let v: Vec<String> = self
-            .cookies
-            .iter()
-            .filter(|(h, ..)| h == host)
-            .map(|(_, n, v)| format!("{n}={v}"))
-            .collect();
+    /// The `Cookie` header for `url`: the cookies whose Domain, Path, Secure
+    /// and expiry (Expires, Max-Age) match, as RFC 6265 says.
+    fn cookie_header(&self, url: &str) -> Option<HeaderValue> {
+        let store = self.cookies.as_ref()?;
+        let url = url::Url::parse(url).ok()?;
+        let mut v = String::new();
+        for (name, value) in store.get_request_values(&url) {
+            if !v.is_empty() {
+                v.push_str("; ");
+            }
+            v.push_str(name);
+            v.push('=');
+            v.push_str(value);
+        }
         if v.is_empty() {
             None
         } else {
-            HeaderValue::from_str(&v.join("; ")).ok()
+            HeaderValue::from_str(&v).ok()
         }
     }
 
-    /// Keeps `name=value` of each Set-Cookie for the host; expired or empty ones are removed.
-    fn store_cookies(&mut self, host: &str, headers: &HeaderMap) {
-        for sc in headers.get_all(SET_COOKIE) {
-            let Ok(s) = sc.to_str() else { continue };
-            let mut attrs = s.split(';');
-            let Some((name, value)) = attrs.next().and_then(|nv| nv.split_once('=')) else {
-                continue;
-            };
-            let (name, value) = (name.trim().to_string(), value.trim().to_string());
-            let expired = attrs.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
-            self.cookies.retain(|(h, n, _)| !(h == host && *n == name));
-            if !expired && !value.is_empty() {
-                self.cookies.push((host.to_string(), name, value));
-            }
+    /// Keeps the cookies of each Set-Cookie for `url`, with their attributes;
+    /// expired ones replace (and so remove) the cookie they name.
+    fn store_cookies(&mut self, url: &str, headers: &HeaderMap) {
+        let mut set = headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .peekable();
+        if set.peek().is_none() {
+            return;
+        }
+        let Ok(url) = url::Url::parse(url) else {
+            return;
+        };
+        let store = self.cookies.get_or_insert_with(CookieStore::default);
+        for s in set {
+            // A cookie the store refuses (another domain, say) is ignored, as a browser does.
+            let _ = store.parse(s, &url);
         }
     }
 
@@ -324,7 +335,7 @@ impl Session {
         if let Ok(ua) = HeaderValue::from_str(out.user_agent) {
             headers.insert(USER_AGENT, ua);
         }
-        if let Some(c) = self.cookie_header(&origin.host) {
+        if let Some(c) = self.cookie_header(&out.url) {
             headers.insert(COOKIE, c);
         }
         let body = match &out.body {
@@ -391,7 +402,7 @@ impl Session {
             }
         }
         phases.add(Phase::Transfer, t.elapsed());
-        self.store_cookies(&origin.host, &parts.headers);
+        self.store_cookies(&out.url, &parts.headers);
         Ok(Response {
             status,
             headers: parts.headers,
@@ -427,8 +438,8 @@ impl Session {
                     format!("more than {max} redirects (last to {loc})"),
                 ));
             }
-            let (origin, path) = parse_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
-            let next = resolve_location(&origin, &path, loc);
+            let next = resolve_location(&out.url, loc)
+                .map_err(|m| (Reason::Redirect, format!("redirect: {m}")))?;
             let (next_origin, _) = parse_url(&next)
                 .map_err(|m| (Reason::Redirect, format!("redirect to {next}: {m}")))?;
             if next_origin.host != first.host
@@ -448,27 +459,6 @@ impl Session {
             hops += 1;
         }
     }
-}
-
-/// [`super::tls::earliest_expiry`], remembered per certificate chain: a server
-/// shows the same chain run after run, and decoding it with OpenSSL on every
-/// HTTPS run cost more CPU than the handshake itself (see BENCHMARKS.md).
-fn chain_expiry(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<i64> {
-    type Chains = HashMap<Vec<Vec<u8>>, Option<i64>>;
-    static SEEN: std::sync::OnceLock<std::sync::Mutex<Chains>> = std::sync::OnceLock::new();
-    let key: Vec<Vec<u8>> = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-    let seen = SEEN.get_or_init(Default::default);
-    if let Some(e) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return *e;
-    }
-    let expiry = super::tls::earliest_expiry(chain);
-    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.len() >= 1024 {
-        // Bounded: many distinct chains (rotating certificates) start over.
-        seen.clear();
-    }
-    seen.insert(key, expiry);
-    expiry
 }
 
 /// Starts HTTP/1.1 on an open (plain or TLS) stream; the connection is driven
@@ -525,16 +515,109 @@ mod tests {
             }
         );
         assert_eq!(p, "/x/y?q=1");
-        assert_eq!(resolve_location(&o, &p, "/z"), "https://a.example:8443/z");
+        let base = "https://a.example:8443/x/y?q=1";
+        let r = |loc: &str| resolve_location(base, loc).unwrap();
+        assert_eq!(r("/z"), "https://a.example:8443/z");
+        assert_eq!(r("z?k"), "https://a.example:8443/x/z?k");
+        assert_eq!(r("http://b/"), "http://b/");
+        assert_eq!(r("//c.example/p"), "https://c.example/p");
+        // A query alone keeps the path (it used to become `/x/?page=2`).
+        assert_eq!(r("?page=2"), "https://a.example:8443/x/y?page=2");
         assert_eq!(
-            resolve_location(&o, &p, "z?k"),
-            "https://a.example:8443/x/z?k"
+            resolve_location("https://a.example/x/y/w", "../z").unwrap(),
+            "https://a.example/x/z"
         );
-        assert_eq!(resolve_location(&o, &p, "http://b/"), "http://b/");
+        assert_eq!(
+            resolve_location("https://a.example/x/y/w", "./../../z#frag").unwrap(),
+            "https://a.example/z#frag"
+        );
         let (o, p) = parse_url("http://[::1]/").unwrap();
         assert_eq!(o.host, "::1");
         assert_eq!(o.host_header(), "[::1]");
         assert_eq!(p, "/");
         assert!(parse_url("ftp://x/").is_err());
+    }
+
+    fn session(ctx: &ProbeContext) -> Session<'_> {
+        Session::new(ctx, ctx.tls_config(&[]).unwrap(), None, 8192)
+    }
+
+    fn set(session: &mut Session<'_>, url: &str, cookies: &[&str]) {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(SET_COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        session.store_cookies(url, &h);
+    }
+
+    /// The Cookie header sent to `url`, its cookies sorted.
+    fn sent(session: &Session<'_>, url: &str) -> String {
+        let header = session
+            .cookie_header(url)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let mut v: Vec<&str> = header.split("; ").collect();
+        v.sort();
+        v.join("; ")
+    }
+
+    #[test]
+    fn cookies_follow_path_domain_and_expiry() {
+        let ctx = ProbeContext::default();
+        let mut s = session(&ctx);
+        assert_eq!(sent(&s, "https://shop.example/"), "");
+        set(
+            &mut s,
+            "https://shop.example/account/login",
+            &[
+                "sid=1; Path=/",
+                "cart=2; Path=/cart",
+                "wide=3; Domain=shop.example; Path=/",
+                "gone=4; Max-Age=0",
+                "old=5; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+                "later=6; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Path=/",
+                "secure=7; Secure; Path=/",
+                "theirs=8; Domain=other.example",
+            ],
+        );
+        // No Path attribute: the directory of the URL that set it (`/account`).
+        set(&mut s, "https://shop.example/account/login", &["acct=9"]);
+        assert_eq!(
+            sent(&s, "https://shop.example/"),
+            "later=6; secure=7; sid=1; wide=3"
+        );
+        assert_eq!(
+            sent(&s, "https://shop.example/cart/items"),
+            "cart=2; later=6; secure=7; sid=1; wide=3"
+        );
+        assert_eq!(
+            sent(&s, "https://shop.example/account/orders"),
+            "acct=9; later=6; secure=7; sid=1; wide=3"
+        );
+        // Domain= reaches subdomains; host-only cookies do not.
+        assert_eq!(sent(&s, "https://api.shop.example/"), "wide=3");
+        // Secure cookies never go over plain HTTP to another host.
+        assert_eq!(sent(&s, "http://shop.example/"), "later=6; sid=1; wide=3");
+        assert_eq!(sent(&s, "https://other.example/"), "");
+
+        // Max-Age=0 (or an Expires in the past) removes a cookie.
+        set(
+            &mut s,
+            "https://shop.example/",
+            &["sid=x; Max-Age=0; Path=/"],
+        );
+        assert_eq!(
+            sent(&s, "https://shop.example/"),
+            "later=6; secure=7; wide=3"
+        );
+        set(
+            &mut s,
+            "https://shop.example/",
+            &["wide=new; Domain=shop.example; Path=/"],
+        );
+        assert_eq!(
+            sent(&s, "https://shop.example/"),
+            "later=6; secure=7; wide=new"
+        );
     }
 }

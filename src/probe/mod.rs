@@ -1,29 +1,33 @@
 //! Runs synthetic transactions: HTTP steps with phase timings, assertions and captures.
 pub mod assert;
+pub mod context;
 pub mod http;
 pub mod mask;
 pub mod outcome;
 pub mod plan;
+pub mod policy;
 pub mod tls;
 pub mod transaction;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
+pub use context::ProbeContext;
 pub use outcome::{Outcome, Phase, Reason};
 pub use plan::TransactionPlan;
 
 /// A plan for one GET of `url`, as `mimamori probe` runs it.
 pub fn adhoc_plan(
+    ctx: &ProbeContext,
     url: &str,
     timeout: Duration,
     ca_file: Option<PathBuf>,
 ) -> anyhow::Result<TransactionPlan> {
     http::parse_url(url).map_err(|m| anyhow::anyhow!("{url}: {m}"))?;
     let g = crate::config::Global::default();
-    let tls = plan::tls_config(&ca_file.into_iter().collect::<Vec<_>>())
+    let tls = ctx
+        .tls_config(&ca_file.into_iter().collect::<Vec<_>>())
         .map_err(|m| anyhow::anyhow!(m))?;
     let template = crate::config::Template {
         parts: vec![crate::config::Part::Text(url.to_string())],
@@ -33,7 +37,7 @@ pub fn adhoc_plan(
             service: "adhoc".into(),
             transaction: "get".into(),
         },
-        location: g.location.clone(),
+        location: g.location.to_string(),
         interval: timeout,
         timeout,
         variables: Vec::new(),
@@ -70,8 +74,9 @@ pub async fn adhoc(
     timeout: Duration,
     ca_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let plan = Arc::new(adhoc_plan(url, timeout, ca_file)?);
-    let outcome = transaction::run(&plan).await;
+    let ctx = ProbeContext::default();
+    let plan = adhoc_plan(&ctx, url, timeout, ca_file)?;
+    let outcome = transaction::run(&plan, &ctx).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

@@ -1,17 +1,18 @@
-//! Compiles configured transactions into runnable plans: environment resolved,
-//! secrets loaded, regexes compiled, TLS settings built once.
+//! Turns configured transactions into runnable plans: environment resolved,
+//! secrets loaded, TLS settings built once. The configuration's types are
+//! already valid (names, methods, regexes are checked while it is read), so
+//! nothing here re-parses them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path as FsPath, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderName;
-use regex::Regex;
 
 use crate::config::locate::Path;
-use crate::config::{Body, Config, ConfigErrors, HeaderExpect, JsonExpect, StatusSpec, Template};
+use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, SecretSource, Template};
 
 use super::mask::Masker;
 
@@ -65,7 +66,7 @@ pub struct StepPlan {
     pub timeout: Duration,
     pub follow_redirects: bool,
     pub allow_redirect_hosts: Vec<String>,
-    pub expect: ExpectPlan,
+    pub expect: Expect,
     pub captures: Vec<CapturePlan>,
 }
 
@@ -76,32 +77,6 @@ pub enum BodyPlan {
     Form(Vec<(String, Template)>),
 }
 
-#[derive(Debug, Default)]
-pub struct ExpectPlan {
-    pub status: Vec<StatusSpec>,
-    pub headers: Vec<HeaderCheck>,
-    pub body_contains: Vec<String>,
-    pub body_not_contains: Vec<String>,
-    pub body_regex: Vec<Regex>,
-    pub json: Vec<JsonExpect>,
-}
-
-#[derive(Debug)]
-pub struct HeaderCheck {
-    pub name: String,
-    pub equals: Option<String>,
-    pub contains: Option<String>,
-    pub regex: Option<Regex>,
-    pub exists: Option<bool>,
-}
-
-#[derive(Debug)]
-pub enum CaptureFrom {
-    Json(String),
-    Regex(Regex),
-    Header(String),
-}
-
 #[derive(Debug)]
 pub struct CapturePlan {
     pub name: String,
@@ -109,9 +84,20 @@ pub struct CapturePlan {
     pub secret: bool,
 }
 
-/// Builds every plan of the configuration. `env` reads environment variables
-/// (injected so tests need not touch the process environment).
+/// [`build_in`] with a probe context of its own (tests, `mimamori check`).
 pub fn build(
+    cfg: &Config,
+    location: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
+    build_in(&super::ProbeContext::default(), cfg, location, env)
+}
+
+/// Builds every plan of the configuration, with TLS settings from `ctx`.
+/// `env` reads environment variables (injected so tests need not touch the
+/// process environment).
+pub fn build_in(
+    ctx: &super::ProbeContext,
     cfg: &Config,
     location: &str,
     env: &dyn Fn(&str) -> Option<String>,
@@ -121,14 +107,13 @@ pub fn build(
     let mut secrets = HashMap::new();
     for (name, s) in &cfg.secrets {
         let p = Path::root().key("secrets").key(name);
-        let value = if let Some(var) = &s.env {
-            env(var).ok_or_else(|| format!("environment variable {var} is not set"))
-        } else if let Some(file) = &s.file {
-            std::fs::read_to_string(file)
+        let value = match s {
+            SecretSource::Env(var) => {
+                env(var).ok_or_else(|| format!("environment variable {var} is not set"))
+            }
+            SecretSource::File(file) => std::fs::read_to_string(file)
                 .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))
-        } else {
-            Err("no source".to_string())
+                .map_err(|e| format!("cannot read {}: {e}", file.display())),
         };
         match value {
             Ok(v) => {
@@ -166,7 +151,7 @@ pub fn build(
                 let sp = tp.key("steps").index(i);
                 let body = s.body.as_ref().map(|b| match b {
                     Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
-                    Body::Json(v) => BodyPlan::Json(v.clone()),
+                    Body::Json(j) => BodyPlan::Json(j.value().clone()),
                     Body::Form(f) => BodyPlan::Form(
                         f.iter()
                             .map(|(k, t)| {
@@ -175,53 +160,30 @@ pub fn build(
                             .collect(),
                     ),
                 });
-                let e = &s.expect;
                 steps.push(StepPlan {
-                    name: s.name.clone(),
-                    method: s.method.parse().unwrap_or(http::Method::GET),
+                    name: s.name.to_string(),
+                    method: s.method.as_http().clone(),
                     url: resolve(&s.url, &sp.key("url")),
                     headers: s
                         .headers
                         .iter()
-                        .filter_map(|(h, t)| {
-                            Some((
-                                HeaderName::from_bytes(h.as_bytes()).ok()?,
-                                resolve(t, &sp.key("headers").key(h)),
-                            ))
+                        .map(|(h, t)| {
+                            let resolved = resolve(t, &sp.key("headers").key(h.written()));
+                            (h.as_http().clone(), resolved)
                         })
                         .collect(),
                     body,
                     timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
                     follow_redirects: s.follow_redirects,
                     allow_redirect_hosts: s.allow_redirect_hosts.clone(),
-                    expect: ExpectPlan {
-                        status: e.status.clone(),
-                        headers: e.headers.iter().map(header_check).collect(),
-                        body_contains: e.body_contains.clone(),
-                        body_not_contains: e.body_not_contains.clone(),
-                        body_regex: e
-                            .body_regex
-                            .iter()
-                            .filter_map(|r| Regex::new(r).ok())
-                            .collect(),
-                        json: e.json.clone(),
-                    },
+                    expect: s.expect.clone(),
                     captures: s
                         .capture
                         .iter()
-                        .filter_map(|(name, c)| {
-                            let from = if let Some(p) = &c.json {
-                                CaptureFrom::Json(p.clone())
-                            } else if let Some(r) = &c.regex {
-                                CaptureFrom::Regex(Regex::new(r).ok()?)
-                            } else {
-                                CaptureFrom::Header(c.header.clone()?)
-                            };
-                            Some(CapturePlan {
-                                name: name.clone(),
-                                from,
-                                secret: c.secret,
-                            })
+                        .map(|(name, c)| CapturePlan {
+                            name: name.clone(),
+                            from: c.from.clone(),
+                            secret: c.secret,
                         })
                         .collect(),
                 });
@@ -232,7 +194,7 @@ pub fn build(
                 .chain(tx.tls.ca_file.iter())
                 .cloned()
                 .collect();
-            let tls = match tls_config(&ca_files) {
+            let tls = match ctx.tls_config(&ca_files) {
                 Ok(t) => t,
                 Err(m) => {
                     errs.push(src.error(&tp.key("tls").key("ca_file"), m));
@@ -276,8 +238,8 @@ pub fn build(
             }
             plans.push(Arc::new(TransactionPlan {
                 key: TxKey {
-                    service: svc.name.clone(),
-                    transaction: tx.name.clone(),
+                    service: svc.name.to_string(),
+                    transaction: tx.name.to_string(),
                 },
                 location: location.to_string(),
                 interval: tx.interval(g),
@@ -330,74 +292,6 @@ fn secrets_digest(secrets: &HashMap<String, String>) -> u64 {
     items.sort();
     items.hash(&mut h);
     h.finish()
-}
-
-fn header_check(h: &HeaderExpect) -> HeaderCheck {
-    HeaderCheck {
-        name: h.name.to_ascii_lowercase(),
-        equals: h.equals.clone(),
-        contains: h.contains.clone(),
-        regex: h.regex.as_deref().and_then(|r| Regex::new(r).ok()),
-        exists: h.exists,
-    }
-}
-
-/// The system's trusted roots, read once per process.
-fn native_roots() -> &'static Vec<rustls::pki_types::CertificateDer<'static>> {
-    static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
-}
-
-/// TLS client settings shared by every run that trusts the same CA files.
-/// Only TLS 1.2 and 1.3 are offered, as the seed requires.
-pub fn tls_config(ca_files: &[PathBuf]) -> Result<Arc<rustls::ClientConfig>, String> {
-    static CACHE: OnceLock<std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>>>> =
-        OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(c) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(ca_files)
-    {
-        return Ok(c.clone());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(native_roots().iter().cloned());
-    for f in ca_files {
-        for cert in read_pem_certs(f)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", f.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    // Every run starts from nothing: a resumed session would hide the full
-    // handshake's cost (and a broken certificate chain) from the measurement.
-    cfg.resumption = rustls::client::Resumption::disabled();
-    let cfg = Arc::new(cfg);
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(ca_files.to_vec(), cfg.clone());
-    Ok(cfg)
-}
-
-fn read_pem_certs(f: &FsPath) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(f)
-        .map_err(|e| format!("cannot read CA file {}: {e}", f.display()))?
-        .collect();
-    let certs = certs.map_err(|e| format!("invalid PEM in {}: {e}", f.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificates in {}", f.display()));
-    }
-    Ok(certs)
 }
 
 /// What `mimamori check` prints: every transaction with its steps, and warnings.

@@ -1,6 +1,6 @@
-//! TLS policy checks: certificate expiry, whether a server still accepts the
-//! TLS 1.0/1.1 handshakes the seed says are disabled, and whether plain HTTP
-//! is refused.
+//! TLS facts beyond what rustls offers: certificate expiry, and whether a
+//! server still accepts the TLS 1.0/1.1 handshakes the seed says are disabled
+//! (the loop that asks is in [`super::policy`]).
 //!
 //! rustls (which every probe uses) cannot speak TLS below 1.2 by design, so the
 //! legacy check uses OpenSSL through the `openssl` crate with the security
@@ -91,46 +91,6 @@ pub fn legacy_accepted(
         Ok(s) => Ok(s.ssl().version2() == Some(version.ssl_version())),
         Err(HandshakeError::Failure(_)) | Err(HandshakeError::SetupFailure(_)) => Ok(false),
         Err(HandshakeError::WouldBlock(_)) => Err(format!("handshake with {addr} timed out")),
-    }
-}
-
-/// Whether a plain-HTTP address refuses service: `Some(true)` when the
-/// connection is refused, the port does not speak plain HTTP, or the answer is
-/// a redirect to `https://`; `Some(false)` when content is served unencrypted;
-/// `None` when the host does not resolve (nothing is known).
-pub async fn plain_http_refused(
-    url: &str,
-    tls: std::sync::Arc<rustls::ClientConfig>,
-    timeout: Duration,
-) -> Option<bool> {
-    use super::http::{Outgoing, Session};
-    use super::outcome::{Phases, Reason};
-    let mut session = Session::new(tls, None, 64 * 1024);
-    let out = Outgoing {
-        method: http::Method::GET,
-        url: url.to_string(),
-        headers: &[],
-        body: None,
-        user_agent: "mimamori",
-    };
-    let mut phases = Phases::default();
-    match tokio::time::timeout(
-        timeout,
-        session.request(out, 1024 * 1024, None, &mut phases),
-    )
-    .await
-    {
-        Err(_) => Some(true),
-        Ok(Err((Reason::Dns, _))) => None,
-        Ok(Err(_)) => Some(true),
-        Ok(Ok(resp)) => {
-            let location = resp
-                .headers
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            Some((300..400).contains(&resp.status) && location.starts_with("https://"))
-        }
     }
 }
 

@@ -9,6 +9,7 @@ use http::header::HeaderValue;
 use tokio::time::{timeout, Instant};
 
 use super::assert::{self, Answer};
+use super::context::ProbeContext;
 use super::http::{Outgoing, Session};
 use super::mask::Masker;
 use super::outcome::{Outcome, Phases, Reason, StepOutcome};
@@ -32,7 +33,7 @@ struct Run<'a> {
 }
 
 /// Runs every step; a failed step ends the run.
-pub async fn run(plan: &TransactionPlan) -> Outcome {
+pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
     let started = Instant::now();
     let mut run = Run {
         plan,
@@ -46,6 +47,7 @@ pub async fn run(plan: &TransactionPlan) -> Outcome {
         run.vars.insert(k.clone(), v);
     }
     let mut session = Session::new(
+        ctx,
         plan.tls.clone(),
         plan.server_name.clone(),
         plan.max_header_bytes,
@@ -91,7 +93,7 @@ pub async fn run(plan: &TransactionPlan) -> Outcome {
 }
 
 impl Run<'_> {
-    async fn steps(&mut self, session: &mut Session) {
+    async fn steps(&mut self, session: &mut Session<'_>) {
         let plan = self.plan;
         for (index, step) in plan.steps.iter().enumerate() {
             self.current = Some(Current {
@@ -185,7 +187,7 @@ impl Run<'_> {
         }
     }
 
-    async fn step(&mut self, step: &StepPlan, session: &mut Session) -> StepResult {
+    async fn step(&mut self, step: &StepPlan, session: &mut Session<'_>) -> StepResult {
         let plan = self.plan;
         let url = self.render(&step.url);
         let mut headers = Vec::with_capacity(step.headers.len());

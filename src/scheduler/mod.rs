@@ -22,7 +22,8 @@ use tokio::time::Instant;
 
 use crate::metrics::{Metrics, TxMetrics};
 use crate::probe::plan::{TransactionPlan, TxKey};
-use crate::probe::Outcome;
+use crate::probe::policy::{policy_loop, PolicyChecker, Verdict};
+use crate::probe::{Outcome, ProbeContext};
 pub use threads::ProbeThreads;
 use threads::Spawner;
 
@@ -33,12 +34,13 @@ pub trait Runner: Send + Sync + 'static {
     fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
 }
 
-/// The real runner: [`crate::probe::transaction::run`].
-pub struct HttpRunner;
+/// The real runner: [`crate::probe::transaction::run`] in the app's probe context.
+pub struct HttpRunner(pub Arc<ProbeContext>);
 
 impl Runner for HttpRunner {
     fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
-        Box::pin(async move { crate::probe::transaction::run(&plan).await })
+        let ctx = self.0.clone();
+        Box::pin(async move { crate::probe::transaction::run(&plan, &ctx).await })
     }
 }
 
@@ -60,15 +62,15 @@ const GRID: Duration = Duration::from_millis(10);
 /// When a run in `slot` starts: after a small random delay of at most 1 % of
 /// the interval and at most 100 ms, moved to the nearest point of a
 /// [`GRID`] (never outside that delay's range).
-fn due(slot: Instant, interval: Duration) -> Instant {
-    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+/// The grid starts at `origin`, the scheduler's start, so the runs of all its
+/// threads share one grid.
+fn due(origin: Instant, slot: Instant, interval: Duration) -> Instant {
     let max = interval.mul_f64(0.01).min(Duration::from_millis(100));
     let target = slot + max.mul_f64(fastrand::f64());
     let grid = GRID.min(max);
     if grid.is_zero() {
         return target;
     }
-    let origin = *ORIGIN.get_or_init(Instant::now);
     if origin > target {
         return target;
     }
@@ -95,16 +97,22 @@ struct Task {
 pub struct Scheduler {
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
+    /// What the policy loops share.
+    policy: Arc<PolicyChecker>,
+    /// Where the start grid (see [`due`]) begins.
+    origin: Instant,
     tasks: BTreeMap<TxKey, Task>,
     spawner: Spawner,
 }
 
 impl Scheduler {
     /// Runs the transactions on the caller's runtime.
-    pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>) -> Self {
+    pub fn new(metrics: Arc<Metrics>, runner: Arc<dyn Runner>, policy: Arc<PolicyChecker>) -> Self {
         Scheduler {
             metrics,
             runner,
+            policy,
+            origin: Instant::now(),
             tasks: BTreeMap::new(),
             spawner: Spawner::Current,
         }
@@ -114,11 +122,14 @@ impl Scheduler {
     pub fn on_threads(
         metrics: Arc<Metrics>,
         runner: Arc<dyn Runner>,
+        policy: Arc<PolicyChecker>,
         threads: usize,
     ) -> std::io::Result<Self> {
         Ok(Scheduler {
             metrics,
             runner,
+            policy,
+            origin: Instant::now(),
             tasks: BTreeMap::new(),
             spawner: Spawner::Threads(ProbeThreads::start(threads)?),
         })
@@ -130,7 +141,12 @@ impl Scheduler {
         let mut next = BTreeMap::new();
         for plan in plans {
             match self.tasks.remove(&plan.key) {
-                Some(t) if t.plan.fingerprint == plan.fingerprint => {
+                // The same TLS settings, too: a CA file may have changed
+                // under the same path.
+                Some(t)
+                    if t.plan.fingerprint == plan.fingerprint
+                        && Arc::ptr_eq(&t.plan.tls, &plan.tls) =>
+                {
                     next.insert(plan.key.clone(), t);
                 }
                 old => {
@@ -145,6 +161,8 @@ impl Scheduler {
                         tx,
                         self.metrics.clone(),
                         self.runner.clone(),
+                        self.policy.clone(),
+                        self.origin,
                     ));
                     next.insert(plan.key.clone(), Task { plan, handle });
                 }
@@ -185,92 +203,28 @@ async fn transaction_tasks(
     tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
+    policy: Arc<PolicyChecker>,
+    origin: Instant,
 ) {
+    // The policy is first checked soon after the first run.
+    let first = offset(&plan.key, &plan.location, plan.interval) + Duration::from_secs(1);
+    let report = {
+        let (plan, metrics) = (plan.clone(), metrics.clone());
+        move |v: Verdict<'_>| match v {
+            Verdict::Legacy {
+                step,
+                version,
+                accepted,
+            } => metrics.set_legacy(&plan, step, version.as_str(), accepted),
+            Verdict::PlainHttp { refused } => {
+                metrics.set_plain_http(&plan.key.service, &plan.location, refused)
+            }
+        }
+    };
     tokio::join!(
-        run_loop(plan.clone(), tx, metrics.clone(), runner),
-        policy_loop(plan, metrics)
+        run_loop(plan.clone(), tx, metrics, runner, origin),
+        policy_loop(policy, plan, first, report)
     );
-}
-
-/// Legacy-TLS handshakes in flight at once, process-wide.
-fn legacy_checks() -> &'static tokio::sync::Semaphore {
-    static CHECKS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    CHECKS.get_or_init(|| tokio::sync::Semaphore::new(4))
-}
-
-/// Checks the TLS policy on its own, slower schedule: legacy handshakes per
-/// HTTPS origin, and whether plain HTTP is refused.
-/// Recent legacy-TLS verdicts per (host, port, server name, version), shared by
-/// every transaction in the process.
-type LegacyVerdicts = std::sync::Mutex<
-    std::collections::HashMap<(String, u16, String, &'static str), (Instant, bool)>,
->;
-
-fn legacy_verdicts() -> &'static LegacyVerdicts {
-    static V: std::sync::OnceLock<LegacyVerdicts> = std::sync::OnceLock::new();
-    V.get_or_init(Default::default)
-}
-
-async fn policy_loop(plan: Arc<TransactionPlan>, metrics: Arc<Metrics>) {
-    let policy = &plan.policy;
-    if policy.legacy_targets.is_empty() && policy.plain_http_url.is_none() {
-        return;
-    }
-    let timeout = plan.timeout.min(Duration::from_secs(10));
-    // Start soon after the first run, then once per policy interval.
-    tokio::time::sleep(offset(&plan.key, &plan.location, plan.interval) + Duration::from_secs(1))
-        .await;
-    loop {
-        for (step, host, port, name) in &policy.legacy_targets {
-            for v in crate::probe::tls::Legacy::ALL {
-                let (h, n, p) = (host.clone(), name.clone(), *port);
-                // A few at a time across all transactions: thousands of them
-                // start together, and each check holds a blocking thread.
-                let _permit = legacy_checks().acquire().await;
-                // Many transactions share a server: a verdict from the last half
-                // interval (any transaction's) answers for all of them.
-                let key = (h.clone(), p, n.clone(), v.as_str());
-                let fresh = policy.interval / 2;
-                let cached = legacy_verdicts()
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&key)
-                    .filter(|(at, _)| at.elapsed() < fresh)
-                    .map(|(_, b)| *b);
-                let r = match cached {
-                    Some(b) => Ok(Ok(b)),
-                    None => {
-                        tokio::task::spawn_blocking(move || {
-                            crate::probe::tls::legacy_accepted(&h, p, &n, v, timeout)
-                        })
-                        .await
-                    }
-                };
-                if let (None, Ok(Ok(b))) = (cached, &r) {
-                    legacy_verdicts()
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, (Instant::now(), *b));
-                }
-                match r {
-                    Ok(Ok(accepted)) => metrics.set_legacy(&plan, step, v.as_str(), accepted),
-                    Ok(Err(e)) => {
-                        tracing::debug!(service = %plan.key.service, %host, version = v.as_str(), "legacy TLS check inconclusive: {e}")
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
-        if let Some(url) = &policy.plain_http_url {
-            // Boxed: the check's future is kilobytes, and every transaction's
-            // loop task would otherwise carry that space while it sleeps.
-            let check = crate::probe::tls::plain_http_refused(url, plan.tls.clone(), timeout);
-            if let Some(refused) = Box::pin(check).await {
-                metrics.set_plain_http(&plan.key.service, &plan.location, refused);
-            }
-        }
-        tokio::time::sleep(policy.interval).await;
-    }
 }
 
 async fn run_loop(
@@ -278,12 +232,13 @@ async fn run_loop(
     mut tx: TxMetrics,
     metrics: Arc<Metrics>,
     runner: Arc<dyn Runner>,
+    origin: Instant,
 ) {
     let interval = plan.interval;
     let tolerance = interval.mul_f64(LATE_TOLERANCE);
     let mut slot = Instant::now() + offset(&plan.key, &plan.location, interval);
     loop {
-        let due = due(slot, interval);
+        let due = due(origin, slot, interval);
         tokio::time::sleep_until(due).await;
         let lag = Instant::now().saturating_duration_since(due);
         metrics.scheduler_lag.observe(lag.as_secs_f64());

@@ -47,9 +47,10 @@ impl Runner for Arc<FakeRunner> {
 }
 
 fn plans(n: usize, interval: Duration) -> Vec<Arc<TransactionPlan>> {
+    let ctx = ProbeContext::default();
     (0..n)
         .map(|i| {
-            let mut p = adhoc_plan("http://127.0.0.1:9/", interval, None).unwrap();
+            let mut p = adhoc_plan(&ctx, "http://127.0.0.1:9/", interval, None).unwrap();
             p.key = TxKey {
                 service: "svc".into(),
                 transaction: format!("tx{i}"),
@@ -85,7 +86,11 @@ async fn spreads_runs_across_the_interval_at_a_steady_pace() {
     let interval = Duration::from_secs(10);
     let runner = fake(Duration::from_millis(50));
     let metrics = Arc::new(Metrics::new(&[1.0]));
-    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    let mut s = Scheduler::new(
+        metrics.clone(),
+        Arc::new(runner.clone()),
+        PolicyChecker::new(ProbeContext::new()),
+    );
     s.apply(plans(200, interval));
     tokio::time::sleep(Duration::from_secs(35)).await;
     let starts = runner.starts.lock().unwrap().clone();
@@ -127,7 +132,11 @@ async fn overrunning_runs_are_skipped_and_counted_never_overlapped() {
     let interval = Duration::from_secs(10);
     let runner = fake(Duration::from_secs(25));
     let metrics = Arc::new(Metrics::new(&[1.0]));
-    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    let mut s = Scheduler::new(
+        metrics.clone(),
+        Arc::new(runner.clone()),
+        PolicyChecker::new(ProbeContext::new()),
+    );
     s.apply(plans(1, interval));
     tokio::time::sleep(Duration::from_secs(100)).await;
     let runs = runner.starts.lock().unwrap().len();
@@ -149,7 +158,11 @@ async fn reload_keeps_unchanged_transactions_and_drops_removed_ones() {
     let interval = Duration::from_secs(10);
     let runner = fake(Duration::from_millis(10));
     let metrics = Arc::new(Metrics::new(&[1.0]));
-    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    let mut s = Scheduler::new(
+        metrics.clone(),
+        Arc::new(runner.clone()),
+        PolicyChecker::new(ProbeContext::new()),
+    );
     let all = plans(3, interval);
     s.apply(all.clone());
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -196,7 +209,11 @@ impl Runner for Arc<PanickyRunner> {
 async fn a_panicking_probe_is_a_failed_run_not_a_dead_loop() {
     let runner = Arc::new(PanickyRunner(AtomicUsize::new(0)));
     let metrics = Arc::new(Metrics::new(&[1.0]));
-    let mut s = Scheduler::new(metrics.clone(), Arc::new(runner.clone()));
+    let mut s = Scheduler::new(
+        metrics.clone(),
+        Arc::new(runner.clone()),
+        PolicyChecker::new(ProbeContext::new()),
+    );
     s.apply(plans(1, Duration::from_secs(10)));
     tokio::time::sleep(Duration::from_secs(45)).await;
     assert!(
@@ -253,7 +270,7 @@ fn runs_start_on_a_shared_grid_inside_their_jitter() {
         let interval = Duration::from_millis([200, 1_000, 15_000, 3_600_000][i as usize % 4]);
         let max = interval.mul_f64(0.01).min(Duration::from_millis(100));
         let slot = base + Duration::from_micros(i * 797);
-        let d = due(slot, interval);
+        let d = due(base, slot, interval);
         assert!(
             d >= slot && d <= slot + max,
             "{i}: {d:?} outside [{slot:?}, +{max:?}]"

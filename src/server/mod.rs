@@ -17,7 +17,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{self, Config, ConfigErrors};
 use crate::metrics::Metrics;
-use crate::probe::plan;
+use crate::probe::policy::PolicyChecker;
+use crate::probe::{plan, ProbeContext};
 use crate::scheduler::{HttpRunner, Runner, Scheduler};
 pub use body::Body;
 pub use webconfig::{LiveWeb, Web};
@@ -46,6 +47,10 @@ pub trait Extension: Send + Sync {
     }
 }
 
+/// Default listen address. 9732 is in the exporter range (9100–9999) and clear
+/// of the common exporters, so mimamori can run beside blackbox_exporter (9115).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9732";
+
 /// Scrapes of `/metrics` written at once; more get 503 and `Retry-After`.
 /// Prometheus servers scrape one at a time each; this bounds the threads and
 /// memory that clients which open many scrapes (and never read them) can take.
@@ -57,6 +62,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     config: RwLock<Arc<Config>>,
     scheduler: Mutex<Scheduler>,
+    /// What this app's probes share (TLS settings, certificate expiry).
+    ctx: Arc<ProbeContext>,
     source: ConfigSource,
     location_override: Option<String>,
     env: EnvFn,
@@ -70,46 +77,64 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-impl App {
-    /// Builds every plan and starts the scheduler. Must run inside a tokio runtime.
-    pub fn start(
-        cfg: Config,
-        source: ConfigSource,
-        location_override: Option<String>,
-        env: EnvFn,
-        extension: Option<Arc<dyn Extension>>,
-    ) -> Result<Arc<App>, ConfigErrors> {
-        Self::start_with_runner(
-            cfg,
+/// How to start an [`App`]: everything but the configuration itself.
+pub struct AppOptions {
+    /// Where reloads read the configuration.
+    pub source: ConfigSource,
+    /// `--location`: overrides `global.location`.
+    pub location: Option<String>,
+    /// Reads environment variables for `${env:...}` and secrets.
+    pub env: EnvFn,
+    /// Extra routes (the demo's).
+    pub extension: Option<Arc<dyn Extension>>,
+    /// What runs a transaction; `None` is the HTTP engine.
+    pub runner: Option<Arc<dyn Runner>>,
+}
+
+impl AppOptions {
+    /// Options with the process environment and nothing extra.
+    pub fn new(source: ConfigSource) -> Self {
+        AppOptions {
             source,
-            location_override,
+            location: None,
+            env: Arc::new(|k| std::env::var(k).ok()),
+            extension: None,
+            runner: None,
+        }
+    }
+}
+
+impl App {
+    /// Builds every plan and starts the scheduler. Must run inside a tokio
+    /// runtime. Each app has a probe context of its own, so apps side by side
+    /// share no state.
+    pub fn start(cfg: Config, opts: AppOptions) -> Result<Arc<App>, ConfigErrors> {
+        let AppOptions {
+            source,
+            location: location_override,
             env,
             extension,
-            Arc::new(HttpRunner),
-        )
-    }
-
-    pub fn start_with_runner(
-        cfg: Config,
-        source: ConfigSource,
-        location_override: Option<String>,
-        env: EnvFn,
-        extension: Option<Arc<dyn Extension>>,
-        runner: Arc<dyn Runner>,
-    ) -> Result<Arc<App>, ConfigErrors> {
+            runner,
+        } = opts;
+        let ctx = ProbeContext::new();
+        let runner = runner.unwrap_or_else(|| Arc::new(HttpRunner(ctx.clone())));
+        let policy = PolicyChecker::new(ctx.clone());
         let location = location_override
             .clone()
-            .unwrap_or_else(|| cfg.global.location.clone());
-        let plans = plan::build(&cfg, &location, env.as_ref())?;
+            .unwrap_or_else(|| cfg.global.location.to_string());
+        let plans = plan::build_in(&ctx, &cfg, &location, env.as_ref())?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
         let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
         tracing::debug!(threads, runs_per_second, "probe threads");
-        let mut scheduler = Scheduler::on_threads(metrics.clone(), runner.clone(), threads)
-            .unwrap_or_else(|e| {
-                tracing::warn!("could not start probe threads ({e}); probing on the main runtime");
-                Scheduler::new(metrics.clone(), runner)
-            });
+        let mut scheduler =
+            Scheduler::on_threads(metrics.clone(), runner.clone(), policy.clone(), threads)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(
+                        "could not start probe threads ({e}); probing on the main runtime"
+                    );
+                    Scheduler::new(metrics.clone(), runner, policy)
+                });
         scheduler.apply(plans);
         metrics.reload_successful.set(1);
         metrics.reload_timestamp.set(unix_now());
@@ -121,6 +146,7 @@ impl App {
             metrics,
             config: RwLock::new(Arc::new(cfg)),
             scheduler: Mutex::new(scheduler),
+            ctx,
             source,
             location_override,
             env,
@@ -138,7 +164,7 @@ impl App {
     pub fn location(&self) -> String {
         self.location_override
             .clone()
-            .unwrap_or_else(|| self.config().global.location.clone())
+            .unwrap_or_else(|| self.config().global.location.to_string())
     }
 
     /// Loads the configuration again. On any error the running configuration
@@ -152,8 +178,8 @@ impl App {
             let location = self
                 .location_override
                 .clone()
-                .unwrap_or_else(|| cfg.global.location.clone());
-            let plans = plan::build(&cfg, &location, self.env.as_ref())?;
+                .unwrap_or_else(|| cfg.global.location.to_string());
+            let plans = plan::build_in(&self.ctx, &cfg, &location, self.env.as_ref())?;
             Ok::<_, ConfigErrors>((cfg, plans))
         })();
         match result {
@@ -192,10 +218,10 @@ impl App {
             .services
             .iter()
             .map(|s| {
-                let on = cfg
-                    .planned_windows()
-                    .any(|w| w.services.contains(&s.name) && w.start <= now && now < w.end);
-                (s.name.clone(), on)
+                let on = cfg.planned_windows().any(|w| {
+                    w.services.iter().any(|n| *n == s.name) && w.start <= now && now < w.end
+                });
+                (s.name.to_string(), on)
             })
             .collect();
         self.metrics.set_maintenance(&self.location(), &active);
@@ -416,8 +442,13 @@ pub async fn serve(
             "--location '{l}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"
         );
     }
-    let env: EnvFn = Arc::new(|k| std::env::var(k).ok());
-    let app = App::start(cfg, ConfigSource::File(path), location, env, None)?;
+    let app = App::start(
+        cfg,
+        AppOptions {
+            location,
+            ..AppOptions::new(ConfigSource::File(path))
+        },
+    )?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

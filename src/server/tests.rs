@@ -13,10 +13,10 @@ fn fixed_app(src: &str) -> Arc<App> {
     let cfg = config::parse(src, "c.yaml").unwrap();
     App::start(
         cfg.clone(),
-        ConfigSource::Fixed(Box::new(cfg)),
-        None,
-        Arc::new(|_| None),
-        None,
+        AppOptions {
+            env: Arc::new(|_| None),
+            ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg)))
+        },
     )
     .unwrap()
 }
@@ -33,10 +33,10 @@ async fn bad_reload_keeps_the_running_config() {
     let cfg = config::load(&path).unwrap();
     let app = App::start(
         cfg,
-        ConfigSource::File(path.clone()),
-        None,
-        Arc::new(|_| None),
-        None,
+        AppOptions {
+            env: Arc::new(|_| None),
+            ..AppOptions::new(ConfigSource::File(path.clone()))
+        },
     )
     .unwrap();
     assert_eq!(

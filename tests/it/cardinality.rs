@@ -141,7 +141,8 @@ services:
 "#
     );
     let cfg = mimamori::config::parse(&yaml, "card.yaml").unwrap();
-    let plans = mimamori::probe::plan::build(&cfg, "card-a", &|_| None).unwrap();
+    let ctx = mimamori::probe::ProbeContext::default();
+    let plans = mimamori::probe::plan::build_in(&ctx, &cfg, "card-a", &|_| None).unwrap();
     let metrics = Metrics::new(&cfg.global.buckets);
     let mut txs: Vec<_> = plans.iter().map(|p| metrics.transaction(p)).collect();
 
@@ -149,7 +150,7 @@ services:
     let mut after_first_cycle = None;
     for round in 0..3 * KINDS {
         for (plan, tx) in plans.iter().zip(txs.iter_mut()) {
-            let outcome = transaction::run(plan).await;
+            let outcome = transaction::run(plan, &ctx).await;
             if let Some(r) = outcome.reason {
                 reasons_seen.insert(r.as_str());
             }

@@ -99,7 +99,7 @@ fn get(url: &str) -> String {
 
 async fn run_timed(plan: &TransactionPlan) -> (Outcome, Duration) {
     let t = Instant::now();
-    let o = transaction::run(plan).await;
+    let o = transaction::run(plan, &mimamori::probe::ProbeContext::default()).await;
     (o, t.elapsed())
 }
 
@@ -319,6 +319,32 @@ async fn redirect_loop_and_foreign_redirects() {
         .message
         .unwrap()
         .contains("another host elsewhere.example is not allowed"));
+}
+
+/// Relative Locations resolve as a browser resolves them: `?page=2` from
+/// `/x/y` stays on `/x/y`, `../z` from `/x/y/w` goes to `/x/z`.
+#[tokio::test]
+async fn relative_redirects_resolve_like_a_browser() {
+    let a = server(|mut s| async move {
+        loop {
+            let head = read_head(&mut s).await;
+            let resp = match head.split(' ').nth(1).unwrap_or("") {
+                "" => return,
+                "/x/y" => "302 Found\r\nLocation: ?page=2",
+                "/x/y?page=2" => "302 Found\r\nLocation: w/../w/v",
+                "/x/w/v" => "302 Found\r\nLocation: ../../z",
+                "/z" => "200 OK",
+                _ => "404 Not Found",
+            };
+            let resp = format!("HTTP/1.1 {resp}\r\nContent-Length: 0\r\n\r\n");
+            if s.write_all(resp.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let (o, _) = run_timed(&plan_from(&get(&format!("http://{a}/x/y")), "")).await;
+    assert!(o.success, "{o:?}");
 }
 
 /// A small HTTP app for the positive path: login (sets a cookie and returns a

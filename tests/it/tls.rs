@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use mimamori::config;
 use mimamori::probe::plan;
-use mimamori::probe::tls::{legacy_accepted, plain_http_refused, Legacy};
-use mimamori::probe::{transaction, Reason};
+use mimamori::probe::policy::plain_http_refused;
+use mimamori::probe::tls::{legacy_accepted, Legacy};
+use mimamori::probe::{transaction, ProbeContext, Reason};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -104,7 +105,11 @@ async fn every_run_pays_a_full_handshake() {
     let (port, kinds) = tls_server_recording(&c, &k).await;
     let plan = plan_for(&format!("https://localhost:{port}/"), &ca_file);
     for _ in 0..3 {
-        assert!(transaction::run(&plan).await.success);
+        assert!(
+            transaction::run(&plan, &ProbeContext::default())
+                .await
+                .success
+        );
     }
     // The server offers session tickets; the prober must never use them.
     assert_eq!(*kinds.lock().unwrap(), vec![rustls::HandshakeKind::Full; 3]);
@@ -136,7 +141,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
     // Good: succeeds, facts recorded, expiry is the leaf's notAfter (earliest in chain).
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
     let port = tls_server(&c, &k).await;
-    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    let o = transaction::run(
+        &plan_for(&format!("https://localhost:{port}/"), &ca_file),
+        &ProbeContext::default(),
+    )
+    .await;
     assert!(o.success, "{o:?}");
     let facts = o.steps[0].tls.clone().unwrap();
     assert_eq!(facts.version, "TLSv1.3");
@@ -157,7 +166,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
     ];
     for ((c, k, _), host, want) in cases {
         let port = tls_server(&c, &k).await;
-        let o = transaction::run(&plan_for(&format!("https://{host}:{port}/"), &ca_file)).await;
+        let o = transaction::run(
+            &plan_for(&format!("https://{host}:{port}/"), &ca_file),
+            &ProbeContext::default(),
+        )
+        .await;
         assert_eq!(o.reason, Some(Reason::Tls), "{o:?}");
         assert!(o.message.as_deref().unwrap().contains(want), "{o:?}");
     }
@@ -168,7 +181,11 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
         .self_signed(&key)
         .unwrap();
     let port = tls_server(&selfsigned.pem(), &key.serialize_pem()).await;
-    let o = transaction::run(&plan_for(&format!("https://localhost:{port}/"), &ca_file)).await;
+    let o = transaction::run(
+        &plan_for(&format!("https://localhost:{port}/"), &ca_file),
+        &ProbeContext::default(),
+    )
+    .await;
     assert_eq!(o.reason, Some(Reason::Tls));
     let m = o.message.unwrap();
     assert!(
@@ -276,7 +293,14 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     );
     let cfg = config::parse(&src, "t.yaml").unwrap();
     let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(fixed)
+        },
+    )
+    .unwrap();
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -305,9 +329,11 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
             let _ = s.write_all(b"HTTP/1.1 301 Moved\r\nLocation: https://localhost/\r\nContent-Length: 0\r\n\r\n").await;
         }
     });
-    let tls = plan::tls_config(&[]).unwrap();
+    let ctx = ProbeContext::default();
+    let tls = ctx.tls_config(&[]).unwrap();
     assert_eq!(
         plain_http_refused(
+            &ctx,
             &format!("http://127.0.0.1:{rport}/"),
             tls.clone(),
             Duration::from_secs(2)
@@ -322,6 +348,7 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
         .port();
     assert_eq!(
         plain_http_refused(
+            &ctx,
             &format!("http://127.0.0.1:{closed}/"),
             tls,
             Duration::from_secs(2)
@@ -331,10 +358,10 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legacy_checks_are_shared_by_transactions_of_one_server() {
-    // Counts ClientHellos offering a version below TLS 1.2 (client_version in
-    // bytes 9..11 of the first record), then closes the connection.
+/// A server that counts ClientHellos offering a version below TLS 1.2
+/// (client_version in bytes 9..11 of the first record), then closes the
+/// connection; its port and the count.
+async fn legacy_hello_counter() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     let legacy_hellos = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -353,6 +380,12 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
             });
         }
     });
+    (port, legacy_hellos)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_checks_are_shared_by_transactions_of_one_server() {
+    let (port, legacy_hellos) = legacy_hello_counter().await;
     let tx = |name: &str| {
         format!("      - name: {name}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n")
     };
@@ -364,7 +397,14 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
     );
     let cfg = config::parse(&src, "t.yaml").unwrap();
     let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(cfg, fixed, None, Arc::new(|_| None), None).unwrap();
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(fixed)
+        },
+    )
+    .unwrap();
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -381,4 +421,103 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
     );
     // Three transactions, two versions, one server: two handshakes, not six.
     assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// A CA file replaced under the same path is read again on reload: the
+/// probe that failed against the old CA succeeds with the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
+    let (dir, pki, ca_file) = ca_on_disk();
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let port = tls_server(&c, &k).await;
+    // At first the file holds another CA, which did not sign the server's certificate.
+    std::fs::write(&ca_file, ca().ca_pem).unwrap();
+    let cfg_file = dir.path().join("m.yaml");
+    std::fs::write(
+        &cfg_file,
+        format!(
+            "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s, ca_file: '{}'}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://localhost:{port}/'}}\n",
+            ca_file.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config::load(&cfg_file).unwrap();
+    let source = mimamori::server::ConfigSource::File(cfg_file.clone());
+    let app = mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(source)
+        },
+    )
+    .unwrap();
+    let success = "mimamori_probe_success{location=\"test\",service=\"svc\",transaction=\"tx\"}";
+    let wait_for = |want: &'static str| {
+        let app = app.clone();
+        async move {
+            let mut text = String::new();
+            for _ in 0..100 {
+                text = app.metrics.render();
+                if text
+                    .lines()
+                    .any(|l| l.starts_with(success) && l.ends_with(want))
+                {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            eprintln!("{text}");
+            false
+        }
+    };
+    assert!(wait_for(" 0").await, "the untrusted CA must fail the probe");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let reloaded = app.respond(&http::Method::POST, "/-/reload", "");
+    assert_eq!(reloaded.status(), 200);
+    assert!(
+        wait_for(" 1").await,
+        "after the reload the replaced CA file must be trusted"
+    );
+    app.stop();
+}
+
+/// Apps side by side share nothing: each has its own legacy-TLS verdicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_side_by_side_keep_their_own_verdicts() {
+    let (port, legacy_hellos) = legacy_hello_counter().await;
+    let src = format!(
+        "global: {{location: test, interval: 2s, timeout: 2s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n"
+    );
+    let cfg = config::parse(&src, "t.yaml").unwrap();
+    let start = || {
+        let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+        mimamori::server::App::start(
+            cfg.clone(),
+            mimamori::server::AppOptions {
+                env: Arc::new(|_| None),
+                ..mimamori::server::AppOptions::new(fixed)
+            },
+        )
+        .unwrap()
+    };
+    let apps = [start(), start()];
+    let reported = |app: &mimamori::server::App| {
+        app.metrics
+            .render()
+            .matches("mimamori_tls_legacy_accepted{")
+            .count()
+            == 2
+    };
+    for _ in 0..100 {
+        if apps.iter().all(|a| reported(a)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for a in &apps {
+        a.stop();
+    }
+    assert!(apps.iter().all(|a| reported(a)));
+    // Two apps, two versions: four handshakes (one process-wide cache made two).
+    assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 4);
 }

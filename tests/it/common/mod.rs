@@ -3,8 +3,7 @@
 
 pub mod dashboards;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -47,27 +46,19 @@ pub fn start_demo(extra: &[&str]) -> Demo {
     Demo { child, addr }
 }
 
-/// One HTTP/1.1 request (`Connection: close`); status and body (chunked bodies decoded).
+/// One HTTP request with an empty body; status and body.
 pub fn try_http(addr: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let resp = String::from_utf8_lossy(&raw).into_owned();
-    let status = resp
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("short response"))?;
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body).ok_or_else(|| std::io::Error::other("chunked body cut short"))?
-    } else {
-        body.to_string()
-    };
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(std::io::Error::other)?;
+    let resp = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()
+        .map_err(std::io::Error::other)?
+        .request(method, format!("http://{addr}{path}"))
+        .send()
+        .map_err(std::io::Error::other)?;
+    let status = resp.status().as_u16();
+    let body = resp.text().map_err(std::io::Error::other)?;
     Ok((status, body))
 }
 
@@ -82,18 +73,4 @@ pub fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("{method} {path}: {last:?}");
-}
-
-/// The chunked body's data, or `None` when the last (empty) chunk is missing.
-fn dechunk(mut s: &str) -> Option<String> {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).ok()?;
-        if n == 0 {
-            return Some(out);
-        }
-        out.push_str(rest.get(..n)?);
-        s = rest[n..].strip_prefix("\r\n")?;
-    }
-    None
 }

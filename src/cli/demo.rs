@@ -1,0 +1,40 @@
+//! `mimamori demo`: simulated AOULU services and the exporter probing them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::demo::DemoOptions;
+use crate::server;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Address for /metrics and the /demo/fault switch.
+    #[arg(long = "web.listen-address", default_value = server::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Run every transaction this often instead of the configured interval.
+    #[arg(long, value_parser = super::parse_duration)]
+    pub interval: Option<Duration>,
+    /// Probe location name.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Put SERVICE in an announced maintenance window from now on for an hour (repeatable).
+    #[arg(long, value_name = "SERVICE")]
+    pub maintenance: Vec<String>,
+    /// TLS and basic authentication for the endpoints (exporter-toolkit format).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let opts = DemoOptions {
+        listen: args.listen,
+        interval: args.interval,
+        location: args.location,
+        maintenance: args.maintenance,
+        web_config: args.web_config,
+    };
+    super::runtime()?.block_on(crate::demo::run(opts))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `mimamori generate`: writes (or checks) the rules, routing and dashboards.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::{config, generate};
+
+/// Options of `mimamori generate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Configuration file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Directory to write `rules/`, `dashboards/` and `deploy/alertmanager/` under.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Write nothing; exit non-zero when the files on disk differ from what would be written.
+    #[arg(long)]
+    pub check: bool,
+    /// Also write the rules as a prometheus-operator `PrometheusRule` object
+    /// (`deploy/prometheus-operator/prometheusrule.yaml`).
+    #[arg(long)]
+    pub prometheus_operator: bool,
+}
+
+/// Exit 0 when everything was written or (with `--check`) nothing differs.
+pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(&args.config)?;
+    let mut all = generate::files(&cfg)?;
+    if args.prometheus_operator {
+        all.push(generate::prometheus_rule(&cfg)?);
+    }
+    let same = generate::write_or_check(&all, &args.out, args.check)?;
+    Ok(if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,440 @@
+//! The month's arithmetic over fetched samples: pure functions, no I/O.
+//!
+//! Every step of the probe interval is classified once (see [`classify`]);
+//! operating, failure and unknown time, the incidents and the availability
+//! figures all follow from that classification, so each second in the report
+//! can be traced to one step and one reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A maintenance window as the report sees it (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
+    pub announced_at: i64,
+    /// Announced at least the required notice before it started: planned, not operating time.
+    pub in_time: bool,
+    pub title: String,
+}
+
+/// What Prometheus said about one step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepData {
+    /// `service_failing` at the end of the step: `None` when no location reported.
+    pub failing: Option<bool>,
+    /// Locations that saw the service failing (only asked for failing steps).
+    pub locations: BTreeSet<String>,
+    /// Failed runs by reason around the step (only asked for failing steps).
+    pub reasons: BTreeMap<String, f64>,
+}
+
+/// The inputs for one service and month.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// First second of the month.
+    pub start: i64,
+    /// End of what is reported (the month's end, or now for a month in progress).
+    pub until: i64,
+    /// End of the month (for the budget of a month in progress).
+    pub month_end: i64,
+    /// The probe interval: one step.
+    pub step: i64,
+    /// Step `k` covers `[start + k·step, start + (k+1)·step)`, cut at `until`.
+    pub steps: Vec<StepData>,
+    /// Windows of the service that overlap the month.
+    pub windows: Vec<Window>,
+    /// A failure seen this long after a planned window ends comes from a run that began inside it.
+    pub grace: i64,
+}
+
+/// What a step counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Inside planned maintenance: not operating time.
+    Maintenance,
+    /// Operating and a quorum of the reporting locations saw the service failing.
+    Failure,
+    /// Operating, failing, but within the grace after a planned window (not held against the service).
+    Grace,
+    /// Operating and no location reported.
+    Unknown,
+    /// Operating and not failing.
+    Up,
+}
+
+/// An interval of failure time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub start: i64,
+    pub end: i64,
+    pub seconds: i64,
+    pub locations: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// The month's figures for one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    pub month_seconds: i64,
+    pub operating_seconds: i64,
+    pub maintenance_seconds: i64,
+    pub failure_seconds: i64,
+    pub unknown_seconds: i64,
+    /// Failures seen within the grace after a planned window, not counted.
+    pub grace_seconds: i64,
+    /// Operating time of the whole month (equal to `operating_seconds` once the month is over).
+    pub month_operating_seconds: i64,
+    pub incidents: Vec<Incident>,
+}
+
+impl Figures {
+    /// (operating − failure) ÷ operating, the seed's formula: only known failure counts.
+    pub fn availability(&self) -> Ratio {
+        Ratio::new(
+            self.operating_seconds - self.failure_seconds,
+            self.operating_seconds,
+        )
+    }
+
+    /// Unknown time counted as failure.
+    pub fn availability_worst_case(&self) -> Ratio {
+        Ratio::new(
+            self.operating_seconds - self.failure_seconds - self.unknown_seconds,
+            self.operating_seconds,
+        )
+    }
+}
+
+/// An exact fraction of whole seconds, so that a percentage can be floored exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    pub num: i64,
+    pub den: i64,
+}
+
+impl Ratio {
+    pub fn new(num: i64, den: i64) -> Ratio {
+        if den <= 0 {
+            // No operating time: nothing could fail.
+            Ratio { num: 1, den: 1 }
+        } else {
+            Ratio {
+                num: num.max(0),
+                den,
+            }
+        }
+    }
+    pub fn percent(self) -> f64 {
+        self.num as f64 * 100.0 / self.den as f64
+    }
+    /// At least `objective` (a ratio such as 0.9999, itself a short decimal):
+    /// num/den ≥ objective, compared in integers at 12 decimals.
+    pub fn at_least(self, objective: f64) -> bool {
+        let scale: i128 = 1_000_000_000_000;
+        let obj = (objective * scale as f64).round() as i128;
+        self.num as i128 * scale >= obj * self.den as i128
+    }
+}
+
+/// Total length of the union of `[a, b)` intervals within `[lo, hi)`.
+fn overlap(windows: &[(i64, i64)], lo: i64, hi: i64) -> i64 {
+    let mut v: Vec<(i64, i64)> = windows
+        .iter()
+        .map(|&(a, b)| (a.max(lo), b.min(hi)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    v.sort();
+    let mut total = 0;
+    let mut cur: Option<(i64, i64)> = None;
+    for (a, b) in v {
+        match cur {
+            Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                total += cb - ca;
+                cur = Some((a, b));
+            }
+            None => cur = Some((a, b)),
+        }
+    }
+    if let Some((a, b)) = cur {
+        total += b - a;
+    }
+    total
+}
+
+/// Classifies step `[a, b)`: the part inside planned windows is maintenance; the
+/// rest is unknown when no location reported, failure when a quorum saw the
+/// service failing (grace when that is within `grace` after a planned window
+/// ended), up otherwise. Returns `(maintenance seconds, class of the rest, rest seconds)`.
+pub fn classify(
+    a: i64,
+    b: i64,
+    failing: Option<bool>,
+    planned: &[(i64, i64)],
+    grace: i64,
+) -> (i64, Class, i64) {
+    let m = overlap(planned, a, b);
+    let rest = (b - a) - m;
+    if rest == 0 {
+        return (m, Class::Maintenance, 0);
+    }
+    let class = match failing {
+        None => Class::Unknown,
+        Some(false) => Class::Up,
+        Some(true) => {
+            let after: Vec<(i64, i64)> = planned.iter().map(|&(_, e)| (e, e + grace)).collect();
+            if overlap(&after, a, b) > 0 {
+                Class::Grace
+            } else {
+                Class::Failure
+            }
+        }
+    };
+    (m, class, rest)
+}
+
+/// The month's figures from its steps.
+pub fn figures(inp: &Inputs) -> Figures {
+    let planned: Vec<(i64, i64)> = inp
+        .windows
+        .iter()
+        .filter(|w| w.in_time)
+        .map(|w| (w.start, w.end))
+        .collect();
+    let mut f = Figures {
+        month_seconds: inp.until - inp.start,
+        operating_seconds: 0,
+        maintenance_seconds: 0,
+        failure_seconds: 0,
+        unknown_seconds: 0,
+        grace_seconds: 0,
+        month_operating_seconds: (inp.month_end - inp.start)
+            - overlap(&planned, inp.start, inp.month_end),
+        incidents: Vec::new(),
+    };
+    let mut open: Option<(Incident, BTreeMap<String, f64>)> = None;
+    let n = ((inp.until - inp.start) + inp.step - 1) / inp.step.max(1);
+    let empty = StepData::default();
+    for k in 0..n.max(0) {
+        let a = inp.start + k * inp.step;
+        let b = (a + inp.step).min(inp.until);
+        let d = inp.steps.get(k as usize).unwrap_or(&empty);
+        let (m, class, rest) = classify(a, b, d.failing, &planned, inp.grace);
+        f.maintenance_seconds += m;
+        match class {
+            Class::Maintenance => {}
+            Class::Failure => f.failure_seconds += rest,
+            Class::Grace => f.grace_seconds += rest,
+            Class::Unknown => f.unknown_seconds += rest,
+            Class::Up => {}
+        }
+        if class == Class::Failure {
+            let (inc, reasons) = open.get_or_insert_with(|| {
+                (
+                    Incident {
+                        start: a,
+                        end: b,
+                        seconds: 0,
+                        locations: Vec::new(),
+                        reason: None,
+                    },
+                    BTreeMap::new(),
+                )
+            });
+            inc.end = b;
+            inc.seconds += rest;
+            for l in &d.locations {
+                if !inc.locations.contains(l) {
+                    inc.locations.push(l.clone());
+                }
+            }
+            for (r, v) in &d.reasons {
+                *reasons.entry(r.clone()).or_default() += v;
+            }
+        } else if let Some(done) = open.take() {
+            f.incidents.push(close(done));
+        }
+    }
+    if let Some(done) = open.take() {
+        f.incidents.push(close(done));
+    }
+    f.operating_seconds = f.month_seconds - f.maintenance_seconds;
+    f
+}
+
+fn close((mut inc, reasons): (Incident, BTreeMap<String, f64>)) -> Incident {
+    inc.locations.sort();
+    // The reason with the most failed runs; ties go to the first in name order.
+    inc.reason = reasons
+        .into_iter()
+        .filter(|(_, v)| *v > 0.0)
+        .fold(None::<(String, f64)>, |best, (r, v)| match best {
+            Some((_, bv)) if bv >= v => best,
+            _ => Some((r, v)),
+        })
+        .map(|(r, _)| r);
+    inc
+}
+
+/// Share of successful operations answered within the threshold, in percent;
+/// `None` when there were none.
+pub fn within_percent(good: f64, total: f64) -> Option<f64> {
+    (total > 0.0).then(|| (good / total * 100.0).clamp(0.0, 100.0))
+}
+
+/// Floors a percentage to `decimals` places for text: never rounds up.
+/// `exact` is the fraction when it is known exactly (time figures); for
+/// measured ratios (latency) the float is used, with binary noise below
+/// 1e-9 of a unit of the last place ignored.
+pub fn floor_percent(pct: f64, exact: Option<Ratio>, decimals: u32) -> String {
+    let scale = 10_i128.pow(decimals);
+    let units: i128 = match exact {
+        Some(r) if r.den > 0 => (r.num as i128 * 100 * scale).div_euclid(r.den as i128),
+        _ => {
+            let y = pct * scale as f64;
+            let near = y.round();
+            if (y - near).abs() < 1e-9 * near.abs().max(1.0) {
+                near as i128
+            } else {
+                y.floor() as i128
+            }
+        }
+    };
+    let int = units.div_euclid(scale);
+    let frac = units.rem_euclid(scale);
+    if decimals == 0 {
+        format!("{int}")
+    } else {
+        format!("{int}.{frac:0width$}", width = decimals as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86400;
+
+    fn inputs(steps: Vec<Option<bool>>, step: i64) -> Inputs {
+        let n = steps.len() as i64;
+        Inputs {
+            start: 0,
+            until: n * step,
+            month_end: n * step,
+            step,
+            steps: steps
+                .into_iter()
+                .map(|failing| StepData {
+                    failing,
+                    ..Default::default()
+                })
+                .collect(),
+            windows: vec![],
+            grace: 60,
+        }
+    }
+
+    #[test]
+    fn floors_never_round_up() {
+        assert_eq!(floor_percent(99.99995, None, 3), "99.999");
+        assert_eq!(floor_percent(99.9899, None, 3), "99.989");
+        assert_eq!(floor_percent(99.99, None, 3), "99.990");
+        assert_eq!(floor_percent(100.0, None, 3), "100.000");
+        // 2,591,999 of 2,592,000 s: 99.99996 %, not 100.000 %.
+        let r = Ratio::new(2_591_999, 2_592_000);
+        assert_eq!(floor_percent(r.percent(), Some(r), 3), "99.999");
+        let r = Ratio::new(9999, 10000);
+        assert_eq!(floor_percent(r.percent(), Some(r), 3), "99.990");
+        assert!(r.at_least(0.9999));
+        assert!(!Ratio::new(99_989_999, 100_000_000).at_least(0.9999));
+    }
+
+    #[test]
+    fn steps_classify_once() {
+        let mut v = vec![Some(false); 10];
+        v[2] = Some(true);
+        v[3] = Some(true);
+        v[5] = None;
+        v[7] = Some(true);
+        let f = figures(&inputs(v, 60));
+        assert_eq!(f.month_seconds, 600);
+        assert_eq!(f.failure_seconds, 180);
+        assert_eq!(f.unknown_seconds, 60);
+        assert_eq!(f.operating_seconds, 600);
+        assert_eq!(
+            f.incidents
+                .iter()
+                .map(|i| (i.start, i.end, i.seconds))
+                .collect::<Vec<_>>(),
+            [(120, 240, 120), (420, 480, 60)]
+        );
+        assert_eq!(f.availability(), Ratio::new(420, 600));
+        assert_eq!(f.availability_worst_case(), Ratio::new(360, 600));
+    }
+
+    #[test]
+    fn planned_windows_are_not_operating_time_and_late_ones_are() {
+        let mut inp = inputs(vec![Some(true); 20], 60);
+        inp.windows = vec![
+            Window {
+                start: 0,
+                end: 300,
+                announced_at: -200 * DAY,
+                in_time: true,
+                title: String::new(),
+            },
+            Window {
+                start: 600,
+                end: 900,
+                announced_at: -DAY,
+                in_time: false,
+                title: String::new(),
+            },
+        ];
+        let f = figures(&inp);
+        assert_eq!(f.maintenance_seconds, 300);
+        assert_eq!(f.operating_seconds, 900);
+        // 300–360 is the grace after the planned window; everything after is failure.
+        assert_eq!(f.grace_seconds, 60);
+        assert_eq!(f.failure_seconds, 840);
+        assert_eq!(f.incidents.len(), 1);
+        assert_eq!(f.incidents[0].start, 360);
+    }
+
+    #[test]
+    fn a_step_cut_by_a_window_counts_its_parts() {
+        let mut inp = inputs(vec![Some(true); 3], 60);
+        inp.grace = 0;
+        inp.windows = vec![Window {
+            start: 90,
+            end: 120,
+            announced_at: 0,
+            in_time: true,
+            title: String::new(),
+        }];
+        let f = figures(&inp);
+        assert_eq!((f.maintenance_seconds, f.failure_seconds), (30, 150));
+    }
+
+    #[test]
+    fn incidents_name_locations_and_the_dominant_reason() {
+        let mut inp = inputs(vec![Some(true), Some(true), Some(false)], 60);
+        inp.steps[0].locations = ["tokyo".to_string(), "osaka".into()].into();
+        inp.steps[1].locations = ["fukuoka".to_string()].into();
+        inp.steps[0].reasons = [("timeout".to_string(), 2.0), ("status".into(), 1.0)].into();
+        inp.steps[1].reasons = [("status".to_string(), 2.0)].into();
+        let f = figures(&inp);
+        assert_eq!(f.incidents[0].locations, ["fukuoka", "osaka", "tokyo"]);
+        assert_eq!(f.incidents[0].reason.as_deref(), Some("status"));
+    }
+
+    #[test]
+    fn missing_steps_are_unknown_never_up() {
+        let mut inp = inputs(vec![Some(false); 2], 60);
+        inp.until = 600;
+        inp.month_end = 600;
+        let f = figures(&inp);
+        assert_eq!(f.unknown_seconds, 480);
+    }
+}

@@ -1,0 +1,540 @@
+//! `mimamori report`: the SLO's monthly availability, from Prometheus, defensible to the second.
+//!
+//! The seed promises (operating time − failure time) ÷ operating time ≥ 99.99 %
+//! per calendar month. This module asks Prometheus for the exporter's own
+//! series (with the definitions in [`crate::promql`], the same the rules use),
+//! classifies every probe interval of the month ([`compute`]) and prints the
+//! figures ([`render`]). Exit codes let a cron job act: 0 met, 1 missed,
+//! 2 data incomplete or Prometheus unreachable, 64 usage or configuration error.
+
+pub mod compute;
+pub mod month;
+pub mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::config::{self, Config, ConfigErrors};
+use crate::generate::slo::ServicePlan;
+use crate::promql::{self, Selector};
+use crate::query::{self, Client, PrometheusArgs};
+use compute::{Figures, Inputs, Ratio, StepData, Window};
+use month::{Month, Period};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Japanese first, with English; one block per service.
+    Table,
+    /// For a monthly report to management or customers.
+    Markdown,
+    Csv,
+    Json,
+}
+
+/// Flags of `mimamori report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// The exporter's configuration: services, objectives, maintenance windows, time zone.
+    #[arg(long)]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    /// Calendar month in the SLO's time zone, YYYY-MM; default: the last complete month.
+    #[arg(long)]
+    pub month: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Only this service (repeatable); default: every service.
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+}
+
+/// Why a report could not be made, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Query(#[from] query::Error),
+}
+
+impl ReportError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReportError::Usage(_) | ReportError::Config(_) => 64,
+            ReportError::Query(query::Error::Options(_)) => 64,
+            // No answer, or a refused one: the data is incomplete.
+            ReportError::Query(_) => 2,
+        }
+    }
+}
+
+/// The whole report (the JSON document).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub month: String,
+    pub generated_at: String,
+    pub prometheus_url: String,
+    pub services: Vec<ServiceReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DisplayName {
+    pub ja: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub display_name: DisplayName,
+    pub month: String,
+    pub timezone: String,
+    pub month_seconds: i64,
+    pub operating_seconds: i64,
+    pub maintenance_seconds: i64,
+    pub failure_seconds: i64,
+    pub unknown_seconds: i64,
+    pub availability_percent: f64,
+    pub availability_worst_case_percent: f64,
+    pub objective_percent: f64,
+    pub met: bool,
+    pub budget_seconds: f64,
+    pub budget_used_percent: f64,
+    pub latency: Latency,
+    pub incidents: Vec<IncidentOut>,
+    pub maintenance: Vec<MaintenanceOut>,
+    pub warnings: Vec<String>,
+    /// For text output: the exact fractions and the period.
+    #[serde(skip)]
+    pub exact: Exact,
+}
+
+/// What the text renderers need beyond the JSON fields.
+#[derive(Debug, Clone, Default)]
+pub struct Exact {
+    pub availability: Option<Ratio>,
+    pub worst_case: Option<Ratio>,
+    pub start: String,
+    pub until: String,
+    pub to_date: bool,
+    pub step_seconds: u64,
+    pub grace_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub threshold_seconds: f64,
+    pub target_percent: f64,
+    /// `null` when the month has no successful operation.
+    pub within_percent: Option<f64>,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentOut {
+    pub start: String,
+    pub end: String,
+    pub seconds: i64,
+    pub locations: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceOut {
+    pub start: String,
+    pub end: String,
+    pub announced_at: String,
+    pub in_time: bool,
+    /// Title for text output.
+    #[serde(skip)]
+    pub title: String,
+}
+
+impl ServiceReport {
+    /// Missed with the data there is (unknown time cannot make it met).
+    pub fn missed(&self) -> bool {
+        !self.met || (self.latency.within_percent.is_some() && !self.latency.met)
+    }
+    /// Something is not known: unknown time or no latency data.
+    pub fn incomplete(&self) -> bool {
+        self.unknown_seconds > 0 || self.latency.within_percent.is_none()
+    }
+}
+
+impl Report {
+    /// 1 when an objective is missed, else 2 when data is missing, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.services.iter().any(ServiceReport::missed) {
+            1
+        } else if self.services.iter().any(ServiceReport::incomplete) {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Entry point from the CLI: prints the report, or the reason there is none.
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    match execute(&args, Utc::now().timestamp()) {
+        Ok((report, text)) => {
+            print!("{text}");
+            Ok(ExitCode::from(report.exit_code()))
+        }
+        Err(e) => {
+            eprintln!("mimamori report: {e}");
+            Ok(ExitCode::from(e.exit_code()))
+        }
+    }
+}
+
+/// Makes the report at `now` (unix seconds) and renders it.
+pub fn execute(args: &ReportArgs, now: i64) -> Result<(Report, String), ReportError> {
+    let cfg = config::load(&args.config)?;
+    let tz = month::zone(&cfg.alerting.support_hours.timezone).map_err(ReportError::Usage)?;
+    let month = match &args.month {
+        Some(m) => Month::parse(m).map_err(ReportError::Usage)?,
+        None => month::last_complete(now, tz),
+    };
+    for s in &args.services {
+        if cfg.service(s).is_none() {
+            let known: Vec<&str> = cfg.services.iter().map(|s| s.name.as_str()).collect();
+            return Err(ReportError::Usage(format!(
+                "--service '{s}': no such service in {} (known: {})",
+                args.config.display(),
+                known.join(", ")
+            )));
+        }
+    }
+    let plans: Vec<ServicePlan> = crate::generate::slo::plans(&cfg)
+        .into_iter()
+        .filter(|p| args.services.is_empty() || args.services.contains(&p.service))
+        .collect();
+    // Fails early, before any query, for a month that has not begun.
+    Period::new(month, tz, now, 1).map_err(ReportError::Usage)?;
+    let client = Client::new(&args.prometheus)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ReportError::Usage(format!("starting the async runtime: {e}")))?;
+    let services = rt.block_on(async {
+        futures_util::future::try_join_all(
+            plans
+                .iter()
+                .map(|p| service_report(&client, &cfg, p, month, tz, now)),
+        )
+        .await
+    })?;
+    let report = Report {
+        month: month.to_string(),
+        generated_at: month::local(now, tz),
+        prometheus_url: client.url().to_string(),
+        services,
+    };
+    tracing::debug!(queries = client.queries_sent(), "report done");
+    let text = render::render(&report, args.format);
+    Ok((report, text))
+}
+
+/// Windows of `service` overlapping `[start, end)`, as the report sees them.
+pub fn windows(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<Window> {
+    let months = cfg.global.maintenance_notice_months;
+    cfg.maintenance
+        .iter()
+        .filter(|w| w.services.iter().any(|s| s == service))
+        .filter(|w| w.start.timestamp() < end && w.end.timestamp() > start)
+        .map(|w| Window {
+            start: w.start.timestamp(),
+            end: w.end.timestamp(),
+            announced_at: w.announced_at.timestamp(),
+            in_time: w.announced_in_time(months),
+            title: if w.title.ja.is_empty() {
+                w.title.en.clone()
+            } else {
+                format!("{} / {}", w.title.ja, w.title.en)
+            },
+        })
+        .collect()
+}
+
+/// The queries for one service, from the shared definitions in [`promql`].
+pub struct Queries {
+    /// Per service, 1/0 while a quorum of the (freshly) reporting locations sees it failing.
+    pub failing: String,
+    /// Per location, present only while the service is failing and that location sees it.
+    pub locations: String,
+    /// Per reason, failed runs, present only while the service is failing.
+    pub reasons: String,
+}
+
+impl Queries {
+    pub fn new(cfg: &Config, p: &ServicePlan) -> Queries {
+        let sel = Selector::service(&p.service);
+        let fresh = promql::probe_success_fresh(&sel, p.round_seconds * 1500, &cfg.alerting.job);
+        let by_location = promql::location_failing_of(&fresh);
+        let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
+        let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
+        let reasons = promql::while_failing(
+            &format!(
+                "{} > 0",
+                promql::failures_by_reason(&sel, &format!("{}ms", p.round_seconds * 2000))
+            ),
+            &failing,
+        );
+        Queries {
+            failing,
+            locations,
+            reasons,
+        }
+    }
+}
+
+/// Index of the step a range-query point at `t` (a step's end) describes.
+fn step_index(t: f64, start: i64, step: i64) -> Option<usize> {
+    let k = ((t - start as f64) / step as f64).round() as i64 - 1;
+    (k >= 0).then_some(k as usize)
+}
+
+async fn service_report(
+    client: &Client,
+    cfg: &Config,
+    p: &ServicePlan,
+    month: Month,
+    tz: chrono_tz::Tz,
+    now: i64,
+) -> Result<ServiceReport, query::Error> {
+    let step = p.round_seconds.max(1);
+    let period = Period::new(month, tz, now, step).expect("checked before");
+    let (start, until) = (period.start, period.until);
+    let st = step as i64;
+    let n = ((until - start) + st - 1) / st;
+    let q = Queries::new(cfg, p);
+    let mut steps = vec![StepData::default(); n.max(0) as usize];
+    if n > 0 {
+        for s in client
+            .query_range(&q.failing, start + st, start + n * st, step)
+            .await?
+        {
+            for (t, v) in s.points {
+                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
+                    d.failing = Some(v >= 0.5);
+                }
+            }
+        }
+    }
+    // Locations and reasons only where the service failed.
+    let failing: Vec<usize> = (0..steps.len())
+        .filter(|&k| steps[k].failing == Some(true))
+        .collect();
+    if let (Some(&first), Some(&last)) = (failing.first(), failing.last()) {
+        let (a, b) = (
+            start + (first as i64 + 1) * st,
+            start + (last as i64 + 1) * st,
+        );
+        let (locs, reasons) = futures_util::future::try_join(
+            client.query_range(&q.locations, a, b, step),
+            client.query_range(&q.reasons, a, b, step),
+        )
+        .await?;
+        for s in locs {
+            let Some(loc) = s.labels.get("location") else {
+                continue;
+            };
+            for (t, _) in s.points {
+                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
+                    d.locations.insert(loc.clone());
+                }
+            }
+        }
+        for s in reasons {
+            let Some(reason) = s.labels.get("reason") else {
+                continue;
+            };
+            for (t, v) in s.points {
+                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
+                    *d.reasons.entry(reason.clone()).or_default() += v;
+                }
+            }
+        }
+    }
+
+    let windows = windows(cfg, &p.service, start, period.end);
+    let inputs = Inputs {
+        start,
+        until,
+        month_end: period.end,
+        step: st,
+        steps,
+        windows: windows.clone(),
+        grace: p.grace_seconds as i64,
+    };
+    let f = compute::figures(&inputs);
+    let (good, total) = latency(client, p, start, until, &windows).await?;
+    Ok(assemble(cfg, p, &period, &f, &windows, good, total))
+}
+
+/// Successful operations and those within the threshold, over `[start, until)`
+/// less the planned windows (counter resets handled by `increase`).
+async fn latency(
+    client: &Client,
+    p: &ServicePlan,
+    start: i64,
+    until: i64,
+    windows: &[Window],
+) -> Result<(f64, f64), query::Error> {
+    let sel = Selector::service(&p.service);
+    let mut spans = vec![(until, until - start, 1.0)];
+    for w in windows.iter().filter(|w| w.in_time) {
+        let (a, b) = (w.start.max(start), w.end.min(until));
+        if a < b {
+            spans.push((b, b - a, -1.0));
+        }
+    }
+    let (mut good, mut total) = (0.0, 0.0);
+    for (at, range, sign) in spans {
+        let c = promql::latency_counts(
+            &sel,
+            p.latency_threshold_seconds,
+            "increase",
+            &format!("{range}s"),
+        );
+        let (g, t) =
+            futures_util::future::try_join(client.query(&c.good, at), client.query(&c.total, at))
+                .await?;
+        good += sign
+            * g.iter()
+                .map(|s| s.value)
+                .filter(|v| v.is_finite())
+                .sum::<f64>();
+        total += sign
+            * t.iter()
+                .map(|s| s.value)
+                .filter(|v| v.is_finite())
+                .sum::<f64>();
+    }
+    Ok((good.max(0.0), total.max(0.0)))
+}
+
+fn assemble(
+    cfg: &Config,
+    p: &ServicePlan,
+    period: &Period,
+    f: &Figures,
+    windows: &[Window],
+    good: f64,
+    total: f64,
+) -> ServiceReport {
+    let tz = period.tz;
+    let months = cfg.global.maintenance_notice_months;
+    let avail = f.availability();
+    let worst = f.availability_worst_case();
+    let budget_seconds =
+        promql::round_decimal(p.availability_budget * f.month_operating_seconds as f64);
+    let budget_used_percent = if budget_seconds > 0.0 {
+        f.failure_seconds as f64 / budget_seconds * 100.0
+    } else {
+        0.0
+    };
+    let within = compute::within_percent(good, total);
+    let latency_target = promql::round_decimal(p.latency * 100.0);
+    let mut warnings = Vec::new();
+    if period.to_date() {
+        warnings.push(format!(
+            "月途中の集計です（{} まで） / month to date: up to {}",
+            period.local(period.until),
+            period.local(period.until)
+        ));
+    }
+    for w in windows.iter().filter(|w| !w.in_time) {
+        warnings.push(format!(
+            "{}–{} のメンテナンスは {} の告知で、{months} か月前より遅いため計画停止ではありません。稼働時間に含め、その間の障害は障害時間です / the maintenance {}–{} was announced {}, less than {months} months before it started: it is not planned maintenance, so it is operating time and its failures are failure time",
+            month::local(w.start, tz),
+            month::local(w.end, tz),
+            month::local(w.announced_at, tz),
+            month::local(w.start, tz),
+            month::local(w.end, tz),
+            month::local(w.announced_at, tz),
+        ));
+    }
+    if f.grace_seconds > 0 {
+        warnings.push(format!(
+            "計画停止の終了後 {} 秒以内に見えた障害 {} 秒は、停止中に始まった実行の結果として数えていません / {} s of failures seen within {} s after a planned window ended were not counted: they are results of runs that began inside it",
+            p.grace_seconds, f.grace_seconds, f.grace_seconds, p.grace_seconds
+        ));
+    }
+    if f.unknown_seconds > 0 {
+        warnings.push(format!(
+            "{} 秒間、どの拠点からもデータがありません（不明時間） / {} s with no location reporting (unknown time): availability_worst_case_percent counts it as failure",
+            f.unknown_seconds, f.unknown_seconds
+        ));
+    }
+    if within.is_none() {
+        warnings.push(
+            "成功した操作の記録がないため応答時間を判定できません / no successful operation recorded: latency cannot be judged".to_string(),
+        );
+    }
+    ServiceReport {
+        service: p.service.clone(),
+        display_name: DisplayName {
+            ja: p.ja.clone(),
+            en: p.en.clone(),
+        },
+        month: period.month.to_string(),
+        timezone: tz.name().to_string(),
+        month_seconds: f.month_seconds,
+        operating_seconds: f.operating_seconds,
+        maintenance_seconds: f.maintenance_seconds,
+        failure_seconds: f.failure_seconds,
+        unknown_seconds: f.unknown_seconds,
+        availability_percent: avail.percent(),
+        availability_worst_case_percent: worst.percent(),
+        objective_percent: promql::round_decimal(p.availability * 100.0),
+        met: avail.at_least(p.availability),
+        budget_seconds,
+        budget_used_percent,
+        latency: Latency {
+            threshold_seconds: p.latency_threshold_seconds,
+            target_percent: latency_target,
+            within_percent: within,
+            met: within.is_some_and(|w| w + 1e-12 >= latency_target),
+        },
+        incidents: f
+            .incidents
+            .iter()
+            .map(|i| IncidentOut {
+                start: month::local(i.start, tz),
+                end: month::local(i.end, tz),
+                seconds: i.seconds,
+                locations: i.locations.clone(),
+                reason: i.reason.clone().unwrap_or_else(|| "unknown".into()),
+            })
+            .collect(),
+        maintenance: windows
+            .iter()
+            .map(|w| MaintenanceOut {
+                start: month::local(w.start, tz),
+                end: month::local(w.end, tz),
+                announced_at: month::local(w.announced_at, tz),
+                in_time: w.in_time,
+                title: w.title.clone(),
+            })
+            .collect(),
+        warnings,
+        exact: Exact {
+            availability: Some(avail),
+            worst_case: Some(worst),
+            start: period.local(period.start),
+            until: period.local(period.until),
+            to_date: period.to_date(),
+            step_seconds: p.round_seconds,
+            grace_seconds: p.grace_seconds as i64,
+        },
+    }
+}

@@ -1,0 +1,1033 @@
+//! `mimamori report` against a real Prometheus holding a synthetic month.
+//!
+//! One generator writes OpenMetrics text for a few services (one scenario
+//! each, three locations), `promtool tsdb create-blocks-from openmetrics`
+//! turns it into blocks, and one Prometheus (Debian's 2.42, under a path
+//! prefix) serves them to every scenario. Figures are asserted to the second.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
+use serde_json::Value;
+
+const LOCATIONS: [&str; 3] = ["fukuoka", "osaka", "tokyo"];
+/// Samples sit 7 s after the step grid, as scrapes would: never on a boundary.
+const OFFSET: i64 = 7;
+/// Latency counters are written every 10 minutes (their resolution does not matter).
+const COUNTER_EVERY: i64 = 600;
+
+fn jst(s: &str) -> i64 {
+    DateTime::parse_from_rfc3339(&format!("{s}+09:00"))
+        .unwrap()
+        .timestamp()
+}
+
+/// Failing from `from` (included) to `to` (excluded) at these locations.
+struct Outage {
+    locations: &'static [&'static str],
+    from: i64,
+    to: i64,
+    reason: &'static str,
+}
+
+struct Scenario {
+    service: &'static str,
+    outages: Vec<Outage>,
+    /// No sample from any location.
+    gaps: Vec<(i64, i64)>,
+    /// Slow operations in the month (one per counter sample from the month's second sample).
+    slow: u32,
+    /// The latency counters restart from zero mid-month.
+    reset: bool,
+    /// Every prober down (Prometheus scrapes them and records `up == 0`, no results).
+    /// Such a scenario's samples sit late in their step (100 s of 120 s), where the
+    /// freshness window alone would carry the last result one step further.
+    down: Vec<(i64, i64)>,
+}
+
+struct Data {
+    start: i64,
+    end: i64,
+    interval: i64,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let all: &[&str] = &LOCATIONS;
+    let s = |service, outages, gaps, slow, reset| Scenario {
+        service,
+        outages,
+        gaps,
+        slow,
+        reset,
+        down: vec![],
+    };
+    let o = |locations, from: &str, to: &str, reason| Outage {
+        locations,
+        from: jst(from),
+        to: jst(to),
+        reason,
+    };
+    vec![
+        s(
+            "full",
+            vec![o(
+                all,
+                "2026-11-05T10:00:00",
+                "2026-11-05T10:10:00",
+                "timeout",
+            )],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "one",
+            vec![o(
+                &["tokyo"],
+                "2026-11-06T09:00:00",
+                "2026-11-06T10:00:00",
+                "dns",
+            )],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "maint",
+            // Inside the planned 01:00–05:00 window, and 30 s past its end.
+            vec![o(
+                all,
+                "2026-11-10T02:00:00",
+                "2026-11-10T05:00:30",
+                "status",
+            )],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "late",
+            vec![o(
+                all,
+                "2026-11-12T01:00:00",
+                "2026-11-12T01:30:00",
+                "connect",
+            )],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "two",
+            vec![o(
+                &["osaka", "tokyo"],
+                "2026-11-15T12:00:00",
+                "2026-11-15T12:04:00",
+                "status",
+            )],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "edge",
+            vec![
+                // UTC Oct 31 14:50–15:30: 10 minutes of October, 30 of November in Tokyo.
+                o(all, "2026-10-31T23:50:00", "2026-11-01T00:30:00", "timeout"),
+                o(all, "2026-11-30T23:44:00", "2026-12-01T00:14:00", "timeout"),
+            ],
+            vec![],
+            0,
+            false,
+        ),
+        s(
+            "gap",
+            vec![],
+            vec![(jst("2026-11-20T00:00:00"), jst("2026-11-20T02:00:00"))],
+            0,
+            false,
+        ),
+        s("slow", vec![], vec![], 432, false),
+        s("fast", vec![], vec![], 431, true),
+        Scenario {
+            down: vec![(jst("2026-11-25T03:00:00"), jst("2026-11-25T04:00:00"))],
+            ..s("down", vec![], vec![], 0, false)
+        },
+    ]
+}
+
+/// `(name{labels}, points)`, points `(unix seconds, value)` in time order.
+type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
+
+/// Every series of a scenario.
+fn series(sc: &Scenario, d: &Data) -> SeriesSet {
+    let mut out = Vec::new();
+    let offset = if sc.down.is_empty() { OFFSET } else { 100 };
+    let times: Vec<i64> = (0..)
+        .map(|k| d.start + offset + k * d.interval)
+        .take_while(|t| *t < d.end)
+        .collect();
+    let is_down = |t: i64| sc.down.iter().any(|&(a, b)| a <= t && t < b);
+    for loc in LOCATIONS {
+        let mut labels = format!(
+            "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
+            sc.service
+        );
+        if !sc.down.is_empty() {
+            let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let up = times
+                .iter()
+                .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
+                .collect();
+            out.push((format!("up{{{target}}}"), up));
+            labels = format!("{labels},{target}");
+        }
+        let fails = |t: i64| {
+            sc.outages
+                .iter()
+                .any(|o| o.locations.contains(&loc) && o.from <= t && t < o.to)
+        };
+        let points = times
+            .iter()
+            .filter(|&&t| !sc.gaps.iter().any(|&(a, b)| a <= t && t < b) && !is_down(t))
+            .map(|&t| (t, if fails(t) { 0.0 } else { 1.0 }))
+            .collect();
+        out.push((format!("mimamori_probe_success{{{labels}}}"), points));
+        // Failure counters near the outages only: enough for increase() while failing.
+        let mut reasons: Vec<&str> = sc
+            .outages
+            .iter()
+            .filter(|o| o.locations.contains(&loc))
+            .map(|o| o.reason)
+            .collect();
+        reasons.dedup();
+        for reason in reasons {
+            let mut count = 0.0;
+            let mut points = Vec::new();
+            for &t in &times {
+                let mine = |o: &&Outage| o.locations.contains(&loc) && o.reason == reason;
+                if sc
+                    .outages
+                    .iter()
+                    .filter(mine)
+                    .any(|o| o.from <= t && t < o.to)
+                {
+                    count += 1.0;
+                }
+                if sc
+                    .outages
+                    .iter()
+                    .filter(mine)
+                    .any(|o| o.from - 600 <= t && t < o.to + 600)
+                {
+                    points.push((t, count));
+                }
+            }
+            out.push((
+                format!("mimamori_probe_failures_total{{{labels},reason=\"{reason}\"}}"),
+                points,
+            ));
+        }
+    }
+    // Latency counters, one location: 10 operations per sample, `slow` of the month's slow.
+    let month_start = jst("2026-11-01T00:00:00");
+    let ctimes: Vec<i64> = (0..)
+        .map(|k| d.start + OFFSET + k * COUNTER_EVERY)
+        .take_while(|t| *t < d.end)
+        .collect();
+    let first = ctimes.iter().position(|t| *t >= month_start).unwrap();
+    let reset_at = first + 2000;
+    let (mut total, mut good) = (0.0, 0.0);
+    let (mut tp, mut gp) = (Vec::new(), Vec::new());
+    for (j, &t) in ctimes.iter().enumerate() {
+        if sc.reset && j == reset_at {
+            (total, good) = (0.0, 0.0);
+        }
+        let slow = if j > first && j <= first + sc.slow as usize {
+            1.0
+        } else {
+            0.0
+        };
+        total += 10.0;
+        good += 10.0 - slow;
+        tp.push((t, total));
+        gp.push((t, good));
+    }
+    let labels = format!(
+        "service=\"{}\",transaction=\"t\",location=\"tokyo\",step=\"s\",result=\"success\"",
+        sc.service
+    );
+    out.push((
+        format!("mimamori_step_duration_seconds_count{{{labels}}}"),
+        tp,
+    ));
+    out.push((
+        format!("mimamori_step_duration_seconds_bucket{{{labels},le=\"3\"}}"),
+        gp,
+    ));
+    out
+}
+
+/// Writes one OpenMetrics file per UTC day (promtool reads a file once per
+/// 2-hour block, so one file for the month would be read 370 times) and
+/// turns them into blocks in `db`.
+fn backfill(all: &[SeriesSet], d: &Data, dir: &Path, db: &Path) {
+    let mut files = Vec::new();
+    let mut day = d.start.div_euclid(86400) * 86400;
+    while day < d.end {
+        let path = dir.join(format!("day-{day}.om"));
+        let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
+        for series in all {
+            for (name, points) in series {
+                for (t, v) in points.iter().filter(|(t, _)| *t >= day && *t < day + 86400) {
+                    writeln!(w, "{name} {v} {t}").unwrap();
+                }
+            }
+        }
+        writeln!(w, "# EOF").unwrap();
+        w.flush().unwrap();
+        files.push(path);
+        day += 86400;
+    }
+    std::thread::scope(|s| {
+        for part in files.chunks(files.len().div_ceil(2)) {
+            s.spawn(move || {
+                for f in part {
+                    let out = Command::new("promtool")
+                        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+                        .arg(f)
+                        .arg(db)
+                        .output()
+                        .expect("promtool runs (scripts/test.sh installs it)");
+                    assert!(
+                        out.status.success(),
+                        "promtool on {}: {}",
+                        f.display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+}
+
+/// A Prometheus on a free port, killed when dropped (also when a test panics).
+struct Prometheus {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(addr: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split(' ').nth(1)?.parse().ok()
+}
+
+/// Backfills `scenarios` and serves them under the path prefix `/prom`.
+fn start(scenarios: &[Scenario], d: &Data) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data");
+    std::fs::create_dir(&db).unwrap();
+    let t = Instant::now();
+    let all: Vec<_> = scenarios.iter().map(|s| series(s, d)).collect();
+    backfill(&all, d, dir.path(), &db);
+    eprintln!("backfill: {:?}", t.elapsed());
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global: {}\n").unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", db.display()))
+        .args([
+            "--storage.tsdb.retention.time=100y",
+            // Equal block durations: no compaction of the backfilled blocks while we query.
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+            "--web.route-prefix=/prom",
+        ])
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)");
+    let mut p = Prometheus {
+        child,
+        url: format!("http://{addr}/prom"),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&addr, "/prom/-/ready") != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready within 60 s"
+        );
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p
+}
+
+const CONFIG: &str = r#"
+global:
+  interval: 60s
+  timeout: 30s
+alerting:
+  locations: [fukuoka, osaka, tokyo]
+services:
+SERVICES
+"#;
+
+const MAINTENANCE: &str = r#"
+maintenance:
+  - services: [maint]
+    start: 2026-11-10T01:00:00+09:00
+    end: 2026-11-10T05:00:00+09:00
+    announced_at: 2026-04-01T10:00:00+09:00
+    announced_via: ご利用ガイド メンテナンス情報
+    title: {ja: 定期メンテナンス, en: Scheduled maintenance}
+  - services: [late]
+    start: 2026-11-12T01:00:00+09:00
+    end: 2026-11-12T03:00:00+09:00
+    announced_at: 2026-09-01T10:00:00+09:00
+    announced_via: ご利用ガイド メンテナンス情報
+    title: {ja: 臨時メンテナンス, en: Extra maintenance}
+"#;
+
+fn write_config(dir: &Path, services: &[&str], interval: &str) -> PathBuf {
+    let svcs: String = services
+        .iter()
+        .map(|s| {
+            format!(
+                "  - name: {s}\n    display_name: {{ja: {s} 日本語, en: {s} English}}\n    transactions:\n      - name: t\n        interval: {interval}\n        timeout: 10s\n        steps:\n          - {{name: s, url: 'https://{s}.invalid/'}}\n"
+            )
+        })
+        .collect();
+    let path = dir.join("mimamori.yaml");
+    let mut text = CONFIG.replace("SERVICES\n", &svcs);
+    if services.contains(&"maint") {
+        text.push_str(MAINTENANCE);
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn report(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_report(cfg: &Path, url: &str, month: &str, service: &str) -> (i32, Value) {
+    let (code, out, err) = report(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--prometheus.url",
+        url,
+        "--prometheus.header",
+        "X-Scope-OrgID=test",
+        "--month",
+        month,
+        "--format",
+        "json",
+        "--service",
+        service,
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v["services"][0].clone())
+}
+
+fn n(v: &Value, k: &str) -> i64 {
+    v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+const NOV: i64 = 30 * 86400;
+
+#[test]
+fn figures_against_a_real_prometheus() {
+    let data = Data {
+        start: jst("2026-10-31T00:00:00"),
+        end: jst("2026-12-01T09:00:00"),
+        interval: 120,
+    };
+    let scenarios = scenarios();
+    let prom = start(&scenarios, &data);
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = scenarios.iter().map(|s| s.service).collect();
+    let cfg = write_config(dir.path(), &names, "120s");
+    let url = prom.url.as_str();
+
+    let t = Instant::now();
+    let mut results = BTreeMap::new();
+    for s in &names {
+        results.insert(*s, json_report(&cfg, url, "2026-11", s));
+    }
+    eprintln!("{} reports: {:?}", names.len(), t.elapsed());
+    let r = |s: &str| &results[s].1;
+    let code = |s: &str| results[s].0;
+    for s in &names {
+        let v = r(s);
+        assert_eq!(v["month"], "2026-11", "{s}");
+        assert_eq!(v["timezone"], "Asia/Tokyo");
+        assert_eq!(n(v, "month_seconds"), NOV, "{s}");
+        assert_eq!(
+            n(v, "operating_seconds") + n(v, "maintenance_seconds"),
+            NOV,
+            "{s}"
+        );
+    }
+
+    // A full outage, 10 minutes: 600 s of failure time, one incident seen from everywhere.
+    let v = r("full");
+    assert_eq!(
+        (
+            n(v, "failure_seconds"),
+            n(v, "unknown_seconds"),
+            n(v, "maintenance_seconds")
+        ),
+        (600, 0, 0)
+    );
+    assert_eq!(v["met"], false);
+    assert_eq!(code("full"), 1);
+    let i = &v["incidents"][0];
+    assert_eq!(i["start"], "2026-11-05T10:00:00+09:00");
+    assert_eq!(i["end"], "2026-11-05T10:10:00+09:00");
+    assert_eq!(i["seconds"], 600);
+    assert_eq!(
+        i["locations"],
+        serde_json::json!(["fukuoka", "osaka", "tokyo"])
+    );
+    assert_eq!(i["reason"], "timeout");
+    assert_eq!(v["incidents"].as_array().unwrap().len(), 1);
+    let avail = v["availability_percent"].as_f64().unwrap();
+    assert!((avail - (NOV - 600) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
+    assert!((v["budget_seconds"].as_f64().unwrap() - 259.2).abs() < 1e-9);
+
+    // One location alone never makes failure time.
+    let v = r("one");
+    assert_eq!(n(v, "failure_seconds"), 0);
+    assert_eq!(v["availability_percent"], 100.0);
+    assert_eq!(v["incidents"], serde_json::json!([]));
+    assert_eq!(code("one"), 0);
+
+    // Inside announced maintenance nothing is failure time; the 30 s past its
+    // end fall in the grace (results of runs that began inside the window):
+    // one step of 120 s.
+    let v = r("maint");
+    assert_eq!(n(v, "maintenance_seconds"), 4 * 3600);
+    assert_eq!(n(v, "operating_seconds"), NOV - 4 * 3600);
+    assert_eq!(n(v, "failure_seconds"), 0);
+    assert_eq!(v["maintenance"][0]["in_time"], true);
+    assert_eq!(
+        v["maintenance"][0]["announced_at"],
+        "2026-04-01T10:00:00+09:00"
+    );
+    assert!(
+        v["warnings"].to_string().contains("120 s of failures"),
+        "{}",
+        v["warnings"]
+    );
+    let budget = v["budget_seconds"].as_f64().unwrap();
+    assert!((budget - (NOV - 14400) as f64 * 0.0001).abs() < 1e-9);
+    assert_eq!(code("maint"), 0);
+
+    // A window announced too late is operating time, and its failures count.
+    let v = r("late");
+    assert_eq!(n(v, "maintenance_seconds"), 0);
+    assert_eq!(n(v, "operating_seconds"), NOV);
+    assert_eq!(n(v, "failure_seconds"), 1800);
+    assert_eq!(v["maintenance"][0]["in_time"], false);
+    assert!(v["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("less than 6 months"));
+    assert_eq!(code("late"), 1);
+
+    // Two of three locations: a quorum. 240 s is within the 259.2 s budget.
+    let v = r("two");
+    assert_eq!(n(v, "failure_seconds"), 240);
+    assert_eq!(v["met"], true);
+    assert_eq!(
+        v["incidents"][0]["locations"],
+        serde_json::json!(["osaka", "tokyo"])
+    );
+    assert_eq!(v["incidents"][0]["reason"], "status");
+    assert!((v["budget_used_percent"].as_f64().unwrap() - 240.0 / 259.2 * 100.0).abs() < 1e-9);
+    assert_eq!(code("two"), 0);
+
+    // Outages across the JST month boundaries: November's share only.
+    let v = r("edge");
+    assert_eq!(n(v, "failure_seconds"), 1800 + 960);
+    let inc = v["incidents"].as_array().unwrap();
+    assert_eq!(inc.len(), 2);
+    assert_eq!(inc[0]["start"], "2026-11-01T00:00:00+09:00");
+    assert_eq!(inc[0]["end"], "2026-11-01T00:30:00+09:00");
+    assert_eq!(inc[1]["start"], "2026-11-30T23:44:00+09:00");
+    assert_eq!(inc[1]["end"], "2026-12-01T00:00:00+09:00");
+    assert_eq!(inc[1]["seconds"], 960);
+    // … and October's: 10 minutes, the data begins on Oct 31 (JST): the rest is unknown.
+    let (oct_code, oct) = json_report(&cfg, url, "2026-10", "edge");
+    assert_eq!(n(&oct, "month_seconds"), 31 * 86400);
+    assert_eq!(n(&oct, "failure_seconds"), 600);
+    assert_eq!(n(&oct, "unknown_seconds"), 30 * 86400);
+    assert_eq!(oct["incidents"][0]["end"], "2026-11-01T00:00:00+09:00");
+    assert_eq!(oct_code, 1);
+
+    // Two hours with no data: unknown, never up; only the worst case counts it.
+    let v = r("gap");
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (0, 7200)
+    );
+    assert_eq!(v["availability_percent"], 100.0);
+    let worst = v["availability_worst_case_percent"].as_f64().unwrap();
+    assert!((worst - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
+    assert_eq!(code("gap"), 2);
+
+    // Probers down for an hour (Prometheus recorded up == 0): unknown from the
+    // first step, although their last results were scraped only 20 s before.
+    let v = r("down");
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (0, 3600)
+    );
+    assert_eq!(code("down"), 2);
+
+    // Latency just under and just over 99 % (the second with a counter reset).
+    let lat = |s: &str| r(s)["latency"].clone();
+    let total = 10.0 * 4319.0;
+    let under = lat("slow");
+    assert!(
+        (under["within_percent"].as_f64().unwrap() - (total - 432.0) / total * 100.0).abs() < 1e-6,
+        "{under}"
+    );
+    assert_eq!(under["met"], false);
+    assert_eq!(under["threshold_seconds"], 3.0);
+    assert_eq!(under["target_percent"], 99.0);
+    assert_eq!(code("slow"), 1);
+    let over = lat("fast");
+    assert!(
+        (over["within_percent"].as_f64().unwrap() - (total - 431.0) / total * 100.0).abs() < 1e-6,
+        "{over}"
+    );
+    assert_eq!(over["met"], true);
+    assert_eq!(code("fast"), 0);
+    assert_eq!(lat("full")["within_percent"], 100.0);
+
+    // Text: floored, Japanese first.
+    let (c, table, _) = report(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--prometheus.url",
+        url,
+        "--month",
+        "2026-11",
+        "--service",
+        "full",
+        "--service",
+        "slow",
+    ]);
+    assert_eq!(c, 1);
+    assert!(
+        table.contains("full 日本語 / full English (full)"),
+        "{table}"
+    );
+    // (2,592,000 − 600) ÷ 2,592,000 = 99.97685 %: floored, not rounded.
+    assert!(table.contains("99.976 %"), "{table}");
+    // 98.99977 % must not print as 99.000 %.
+    assert!(table.contains("98.999 %"), "{table}");
+    assert!(table.contains("未達 / missed"), "{table}");
+    for format in ["markdown", "csv"] {
+        let (c, out, _) = report(&[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+            url,
+            "--month",
+            "2026-11",
+            "--format",
+            format,
+        ]);
+        assert_eq!(c, 1, "{format}");
+        assert!(out.contains("99.976"), "{format}: {out}");
+    }
+}
+
+#[test]
+fn prometheus_down_is_incomplete_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["full"], "60s");
+    let port = free_port();
+    let (code, out, err) = report(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--prometheus.url",
+        &format!("http://user:hunter2@127.0.0.1:{port}/prefix"),
+        "--month",
+        "2026-11",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach Prometheus at http://127.0.0.1:{port}/prefix/"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && !out.contains("hunter2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["full"], "60s");
+    let cfg = cfg.to_str().unwrap();
+    for (month, service, expect) in [
+        ("2026/11", "full", "expected YYYY-MM"),
+        ("2026-13", "full", "expected YYYY-MM"),
+        ("2099-01", "full", "has not started yet"),
+        ("2026-11", "nope", "no such service"),
+    ] {
+        let (code, _, err) = report(&[
+            "--config",
+            cfg,
+            "--prometheus.url",
+            "http://127.0.0.1:9/",
+            "--month",
+            month,
+            "--service",
+            service,
+        ]);
+        assert_eq!(code, 64, "{month} {service}: {err}");
+        assert!(err.contains(expect), "{err}");
+    }
+    // Flags clap rejects are usage errors too, not "data incomplete".
+    for args in [
+        vec![
+            "--config",
+            cfg,
+            "--prometheus.url",
+            "http://127.0.0.1:9/",
+            "--format",
+            "pdf",
+        ],
+        vec!["--config", cfg],
+    ] {
+        let (code, _, err) = report(&args);
+        assert_eq!(code, 64, "{args:?}: {err}");
+    }
+    let (code, _, err) = report(&[
+        "--config",
+        "/nonexistent.yaml",
+        "--prometheus.url",
+        "http://127.0.0.1:9/",
+    ]);
+    assert_eq!(code, 64, "{err}");
+}
+
+/// The benchmark month: 15 s data, two services, three locations, all of November.
+/// `cargo test --release --test report -- --ignored --nocapture bench`
+#[test]
+#[ignore]
+fn bench_month_of_15s_data() {
+    let data = Data {
+        start: jst("2026-11-01T00:00:00") - 3600,
+        end: jst("2026-12-01T00:00:00") + 3600,
+        interval: 15,
+    };
+    let scenarios = vec![
+        Scenario {
+            service: "hanbai",
+            outages: vec![Outage {
+                locations: &LOCATIONS,
+                from: jst("2026-11-05T10:00:00"),
+                to: jst("2026-11-05T10:03:00"),
+                reason: "timeout",
+            }],
+            gaps: vec![],
+            slow: 100,
+            reset: false,
+            down: vec![],
+        },
+        Scenario {
+            service: "denshibin",
+            outages: vec![Outage {
+                locations: &["osaka", "tokyo"],
+                from: jst("2026-11-20T03:00:00"),
+                to: jst("2026-11-20T03:01:00"),
+                reason: "status",
+            }],
+            gaps: vec![],
+            slow: 0,
+            reset: false,
+            down: vec![],
+        },
+    ];
+    let prom = start(&scenarios, &data);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["hanbai", "denshibin"], "15s");
+    let t = Instant::now();
+    let (code, out, err) = report(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--prometheus.url",
+        &prom.url,
+        "--month",
+        "2026-11",
+        "--format",
+        "json",
+        "--log.level",
+        "mimamori=debug",
+    ]);
+    let elapsed = t.elapsed();
+    eprintln!("report: {elapsed:?}, exit {code}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["services"][0]["failure_seconds"], 180);
+    assert_eq!(v["services"][1]["failure_seconds"], 60);
+    assert_eq!(v["services"][0]["unknown_seconds"], 0);
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+/// A stand-in Prometheus that records each request's head and answers with empty results.
+fn recording_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                buf.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            let _ = s.read_exact(&mut body);
+            let _ = tx.send(head.clone());
+            let kind = if head.contains("query_range") {
+                "matrix"
+            } else {
+                "vector"
+            };
+            let answer =
+                format!(r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["full"], "60s");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "pa55word\n").unwrap();
+    for auth in [
+        vec!["--prometheus.bearer-token-file", token.to_str().unwrap()],
+        vec![
+            "--prometheus.basic-auth-user",
+            "reporter",
+            "--prometheus.basic-auth-password-file",
+            password.to_str().unwrap(),
+        ],
+    ] {
+        let (addr, heads) = recording_server();
+        let url = format!("http://{addr}/tenant");
+        let mut args = vec![
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+            &url,
+            "--prometheus.header",
+            "X-Scope-OrgID=t1",
+            "--month",
+            "2026-11",
+            "--format",
+            "json",
+        ];
+        args.extend(auth.iter().copied());
+        let (code, out, err) = report(&args);
+        // Nothing reported: all unknown.
+        assert_eq!(code, 2, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["services"][0]["unknown_seconds"], NOV);
+        assert_eq!(v["prometheus_url"], format!("http://{addr}/tenant/"));
+        let heads: Vec<String> = heads.try_iter().collect();
+        assert!(!heads.is_empty());
+        for h in &heads {
+            let lower = h.to_ascii_lowercase();
+            assert!(h.starts_with("POST /tenant/api/v1/query"), "{h}");
+            assert!(lower.contains("x-scope-orgid: t1"), "{h}");
+            if auth[0].contains("bearer") {
+                assert!(lower.contains("authorization: bearer s3cret-token"), "{h}");
+            } else {
+                // base64("reporter:pa55word")
+                assert!(h.contains("Basic cmVwb3J0ZXI6cGE1NXdvcmQ="), "{h}");
+            }
+        }
+        for text in [&out, &err] {
+            assert!(
+                !text.contains("s3cret") && !text.contains("pa55word"),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// A real Prometheus behind TLS and basic auth (its own `--web.config.file`):
+/// the report gets through with `--prometheus.ca-file` and the password file,
+/// and says why it cannot without the CA.
+#[test]
+fn tls_and_basic_auth_against_a_real_prometheus() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "report test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = leaf
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .unwrap();
+    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(d.join("password"), "pa55word\n").unwrap();
+    let hash = bcrypt::hash("pa55word", 4).unwrap();
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {0}/cert.pem\n  key_file: {0}/key.pem\nbasic_auth_users:\n  reporter: '{hash}'\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}/prometheus.yml", d.display()))
+        .arg(format!("--storage.tsdb.path={}/data", d.display()))
+        .arg(format!("--web.config.file={}/web.yml", d.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs");
+    let _prom = Prometheus {
+        child,
+        url: String::new(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let cfg = write_config(d, &["full"], "60s");
+    let url = format!("https://localhost:{port}");
+    let ca_file = format!("{}/ca.pem", d.display());
+    let pass = format!("{}/password", d.display());
+    let args = |with_ca: bool| {
+        let mut a = vec![
+            "--config".to_string(),
+            cfg.display().to_string(),
+            "--prometheus.url".into(),
+            url.clone(),
+            "--prometheus.basic-auth-user".into(),
+            "reporter".into(),
+            "--prometheus.basic-auth-password-file".into(),
+            pass.clone(),
+            "--month".into(),
+            "2026-11".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if with_ca {
+            a.extend(["--prometheus.ca-file".to_string(), ca_file.clone()]);
+        }
+        a
+    };
+    // Until Prometheus is up, the answer is no answer (or 503): bounded wait for JSON.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (code, out, err) = loop {
+        let a = args(true);
+        let r = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        if r.1.starts_with('{') || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // An empty Prometheus: every second unknown, so the data is incomplete.
+    assert_eq!(code, 2, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["services"][0]["unknown_seconds"], NOV);
+    assert!(!out.contains("pa55word") && !err.contains("pa55word"));
+
+    // Without the CA: refused, and the message says why (UnknownIssuer).
+    let a = args(false);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot reach Prometheus at https://localhost"),
+        "{err}"
+    );
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    // A wrong password: Prometheus answers 401, which is no data either.
+    std::fs::write(d.join("password"), "wrong\n").unwrap();
+    let a = args(true);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(err.contains("answered 401"), "{err}");
+    assert!(!err.contains("wrong"), "{err}");
+}
