@@ -12,7 +12,7 @@ command -v openssl >/dev/null || need+=(openssl)
 # The openssl crate (legacy TLS checks) builds against the system OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
-# The dashboards' check against @grafana/schema (tests/dashboards.rs) runs tsc on Node.
+# The dashboards' check against @grafana/schema (tests/it/dashboards.rs) runs tsc on Node.
 command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"

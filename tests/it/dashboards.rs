@@ -5,7 +5,7 @@
 //! answered by a live Prometheus).
 //!
 //! Update the committed files and snapshots with
-//! `MIMAMORI_BLESS=1 cargo test --test dashboards` and `cargo insta review`
+//! `MIMAMORI_BLESS=1 cargo test --test it dashboards::` and `cargo insta review`
 //! (or `INSTA_UPDATE=always`).
 
 use std::path::Path;
@@ -106,7 +106,7 @@ fn committed_dashboards_match_the_shipped_config() {
         let committed = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(
             committed == text,
-            "{path} differs from what deploy/aoulu.yaml generates; run `MIMAMORI_BLESS=1 cargo test --test dashboards` (or `mimamori generate`)"
+            "{path} differs from what deploy/aoulu.yaml generates; run `MIMAMORI_BLESS=1 cargo test --test it dashboards::` (or `mimamori generate`)"
         );
     }
 }

@@ -3,7 +3,7 @@
 //! `file:line:column`.
 //!
 //! Default: a few hundred cases per property, a few seconds in CI. A longer run:
-//! `PROPTEST_CASES=200000 cargo test --test fuzz_config` (see README, "Fuzzing").
+//! `PROPTEST_CASES=200000 cargo test --test it fuzz_config::` (see README, "Fuzzing").
 
 use std::collections::HashMap;
 

@@ -1,17 +1,19 @@
-//! Every integration test in one binary: one link of the library instead of one per file.
-//! Each module is one file of tests; `common` holds their shared helpers.
+//! Every integration test but the real-time stack test (`tests/e2e.rs`) in one
+//! binary: the library is linked once instead of once per file. Each module is
+//! one file of tests; `common` holds their shared helpers.
 
 mod cardinality;
 mod cli;
 mod common;
 mod dashboards;
 mod deploy;
-mod e2e;
+#[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;
 mod generate;
 mod generate_config;
 mod probe_failures;
+mod report;
 mod secrets;
 mod tls;
 mod web_config;

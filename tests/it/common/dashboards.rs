@@ -1,5 +1,5 @@
 //! Queries of the generated dashboards, as Grafana would send them, and a
-//! check of all of them against a live Prometheus (used by tests/dashboards.rs
+//! check of all of them against a live Prometheus (used by tests/it/dashboards.rs
 //! and by the end-to-end stack in tests/e2e.rs).
 
 use std::collections::BTreeMap;

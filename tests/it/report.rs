@@ -761,7 +761,7 @@ fn usage_errors_exit_64() {
 }
 
 /// The benchmark month: 15 s data, two services, three locations, all of November.
-/// `cargo test --release --test report -- --ignored --nocapture bench`
+/// `cargo test --release --test it report:: -- --ignored --nocapture bench`
 #[test]
 #[ignore]
 fn bench_month_of_15s_data() {

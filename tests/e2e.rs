@@ -8,7 +8,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 
-use crate::common;
+#[path = "it/common/mod.rs"]
+mod common;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
