@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Works on a fresh Debian machine:
-# installs what the tests need (promtool, amtool) when missing.
+# installs what the tests need (promtool, amtool, Node and the dashboard
+# schema check's npm packages) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ command -v openssl >/dev/null || need+=(openssl)
 # The openssl crate (legacy TLS checks) builds against the system OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# The dashboards' check against @grafana/schema (tests/dashboards.rs) runs tsc on Node.
+command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -18,6 +21,11 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The packages start daemons on their default ports; the tests start their own.
   $SUDO systemctl stop prometheus prometheus-alertmanager 2>/dev/null || true
+fi
+
+if [ ! -d tests/grafana-schema/node_modules ]; then
+  echo "== npm ci (typescript and @grafana/schema for the dashboard schema check)"
+  npm ci --prefix tests/grafana-schema --no-audit --no-fund
 fi
 
 echo "== cargo fmt --check"

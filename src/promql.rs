@@ -32,6 +32,8 @@ pub mod metric {
     pub const PLAIN_HTTP_REFUSED: &str = "mimamori_plain_http_refused";
     /// Prometheus' own scrape health series.
     pub const UP: &str = "up";
+    /// Prometheus' series of pending and firing alerts.
+    pub const ALERTS: &str = "ALERTS";
 }
 
 /// Series the generated recording rules write (see `rules/README.md`).
@@ -102,14 +104,22 @@ impl Selector {
     }
 
     /// Adds `label="value"`.
-    pub fn eq(mut self, label: &str, value: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=", value.into()));
+    pub fn eq(mut self, label: &str, value: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=", value.as_ref().to_string()));
+        self
+    }
+
+    /// Adds `label!="value"`.
+    pub fn ne(mut self, label: &str, value: impl Into<String>) -> Self {
+        self.matchers.push((label.to_string(), "!=", value.into()));
         self
     }
 
     /// Adds `label=~"regex"` (the regex as Rust text; escaping is done here).
-    pub fn re(mut self, label: &str, regex: impl Into<String>) -> Self {
-        self.matchers.push((label.to_string(), "=~", regex.into()));
+    pub fn re(mut self, label: &str, regex: impl AsRef<str>) -> Self {
+        self.matchers
+            .push((label.to_string(), "=~", regex.as_ref().to_string()));
         self
     }
 
@@ -236,15 +246,27 @@ pub fn latency_counts(
     func: &str,
     range: &str,
 ) -> LatencyCounts {
+    latency_counts_by(sel, threshold_seconds, func, range, "service")
+}
+
+/// [`latency_counts`] summed by other labels than `service`, e.g.
+/// `transaction, step` for a share per operation.
+pub fn latency_counts_by(
+    sel: &Selector,
+    threshold_seconds: f64,
+    func: &str,
+    range: &str,
+    by: &str,
+) -> LatencyCounts {
     let ok = sel.clone().eq("result", "success");
     let within = ok.clone().re("le", le_regex(threshold_seconds));
     LatencyCounts {
         total: format!(
-            "sum by (service) ({func}({}[{range}]))",
+            "sum by ({by}) ({func}({}[{range}]))",
             ok.of(&count(metric::STEP_DURATION))
         ),
         good: format!(
-            "sum by (service) ({func}({}[{range}]))",
+            "sum by ({by}) ({func}({}[{range}]))",
             within.of(&bucket(metric::STEP_DURATION))
         ),
     }
@@ -308,6 +330,10 @@ mod tests {
             r#"mimamori_step_duration_seconds_bucket{service="hanbai",result="success",le=~"3|3\\.0"}"#
         );
         assert_eq!(Selector::new().of(metric::UP), "up");
+        assert_eq!(
+            Selector::new().ne("service", "").of(metric::ALERTS),
+            r#"ALERTS{service!=""}"#
+        );
         assert_eq!(
             Selector::new().eq("x", "a\"b\\c").to_string(),
             r#"{x="a\"b\\c"}"#

@@ -1,6 +1,8 @@
 //! The generated Grafana dashboards: valid JSON, snapshot-tested, equal to the
-//! committed `dashboards/`, and every query valid PromQL by the real `promtool`
-//! (and, when `MIMAMORI_PROMETHEUS_URL` is set, answered by a live Prometheus).
+//! committed `dashboards/`, of the type `@grafana/schema` gives a dashboard
+//! (checked by `tsc`, see `tests/grafana-schema/`), and every query valid
+//! PromQL by the real `promtool` (and, when `MIMAMORI_PROMETHEUS_URL` is set,
+//! answered by a live Prometheus).
 //!
 //! Update the committed files and snapshots with
 //! `MIMAMORI_BLESS=1 cargo test --test dashboards` and `cargo insta review`
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mimamori::generate::grafana;
+use mimamori::generate::{grafana, slo};
 use serde_json::Value;
 
 mod common;
@@ -23,20 +25,18 @@ fn uneven() -> Vec<(String, String)> {
     cfg.services[1].objectives.availability = 99.9;
     cfg.services[1].objectives.latency.threshold =
         mimamori::config::Dur(Duration::from_millis(2500));
-    let burn: Vec<grafana::BurnThreshold> = cfg
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| grafana::BurnThreshold {
-            service: s.name.clone(),
-            slo: "availability",
-            severity: "page",
-            long: "1h",
-            short: "5m",
+    let mut plans = slo::plans(&cfg);
+    for (i, p) in plans.iter_mut().enumerate() {
+        p.alerts = vec![slo::BurnAlert {
+            name: "MimamoriAvailabilityFastBurn".into(),
+            slo: slo::Slo::Availability,
+            severity: slo::Severity::Page,
+            long: slo::W1H,
+            short: slo::W5M,
             burn: 14.4 * (i + 1) as f64,
-        })
-        .collect();
-    grafana::dashboards_with(&cfg, &burn)
+        }];
+    }
+    grafana::dashboards_with(&cfg, &plans)
 }
 
 /// Runs `promtool check rules` on the queries wrapped as recording rules.
@@ -211,6 +211,106 @@ fn variables_are_substituted_like_grafana_does() {
         ),
         "x{service=\"hanbai\",location=~\".+\"}[1h] / 60000"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Grafana's schema
+// ---------------------------------------------------------------------------
+
+/// How the schema check ended.
+enum Schema {
+    /// `node` is not installed: the check cannot run here.
+    NoNode,
+    Pass(String),
+    Fail(String),
+}
+
+/// Type-checks `dashboards` against `@grafana/schema` with `tsc`
+/// (`tests/grafana-schema/check.mjs`). Panics when the check cannot run for
+/// another reason than a missing `node` (e.g. `npm ci` not run).
+fn schema_check(dashboards: &[(String, String)]) -> Schema {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+    if Command::new(&node).arg("--version").output().is_err() {
+        return Schema::NoNode;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in dashboards {
+        let name = Path::new(path).file_name().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out = Command::new(&node)
+        .arg(root().join("tests/grafana-schema/check.mjs"))
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{node}`: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match out.status.code() {
+        Some(0) => Schema::Pass(text),
+        Some(1) => Schema::Fail(text),
+        _ => panic!("the schema check could not run (scripts/test.sh installs it):\n{text}"),
+    }
+}
+
+fn node_missing() {
+    eprintln!(
+        "\n*** SKIPPED: `node` is not installed, so the dashboards were NOT checked against \
+         @grafana/schema. Install Node 20 and run `npm ci --prefix tests/grafana-schema` \
+         (scripts/test.sh does both). ***\n"
+    );
+}
+
+#[test]
+fn every_dashboard_passes_the_grafana_schema() {
+    let mut all = generated();
+    all.extend(
+        uneven()
+            .into_iter()
+            .map(|(path, text)| (path.replace("dashboards/", "dashboards/uneven-"), text)),
+    );
+    match schema_check(&all) {
+        Schema::NoNode => node_missing(),
+        Schema::Pass(out) => assert!(out.contains("6 dashboards pass"), "{out}"),
+        Schema::Fail(out) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
+    }
+}
+
+/// The check is not a formality: a misspelt key, a mode Grafana does not
+/// know, a query field typo and a panel type that does not exist all fail.
+#[test]
+fn the_schema_check_catches_a_misspelt_key() {
+    let (path, text) = generated().remove(0);
+    let mut d: Value = serde_json::from_str(&text).unwrap();
+    let panels = d["panels"].as_array_mut().unwrap();
+    let stat = panels.iter_mut().find(|p| p["type"] == "stat").unwrap();
+    let defaults = stat["fieldConfig"]["defaults"].as_object_mut().unwrap();
+    let decimals = defaults.remove("decimals").unwrap();
+    defaults.insert("decimal".into(), decimals);
+    stat["options"]["colorMode"] = "backgrond".into();
+    let target = stat["targets"][0].as_object_mut().unwrap();
+    let legend = target.remove("legendFormat").unwrap();
+    target.insert("legendFromat".into(), legend);
+    let broken = vec![(
+        path.replace("dashboards/", "dashboards/broken-"),
+        serde_json::to_string_pretty(&d).unwrap(),
+    )];
+    match schema_check(&broken) {
+        Schema::NoNode => node_missing(),
+        Schema::Pass(out) => panic!("a broken dashboard passed the schema check:\n{out}"),
+        Schema::Fail(out) => {
+            for wrong in [
+                "'\"decimal\"' does not exist",
+                "'\"backgrond\"'",
+                "'\"legendFromat\"'",
+            ] {
+                assert!(out.contains(wrong), "tsc did not flag {wrong}:\n{out}");
+            }
+            assert!(out.contains("broken-mimamori-slo-overview.json("), "{out}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

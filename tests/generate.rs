@@ -350,6 +350,23 @@ fn alertmanager_routes_pages_and_tickets() {
     }
     let text = std::fs::read_to_string(&am).unwrap();
     // New Year's Day 2027 and a substitute holiday are muted for tickets.
-    assert!(text.contains("{years: ['2027'], months: [january], days_of_month: ['1'], location: \"Asia/Tokyo\"} # 元日"));
-    assert!(text.contains("{years: ['2026'], months: [may], days_of_month: ['6'], location: \"Asia/Tokyo\"} # 振替休日"));
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let holidays = &v["time_intervals"][1];
+    assert_eq!(holidays["name"], "japanese-public-holidays");
+    let days = holidays["time_intervals"].as_sequence().unwrap();
+    let muted = [
+        ("2027-01-01", "2027", "january", "1", "元日"),
+        ("2026-05-06", "2026", "may", "6", "振替休日"),
+    ];
+    for (date, year, month, day, name) in muted {
+        let entry = serde_yaml::to_value(serde_json::json!({
+            "years": [year], "months": [month], "days_of_month": [day], "location": "Asia/Tokyo",
+        }))
+        .unwrap();
+        assert!(days.contains(&entry), "{date} is not muted");
+        assert!(
+            text.contains(&format!("# {date} {name}\n")),
+            "{date} is not named"
+        );
+    }
 }

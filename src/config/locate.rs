@@ -1,5 +1,31 @@
 //! Finds where a value sits in a YAML source, so validation errors found after
 //! deserialization can still name `file:line:column`.
+//!
+//! Why two YAML libraries. serde_yaml (serde_yaml_ng, the maintained fork of
+//! the deprecated serde_yaml 0.9, under the old name; over libyaml) reads the configuration
+//! into its types and writes the generated files (rules, Alertmanager config,
+//! promtool tests); its error wording and positions are what the bad-config
+//! table asserts, and its output is what the committed files are. But it has no
+//! public position API (no spans, no marked events): only its own errors carry a
+//! place. Errors found later (`validate()`, plan building, and our value
+//! parsers' errors, which serde_yaml puts at the enclosing mapping) need a path
+//! turned into a place, so this module runs yaml-rust2's marked event parser.
+//! Where the two parsers disagree on an odd document, [`Locator::find`] falls
+//! back to the nearest ancestor it knows.
+//!
+//! Replacements tried (December 2026), against the table's errors and by
+//! re-serializing every committed generated YAML file:
+//! - serde-saphyr 2.2 would do both jobs (serde over its own parser, with
+//!   positions), but its messages differ: no field path (`unknown field
+//!   `colour`, expected one of location, interval` instead of `global: unknown
+//!   field ...`), `expected string scalar` instead of `invalid type: sequence,
+//!   expected a string`, `unclosed bracket '['` at 1:11 instead of `did not find
+//!   expected node content` at 2:1; its writer quotes differently (`"12:00"` for
+//!   `12:00`, `"2025"` for `'2025'`), so generated files would change; and it
+//!   needs Rust 1.89 (this crate: 1.85).
+//! - serde_yaml_ng 0.10 gave messages, positions and output identical to
+//!   serde_yaml 0.9's, so it replaced it (renamed in Cargo.toml: no code
+//!   changed). It has no position API either, so yaml-rust2 stays with it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -61,8 +87,6 @@ pub struct Pos {
 #[derive(Debug, Default)]
 pub struct Locator {
     positions: HashMap<Path, Pos>,
-    /// Scalar values by path, to place errors whose message quotes a value.
-    scalars: Vec<(Path, String)>,
 }
 
 enum Frame {
@@ -79,7 +103,6 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<Path, Pos>,
-    scalars: Vec<(Path, String)>,
 }
 
 impl Builder {
@@ -120,8 +143,7 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(value, ..) => {
                 if let Some(p) = self.node(Some(&value), pos) {
-                    self.positions.entry(p.clone()).or_insert(pos);
-                    self.scalars.push((p, value));
+                    self.positions.entry(p).or_insert(pos);
                 }
             }
             Event::Alias(_) => {
@@ -156,24 +178,10 @@ impl Locator {
         let mut b = Builder {
             stack: Vec::new(),
             positions: HashMap::new(),
-            scalars: Vec::new(),
         };
         let _ = Parser::new_from_str(src).load(&mut b, false);
         Locator {
             positions: b.positions,
-            scalars: b.scalars,
-        }
-    }
-
-    /// The one scalar below `under` whose value is `value`, if exactly one is.
-    pub fn find_value(&self, under: &Path, value: &str) -> Option<Path> {
-        let mut hits = self
-            .scalars
-            .iter()
-            .filter(|(p, v)| v == value && p.0.starts_with(&under.0));
-        match (hits.next(), hits.next()) {
-            (Some((p, _)), None) => Some(p.clone()),
-            _ => None,
         }
     }
 

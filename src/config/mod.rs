@@ -1,9 +1,12 @@
 //! The configuration: what to probe, how often, and the objectives it is held to.
 //!
-//! Loading is two passes: serde (unknown keys and wrong types are rejected with
-//! the position serde_yaml reports) and [`Config::validate`] for cross-field
-//! rules, whose errors are placed in the file with [`locate::Locator`].
+//! Loading is two passes: serde, into types that cannot hold an invalid value
+//! (unknown keys, wrong types, bad names, methods, regexes and one-of choices
+//! are rejected, see [`checked`]), and [`Config::validate`] for cross-field
+//! rules. Every error is placed in the file: serde_yaml's position, or the
+//! [`locate::Locator`]'s for a path.
 
+pub mod checked;
 pub mod duration;
 pub mod locate;
 pub mod template;
@@ -17,6 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Months};
 use serde::Deserialize;
 
+pub use checked::{HeaderName, JsonPointer, LabelName, Method, Pattern};
 pub use duration::Dur;
 use locate::{Locator, Path, Pos};
 pub use template::{Part, Template};
@@ -123,16 +127,22 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Global {
     /// Name of this probe location, the `location` label (flag `--location` overrides).
-    pub location: String,
+    #[serde(deserialize_with = "de_location")]
+    pub location: LabelName,
     /// How often each transaction runs unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub interval: Dur,
     /// Deadline for a whole transaction unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub timeout: Dur,
     /// Deadline for one step unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
     pub step_timeout: Dur,
     /// Histogram bucket upper bounds in seconds; must contain every latency threshold.
+    #[serde(deserialize_with = "de_buckets")]
     pub buckets: Vec<f64>,
     /// Largest response body read; a larger one fails the run (`body_too_large`).
+    #[serde(deserialize_with = "de_positive_bytes")]
     pub max_body_bytes: u64,
     /// Largest response head (status line and headers) accepted.
     pub max_header_bytes: usize,
@@ -151,7 +161,7 @@ pub struct Global {
 impl Default for Global {
     fn default() -> Self {
         Global {
-            location: "default".into(),
+            location: LabelName::new("default").expect("a valid label name"),
             interval: Dur::secs(30),
             timeout: Dur::secs(20),
             step_timeout: Dur::secs(10),
@@ -167,19 +177,93 @@ impl Default for Global {
     }
 }
 
+/// The label-name rule, with the message `global.location` has always had.
+fn de_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LabelName, D::Error> {
+    LabelName::new(String::deserialize(d)?).map_err(|_| {
+        serde::de::Error::custom(
+            "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
+        )
+    })
+}
+
+fn de_positive_dur<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+    let v = Dur::deserialize(d)?;
+    if v.0.is_zero() {
+        return Err(serde::de::Error::custom("must be greater than 0s"));
+    }
+    Ok(v)
+}
+
+fn de_positive_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom("must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+fn de_buckets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let b = Vec::<f64>::deserialize(d)?;
+    if b.is_empty()
+        || b.windows(2).any(|w| w[0] >= w[1])
+        || b.iter().any(|x| !x.is_finite() || *x <= 0.0)
+    {
+        return Err(serde::de::Error::custom(
+            "must be positive and strictly increasing",
+        ));
+    }
+    Ok(b)
+}
+
+/// A percentage strictly between 0 and 100; `example` goes into the message.
+fn percent<'de, D: serde::Deserializer<'de>>(d: D, example: &str) -> Result<f64, D::Error> {
+    let p = f64::deserialize(d)?;
+    if !(p > 0.0 && p < 100.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{p} must be a percentage between 0 and 100 (exclusive), e.g. {example}"
+        )));
+    }
+    Ok(p)
+}
+
+fn de_availability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99.99")
+}
+
+fn de_latency_target<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99")
+}
+
+fn de_quorum<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom("must be at least 1")),
+        q => Ok(q),
+    }
+}
+
 /// Dense around the 3 s objective so quantiles near it are meaningful.
 pub const DEFAULT_BUCKETS: [f64; 16] = [
     0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0,
 ];
 
-/// Where a secret's value comes from.
+/// Where a secret's value comes from: `{env: NAME}` or `{file: PATH}`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SecretSource {
+#[serde(try_from = "raw::SecretSource")]
+pub enum SecretSource {
     /// Environment variable holding the value.
-    pub env: Option<String>,
+    Env(String),
     /// File holding the value (trailing newline removed).
-    pub file: Option<PathBuf>,
+    File(PathBuf),
+}
+
+impl TryFrom<raw::SecretSource> for SecretSource {
+    type Error = &'static str;
+    fn try_from(r: raw::SecretSource) -> Result<Self, Self::Error> {
+        match (r.env, r.file) {
+            (Some(var), None) => Ok(SecretSource::Env(var)),
+            (None, Some(file)) => Ok(SecretSource::File(file)),
+            _ => Err("set exactly one of 'env' and 'file'"),
+        }
+    }
 }
 
 /// Japanese and English names for people.
@@ -195,7 +279,7 @@ pub struct DisplayName {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// Label value: lowercase letters, digits, `_` and `-`.
-    pub name: String,
+    pub name: LabelName,
     /// Names shown to people.
     pub display_name: DisplayName,
     /// The service-level objectives.
@@ -213,6 +297,7 @@ pub struct Service {
 #[serde(deny_unknown_fields, default)]
 pub struct Objectives {
     /// Monthly availability target in percent (AOULU: 99.99).
+    #[serde(deserialize_with = "de_availability")]
     pub availability: f64,
     pub latency: LatencyObjective,
 }
@@ -232,6 +317,7 @@ pub struct LatencyObjective {
     /// An operation answered within this time is good (AOULU: 3 s).
     pub threshold: Dur,
     /// Share of operations, in percent, that must be good.
+    #[serde(deserialize_with = "de_latency_target")]
     pub target: f64,
 }
 
@@ -248,7 +334,7 @@ impl Default for LatencyObjective {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Transaction {
-    pub name: String,
+    pub name: LabelName,
     /// Overrides `global.interval`.
     pub interval: Option<Dur>,
     /// Overrides `global.timeout` (whole transaction).
@@ -275,12 +361,15 @@ pub struct TlsOptions {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    pub name: String,
-    #[serde(default = "default_method")]
-    pub method: String,
+    pub name: LabelName,
+    /// Default `GET`.
+    #[serde(default)]
+    pub method: Method,
+    /// `https://` or `http://` (or a variable that holds one).
+    #[serde(deserialize_with = "de_url")]
     pub url: Template,
     #[serde(default)]
-    pub headers: BTreeMap<String, Template>,
+    pub headers: BTreeMap<HeaderName, Template>,
     #[serde(default, with = "serde_yaml::with::singleton_map")]
     pub body: Option<Body>,
     /// Overrides `global.step_timeout`.
@@ -298,11 +387,20 @@ pub struct Step {
     pub capture: BTreeMap<String, Capture>,
 }
 
-fn default_method() -> String {
-    "GET".into()
-}
 fn yes() -> bool {
     true
+}
+
+fn de_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Template, D::Error> {
+    let url = Template::deserialize(d)?;
+    if let Some(Part::Text(t)) = url.parts.first() {
+        if !(t.starts_with("https://") || t.starts_with("http://")) {
+            return Err(serde::de::Error::custom(format!(
+                "'{url}' must start with https:// or http://"
+            )));
+        }
+    }
+    Ok(url)
 }
 
 /// A request body.
@@ -312,9 +410,42 @@ pub enum Body {
     /// Sent as is.
     Raw(Template),
     /// Serialized as JSON (`content-type: application/json`); strings may use `${...}`.
-    Json(serde_json::Value),
+    Json(JsonBody),
     /// URL-encoded form (`content-type: application/x-www-form-urlencoded`).
     Form(BTreeMap<String, Template>),
+}
+
+/// A JSON body whose strings are templates, each parsed when the body is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonBody {
+    value: serde_json::Value,
+    templates: Vec<Template>,
+}
+
+impl JsonBody {
+    /// The body as written.
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+
+    /// The templates in its strings, for checking their references.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let mut strings = Vec::new();
+        json_strings(&value, &mut strings);
+        let templates = strings
+            .into_iter()
+            .map(Template::parse)
+            .collect::<Result<_, _>>()
+            .map_err(serde::de::Error::custom)?;
+        Ok(JsonBody { value, templates })
+    }
 }
 
 /// Assertions on the answer.
@@ -331,7 +462,7 @@ pub struct Expect {
     #[serde(default)]
     pub body_not_contains: Vec<String>,
     #[serde(default)]
-    pub body_regex: Vec<String>,
+    pub body_regex: Vec<Pattern>,
     #[serde(default)]
     pub json: Vec<JsonExpect>,
 }
@@ -399,40 +530,161 @@ impl<'de> Deserialize<'de> for StatusSpec {
     }
 }
 
-/// An assertion on one response header (name case-insensitive).
+/// An assertion on one response header (name case-insensitive), written
+/// `{name: ..., equals | contains | regex | exists: ...}`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "raw::HeaderExpect")]
 pub struct HeaderExpect {
-    pub name: String,
-    pub equals: Option<String>,
-    pub contains: Option<String>,
-    pub regex: Option<String>,
+    /// Response header.
+    pub name: HeaderName,
+    pub check: HeaderCheck,
+}
+
+/// What a header's value must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderCheck {
+    /// The whole value.
+    Equals(String),
+    /// Part of the value.
+    Contains(String),
+    /// Matches somewhere in the value.
+    Regex(Pattern),
     /// `true`: must be present; `false`: must be absent.
-    pub exists: Option<bool>,
+    Exists(bool),
 }
 
-/// An assertion on a JSON body value at an RFC 6901 pointer.
+impl TryFrom<raw::HeaderExpect> for HeaderExpect {
+    type Error = &'static str;
+    fn try_from(r: raw::HeaderExpect) -> Result<Self, Self::Error> {
+        let check = match (r.equals, r.contains, r.regex, r.exists) {
+            (Some(v), None, None, None) => HeaderCheck::Equals(v),
+            (None, Some(v), None, None) => HeaderCheck::Contains(v),
+            (None, None, Some(p), None) => HeaderCheck::Regex(p),
+            (None, None, None, Some(e)) => HeaderCheck::Exists(e),
+            _ => return Err("set exactly one of 'equals', 'contains', 'regex', 'exists'"),
+        };
+        Ok(HeaderExpect {
+            name: r.name,
+            check,
+        })
+    }
+}
+
+/// An assertion on a JSON body value at an RFC 6901 pointer, written
+/// `{pointer: ..., equals | exists: ...}`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "raw::JsonExpect")]
 pub struct JsonExpect {
-    pub pointer: String,
-    pub equals: Option<serde_json::Value>,
-    pub exists: Option<bool>,
+    /// Where the value is; empty for the whole document.
+    pub pointer: JsonPointer,
+    pub check: JsonCheck,
 }
 
-/// Where a captured value comes from; exactly one of `json`, `regex`, `header`.
+/// What the value at a JSON pointer must be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonCheck {
+    /// Equal to this JSON value.
+    Equals(serde_json::Value),
+    /// `true`: must be present; `false`: must be absent.
+    Exists(bool),
+}
+
+impl TryFrom<raw::JsonExpect> for JsonExpect {
+    type Error = &'static str;
+    fn try_from(r: raw::JsonExpect) -> Result<Self, Self::Error> {
+        let check = match (r.equals, r.exists) {
+            (Some(v), None) => JsonCheck::Equals(v),
+            (None, Some(e)) => JsonCheck::Exists(e),
+            _ => return Err("set exactly one of 'equals' and 'exists'"),
+        };
+        Ok(JsonExpect {
+            pointer: r.pointer,
+            check,
+        })
+    }
+}
+
+/// A value taken from the answer, written `{json | regex | header: ..., secret: bool}`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "raw::Capture")]
 pub struct Capture {
-    /// RFC 6901 pointer into a JSON body.
-    pub json: Option<String>,
-    /// Regex on the body; the first group if it has one, else the whole match.
-    pub regex: Option<String>,
-    /// Response header name.
-    pub header: Option<String>,
+    pub from: CaptureFrom,
     /// Treat the value as a secret (masked everywhere), e.g. a session token.
-    #[serde(default)]
     pub secret: bool,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureFrom {
+    /// RFC 6901 pointer into a JSON body.
+    Json(JsonPointer),
+    /// Regex on the body; the first group if it has one, else the whole match.
+    Regex(Pattern),
+    /// Response header.
+    Header(HeaderName),
+}
+
+impl TryFrom<raw::Capture> for Capture {
+    type Error = &'static str;
+    fn try_from(r: raw::Capture) -> Result<Self, Self::Error> {
+        let from = match (r.json, r.regex, r.header) {
+            (Some(p), None, None) => CaptureFrom::Json(p),
+            (None, Some(p), None) => CaptureFrom::Regex(p),
+            (None, None, Some(h)) => CaptureFrom::Header(h),
+            _ => return Err("set exactly one of 'json', 'regex', 'header'"),
+        };
+        Ok(Capture {
+            from,
+            secret: r.secret,
+        })
+    }
+}
+
+/// The one-of choices as written: every alternative optional, so that a wrong
+/// number of them gets a message naming the alternatives rather than serde's
+/// enum wording. Named like their typed counterparts, so serde's own messages
+/// ("expected struct Capture") read the same.
+mod raw {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{HeaderName, JsonPointer, Pattern};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SecretSource {
+        pub env: Option<String>,
+        pub file: Option<PathBuf>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeaderExpect {
+        pub name: HeaderName,
+        pub equals: Option<String>,
+        pub contains: Option<String>,
+        pub regex: Option<Pattern>,
+        pub exists: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct JsonExpect {
+        pub pointer: JsonPointer,
+        pub equals: Option<serde_json::Value>,
+        pub exists: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Capture {
+        pub json: Option<JsonPointer>,
+        pub regex: Option<Pattern>,
+        pub header: Option<HeaderName>,
+        #[serde(default)]
+        pub secret: bool,
+    }
 }
 
 /// A planned outage window.
@@ -481,9 +733,10 @@ pub struct Alerting {
     /// Grafana base address (e.g. `https://grafana.example.com`) for dashboard links.
     pub grafana_url: String,
     /// Probe locations expected to report; empty means whichever report.
-    pub locations: Vec<String>,
+    pub locations: Vec<LabelName>,
     /// How many reporting locations must see a service failing before it counts as
     /// down. Unset: a majority of the locations reporting at that moment.
+    #[serde(deserialize_with = "de_quorum")]
     pub quorum: Option<u32>,
     /// Prometheus `job` label of the probers' scrape job (for `up == 0` alerts).
     pub job: String,
@@ -589,12 +842,6 @@ impl Transaction {
     }
 }
 
-fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
-
 /// Reads a file for parsing: its text and the name errors will use.
 pub fn read_source(path: &FsPath) -> Result<(String, String), ConfigErrors> {
     let file = path.display().to_string();
@@ -617,8 +864,8 @@ pub fn load(path: &FsPath) -> Result<Config, ConfigErrors> {
 
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let mut cfg: Config =
-        serde_yaml::from_str(src).map_err(|e| ConfigErrors(vec![serde_error(&e, file, src)]))?;
+    let mut cfg: Config = serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(src))
+        .map_err(|e| ConfigErrors(vec![serde_error(&e, file, src)]))?;
     cfg.source = Arc::new(Source::new(file, src));
     let errors = cfg.validate();
     if errors.is_empty() {
@@ -630,18 +877,26 @@ pub fn parse(src: &str, file: &str) -> Result<Config, ConfigErrors> {
 
 /// serde_yaml says `path: message at line L column C`; we say `file:L:C: path: message`.
 ///
-/// serde_yaml places errors raised by our own value parsers (durations, times,
-/// statuses) at the enclosing mapping; those messages quote the bad value, so
-/// the value's own field is looked up below that mapping.
-fn serde_error(e: &serde_yaml::Error, file: &str, src: &str) -> ConfigError {
-    let mut pos = e
+/// serde_yaml places what it finds itself (syntax, wrong types, unknown or
+/// missing fields) exactly. An error raised by one of our own value parsers
+/// (names, methods, regexes, durations, one-of choices) comes after the value
+/// was read, and serde_yaml names and places the enclosing mapping instead; the
+/// path serde_path_to_error tracked down to the value is exact, so those errors
+/// are placed at that path with the [`Locator`].
+fn serde_error(
+    e: &serde_path_to_error::Error<serde_yaml::Error>,
+    file: &str,
+    src: &str,
+) -> ConfigError {
+    let inner = e.inner();
+    let mut pos = inner
         .location()
         .map(|l| Pos {
             line: l.line(),
             column: l.column(),
         })
         .unwrap_or(Pos { line: 1, column: 1 });
-    let mut msg = e.to_string();
+    let mut msg = inner.to_string();
     if let Some(i) = msg.rfind(" at line ") {
         msg.truncate(i);
     }
@@ -649,15 +904,16 @@ fn serde_error(e: &serde_yaml::Error, file: &str, src: &str) -> ConfigError {
         Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
         _ => (String::new(), msg),
     };
-    let quoted = message
-        .split('\'')
-        .nth(1)
-        .filter(|_| message.matches('\'').count() >= 2);
-    if let (Some(value), Some(under)) = (quoted, parse_path(&field)) {
-        let locator = Locator::new(src);
-        if let Some(p) = locator.find_value(&under, value) {
-            pos = locator.find(&p);
-            field = p.to_string();
+    // Syntax errors (no path) and errors about a mapping key (which
+    // serde_path_to_error counts as a step into the key) are placed right by
+    // serde_yaml.
+    const ABOUT_A_KEY: [&str; 3] = ["unknown field `", "unknown variant `", "duplicate field `"];
+    if let (Some(exact), false) = (tracked_path(e.path()), field.is_empty()) {
+        let below = parse_path(&field)
+            .is_some_and(|p| exact.0.len() > p.0.len() && exact.0.starts_with(&p.0));
+        if below && !ABOUT_A_KEY.iter().any(|k| message.starts_with(k)) {
+            pos = Locator::new(src).find(&exact);
+            field = exact.to_string();
         }
     }
     ConfigError {
@@ -666,6 +922,21 @@ fn serde_error(e: &serde_yaml::Error, file: &str, src: &str) -> ConfigError {
         field,
         message,
     }
+}
+
+/// serde_path_to_error's path as ours; `None` if a step is unknown.
+fn tracked_path(p: &serde_path_to_error::Path) -> Option<Path> {
+    use serde_path_to_error::Segment;
+    let mut out = Path::root();
+    for seg in p.iter() {
+        out = match seg {
+            Segment::Seq { index } => out.index(*index),
+            Segment::Map { key } => out.key(key),
+            Segment::Enum { variant } => out.key(variant),
+            Segment::Unknown => return None,
+        };
+    }
+    Some(out)
 }
 
 /// Parses serde_yaml's `a.b[1].c` path notation.
@@ -692,58 +963,24 @@ fn parse_path(s: &str) -> Option<Path> {
 }
 
 impl Config {
-    /// Cross-field rules serde cannot express. Returns every error found.
+    /// Rules serde cannot express on one value: unique names, defined references,
+    /// timeouts within intervals, thresholds on bucket boundaries, maintenance
+    /// windows against services. Also kept here: non-empty lists (serde_yaml
+    /// would place an empty top-level `services` nowhere useful) and the support
+    /// hours' weekdays and times (plain strings the Alertmanager generator reads).
+    /// Everything about a single value is checked while it is read. Returns every
+    /// error found.
     pub fn validate(&self) -> Vec<ConfigError> {
         let src = self.source.clone();
         let mut errs = Vec::new();
         let root = Path::root();
         let g = &self.global;
-        let gp = root.key("global");
-
-        if !is_label_name(&g.location) {
-            errs.push(src.error(
-                &gp.key("location"),
-                "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
-            ));
-        }
-        for (name, d) in [
-            ("interval", g.interval),
-            ("timeout", g.timeout),
-            ("step_timeout", g.step_timeout),
-        ] {
-            if d.0.is_zero() {
-                errs.push(src.error(&gp.key(name), "must be greater than 0s"));
-            }
-        }
-        if g.buckets.is_empty()
-            || g.buckets.windows(2).any(|w| w[0] >= w[1])
-            || g.buckets.iter().any(|b| !b.is_finite() || *b <= 0.0)
-        {
-            errs.push(src.error(
-                &gp.key("buckets"),
-                "must be positive and strictly increasing",
-            ));
-        }
-        if g.max_body_bytes == 0 {
-            errs.push(src.error(&gp.key("max_body_bytes"), "must be greater than 0"));
-        }
-
-        for (name, s) in &self.secrets {
-            let p = root.key("secrets").key(name);
-            if s.env.is_some() == s.file.is_some() {
-                errs.push(src.error(&p, "set exactly one of 'env' and 'file'"));
-            }
-        }
-
         if self.services.is_empty() {
             errs.push(src.error(&root.key("services"), "at least one service is required"));
         }
         let mut service_names = HashSet::new();
         for (si, svc) in self.services.iter().enumerate() {
             let sp = root.key("services").index(si);
-            if !is_label_name(&svc.name) {
-                errs.push(src.error(&sp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", svc.name)));
-            }
             if !service_names.insert(svc.name.as_str()) {
                 errs.push(src.error(
                     &sp.key("name"),
@@ -751,23 +988,7 @@ impl Config {
                 ));
             }
             let op = sp.key("objectives");
-            let a = svc.objectives.availability;
-            if !(a > 0.0 && a < 100.0) {
-                errs.push(src.error(
-                    &op.key("availability"),
-                    format!("{a} must be a percentage between 0 and 100 (exclusive), e.g. 99.99"),
-                ));
-            }
             let lt = &svc.objectives.latency;
-            if !(lt.target > 0.0 && lt.target < 100.0) {
-                errs.push(src.error(
-                    &op.key("latency").key("target"),
-                    format!(
-                        "{} must be a percentage between 0 and 100 (exclusive), e.g. 99",
-                        lt.target
-                    ),
-                ));
-            }
             let th = lt.threshold.as_secs_f64();
             if !g.buckets.iter().any(|b| (b - th).abs() < 1e-9) {
                 errs.push(src.error(
@@ -784,9 +1005,6 @@ impl Config {
             let mut tx_names = HashSet::new();
             for (ti, tx) in svc.transactions.iter().enumerate() {
                 let tp = sp.key("transactions").index(ti);
-                if !is_label_name(&tx.name) {
-                    errs.push(src.error(&tp.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", tx.name)));
-                }
                 if !tx_names.insert(tx.name.as_str()) {
                     errs.push(src.error(
                         &tp.key("name"),
@@ -847,17 +1065,6 @@ impl Config {
         let src = &self.source;
         let ap = Path::root().key("alerting");
         let a = &self.alerting;
-        if a.quorum == Some(0) {
-            errs.push(src.error(&ap.key("quorum"), "must be at least 1"));
-        }
-        for (i, l) in a.locations.iter().enumerate() {
-            if !is_label_name(l) {
-                errs.push(src.error(
-                    &ap.key("locations").index(i),
-                    format!("'{l}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
-                ));
-            }
-        }
         let sp = ap.key("support_hours");
         for (i, d) in a.support_hours.weekdays.iter().enumerate() {
             if !DAYS.contains(&d.as_str()) {
@@ -922,40 +1129,15 @@ impl Config {
         let mut step_names = HashSet::new();
         for (i, step) in tx.steps.iter().enumerate() {
             let p = tp.key("steps").index(i);
-            if !is_label_name(&step.name) {
-                errs.push(src.error(&p.key("name"), format!("'{}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'", step.name)));
-            }
             if !step_names.insert(step.name.as_str()) {
                 errs.push(src.error(
                     &p.key("name"),
                     format!("duplicate step name '{}'", step.name),
                 ));
             }
-            if step.method.parse::<http::Method>().is_err()
-                || step.method.chars().any(|c| c.is_ascii_lowercase())
-            {
-                errs.push(src.error(
-                    &p.key("method"),
-                    format!("invalid HTTP method '{}' (e.g. GET, POST)", step.method),
-                ));
-            }
-            if let Some(Part::Text(t)) = step.url.parts.first() {
-                if !(t.starts_with("https://") || t.starts_with("http://")) {
-                    errs.push(src.error(
-                        &p.key("url"),
-                        format!("'{}' must start with https:// or http://", step.url),
-                    ));
-                }
-            }
             self.check_template(&step.url, &defined, &p.key("url"), errs);
             for (h, t) in &step.headers {
-                if http::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
-                    errs.push(src.error(
-                        &p.key("headers").key(h),
-                        format!("invalid header name '{h}'"),
-                    ));
-                }
-                self.check_template(t, &defined, &p.key("headers").key(h), errs);
+                self.check_template(t, &defined, &p.key("headers").key(h.written()), errs);
             }
             match &step.body {
                 Some(Body::Raw(t)) => {
@@ -966,18 +1148,9 @@ impl Config {
                         self.check_template(t, &defined, &p.key("body").key("form").key(k), errs);
                     }
                 }
-                Some(Body::Json(v)) => {
-                    let mut strings = Vec::new();
-                    json_strings(v, &mut strings);
-                    for s in strings {
-                        match Template::parse(s) {
-                            Ok(t) => {
-                                self.check_template(&t, &defined, &p.key("body").key("json"), errs)
-                            }
-                            Err(e) => {
-                                errs.push(src.error(&p.key("body").key("json"), e.to_string()))
-                            }
-                        }
+                Some(Body::Json(j)) => {
+                    for t in j.templates() {
+                        self.check_template(t, &defined, &p.key("body").key("json"), errs)
                     }
                 }
                 None => {}
@@ -993,76 +1166,6 @@ impl Config {
                             duration::fmt_prom(timeout)
                         ),
                     ));
-                }
-            }
-            let ep = p.key("expect");
-            for (j, r) in step.expect.body_regex.iter().enumerate() {
-                if let Err(e) = regex::Regex::new(r) {
-                    errs.push(src.error(
-                        &ep.key("body_regex").index(j),
-                        format!("invalid regex: {e}"),
-                    ));
-                }
-            }
-            for (j, h) in step.expect.headers.iter().enumerate() {
-                let hp = ep.key("headers").index(j);
-                let n = [
-                    h.equals.is_some(),
-                    h.contains.is_some(),
-                    h.regex.is_some(),
-                    h.exists.is_some(),
-                ]
-                .iter()
-                .filter(|b| **b)
-                .count();
-                if n != 1 {
-                    errs.push(src.error(
-                        &hp,
-                        "set exactly one of 'equals', 'contains', 'regex', 'exists'",
-                    ));
-                }
-                if let Some(r) = &h.regex {
-                    if let Err(e) = regex::Regex::new(r) {
-                        errs.push(src.error(&hp.key("regex"), format!("invalid regex: {e}")));
-                    }
-                }
-            }
-            for (j, jx) in step.expect.json.iter().enumerate() {
-                let jp = ep.key("json").index(j);
-                if !(jx.pointer.is_empty() || jx.pointer.starts_with('/')) {
-                    errs.push(src.error(
-                        &jp.key("pointer"),
-                        format!(
-                            "'{}' is not a JSON pointer (must start with '/')",
-                            jx.pointer
-                        ),
-                    ));
-                }
-                if jx.equals.is_some() == jx.exists.is_some() {
-                    errs.push(src.error(&jp, "set exactly one of 'equals' and 'exists'"));
-                }
-            }
-            for (name, c) in &step.capture {
-                let cp = p.key("capture").key(name);
-                let n = [c.json.is_some(), c.regex.is_some(), c.header.is_some()]
-                    .iter()
-                    .filter(|b| **b)
-                    .count();
-                if n != 1 {
-                    errs.push(src.error(&cp, "set exactly one of 'json', 'regex', 'header'"));
-                }
-                if let Some(r) = &c.regex {
-                    if let Err(e) = regex::Regex::new(r) {
-                        errs.push(src.error(&cp.key("regex"), format!("invalid regex: {e}")));
-                    }
-                }
-                if let Some(ptr) = &c.json {
-                    if !(ptr.is_empty() || ptr.starts_with('/')) {
-                        errs.push(src.error(
-                            &cp.key("json"),
-                            format!("'{ptr}' is not a JSON pointer (must start with '/')"),
-                        ));
-                    }
                 }
             }
             defined.extend(step.capture.keys().map(String::as_str));

@@ -110,7 +110,8 @@ pub fn demo_config(args: &DemoArgs, ca_file: &std::path::Path) -> anyhow::Result
         }
     }
     if let Some(l) = &args.location {
-        cfg.global.location = l.clone();
+        cfg.global.location =
+            config::LabelName::new(l.clone()).map_err(|m| anyhow::anyhow!("--location {m}"))?;
     }
     let now = chrono::Utc::now().fixed_offset();
     for s in &args.maintenance {

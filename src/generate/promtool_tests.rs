@@ -243,16 +243,21 @@ pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String,
             .service(&p.service)
             .expect("plan of a configured service");
         let tx = &svc.transactions[0];
-        let mut locations = cfg.alerting.locations.clone();
+        let mut locations: Vec<String> = cfg
+            .alerting
+            .locations
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
         if locations.is_empty() {
-            locations = vec![cfg.global.location.clone()];
+            locations = vec![cfg.global.location.to_string()];
         }
         let ctx = Ctx {
             cfg,
             p,
             locations,
-            transaction: tx.name.clone(),
-            step: tx.steps[0].name.clone(),
+            transaction: tx.name.to_string(),
+            step: tx.steps[0].name.to_string(),
             le: decimal(p.latency_threshold_seconds),
         };
         let file = TestFile {
@@ -480,7 +485,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
         g.alert_rule_test.push(AlertTest {
             eval_time: at(start + 30 * MIN),
             alertname: "MimamoriLocationNotReporting".into(),
-            exp_alerts: if c.cfg.alerting.locations.contains(&loc) {
+            exp_alerts: if c.cfg.alerting.locations.iter().any(|l| *l == loc) {
                 vec![ExpAlert {
                     exp_labels: [
                         ("service".to_string(), p.service.clone()),

@@ -203,7 +203,7 @@ impl ServicePlan {
             },
         ];
         ServicePlan {
-            service: svc.name.clone(),
+            service: svc.name.to_string(),
             ja: svc.display_name.ja.clone(),
             en: svc.display_name.en.clone(),
             availability,

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::plan::{CaptureFrom, ExpectPlan, StepPlan};
+use crate::config::{CaptureFrom, Expect, HeaderCheck, JsonCheck};
+
+use super::plan::StepPlan;
 
 /// A response as the assertions see it.
 pub struct Answer<'a> {
@@ -23,7 +25,7 @@ impl Answer<'_> {
     }
 }
 
-pub fn status_ok(expect: &ExpectPlan, status: u16) -> bool {
+pub fn status_ok(expect: &Expect, status: u16) -> bool {
     if expect.status.is_empty() {
         (200..300).contains(&status)
     } else {
@@ -31,7 +33,7 @@ pub fn status_ok(expect: &ExpectPlan, status: u16) -> bool {
     }
 }
 
-pub fn expected_status(expect: &ExpectPlan) -> String {
+pub fn expected_status(expect: &Expect) -> String {
     if expect.status.is_empty() {
         "2xx".into()
     } else {
@@ -45,45 +47,34 @@ pub fn expected_status(expect: &ExpectPlan) -> String {
 }
 
 /// Checks every assertion except the status; the first failure is returned.
-pub fn check(expect: &ExpectPlan, a: &Answer) -> Result<(), String> {
+pub fn check(expect: &Expect, a: &Answer) -> Result<(), String> {
     for h in &expect.headers {
         let value = a
             .headers
-            .get(&h.name)
+            .get(h.name.as_http())
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let ok = match (&value, h) {
-            (v, hc) if hc.exists.is_some() => v.is_some() == hc.exists.unwrap_or(true),
-            (Some(v), hc) if hc.equals.is_some() => Some(v) == hc.equals.as_ref(),
-            (Some(v), hc) if hc.contains.is_some() => {
-                v.contains(hc.contains.as_deref().unwrap_or(""))
-            }
-            (Some(v), hc) if hc.regex.is_some() => hc.regex.as_ref().is_some_and(|r| r.is_match(v)),
-            _ => false,
+        let ok = match (&value, &h.check) {
+            (v, HeaderCheck::Exists(e)) => v.is_some() == *e,
+            (Some(v), HeaderCheck::Equals(want)) => v == want,
+            (Some(v), HeaderCheck::Contains(part)) => v.contains(part.as_str()),
+            (Some(v), HeaderCheck::Regex(r)) => r.is_match(v),
+            (None, _) => false,
         };
         if !ok {
-            let want = if let Some(e) = h.exists {
-                if e {
-                    "present".to_string()
-                } else {
-                    "absent".to_string()
-                }
-            } else if let Some(v) = &h.equals {
-                format!("equal to '{v}'")
-            } else if let Some(v) = &h.contains {
-                format!("containing '{v}'")
-            } else {
-                format!(
-                    "matching /{}/",
-                    h.regex.as_ref().map(|r| r.as_str()).unwrap_or("")
-                )
+            let want = match &h.check {
+                HeaderCheck::Exists(true) => "present".to_string(),
+                HeaderCheck::Exists(false) => "absent".to_string(),
+                HeaderCheck::Equals(v) => format!("equal to '{v}'"),
+                HeaderCheck::Contains(v) => format!("containing '{v}'"),
+                HeaderCheck::Regex(r) => format!("matching /{r}/"),
             };
+            let name = h.name.as_str();
             return Err(match value {
                 Some(v) => format!(
-                    "header {} is '{}', expected {want}",
-                    h.name,
+                    "header {name} is '{}', expected {want}",
                     truncate(&a.masker.mask(&v), 100)
                 ),
-                None => format!("header {} is missing, expected {want}", h.name),
+                None => format!("header {name} is missing, expected {want}"),
             });
         }
     }
@@ -111,23 +102,23 @@ pub fn check(expect: &ExpectPlan, a: &Answer) -> Result<(), String> {
     if !expect.json.is_empty() {
         let doc = a.json()?;
         for j in &expect.json {
-            let found = doc.pointer(&j.pointer);
-            if let Some(exists) = j.exists {
-                if found.is_some() != exists {
+            let found = doc.pointer(j.pointer.as_str());
+            match &j.check {
+                JsonCheck::Exists(exists) if found.is_some() != *exists => {
                     return Err(format!(
                         "JSON {} {}",
                         j.pointer,
-                        if exists { "is missing" } else { "is present" }
+                        if *exists { "is missing" } else { "is present" }
                     ));
                 }
-            }
-            if let Some(want) = &j.equals {
-                if found != Some(want) {
+                JsonCheck::Exists(_) => {}
+                JsonCheck::Equals(want) if found != Some(want) => {
                     let got = found
                         .map(|v| truncate(&a.masker.mask(&v.to_string()), 100))
                         .unwrap_or_else(|| "missing".into());
                     return Err(format!("JSON {} is {got}, expected {want}", j.pointer));
                 }
+                JsonCheck::Equals(_) => {}
             }
         }
     }
@@ -148,7 +139,7 @@ pub fn capture(
                 if doc.is_none() {
                     doc = Some(a.json()?);
                 }
-                match doc.as_ref().and_then(|d| d.pointer(ptr)) {
+                match doc.as_ref().and_then(|d| d.pointer(ptr.as_str())) {
                     Some(serde_json::Value::String(s)) => Some(s.clone()),
                     Some(serde_json::Value::Null) | None => None,
                     Some(v) => Some(v.to_string()),
@@ -165,7 +156,7 @@ pub fn capture(
             }
             CaptureFrom::Header(h) => a
                 .headers
-                .get(h.as_str())
+                .get(h.as_http())
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         };
         let value = value.ok_or_else(|| {

@@ -33,7 +33,7 @@ pub fn adhoc_plan(
             service: "adhoc".into(),
             transaction: "get".into(),
         },
-        location: g.location.clone(),
+        location: g.location.to_string(),
         interval: timeout,
         timeout,
         variables: Vec::new(),

@@ -1,5 +1,7 @@
-//! Compiles configured transactions into runnable plans: environment resolved,
-//! secrets loaded, regexes compiled, TLS settings built once.
+//! Turns configured transactions into runnable plans: environment resolved,
+//! secrets loaded, TLS settings built once. The configuration's types are
+//! already valid (names, methods, regexes are checked while it is read), so
+//! nothing here re-parses them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -8,10 +10,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::header::HeaderName;
-use regex::Regex;
 
 use crate::config::locate::Path;
-use crate::config::{Body, Config, ConfigErrors, HeaderExpect, JsonExpect, StatusSpec, Template};
+use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, SecretSource, Template};
 
 use super::mask::Masker;
 
@@ -65,7 +66,7 @@ pub struct StepPlan {
     pub timeout: Duration,
     pub follow_redirects: bool,
     pub allow_redirect_hosts: Vec<String>,
-    pub expect: ExpectPlan,
+    pub expect: Expect,
     pub captures: Vec<CapturePlan>,
 }
 
@@ -74,32 +75,6 @@ pub enum BodyPlan {
     Raw(Template),
     Json(serde_json::Value),
     Form(Vec<(String, Template)>),
-}
-
-#[derive(Debug, Default)]
-pub struct ExpectPlan {
-    pub status: Vec<StatusSpec>,
-    pub headers: Vec<HeaderCheck>,
-    pub body_contains: Vec<String>,
-    pub body_not_contains: Vec<String>,
-    pub body_regex: Vec<Regex>,
-    pub json: Vec<JsonExpect>,
-}
-
-#[derive(Debug)]
-pub struct HeaderCheck {
-    pub name: String,
-    pub equals: Option<String>,
-    pub contains: Option<String>,
-    pub regex: Option<Regex>,
-    pub exists: Option<bool>,
-}
-
-#[derive(Debug)]
-pub enum CaptureFrom {
-    Json(String),
-    Regex(Regex),
-    Header(String),
 }
 
 #[derive(Debug)]
@@ -121,14 +96,13 @@ pub fn build(
     let mut secrets = HashMap::new();
     for (name, s) in &cfg.secrets {
         let p = Path::root().key("secrets").key(name);
-        let value = if let Some(var) = &s.env {
-            env(var).ok_or_else(|| format!("environment variable {var} is not set"))
-        } else if let Some(file) = &s.file {
-            std::fs::read_to_string(file)
+        let value = match s {
+            SecretSource::Env(var) => {
+                env(var).ok_or_else(|| format!("environment variable {var} is not set"))
+            }
+            SecretSource::File(file) => std::fs::read_to_string(file)
                 .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))
-        } else {
-            Err("no source".to_string())
+                .map_err(|e| format!("cannot read {}: {e}", file.display())),
         };
         match value {
             Ok(v) => {
@@ -166,7 +140,7 @@ pub fn build(
                 let sp = tp.key("steps").index(i);
                 let body = s.body.as_ref().map(|b| match b {
                     Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
-                    Body::Json(v) => BodyPlan::Json(v.clone()),
+                    Body::Json(j) => BodyPlan::Json(j.value().clone()),
                     Body::Form(f) => BodyPlan::Form(
                         f.iter()
                             .map(|(k, t)| {
@@ -175,53 +149,30 @@ pub fn build(
                             .collect(),
                     ),
                 });
-                let e = &s.expect;
                 steps.push(StepPlan {
-                    name: s.name.clone(),
-                    method: s.method.parse().unwrap_or(http::Method::GET),
+                    name: s.name.to_string(),
+                    method: s.method.as_http().clone(),
                     url: resolve(&s.url, &sp.key("url")),
                     headers: s
                         .headers
                         .iter()
-                        .filter_map(|(h, t)| {
-                            Some((
-                                HeaderName::from_bytes(h.as_bytes()).ok()?,
-                                resolve(t, &sp.key("headers").key(h)),
-                            ))
+                        .map(|(h, t)| {
+                            let resolved = resolve(t, &sp.key("headers").key(h.written()));
+                            (h.as_http().clone(), resolved)
                         })
                         .collect(),
                     body,
                     timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
                     follow_redirects: s.follow_redirects,
                     allow_redirect_hosts: s.allow_redirect_hosts.clone(),
-                    expect: ExpectPlan {
-                        status: e.status.clone(),
-                        headers: e.headers.iter().map(header_check).collect(),
-                        body_contains: e.body_contains.clone(),
-                        body_not_contains: e.body_not_contains.clone(),
-                        body_regex: e
-                            .body_regex
-                            .iter()
-                            .filter_map(|r| Regex::new(r).ok())
-                            .collect(),
-                        json: e.json.clone(),
-                    },
+                    expect: s.expect.clone(),
                     captures: s
                         .capture
                         .iter()
-                        .filter_map(|(name, c)| {
-                            let from = if let Some(p) = &c.json {
-                                CaptureFrom::Json(p.clone())
-                            } else if let Some(r) = &c.regex {
-                                CaptureFrom::Regex(Regex::new(r).ok()?)
-                            } else {
-                                CaptureFrom::Header(c.header.clone()?)
-                            };
-                            Some(CapturePlan {
-                                name: name.clone(),
-                                from,
-                                secret: c.secret,
-                            })
+                        .map(|(name, c)| CapturePlan {
+                            name: name.clone(),
+                            from: c.from.clone(),
+                            secret: c.secret,
                         })
                         .collect(),
                 });
@@ -276,8 +227,8 @@ pub fn build(
             }
             plans.push(Arc::new(TransactionPlan {
                 key: TxKey {
-                    service: svc.name.clone(),
-                    transaction: tx.name.clone(),
+                    service: svc.name.to_string(),
+                    transaction: tx.name.to_string(),
                 },
                 location: location.to_string(),
                 interval: tx.interval(g),
@@ -330,16 +281,6 @@ fn secrets_digest(secrets: &HashMap<String, String>) -> u64 {
     items.sort();
     items.hash(&mut h);
     h.finish()
-}
-
-fn header_check(h: &HeaderExpect) -> HeaderCheck {
-    HeaderCheck {
-        name: h.name.to_ascii_lowercase(),
-        equals: h.equals.clone(),
-        contains: h.contains.clone(),
-        regex: h.regex.as_deref().and_then(|r| Regex::new(r).ok()),
-        exists: h.exists,
-    }
 }
 
 /// The system's trusted roots, read once per process.

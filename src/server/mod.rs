@@ -99,7 +99,7 @@ impl App {
     ) -> Result<Arc<App>, ConfigErrors> {
         let location = location_override
             .clone()
-            .unwrap_or_else(|| cfg.global.location.clone());
+            .unwrap_or_else(|| cfg.global.location.to_string());
         let plans = plan::build(&cfg, &location, env.as_ref())?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
@@ -138,7 +138,7 @@ impl App {
     pub fn location(&self) -> String {
         self.location_override
             .clone()
-            .unwrap_or_else(|| self.config().global.location.clone())
+            .unwrap_or_else(|| self.config().global.location.to_string())
     }
 
     /// Loads the configuration again. On any error the running configuration
@@ -152,7 +152,7 @@ impl App {
             let location = self
                 .location_override
                 .clone()
-                .unwrap_or_else(|| cfg.global.location.clone());
+                .unwrap_or_else(|| cfg.global.location.to_string());
             let plans = plan::build(&cfg, &location, self.env.as_ref())?;
             Ok::<_, ConfigErrors>((cfg, plans))
         })();
@@ -192,10 +192,10 @@ impl App {
             .services
             .iter()
             .map(|s| {
-                let on = cfg
-                    .planned_windows()
-                    .any(|w| w.services.contains(&s.name) && w.start <= now && now < w.end);
-                (s.name.clone(), on)
+                let on = cfg.planned_windows().any(|w| {
+                    w.services.iter().any(|n| *n == s.name) && w.start <= now && now < w.end
+                });
+                (s.name.to_string(), on)
             })
             .collect();
         self.metrics.set_maintenance(&self.location(), &active);

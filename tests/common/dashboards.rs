@@ -89,14 +89,19 @@ pub fn queries(dashboard: &Value) -> Vec<Query> {
         }
     }
     for a in dashboard["annotations"]["list"].as_array().unwrap() {
-        if let Some(expr) = a["expr"].as_str() {
-            let place = format!("{uid} / annotation {}", a["name"].as_str().unwrap());
-            out.push(Query {
-                expr: substitute(expr, &place),
-                place,
-                panel: String::new(),
-            });
+        if a["builtIn"] == 1 {
+            continue;
         }
+        // Prometheus annotations keep their query in `target`, as Grafana saves them.
+        let place = format!("{uid} / annotation {}", a["name"].as_str().unwrap());
+        let expr = a["target"]["expr"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{place}: no target.expr"));
+        out.push(Query {
+            expr: substitute(expr, &place),
+            place,
+            panel: String::new(),
+        });
     }
     let label_values = regex::Regex::new(r"^label_values\((.+),\s*\w+\)$").unwrap();
     for v in dashboard["templating"]["list"].as_array().unwrap() {
@@ -104,7 +109,7 @@ pub fn queries(dashboard: &Value) -> Vec<Query> {
             continue;
         }
         let place = format!("{uid} / variable {}", v["name"].as_str().unwrap());
-        let def = v["definition"].as_str().unwrap();
+        let def = v["query"]["query"].as_str().unwrap();
         let selector = label_values.captures(def).unwrap_or_else(|| {
             panic!("{place}: expected label_values(selector, label), got {def}")
         });
