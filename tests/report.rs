@@ -774,3 +774,105 @@ fn bench_month_of_15s_data() {
     assert_eq!(v["services"][0]["unknown_seconds"], 0);
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
+
+/// A stand-in Prometheus that records each request's head and answers with empty results.
+fn recording_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                buf.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            let _ = s.read_exact(&mut body);
+            let _ = tx.send(head.clone());
+            let kind = if head.contains("query_range") {
+                "matrix"
+            } else {
+                "vector"
+            };
+            let answer =
+                format!(r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["full"], "60s");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "pa55word\n").unwrap();
+    for auth in [
+        vec!["--prometheus.bearer-token-file", token.to_str().unwrap()],
+        vec![
+            "--prometheus.basic-auth-user",
+            "reporter",
+            "--prometheus.basic-auth-password-file",
+            password.to_str().unwrap(),
+        ],
+    ] {
+        let (addr, heads) = recording_server();
+        let url = format!("http://{addr}/tenant");
+        let mut args = vec![
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+            &url,
+            "--prometheus.header",
+            "X-Scope-OrgID=t1",
+            "--month",
+            "2026-11",
+            "--format",
+            "json",
+        ];
+        args.extend(auth.iter().copied());
+        let (code, out, err) = report(&args);
+        // Nothing reported: all unknown.
+        assert_eq!(code, 2, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["services"][0]["unknown_seconds"], NOV);
+        assert_eq!(v["prometheus_url"], format!("http://{addr}/tenant/"));
+        let heads: Vec<String> = heads.try_iter().collect();
+        assert!(!heads.is_empty());
+        for h in &heads {
+            let lower = h.to_ascii_lowercase();
+            assert!(h.starts_with("POST /tenant/api/v1/query"), "{h}");
+            assert!(lower.contains("x-scope-orgid: t1"), "{h}");
+            if auth[0].contains("bearer") {
+                assert!(lower.contains("authorization: bearer s3cret-token"), "{h}");
+            } else {
+                // base64("reporter:pa55word")
+                assert!(h.contains("Basic cmVwb3J0ZXI6cGE1NXdvcmQ="), "{h}");
+            }
+        }
+        for text in [&out, &err] {
+            assert!(
+                !text.contains("s3cret") && !text.contains("pa55word"),
+                "{text}"
+            );
+        }
+    }
+}
