@@ -68,6 +68,8 @@ pub enum Command {
     Generate(crate::generate::GenerateArgs),
     /// Monthly availability and latency against the objectives, from Prometheus.
     Report(crate::report::ReportArgs),
+    /// Serve the public status page (ja/en) with its feeds, from Prometheus.
+    Status(crate::status::StatusArgs),
     /// Print the arithmetic behind each objective's alerts.
     Explain {
         #[arg(long)]
@@ -152,6 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Report(args) => crate::report::run(args),
+        Command::Status(args) => crate::status::run(args),
         Command::Explain { config } => {
             let cfg = config::load(&config)?;
             print!("{}", crate::generate::explain(&cfg));

@@ -115,6 +115,9 @@ pub struct Config {
     /// Planned maintenance windows.
     #[serde(default)]
     pub maintenance: Vec<MaintenanceWindow>,
+    /// Human-written updates for the status page (`mimamori status`).
+    #[serde(default)]
+    pub notices: Vec<Notice>,
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
@@ -267,7 +270,7 @@ impl TryFrom<raw::SecretSource> for SecretSource {
 }
 
 /// Japanese and English names for people.
-#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DisplayName {
     pub ja: String,
@@ -705,6 +708,43 @@ pub struct MaintenanceWindow {
     pub announced_via: String,
     #[serde(default)]
     pub title: DisplayName,
+}
+
+/// What a status-page notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    /// An update on a failure; attached to the incident it overlaps in time.
+    Incident,
+    /// A change that noticeably affects operation (seed §4: announced 1 month ahead).
+    Change,
+    /// About a maintenance window.
+    Maintenance,
+}
+
+/// A human-written update shown on the status page and in its Atom feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// When it was (or is to be) published; RFC 3339 with offset.
+    #[serde(deserialize_with = "de_time")]
+    pub published_at: DateTime<FixedOffset>,
+    /// For `kind: change`: when the change takes effect (checked against the 1-month notice).
+    #[serde(default, deserialize_with = "de_time_opt")]
+    pub effective_at: Option<DateTime<FixedOffset>>,
+    /// Services concerned; empty: all.
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub title: DisplayName,
+    #[serde(default)]
+    pub body: DisplayName,
+}
+
+fn de_time_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    de_time(d).map(Some)
 }
 
 fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
