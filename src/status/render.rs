@@ -111,7 +111,13 @@ pub fn site(snap: &Snapshot, tz: Tz, base_url: &str, refresh_seconds: u64) -> Si
     let page = env.get_template("page.html").expect("added");
     for (path, lang, root) in [("/", "ja", "./"), ("/en/", "en", "../")] {
         let html = page
-            .render(context! { s => value, lang => lang, root => root, refresh => refresh_seconds })
+            .render(context! {
+                s => value,
+                lang => lang,
+                // Ours, not user text: kept as written (the escaper would turn `/` into `&#x2f;`).
+                root => minijinja::Value::from_safe_string(root.into()),
+                refresh => refresh_seconds,
+            })
             .expect("page renders");
         site.insert(
             path.into(),
