@@ -154,7 +154,6 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();

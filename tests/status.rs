@@ -285,10 +285,15 @@ fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
             profile.path(),
         );
         let dom = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(dom.contains(marker_state), "{name}: {dom}");
         assert_eq!(
-            dom.matches(r#"data-service="sales" data-state="outage""#).count(),
+            dom.matches(r#"data-service="sales" data-state="outage""#)
+                .count(),
             1,
             "{name}"
         );
@@ -298,7 +303,11 @@ fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
             1,
             "{name}"
         );
-        assert_eq!(dom.matches(r#"class="bar "#).count(), 180, "{name}: 90 bars each");
+        assert_eq!(
+            dom.matches(r#"class="bar "#).count(),
+            180,
+            "{name}: 90 bars each"
+        );
         assert!(dom.contains(r#"data-date="2026-11-05" data-level="down""#));
         assert!(dom.contains(r#"data-date="2026-11-10" data-level="maintenance""#));
         assert!(dom.contains(r#"class="incident ongoing" id="incident-sales-"#));
@@ -321,7 +330,11 @@ fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
                 ],
                 profile.path(),
             );
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let png = std::fs::read(&shot).unwrap();
             assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
             if let Some(docs) = docs {
@@ -345,7 +358,11 @@ fn status_page_against_a_real_prometheus() {
     let sales = series(
         "sales",
         &[
-            (jst("2026-11-05T10:00:00"), jst("2026-11-05T10:10:00"), "timeout"),
+            (
+                jst("2026-11-05T10:00:00"),
+                jst("2026-11-05T10:10:00"),
+                "timeout",
+            ),
             (jst("2026-12-02T10:10:00"), end, "status"),
         ],
         start,
@@ -354,7 +371,11 @@ fn status_page_against_a_real_prometheus() {
     // Failing inside the planned window only: maintenance, not failure.
     let mail = series(
         "mail",
-        &[(jst("2026-11-10T02:00:00"), jst("2026-11-10T04:00:00"), "status")],
+        &[(
+            jst("2026-11-10T02:00:00"),
+            jst("2026-11-10T04:00:00"),
+            "status",
+        )],
         start,
         end,
     );
@@ -380,7 +401,10 @@ fn status_page_against_a_real_prometheus() {
     assert_eq!(s["days"][0]["date"], "2026-09-04");
     assert_eq!(s["days"][89]["date"], "2026-12-02");
     let d = day(s, "2026-11-05");
-    assert_eq!((d["failure_seconds"].as_i64(), d["level"].as_str()), (Some(600), Some("down")));
+    assert_eq!(
+        (d["failure_seconds"].as_i64(), d["level"].as_str()),
+        (Some(600), Some("down"))
+    );
     // 86,400 − 600 of 86,400 s: 99.3055… floored.
     assert_eq!(d["availability_text"], "99.305");
     assert_eq!(day(s, "2026-11-06")["availability_text"], "100.000");
@@ -415,18 +439,40 @@ fn status_page_against_a_real_prometheus() {
     assert_eq!(m["state"], "operational");
     let d = day(m, "2026-11-10");
     assert_eq!(
-        (d["failure_seconds"].as_i64(), d["maintenance_seconds"].as_i64(), d["level"].as_str()),
+        (
+            d["failure_seconds"].as_i64(),
+            d["maintenance_seconds"].as_i64(),
+            d["level"].as_str()
+        ),
         (Some(0), Some(4 * 3600), Some("maintenance"))
     );
     assert_eq!(m["months"][1]["availability_text"], "100.000");
     assert_eq!(m["incidents"], serde_json::json!([]));
     let maint = v["maintenance"].as_array().unwrap();
     assert_eq!(maint.len(), 2);
-    assert_eq!((maint[0]["status"].as_str(), maint[0]["in_time"].as_bool()), (Some("upcoming"), Some(false)));
-    assert_eq!((maint[1]["status"].as_str(), maint[1]["in_time"].as_bool()), (Some("past"), Some(true)));
-    let change = v["notices"].as_array().unwrap().iter().find(|n| n["kind"] == "change").unwrap();
+    assert_eq!(
+        (maint[0]["status"].as_str(), maint[0]["in_time"].as_bool()),
+        (Some("upcoming"), Some(false))
+    );
+    assert_eq!(
+        (maint[1]["status"].as_str(), maint[1]["in_time"].as_bool()),
+        (Some("past"), Some(true))
+    );
+    let change = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "change")
+        .unwrap();
     assert_eq!(change["in_time"], false);
-    assert!(v["data_as_of"].as_str().unwrap().starts_with("2026-12-02T10:3"), "{}", v["data_as_of"]);
+    assert!(
+        v["data_as_of"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-02T10:3"),
+        "{}",
+        v["data_as_of"]
+    );
 
     // The feeds, read by real parsers.
     let (_, head, ics) = get(&addr, "/maintenance.ics");
@@ -435,12 +481,24 @@ fn status_page_against_a_real_prometheus() {
     let f = parse_feeds(dir.path(), &ics, &atom);
     let events = f["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{f}");
-    let late = events.iter().find(|e| e["start"] == "2027-01-09T16:00:00+00:00").unwrap();
+    let late = events
+        .iter()
+        .find(|e| e["start"] == "2027-01-09T16:00:00+00:00")
+        .unwrap();
     assert_eq!(late["end"], "2027-01-09T18:00:00+00:00");
-    assert_eq!(late["summary"], "臨時メンテナンス <緊急> / Extra maintenance, urgent");
+    assert_eq!(
+        late["summary"],
+        "臨時メンテナンス <緊急> / Extra maintenance, urgent"
+    );
     assert_eq!(late["status"], "CONFIRMED");
-    assert!(late["description"].as_str().unwrap().contains("less than 6 months"));
-    assert!(late["uid"].as_str().unwrap().ends_with("@status.example.jp"));
+    assert!(late["description"]
+        .as_str()
+        .unwrap()
+        .contains("less than 6 months"));
+    assert!(late["uid"]
+        .as_str()
+        .unwrap()
+        .ends_with("@status.example.jp"));
     assert_eq!(f["bozo"], false, "{f}");
     let titles: Vec<&str> = f["entries"]
         .as_array()
@@ -448,9 +506,19 @@ fn status_page_against_a_real_prometheus() {
         .iter()
         .map(|e| e["title"].as_str().unwrap())
         .collect();
-    assert!(titles.iter().any(|t| t.starts_with("障害発生中: AOULU 販売")), "{titles:?}");
-    assert!(titles.contains(&"販売で障害が発生しています <調査中> / Sales is failing (investigating)"), "{titles:?}");
-    assert!(titles.iter().any(|t| t.starts_with("メンテナンス / Maintenance: 臨時メンテナンス")));
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.starts_with("障害発生中: AOULU 販売")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"販売で障害が発生しています <調査中> / Sales is failing (investigating)"),
+        "{titles:?}"
+    );
+    assert!(titles
+        .iter()
+        .any(|t| t.starts_with("メンテナンス / Maintenance: 臨時メンテナンス")));
     assert_eq!(titles.len(), 2 + 2 + 2);
 
     // A restart shows the same calendar (UIDs stable), and so does a second replica.
@@ -471,8 +539,20 @@ fn status_page_against_a_real_prometheus() {
         .arg(&site)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for f in ["index.html", "en/index.html", "style.css", "feed.atom", "maintenance.ics", "api/v1/status.json", "badge/mail.svg"] {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "index.html",
+        "en/index.html",
+        "style.css",
+        "feed.atom",
+        "maintenance.ics",
+        "api/v1/status.json",
+        "badge/mail.svg",
+    ] {
         assert!(site.join(f).is_file(), "{f}");
     }
     let ja = std::fs::read_to_string(site.join("index.html")).unwrap();
@@ -497,11 +577,20 @@ fn status_page_against_a_real_prometheus() {
     });
     let v = json(&addr);
     assert_eq!(v["data_as_of"], as_of);
-    assert!(v["error"].as_str().unwrap().contains("cannot reach Prometheus"), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach Prometheus"),
+        "{v}"
+    );
     let (_, _, ja) = get(&addr, "/");
     assert!(ja.contains(r#"id="stale""#) && ja.contains("状況不明"));
     let shown = as_of.as_str().unwrap()[11..16].to_string();
-    assert!(ja.contains(&shown), "last good data time {shown} on the page");
+    assert!(
+        ja.contains(&shown),
+        "last good data time {shown} on the page"
+    );
     assert!(!ja.contains(r#"data-state="operational""#));
     let (_, _, en) = get(&addr, "/en/");
     assert!(en.contains("Status unknown"));

@@ -496,7 +496,23 @@ fn service_status(
                     .or_else(|| run_start(&|f| f == Some(true))),
             ),
             Some(false) if d.slow => (State::Slow, None),
-            Some(false) => (State::Operational, run_start(&|f| f == Some(false))),
+            Some(false) => {
+                // Failures seen inside a window are not the service's: up since the later
+                // of the last bad step and the end of the last window.
+                let window_end = cfg
+                    .maintenance
+                    .iter()
+                    .filter(|w| w.services.contains(&p.service))
+                    .map(|w| w.end.timestamp())
+                    .filter(|&e| e <= now)
+                    .max();
+                let since = run_start(&|f| f == Some(false));
+                let since = match (since, window_end) {
+                    (Some(a), Some(b)) => Some(Time(a.0.max(b))),
+                    (a, _) => a,
+                };
+                (State::Operational, since)
+            }
         }
     };
     let month_availability_percent = months.first().map_or(100.0, |m| m.availability_percent);
@@ -548,7 +564,7 @@ fn maintenance(cfg: &Config, now: i64) -> Vec<MaintenanceItem> {
             }
         })
         .collect();
-    v.sort_by(|x, y| y.start.cmp(&x.start));
+    v.sort_by_key(|w| std::cmp::Reverse(w.start));
     v
 }
 
@@ -598,7 +614,7 @@ fn notices(cfg: &Config, now: i64, services: &mut [ServiceStatus]) -> Vec<Notice
             incident,
         });
     }
-    out.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+    out.sort_by_key(|n| std::cmp::Reverse(n.published_at));
     out
 }
 
@@ -667,7 +683,7 @@ notices:
             steps,
             slow: false,
         };
-        let snap = assemble(&cfg, &plans, &[d.clone()], now, tz, 120);
+        let snap = assemble(&cfg, &plans, std::slice::from_ref(&d), now, tz, 120);
         let s = &snap.services[0];
         assert_eq!(s.state, State::Outage);
         assert_eq!(s.since, Some(Time(t("2026-12-02T10:15:00+09:00"))));
