@@ -287,6 +287,67 @@ mod tests {
     }
 
     #[test]
+    fn user_text_is_escaped_in_every_file_and_the_site_is_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            r#"
+global: {interval: 60s, timeout: 30s}
+services:
+  - name: web
+    display_name: {ja: "<script>alert(1)</script>", en: "A & B"}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://web.invalid/'}]
+maintenance:
+  - services: [web]
+    start: 2027-06-01T01:00:00+09:00
+    end: 2027-06-01T02:00:00+09:00
+    announced_at: 2026-01-01T00:00:00+09:00
+    announced_via: "<b>guide</b>"
+    title: {ja: "<img src=x>", en: "a, b; c"}
+"#,
+        )
+        .unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let plans = crate::generate::slo::plans(&cfg);
+        let tz = chrono_tz::Asia::Tokyo;
+        let empty = vec![snapshot::ServiceData::default()];
+        let snap = snapshot::assemble(&cfg, &plans, &empty, 1_800_000_000, tz, 120);
+        let site = site(&snap, tz, "https://status.example.jp/", 30);
+        for p in [
+            "/",
+            "/en/",
+            "/style.css",
+            "/api/v1/status.json",
+            "/feed.atom",
+            "/maintenance.ics",
+            "/badge/web.svg",
+        ] {
+            assert!(site.contains_key(p), "{p}");
+        }
+        for p in ["/", "/en/", "/feed.atom", "/badge/web.svg"] {
+            let text = String::from_utf8(site[p].body.clone()).unwrap();
+            assert!(!text.contains("<script>") && !text.contains("<img"), "{p}");
+            assert!(!text.contains("<b>guide"), "{p}");
+        }
+        let ja = String::from_utf8(site["/"].body.clone()).unwrap();
+        assert!(ja.contains("&lt;script&gt;"));
+        assert!(ja.contains("状況不明"), "no data: unknown, never green");
+        assert!(
+            !ja.contains("http://") && !ja.contains("https://"),
+            "no external URL"
+        );
+        let ics = String::from_utf8(site["/maintenance.ics"].body.clone()).unwrap();
+        assert!(
+            ics.contains("SUMMARY:<img src=x> / a\\, b\\; c\r\n"),
+            "{ics}"
+        );
+        assert!(ics.contains("DTSTART:20270531T160000Z\r\n"));
+    }
+
+    #[test]
     fn durations_read_as_words() {
         assert_eq!(duration(3900, "ja"), "1時間5分");
         assert_eq!(duration(3900, "en"), "1 h 5 min");
