@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -46,6 +46,10 @@ struct Scenario {
     slow: u32,
     /// The latency counters restart from zero mid-month.
     reset: bool,
+    /// Every prober down (Prometheus scrapes them and records `up == 0`, no results).
+    /// Such a scenario's samples sit late in their step (100 s of 120 s), where the
+    /// freshness window alone would carry the last result one step further.
+    down: Vec<(i64, i64)>,
 }
 
 struct Data {
@@ -62,6 +66,7 @@ fn scenarios() -> Vec<Scenario> {
         gaps,
         slow,
         reset,
+        down: vec![],
     };
     let o = |locations, from: &str, to: &str, reason| Outage {
         locations,
@@ -151,21 +156,36 @@ fn scenarios() -> Vec<Scenario> {
         ),
         s("slow", vec![], vec![], 432, false),
         s("fast", vec![], vec![], 431, true),
+        Scenario {
+            down: vec![(jst("2026-11-25T03:00:00"), jst("2026-11-25T04:00:00"))],
+            ..s("down", vec![], vec![], 0, false)
+        },
     ]
 }
 
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
+    let offset = if sc.down.is_empty() { OFFSET } else { 100 };
     let times: Vec<i64> = (0..)
-        .map(|k| d.start + OFFSET + k * d.interval)
+        .map(|k| d.start + offset + k * d.interval)
         .take_while(|t| *t < d.end)
         .collect();
+    let is_down = |t: i64| sc.down.iter().any(|&(a, b)| a <= t && t < b);
     for loc in LOCATIONS {
-        let labels = format!(
+        let mut labels = format!(
             "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
             sc.service
         );
+        if !sc.down.is_empty() {
+            let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let up = times
+                .iter()
+                .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
+                .collect();
+            out.push((format!("up{{{target}}}"), up));
+            labels = format!("{labels},{target}");
+        }
         let fails = |t: i64| {
             sc.outages
                 .iter()
@@ -173,7 +193,7 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
         };
         let points = times
             .iter()
-            .filter(|&&t| !sc.gaps.iter().any(|&(a, b)| a <= t && t < b))
+            .filter(|&&t| !sc.gaps.iter().any(|&(a, b)| a <= t && t < b) && !is_down(t))
             .map(|&t| (t, if fails(t) { 0.0 } else { 1.0 }))
             .collect();
         out.push((format!("mimamori_probe_success{{{labels}}}"), points));
@@ -481,6 +501,15 @@ fn figures_against_a_real_prometheus() {
     assert!((worst - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
     assert_eq!(code("gap"), 2);
 
+    // Probers down for an hour (Prometheus recorded up == 0): unknown from the
+    // first step, although their last results were scraped only 20 s before.
+    let v = r("down");
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (0, 3600)
+    );
+    assert_eq!(code("down"), 2);
+
     // Latency just under and just over 99 % (the second with a counter reset).
     let lat = |s: &str| r(s)["latency"].clone();
     let total = 10.0 * 4319.0;
@@ -515,7 +544,6 @@ fn figures_against_a_real_prometheus() {
         "--service",
         "slow",
     ]);
-    eprintln!("{table}");
     assert_eq!(c, 1);
     assert!(
         table.contains("full 日本語 / full English (full)"),
@@ -592,6 +620,21 @@ fn usage_errors_exit_64() {
         assert_eq!(code, 64, "{month} {service}: {err}");
         assert!(err.contains(expect), "{err}");
     }
+    // Flags clap rejects are usage errors too, not "data incomplete".
+    for args in [
+        vec![
+            "--config",
+            cfg,
+            "--prometheus.url",
+            "http://127.0.0.1:9/",
+            "--format",
+            "pdf",
+        ],
+        vec!["--config", cfg],
+    ] {
+        let (code, _, err) = report(&args);
+        assert_eq!(code, 64, "{args:?}: {err}");
+    }
     let (code, _, err) = report(&[
         "--config",
         "/nonexistent.yaml",
@@ -623,6 +666,7 @@ fn bench_month_of_15s_data() {
             gaps: vec![],
             slow: 100,
             reset: false,
+            down: vec![],
         },
         Scenario {
             service: "denshibin",
@@ -635,6 +679,7 @@ fn bench_month_of_15s_data() {
             gaps: vec![],
             slow: 0,
             reset: false,
+            down: vec![],
         },
     ];
     let prom = start(&scenarios, &data);
@@ -762,4 +807,107 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
             );
         }
     }
+}
+
+/// A real Prometheus behind TLS and basic auth (its own `--web.config.file`):
+/// the report gets through with `--prometheus.ca-file` and the password file,
+/// and says why it cannot without the CA.
+#[test]
+fn tls_and_basic_auth_against_a_real_prometheus() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "report test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = leaf
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .unwrap();
+    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(d.join("password"), "pa55word\n").unwrap();
+    let hash = bcrypt::hash("pa55word", 4).unwrap();
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {0}/cert.pem\n  key_file: {0}/key.pem\nbasic_auth_users:\n  reporter: '{hash}'\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}/prometheus.yml", d.display()))
+        .arg(format!("--storage.tsdb.path={}/data", d.display()))
+        .arg(format!("--web.config.file={}/web.yml", d.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs");
+    let _prom = Prometheus::adopt(child);
+    let cfg = write_config(d, &["full"], "60s");
+    let url = format!("https://localhost:{port}");
+    let ca_file = format!("{}/ca.pem", d.display());
+    let pass = format!("{}/password", d.display());
+    let args = |with_ca: bool| {
+        let mut a = vec![
+            "--config".to_string(),
+            cfg.display().to_string(),
+            "--prometheus.url".into(),
+            url.clone(),
+            "--prometheus.basic-auth-user".into(),
+            "reporter".into(),
+            "--prometheus.basic-auth-password-file".into(),
+            pass.clone(),
+            "--month".into(),
+            "2026-11".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if with_ca {
+            a.extend(["--prometheus.ca-file".to_string(), ca_file.clone()]);
+        }
+        a
+    };
+    // Until Prometheus is up, the answer is no answer (or 503): bounded wait for JSON.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (code, out, err) = loop {
+        let a = args(true);
+        let r = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        if r.1.starts_with('{') || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // An empty Prometheus: every second unknown, so the data is incomplete.
+    assert_eq!(code, 2, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["services"][0]["unknown_seconds"], NOV);
+    assert!(!out.contains("pa55word") && !err.contains("pa55word"));
+
+    // Without the CA: refused, and the message says why (UnknownIssuer).
+    let a = args(false);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot reach Prometheus at https://localhost"),
+        "{err}"
+    );
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    // A wrong password: Prometheus answers 401, which is no data either.
+    std::fs::write(d.join("password"), "wrong\n").unwrap();
+    let a = args(true);
+    let (code, _, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(err.contains("answered 401"), "{err}");
+    assert!(!err.contains("wrong"), "{err}");
 }

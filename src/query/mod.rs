@@ -46,7 +46,7 @@ pub struct PrometheusArgs {
     /// Extra request header, e.g. X-Scope-OrgID=tenant-a; repeatable.
     #[arg(long = "prometheus.header", value_name = "NAME=VALUE")]
     pub headers: Vec<String>,
-    /// CA certificate (PEM) to trust besides the system's roots.
+    /// CA certificate(s) (PEM) to trust besides the bundled Mozilla roots (webpki-roots).
     #[arg(long = "prometheus.ca-file", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Deadline for one HTTP request.

@@ -38,6 +38,7 @@ pub enum Format {
 /// Flags of `mimamori report`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
+    /// The exporter's configuration: services, objectives, maintenance windows, time zone.
     #[arg(long)]
     pub config: PathBuf,
     #[command(flatten)]

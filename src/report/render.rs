@@ -98,8 +98,8 @@ fn table(r: &Report) -> String {
             (
                 "対象期間 / period",
                 format!(
-                    "{} – {} ({span}, {})",
-                    s.exact.start, s.exact.until, s.timezone
+                    "{} – {} ({span}, {}; 分解能 / resolution {} s)",
+                    s.exact.start, s.exact.until, s.timezone, s.exact.step_seconds
                 ),
             ),
             (

@@ -64,6 +64,16 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
+    /// Kill-on-drop for a Prometheus a test started with its own flags.
+    pub fn adopt(child: Child) -> Prometheus {
+        Prometheus {
+            child,
+            url: String::new(),
+            addr: String::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     /// Stops it now (to test what a client does without it).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
@@ -122,7 +132,7 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
         .stderr(Stdio::null())
         .spawn()
         .expect("prometheus runs (scripts/test.sh installs it)");
-    let p = Prometheus {
+    let mut p = Prometheus {
         child,
         url: format!("http://{addr}/prom"),
         addr: addr.clone(),
@@ -134,6 +144,9 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
             Instant::now() < deadline,
             "Prometheus not ready within 60 s"
         );
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     p
