@@ -522,9 +522,27 @@ fn status_page_against_a_real_prometheus() {
     assert_eq!(titles.len(), 2 + 2 + 2);
 
     // A restart shows the same calendar (UIDs stable), and so does a second replica.
+    // Its first refresh asks for all 90 days; the first replica has refreshed
+    // from its cache every 2 s since: the same past days and incidents.
     let again = start_status(&cfg, &prom.url);
     let (_, _, ics2) = get(&again.addr, "/maintenance.ics");
     assert_eq!(ics, ics2);
+    let (one, two) = (json(&addr), json(&again.addr));
+    for name in ["sales", "mail"] {
+        let past = |v: &Value| {
+            let s = service(v, name);
+            let days = s["days"].as_array().unwrap()[..89].to_vec();
+            let ended: Vec<Value> = s["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["ongoing"] == false)
+                .cloned()
+                .collect();
+            (days, ended)
+        };
+        assert_eq!(past(&one), past(&two), "{name}");
+    }
     drop(again);
 
     let (_, _, badge) = get(&addr, "/badge/sales.svg");

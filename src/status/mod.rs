@@ -32,6 +32,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9733";
 /// Flags of `mimamori status`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StatusArgs {
+    /// The mimamori configuration: services, `maintenance:` and `notices:`.
     #[arg(long)]
     pub config: PathBuf,
     #[command(flatten)]

@@ -8,6 +8,7 @@
 //! the same page.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -173,15 +174,17 @@ pub struct NoticeItem {
 pub struct ServiceData {
     /// Step `k` covers `[start + k·step, start + (k+1)·step)`.
     pub start: i64,
-    pub steps: Vec<StepData>,
+    /// Shared with the [`Cache`], so that a refresh extends it instead of copying it.
+    pub steps: Arc<Vec<StepData>>,
     /// Fewer operations within the latency threshold than the objective, in the last 10 minutes.
     pub slow: bool,
 }
 
-/// Steps already fetched and old enough not to change, per service.
+/// Steps already fetched, per service: `(first step's start, steps, how many
+/// of them are old enough not to change)`.
 #[derive(Debug, Default)]
 pub struct Cache {
-    sealed: BTreeMap<String, (i64, Vec<StepData>)>,
+    sealed: BTreeMap<String, (i64, Arc<Vec<StepData>>, usize)>,
 }
 
 /// First second of the day `t` falls in, in `tz`.
@@ -226,7 +229,14 @@ pub async fn fetch(
     for p in plans {
         let step = p.round_seconds.max(1) as i64;
         let (start, until) = range(now, tz, step);
-        let (cstart, mut steps) = cache.sealed.remove(&p.service).unwrap_or((start, vec![]));
+        let (cstart, mut shared, sealed) =
+            cache
+                .sealed
+                .remove(&p.service)
+                .unwrap_or((start, Arc::default(), 0));
+        // Unique again once the last snapshot's data is dropped: no copy.
+        let steps = Arc::make_mut(&mut shared);
+        steps.truncate(sealed);
         // Keep what is still inside the range and on the same grid.
         if cstart > start || (start - cstart) % step != 0 {
             steps.clear();
@@ -244,8 +254,12 @@ pub async fn fetch(
         let keep = (((now - SEAL_SECONDS - start) / step).max(0) as usize).min(steps.len());
         cache
             .sealed
-            .insert(p.service.clone(), (start, steps[..keep].to_vec()));
-        out.push(ServiceData { start, steps, slow });
+            .insert(p.service.clone(), (start, shared.clone(), keep));
+        out.push(ServiceData {
+            start,
+            steps: shared,
+            slow,
+        });
     }
     Ok(out)
 }
@@ -680,7 +694,7 @@ notices:
         }
         let d = ServiceData {
             start,
-            steps,
+            steps: steps.into(),
             slow: false,
         };
         let snap = assemble(&cfg, &plans, std::slice::from_ref(&d), now, tz, 120);
