@@ -1088,6 +1088,26 @@ impl Config {
                 }
             }
         }
+        for (ni, n) in self.notices.iter().enumerate() {
+            let np = root.key("notices").index(ni);
+            for (i, s) in n.services.iter().enumerate() {
+                if !service_names.contains(s.as_str()) {
+                    errs.push(src.error(
+                        &np.key("services").index(i),
+                        format!("unknown service '{s}'"),
+                    ));
+                }
+            }
+            if n.kind == NoticeKind::Change && n.effective_at.is_none() {
+                errs.push(src.error(
+                    &np.key("kind"),
+                    "a change needs effective_at (when it takes effect), to check the 1-month notice",
+                ));
+            }
+            if n.title.ja.trim().is_empty() && n.title.en.trim().is_empty() {
+                errs.push(src.error(&np.key("title"), "give a title (ja and en)"));
+            }
+        }
         self.validate_alerting(&mut errs);
         errs
     }
