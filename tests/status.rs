@@ -604,6 +604,7 @@ fn status_page_against_a_real_prometheus() {
     );
     let (_, _, ja) = get(&addr, "/");
     assert!(ja.contains(r#"id="stale""#) && ja.contains("状況不明"));
+    assert!(ja.contains("最後に確認できた時点で発生中の障害"));
     let shown = as_of.as_str().unwrap()[11..16].to_string();
     assert!(
         ja.contains(&shown),
@@ -612,5 +613,19 @@ fn status_page_against_a_real_prometheus() {
     assert!(!ja.contains(r#"data-state="operational""#));
     let (_, _, en) = get(&addr, "/en/");
     assert!(en.contains("Status unknown"));
+    let shot = dir.path().join("status-ja-unknown.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = chromium(
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,900".into(),
+            format!("http://{addr}/"),
+        ],
+        profile.path(),
+    );
+    assert!(out.status.success());
+    if let Some(docs) = &docs {
+        std::fs::copy(&shot, docs.join("status-ja-unknown.png")).unwrap();
+    }
     drop(status);
 }
