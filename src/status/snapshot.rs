@@ -712,6 +712,43 @@ notices:
         assert_eq!(change.unwrap().in_time, Some(false));
         assert!(!snap.maintenance[0].in_time);
         assert_eq!(snap.maintenance[0].status, "upcoming");
+        // Inside a window (announced late, still maintenance on the page): メンテナンス中.
+        let during = t("2026-12-20T02:00:00+09:00");
+        let (start, until) = range(during, tz, 60);
+        let steps = vec![
+            StepData {
+                failing: Some(true),
+                ..Default::default()
+            };
+            ((until - start) / 60) as usize
+        ];
+        let m = ServiceData {
+            start,
+            steps: steps.into(),
+            slow: false,
+        };
+        let snap = assemble(&cfg, &plans, std::slice::from_ref(&m), during, tz, 120);
+        assert_eq!(snap.services[0].state, State::Maintenance);
+        assert_eq!(
+            snap.services[0].since,
+            Some(Time(t("2026-12-20T01:00:00+09:00")))
+        );
+        assert_eq!(snap.maintenance[0].status, "active");
+        // Up, but too few operations within the latency threshold: 応答遅延.
+        let up = ServiceData {
+            start: d.start,
+            steps: vec![
+                StepData {
+                    failing: Some(false),
+                    ..Default::default()
+                };
+                d.steps.len()
+            ]
+            .into(),
+            slow: true,
+        };
+        let snap = assemble(&cfg, &plans, &[up], now, tz, 120);
+        assert_eq!(snap.services[0].state, State::Slow);
         // 15 minutes later with no new data: unknown, since the last good data.
         let snap = assemble(&cfg, &plans, &[d], now + 900, tz, 120);
         assert_eq!(snap.services[0].state, State::Unknown);
