@@ -14,6 +14,9 @@ dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # The dashboards' check against @grafana/schema (tests/it/dashboards.rs) runs tsc on Node.
 command -v npm >/dev/null || need+=(nodejs npm)
+# The status page is opened in headless Chromium (tests/it/status.rs), with a Japanese font for its screenshots.
+command -v chromium >/dev/null || need+=(chromium)
+dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || need+=(fonts-ipafont-gothic)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -21,6 +24,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The packages start daemons on their default ports; the tests start their own.
   $SUDO systemctl stop prometheus prometheus-alertmanager 2>/dev/null || true
+fi
+
+# The status page's feeds are parsed with real parsers (tests/it/status.rs).
+if ! python3 -c 'import icalendar, feedparser' 2>/dev/null; then
+  echo "== pip install icalendar feedparser (the status feeds' parsers)"
+  python3 -m pip install --quiet --user icalendar feedparser 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages icalendar feedparser
 fi
 
 if [ ! -d tests/grafana-schema/node_modules ]; then

@@ -14,3 +14,4 @@ pub mod query;
 pub mod report;
 pub mod scheduler;
 pub mod server;
+pub mod status;

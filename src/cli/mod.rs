@@ -55,6 +55,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Monthly availability and latency against the objectives, from Prometheus.
     Report(crate::report::ReportArgs),
+    /// Public status page (ja/en) with incidents, maintenance calendar and feeds, from Prometheus.
+    Status(crate::status::StatusArgs),
 }
 
 /// A duration flag such as `10s` or `1m30s`.
@@ -103,5 +105,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => crate::report::run(args),
+        Command::Status(args) => crate::status::run(args),
     }
 }

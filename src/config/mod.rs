@@ -115,6 +115,9 @@ pub struct Config {
     /// Planned maintenance windows.
     #[serde(default)]
     pub maintenance: Vec<MaintenanceWindow>,
+    /// Human-written updates for the status page (`mimamori status`).
+    #[serde(default)]
+    pub notices: Vec<Notice>,
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
@@ -267,7 +270,7 @@ impl TryFrom<raw::SecretSource> for SecretSource {
 }
 
 /// Japanese and English names for people.
-#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DisplayName {
     pub ja: String,
@@ -707,6 +710,43 @@ pub struct MaintenanceWindow {
     pub title: DisplayName,
 }
 
+/// What a status-page notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    /// An update on a failure; attached to the incident it overlaps in time.
+    Incident,
+    /// A change that noticeably affects operation (seed §4: announced 1 month ahead).
+    Change,
+    /// About a maintenance window.
+    Maintenance,
+}
+
+/// A human-written update shown on the status page and in its Atom feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// When it was (or is to be) published; RFC 3339 with offset.
+    #[serde(deserialize_with = "de_time")]
+    pub published_at: DateTime<FixedOffset>,
+    /// For `kind: change`: when the change takes effect (checked against the 1-month notice).
+    #[serde(default, deserialize_with = "de_time_opt")]
+    pub effective_at: Option<DateTime<FixedOffset>>,
+    /// Services concerned; empty: all.
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub title: DisplayName,
+    #[serde(default)]
+    pub body: DisplayName,
+}
+
+fn de_time_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    de_time(d).map(Some)
+}
+
 fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
     let s = String::deserialize(d)?;
     DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
@@ -1046,6 +1086,26 @@ impl Config {
                         format!("unknown service '{s}'"),
                     ));
                 }
+            }
+        }
+        for (ni, n) in self.notices.iter().enumerate() {
+            let np = root.key("notices").index(ni);
+            for (i, s) in n.services.iter().enumerate() {
+                if !service_names.contains(s.as_str()) {
+                    errs.push(src.error(
+                        &np.key("services").index(i),
+                        format!("unknown service '{s}'"),
+                    ));
+                }
+            }
+            if n.kind == NoticeKind::Change && n.effective_at.is_none() {
+                errs.push(src.error(
+                    &np.key("kind"),
+                    "a change needs effective_at (when it takes effect), to check the 1-month notice",
+                ));
+            }
+            if n.title.ja.trim().is_empty() && n.title.en.trim().is_empty() {
+                errs.push(src.error(&np.key("title"), "give a title (ja and en)"));
             }
         }
         self.validate_alerting(&mut errs);

@@ -80,6 +80,18 @@ fn invalid_configs_give_exact_errors() {
             format!("{VALID}maintenance:\n  - services: [hanbai]\n    start: 2027-01-10 02:00\n    end: 2027-01-10T04:00:00+09:00\n    announced_at: 2026-01-01T00:00:00+09:00\n    announced_via: guide\n"),
             "t.yaml:29:5: maintenance[0].start: invalid time '2027-01-10 02:00': premature end of input (expected RFC 3339 with offset, e.g. 2027-05-09T01:00:00+09:00)",
         ),
+        (
+            format!("{VALID}notices:\n  - kind: incident\n    published_at: 2026-12-02T10:20:00+09:00\n    services: [hanbia]\n    title: {{ja: 障害, en: Outage}}\n"),
+            "t.yaml:30:16: notices[0].services[0]: unknown service 'hanbia'",
+        ),
+        (
+            format!("{VALID}notices:\n  - kind: change\n    published_at: 2026-12-02T10:20:00+09:00\n    title: {{ja: 変更, en: Change}}\n"),
+            "t.yaml:28:5: notices[0].kind: a change needs effective_at (when it takes effect), to check the 1-month notice",
+        ),
+        (
+            format!("{VALID}notices:\n  - kind: outage\n    published_at: 2026-12-02T10:20:00+09:00\n    title: {{ja: 障害, en: Outage}}\n"),
+            "t.yaml:28:11: notices[0].kind: unknown variant `outage`, expected one of `incident`, `change`, `maintenance`",
+        ),
         // Checked while read (names, methods, regexes, header names, pointers, one-of choices).
         (with("location: tokyo-a", "location: Tokyo"), "t.yaml:2:3: global.location: must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),
         (with("- name: everyday", "- name: every day"), "t.yaml:8:9: services[0].transactions[0].name: 'every day' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"),

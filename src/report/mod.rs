@@ -302,21 +302,19 @@ fn step_index(t: f64, start: i64, step: i64) -> Option<usize> {
     (k >= 0).then_some(k as usize)
 }
 
-async fn service_report(
+/// What Prometheus says about `n` steps of `step` seconds from `start`: the
+/// quorum's verdict for each, and for failing steps the locations and reasons.
+/// Shared by `report` (one month) and `status` (the last 90 days).
+pub async fn fetch_steps(
     client: &Client,
-    cfg: &Config,
-    p: &ServicePlan,
-    month: Month,
-    tz: chrono_tz::Tz,
-    now: i64,
-) -> Result<ServiceReport, query::Error> {
-    let step = p.round_seconds.max(1);
-    let period = Period::new(month, tz, now, step).expect("checked before");
-    let (start, until) = (period.start, period.until);
+    q: &Queries,
+    start: i64,
+    n: usize,
+    step: u64,
+) -> Result<Vec<StepData>, query::Error> {
+    let mut steps = vec![StepData::default(); n];
     let st = step as i64;
-    let n = ((until - start) + st - 1) / st;
-    let q = Queries::new(cfg, p);
-    let mut steps = vec![StepData::default(); n.max(0) as usize];
+    let n = n as i64;
     if n > 0 {
         for s in client
             .query_range(&q.failing, start + st, start + n * st, step)
@@ -364,6 +362,25 @@ async fn service_report(
             }
         }
     }
+
+    Ok(steps)
+}
+
+async fn service_report(
+    client: &Client,
+    cfg: &Config,
+    p: &ServicePlan,
+    month: Month,
+    tz: chrono_tz::Tz,
+    now: i64,
+) -> Result<ServiceReport, query::Error> {
+    let step = p.round_seconds.max(1);
+    let period = Period::new(month, tz, now, step).expect("checked before");
+    let (start, until) = (period.start, period.until);
+    let st = step as i64;
+    let n = ((until - start) + st - 1) / st;
+    let q = Queries::new(cfg, p);
+    let steps = fetch_steps(client, &q, start, n.max(0) as usize, step).await?;
 
     let windows = windows(cfg, &p.service, start, period.end);
     let inputs = Inputs {

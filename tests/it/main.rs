@@ -15,5 +15,6 @@ mod generate_config;
 mod probe_failures;
 mod report;
 mod secrets;
+mod status;
 mod tls;
 mod web_config;

@@ -6,14 +6,15 @@
 //! prefix) serves them to every scenario. Figures are asserted to the second.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use serde_json::Value;
+
+use crate::common::prometheus::{self, free_port, Prometheus, SeriesSet};
 
 const LOCATIONS: [&str; 3] = ["fukuoka", "osaka", "tokyo"];
 /// Samples sit 7 s after the step grid, as scrapes would: never on a boundary.
@@ -161,9 +162,6 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// `(name{labels}, points)`, points `(unix seconds, value)` in time order.
-type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
-
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
@@ -273,125 +271,10 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     out
 }
 
-/// Writes one OpenMetrics file per UTC day (promtool reads a file once per
-/// 2-hour block, so one file for the month would be read 370 times) and
-/// turns them into blocks in `db`.
-fn backfill(all: &[SeriesSet], d: &Data, dir: &Path, db: &Path) {
-    let mut files = Vec::new();
-    let mut day = d.start.div_euclid(86400) * 86400;
-    while day < d.end {
-        let path = dir.join(format!("day-{day}.om"));
-        let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
-        for series in all {
-            for (name, points) in series {
-                for (t, v) in points.iter().filter(|(t, _)| *t >= day && *t < day + 86400) {
-                    writeln!(w, "{name} {v} {t}").unwrap();
-                }
-            }
-        }
-        writeln!(w, "# EOF").unwrap();
-        w.flush().unwrap();
-        files.push(path);
-        day += 86400;
-    }
-    std::thread::scope(|s| {
-        for part in files.chunks(files.len().div_ceil(2)) {
-            s.spawn(move || {
-                for f in part {
-                    let out = Command::new("promtool")
-                        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-                        .arg(f)
-                        .arg(db)
-                        .output()
-                        .expect("promtool runs (scripts/test.sh installs it)");
-                    assert!(
-                        out.status.success(),
-                        "promtool on {}: {}",
-                        f.display(),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                }
-            });
-        }
-    });
-}
-
-/// A Prometheus on a free port, killed when dropped (also when a test panics).
-struct Prometheus {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(addr: &str, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    buf.split(' ').nth(1)?.parse().ok()
-}
-
 /// Backfills `scenarios` and serves them under the path prefix `/prom`.
 fn start(scenarios: &[Scenario], d: &Data) -> Prometheus {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("data");
-    std::fs::create_dir(&db).unwrap();
-    let t = Instant::now();
     let all: Vec<_> = scenarios.iter().map(|s| series(s, d)).collect();
-    backfill(&all, d, dir.path(), &db);
-    eprintln!("backfill: {:?}", t.elapsed());
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global: {}\n").unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", db.display()))
-        .args([
-            "--storage.tsdb.retention.time=100y",
-            // Equal block durations: no compaction of the backfilled blocks while we query.
-            "--storage.tsdb.min-block-duration=2h",
-            "--storage.tsdb.max-block-duration=2h",
-            "--web.route-prefix=/prom",
-        ])
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let mut p = Prometheus {
-        child,
-        url: format!("http://{addr}/prom"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while get(&addr, "/prom/-/ready") != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus not ready within 60 s"
-        );
-        if let Ok(Some(status)) = p.child.try_wait() {
-            panic!("Prometheus exited at start ({status}); is port {port} taken?");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    p
+    prometheus::start_backfilled(&all, d.start, d.end)
 }
 
 const CONFIG: &str = r#"
@@ -968,11 +851,7 @@ fn tls_and_basic_auth_against_a_real_prometheus() {
         .stderr(Stdio::null())
         .spawn()
         .expect("prometheus runs");
-    let _prom = Prometheus {
-        child,
-        url: String::new(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let _prom = Prometheus::adopt(child);
     let cfg = write_config(d, &["full"], "60s");
     let url = format!("https://localhost:{port}");
     let ca_file = format!("{}/ca.pem", d.display());

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dashboards;
+pub mod prometheus;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

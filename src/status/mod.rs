@@ -1,0 +1,245 @@
+//! `mimamori status`: the public status page the SLO's notices need (seed §1, §4).
+//!
+//! A refresh loop asks Prometheus once per `--refresh` (never per visitor),
+//! builds one [`snapshot::Snapshot`] with `report`'s definitions of failure,
+//! maintenance and unknown time, and renders every page and feed from it
+//! ([`render`]); the server ([`web`]) only hands out the rendered files. Nothing
+//! is stored: incidents are derived from Prometheus, so a restart or a second
+//! replica shows the same page. `--render DIR` writes the same files once.
+
+pub mod render;
+pub mod snapshot;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono_tz::Tz;
+
+use crate::config::{self, Config};
+use crate::generate::slo::ServicePlan;
+use crate::query::{Client, PrometheusArgs};
+use render::Site;
+use snapshot::{Cache, ServiceData, Snapshot};
+
+/// Default listen address: next to the exporter's 9732.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9733";
+
+/// Flags of `mimamori status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// The mimamori configuration: services, `maintenance:` and `notices:`.
+    #[arg(long)]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    /// Address to serve the page on.
+    #[arg(long = "web.listen-address", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Public address of the page (e.g. https://status.example.jp/), for absolute links in the feeds.
+    #[arg(long = "web.external-url", value_name = "URL", default_value = "")]
+    pub external_url: String,
+    /// How often Prometheus is asked (every visitor sees the same snapshot).
+    #[arg(long, default_value = "30s", value_parser = crate::cli::parse_duration)]
+    pub refresh: Duration,
+    /// Write the pages and feeds as static files into DIR once, and exit.
+    #[arg(long, value_name = "DIR")]
+    pub render: Option<PathBuf>,
+    /// Evaluate as if it were this time (RFC 3339), moving on with the clock:
+    /// for backfilled data and post-mortems.
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// The clock the page is evaluated with.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    offset: i64,
+    started: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> i64 {
+        self.offset + self.started.elapsed().as_secs() as i64
+    }
+}
+
+/// What the refresh loop needs.
+struct Source {
+    cfg: Config,
+    plans: Vec<ServicePlan>,
+    tz: Tz,
+    client: Client,
+    refresh: Duration,
+    external_url: String,
+    /// Data older than this (seconds) is not shown as a state.
+    stale_after: i64,
+}
+
+impl Source {
+    fn new(args: &StatusArgs) -> anyhow::Result<Source> {
+        let cfg = config::load(&args.config)?;
+        let tz = crate::report::month::zone(&cfg.alerting.support_hours.timezone)
+            .map_err(anyhow::Error::msg)?;
+        let plans = crate::generate::slo::plans(&cfg);
+        let client = Client::new(&args.prometheus)?;
+        let max_step = plans.iter().map(|p| p.round_seconds).max().unwrap_or(60) as i64;
+        let refresh = args.refresh.max(Duration::from_secs(1));
+        let stale_after = (2 * refresh.as_secs() as i64).max(2 * max_step);
+        Ok(Source {
+            cfg,
+            plans,
+            tz,
+            client,
+            refresh,
+            external_url: args.external_url.clone(),
+            stale_after,
+        })
+    }
+
+    /// One refresh: a new snapshot, or the last good one marked unknown.
+    async fn refresh(&self, cache: &mut Cache, last: Option<&Snapshot>, now: i64) -> Snapshot {
+        let fetched = tokio::time::timeout(
+            self.refresh.max(Duration::from_secs(5)),
+            snapshot::fetch(&self.client, &self.cfg, &self.plans, cache, now, self.tz),
+        )
+        .await;
+        let error = match fetched {
+            Ok(Ok(data)) => {
+                return snapshot::assemble(
+                    &self.cfg,
+                    &self.plans,
+                    &data,
+                    now,
+                    self.tz,
+                    self.stale_after,
+                )
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("Prometheus did not answer within {:?}", self.refresh),
+        };
+        tracing::warn!("status refresh failed: {error}");
+        let mut snap = match last {
+            Some(s) => s.clone(),
+            None => {
+                let empty = vec![ServiceData::default(); self.plans.len()];
+                snapshot::assemble(&self.cfg, &self.plans, &empty, now, self.tz, 0)
+            }
+        };
+        snapshot::mark_unknown(&mut snap);
+        snap.generated_at = snapshot::Time(now);
+        snap.error = Some(error);
+        snap
+    }
+
+    fn site(&self, snap: &Snapshot) -> Site {
+        render::site(snap, self.tz, &self.external_url, self.refresh.as_secs())
+    }
+}
+
+/// Entry point from the CLI.
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let source = Source::new(&args)?;
+    let offset = match &args.now {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .with_context(|| format!("--now '{t}'"))?
+            .timestamp(),
+        None => chrono::Utc::now().timestamp(),
+    };
+    let clock = Clock {
+        offset,
+        started: Instant::now(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    if let Some(dir) = &args.render {
+        let snap = rt.block_on(source.refresh(&mut Cache::default(), None, clock.now()));
+        write_site(&source.site(&snap), dir)?;
+        return Ok(if snap.fresh {
+            ExitCode::SUCCESS
+        } else {
+            eprintln!(
+                "mimamori status: {}",
+                snap.error.as_deref().unwrap_or("status unknown")
+            );
+            ExitCode::from(2)
+        });
+    }
+    rt.block_on(serve(source, clock, args.listen))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a site as static files: `/` as `index.html`, `/en/` as `en/index.html`.
+pub fn write_site(site: &Site, dir: &std::path::Path) -> anyhow::Result<()> {
+    for (path, file) in site {
+        let mut rel = path.trim_start_matches('/').to_string();
+        if rel.is_empty() || rel.ends_with('/') {
+            rel.push_str("index.html");
+        }
+        let target = dir.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&target, &file.body)
+            .with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
+
+async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
+    let mut cache = Cache::default();
+    let first = source.refresh(&mut cache, None, clock.now()).await;
+    let site = Arc::new(RwLock::new(Arc::new(source.site(&first))));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line for the address.
+    println!("status page on http://{addr}/");
+    tracing::info!(%addr, prometheus = source.client.url(), "serving the status page");
+    let refresher = {
+        let site = site.clone();
+        async move {
+            let mut last = first;
+            let mut tick = tokio::time::interval(source.refresh);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                // On failure the last snapshot is shown as unknown, with its data time.
+                let snap = source.refresh(&mut cache, Some(&last), clock.now()).await;
+                let rendered = Arc::new(source.site(&snap));
+                *site.write().unwrap() = rendered;
+                last = snap;
+            }
+        }
+    };
+    tokio::select! {
+        _ = refresher => {}
+        r = web::serve(listener, site) => r?,
+        _ = shutdown() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Every file of the status page, rendered from one snapshot: HTML (ja at `/`,
+//! en at `/en/`), JSON, iCalendar, Atom, SVG badges and the stylesheet.
+//!
+//! HTML, Atom and SVG come from minijinja templates with HTML/XML escaping on
+//! for every value; the iCalendar text is written here with RFC 5545's
+//! escaping and line folding.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+use minijinja::{context, AutoEscape, Environment};
+
+use super::snapshot::{self, Snapshot};
+
+/// One file of the site: its path (as served; `/` ends in `index.html` on disk) and content.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+pub type Site = BTreeMap<String, File>;
+
+const STYLE: &str = include_str!("templates/style.css");
+
+fn env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") || name.ends_with(".xml") || name.ends_with(".svg") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_template("page.html", include_str!("templates/page.html"))
+        .expect("page.html parses");
+    env.add_template("atom.xml", include_str!("templates/atom.xml"))
+        .expect("atom.xml parses");
+    env.add_template("badge.svg", include_str!("templates/badge.svg"))
+        .expect("badge.svg parses");
+    // "2026-11-05T10:00:00+09:00" -> "2026-11-05 10:00"
+    env.add_filter("hm", |s: String| -> String {
+        if s.len() >= 16 {
+            format!("{} {}", &s[..10], &s[11..16])
+        } else {
+            s
+        }
+    });
+    env.add_filter("dur", |secs: i64, lang: String| -> String {
+        duration(secs, &lang)
+    });
+    env.add_filter("utc", |s: String| -> String {
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| {
+                t.with_timezone(&Utc)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            })
+            .unwrap_or(s)
+    });
+    env
+}
+
+/// A duration in words, e.g. `1時間5分` / `1 h 5 min`.
+pub fn duration(secs: i64, lang: &str) -> String {
+    let secs = secs.max(0);
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let ja = lang == "ja";
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(if ja {
+            format!("{d}日")
+        } else {
+            format!("{d} d")
+        });
+    }
+    if h > 0 {
+        parts.push(if ja {
+            format!("{h}時間")
+        } else {
+            format!("{h} h")
+        });
+    }
+    if m > 0 {
+        parts.push(if ja {
+            format!("{m}分")
+        } else {
+            format!("{m} min")
+        });
+    }
+    if s > 0 && d == 0 && h == 0 {
+        parts.push(if ja {
+            format!("{s}秒")
+        } else {
+            format!("{s} s")
+        });
+    }
+    if parts.is_empty() {
+        return if ja { "0分".into() } else { "0 min".into() };
+    }
+    parts.join(if ja { "" } else { " " })
+}
+
+/// Renders the whole site. `base_url` (may be empty) makes the feeds' links absolute.
+pub fn site(snap: &Snapshot, tz: Tz, base_url: &str, refresh_seconds: u64) -> Site {
+    snapshot::set_zone(tz);
+    let env = env();
+    let mut site = Site::new();
+    let value = minijinja::Value::from_serialize(snap);
+    let page = env.get_template("page.html").expect("added");
+    for (path, lang, root) in [("/", "ja", "./"), ("/en/", "en", "../")] {
+        let html = page
+            .render(context! {
+                s => value,
+                lang => lang,
+                // Ours, not user text: kept as written (the escaper would turn `/` into `&#x2f;`).
+                root => minijinja::Value::from_safe_string(root.into()),
+                refresh => refresh_seconds,
+            })
+            .expect("page renders");
+        site.insert(
+            path.into(),
+            File {
+                content_type: "text/html; charset=utf-8",
+                body: html.into_bytes(),
+            },
+        );
+    }
+    site.insert(
+        "/style.css".into(),
+        File {
+            content_type: "text/css; charset=utf-8",
+            body: STYLE.as_bytes().to_vec(),
+        },
+    );
+    site.insert(
+        "/api/v1/status.json".into(),
+        File {
+            content_type: "application/json",
+            body: serde_json::to_vec_pretty(snap).expect("serializable"),
+        },
+    );
+    let atom = env
+        .get_template("atom.xml")
+        .expect("added")
+        .render(context! { s => value, base => base_url.trim_end_matches('/') })
+        .expect("atom renders");
+    site.insert(
+        "/feed.atom".into(),
+        File {
+            content_type: "application/atom+xml; charset=utf-8",
+            body: atom.into_bytes(),
+        },
+    );
+    site.insert(
+        "/maintenance.ics".into(),
+        File {
+            content_type: "text/calendar; charset=utf-8",
+            body: ics(snap, base_url).into_bytes(),
+        },
+    );
+    let badge = env.get_template("badge.svg").expect("added");
+    for s in &snap.services {
+        let svg = badge
+            .render(context! { svc => minijinja::Value::from_serialize(s) })
+            .expect("badge renders");
+        site.insert(
+            format!("/badge/{}.svg", s.service),
+            File {
+                content_type: "image/svg+xml",
+                body: svg.into_bytes(),
+            },
+        );
+    }
+    site
+}
+
+/// RFC 5545 TEXT escaping.
+fn ics_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds a content line at 75 octets (never inside a UTF-8 character) and ends it with CRLF.
+fn fold(line: &str, out: &mut String) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
+fn ics_time(t: i64) -> String {
+    Utc.timestamp_opt(t, 0)
+        .unwrap()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// The maintenance calendar: every window, past and upcoming, one VEVENT
+/// each with a UID made from the window (stable across restarts and replicas)
+/// and DTSTAMP = its announcement time (so the file does not change per refresh).
+pub fn ics(snap: &Snapshot, base_url: &str) -> String {
+    let mut out = String::new();
+    let host = reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "mimamori.status".into());
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//mimamori//status page//JA",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:メンテナンス予定 / Maintenance",
+        "X-WR-TIMEZONE:Asia/Tokyo",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+    ] {
+        fold(l, &mut out);
+    }
+    for w in &snap.maintenance {
+        let notice = if w.in_time {
+            "6か月前までに告知済み / announced at least 6 months ahead"
+        } else {
+            "告知が6か月前より遅い（計画停止の条件を満たさない） / announced less than 6 months ahead (not planned maintenance under the SLO)"
+        };
+        let desc = format!(
+            "{}\n{}\n対象 / services: {}\n告知 / announced: {} ({})\n{}",
+            w.title.ja,
+            w.title.en,
+            w.services.join(", "),
+            chrono::DateTime::<Utc>::from_timestamp(w.announced_at.0, 0)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
+            w.announced_via,
+            notice
+        );
+        fold("BEGIN:VEVENT", &mut out);
+        fold(&format!("UID:{}@{}", w.id, host), &mut out);
+        fold(&format!("DTSTAMP:{}", ics_time(w.announced_at.0)), &mut out);
+        fold(&format!("DTSTART:{}", ics_time(w.start.0)), &mut out);
+        fold(&format!("DTEND:{}", ics_time(w.end.0)), &mut out);
+        fold(
+            &format!(
+                "SUMMARY:{}",
+                ics_text(&format!("{} / {}", w.title.ja, w.title.en))
+            ),
+            &mut out,
+        );
+        fold(&format!("DESCRIPTION:{}", ics_text(&desc)), &mut out);
+        fold("STATUS:CONFIRMED", &mut out);
+        fold("TRANSP:OPAQUE", &mut out);
+        fold("END:VEVENT", &mut out);
+    }
+    fold("END:VCALENDAR", &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ics_lines_fold_at_75_octets_without_splitting_characters() {
+        let mut out = String::new();
+        fold(&format!("SUMMARY:{}", "メンテナンス".repeat(10)), &mut out);
+        for l in out.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(l.len() <= 75, "{l}");
+        }
+        assert_eq!(ics_text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+
+    #[test]
+    fn user_text_is_escaped_in_every_file_and_the_site_is_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            r#"
+global: {interval: 60s, timeout: 30s}
+services:
+  - name: web
+    display_name: {ja: "<script>alert(1)</script>", en: "A & B"}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://web.invalid/'}]
+maintenance:
+  - services: [web]
+    start: 2027-06-01T01:00:00+09:00
+    end: 2027-06-01T02:00:00+09:00
+    announced_at: 2026-01-01T00:00:00+09:00
+    announced_via: "<b>guide</b>"
+    title: {ja: "<img src=x>", en: "a, b; c"}
+"#,
+        )
+        .unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let plans = crate::generate::slo::plans(&cfg);
+        let tz = chrono_tz::Asia::Tokyo;
+        let empty = vec![snapshot::ServiceData::default()];
+        let snap = snapshot::assemble(&cfg, &plans, &empty, 1_800_000_000, tz, 120);
+        let site = site(&snap, tz, "https://status.example.jp/", 30);
+        for p in [
+            "/",
+            "/en/",
+            "/style.css",
+            "/api/v1/status.json",
+            "/feed.atom",
+            "/maintenance.ics",
+            "/badge/web.svg",
+        ] {
+            assert!(site.contains_key(p), "{p}");
+        }
+        for p in ["/", "/en/", "/feed.atom", "/badge/web.svg"] {
+            let text = String::from_utf8(site[p].body.clone()).unwrap();
+            assert!(!text.contains("<script>") && !text.contains("<img"), "{p}");
+            assert!(!text.contains("<b>guide"), "{p}");
+        }
+        let ja = String::from_utf8(site["/"].body.clone()).unwrap();
+        assert!(ja.contains("&lt;script&gt;"));
+        assert!(ja.contains("状況不明"), "no data: unknown, never green");
+        assert!(
+            !ja.contains("http://") && !ja.contains("https://"),
+            "no external URL"
+        );
+        let ics = String::from_utf8(site["/maintenance.ics"].body.clone()).unwrap();
+        assert!(
+            ics.contains("SUMMARY:<img src=x> / a\\, b\\; c\r\n"),
+            "{ics}"
+        );
+        assert!(ics.contains("DTSTART:20270531T160000Z\r\n"));
+    }
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(duration(3900, "ja"), "1時間5分");
+        assert_eq!(duration(3900, "en"), "1 h 5 min");
+        assert_eq!(duration(90, "en"), "1 min 30 s");
+        assert_eq!(duration(0, "ja"), "0分");
+    }
+}

@@ -1,0 +1,758 @@
+//! One snapshot of what Prometheus says, made once per refresh and read by every visitor.
+//!
+//! The steps come from [`crate::report::fetch_steps`] and are classified by
+//! [`crate::report::compute`], so a failure, a maintenance window and unknown
+//! time mean on the page exactly what they mean in `mimamori report`. The
+//! snapshot is a pure function of the configuration, the fetched steps and
+//! the evaluation time ([`assemble`]): two replicas, or one restarted, show
+//! the same page.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Months, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::config::{Config, DisplayName, NoticeKind};
+use crate::generate::slo::ServicePlan;
+use crate::promql::{self, Selector};
+use crate::query::{self, Client};
+use crate::report::compute::{self, floor_percent, Figures, StepData};
+use crate::report::month::{self, Month};
+use crate::report::{self, Queries};
+
+/// Days of history shown as bars.
+pub const DAYS: usize = 90;
+/// Months of figures: this one and the two before it.
+pub const MONTHS: usize = 3;
+/// Fetched steps older than this are kept between refreshes instead of asked for again.
+const SEAL_SECONDS: i64 = 3600;
+
+/// What a customer needs to know about a service right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Operational,
+    Outage,
+    Slow,
+    Maintenance,
+    Unknown,
+}
+
+/// Unix seconds, serialized as local RFC 3339 in the SLO's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Time(pub i64);
+
+thread_local! {
+    static ZONE: std::cell::Cell<Tz> = const { std::cell::Cell::new(chrono_tz::Asia::Tokyo) };
+}
+
+/// Sets the zone [`Time`] serializes in (the SLO's, from the configuration).
+pub fn set_zone(tz: Tz) {
+    ZONE.with(|z| z.set(tz));
+}
+
+impl Serialize for Time {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&month::local(self.0, ZONE.with(|z| z.get())))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// When this snapshot was evaluated.
+    pub generated_at: Time,
+    /// End of the newest step any location reported; `null` before any data.
+    pub data_as_of: Option<Time>,
+    /// The last refresh reached Prometheus and its data is recent.
+    pub fresh: bool,
+    /// Why not, in English (for operators; never shown with secrets).
+    pub error: Option<String>,
+    pub timezone: String,
+    pub services: Vec<ServiceStatus>,
+    /// Every configured window, newest first.
+    pub maintenance: Vec<MaintenanceItem>,
+    /// Published notices, newest first.
+    pub notices: Vec<NoticeItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub service: String,
+    pub display_name: DisplayName,
+    pub state: State,
+    pub since: Option<Time>,
+    pub objective_percent: f64,
+    /// This month so far, floored to 3 decimals as in `report`.
+    pub month_availability_percent: f64,
+    /// This month and the two before it, newest first.
+    pub months: Vec<MonthFigure>,
+    /// The last 90 days, oldest first, today last.
+    pub days: Vec<DayFigure>,
+    /// Newest first.
+    pub incidents: Vec<IncidentItem>,
+    /// Ids of this service's maintenance windows (see [`Snapshot::maintenance`]).
+    pub maintenance: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthFigure {
+    pub month: String,
+    pub availability_percent: f64,
+    /// The floored figure as text, e.g. `99.998`.
+    pub availability_text: String,
+    pub met: bool,
+    pub to_date: bool,
+    pub failure_seconds: i64,
+    pub unknown_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayFigure {
+    pub date: String,
+    /// Floored to 3 decimals; `null` when the day had no operating time.
+    pub availability_percent: Option<f64>,
+    pub availability_text: Option<String>,
+    pub failure_seconds: i64,
+    pub maintenance_seconds: i64,
+    pub unknown_seconds: i64,
+    /// `ok`, `down` (some failure time), `maintenance`, `unknown` (mostly no data).
+    pub level: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentItem {
+    /// Stable: the service and the start time.
+    pub id: String,
+    pub service: String,
+    pub start: Time,
+    /// `null` while ongoing.
+    pub end: Option<Time>,
+    pub ongoing: bool,
+    pub seconds: i64,
+    pub locations: Vec<String>,
+    pub reason: String,
+    pub reason_words: DisplayName,
+    /// Ids of the notices attached to it.
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceItem {
+    /// Stable across restarts: from the services and the start time.
+    pub id: String,
+    pub services: Vec<String>,
+    pub start: Time,
+    pub end: Time,
+    pub announced_at: Time,
+    pub announced_via: String,
+    /// Announced at least `maintenance_notice_months` ahead (seed §1).
+    pub in_time: bool,
+    pub title: DisplayName,
+    /// `upcoming`, `active` or `past`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeItem {
+    pub id: String,
+    pub kind: NoticeKind,
+    pub published_at: Time,
+    pub effective_at: Option<Time>,
+    /// For changes: published at least a month before taking effect (seed §4).
+    pub in_time: Option<bool>,
+    pub services: Vec<String>,
+    pub title: DisplayName,
+    pub body: DisplayName,
+    /// The incident it is attached to, by time.
+    pub incident: Option<String>,
+}
+
+/// What was fetched for one service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceData {
+    /// Step `k` covers `[start + k·step, start + (k+1)·step)`.
+    pub start: i64,
+    /// Shared with the [`Cache`], so that a refresh extends it instead of copying it.
+    pub steps: Arc<Vec<StepData>>,
+    /// Fewer operations within the latency threshold than the objective, in the last 10 minutes.
+    pub slow: bool,
+}
+
+/// Steps already fetched, per service: `(first step's start, steps, how many
+/// of them are old enough not to change)`.
+#[derive(Debug, Default)]
+pub struct Cache {
+    sealed: BTreeMap<String, (i64, Arc<Vec<StepData>>, usize)>,
+}
+
+/// First second of the day `t` falls in, in `tz`.
+fn day_start(date: NaiveDate, tz: Tz) -> i64 {
+    let m = date.and_hms_opt(0, 0, 0).expect("midnight");
+    tz.from_local_datetime(&m)
+        .earliest()
+        .map(|t| t.timestamp())
+        .unwrap_or_else(|| m.and_utc().timestamp())
+}
+
+fn local_date(t: i64, tz: Tz) -> NaiveDate {
+    Utc.timestamp_opt(t, 0)
+        .unwrap()
+        .with_timezone(&tz)
+        .date_naive()
+}
+
+/// The span the page covers: from the earlier of 90 days ago (local midnight)
+/// and the first month shown, to the last whole step before `now`.
+pub fn range(now: i64, tz: Tz, step: i64) -> (i64, i64) {
+    let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
+    let mut m = Month::containing(now, tz);
+    for _ in 1..MONTHS {
+        m = m.prev();
+    }
+    let start = day_start(first_day, tz).min(m.start(tz));
+    let until = start + (now - start) / step * step;
+    (start, until)
+}
+
+/// Asks Prometheus for what changed since the last refresh.
+pub async fn fetch(
+    client: &Client,
+    cfg: &Config,
+    plans: &[ServicePlan],
+    cache: &mut Cache,
+    now: i64,
+    tz: Tz,
+) -> Result<Vec<ServiceData>, query::Error> {
+    let mut out = Vec::new();
+    for p in plans {
+        let step = p.round_seconds.max(1) as i64;
+        let (start, until) = range(now, tz, step);
+        let (cstart, mut shared, sealed) =
+            cache
+                .sealed
+                .remove(&p.service)
+                .unwrap_or((start, Arc::default(), 0));
+        // Unique again once the last snapshot's data is dropped: no copy.
+        let steps = Arc::make_mut(&mut shared);
+        steps.truncate(sealed);
+        // Keep what is still inside the range and on the same grid.
+        if cstart > start || (start - cstart) % step != 0 {
+            steps.clear();
+        } else {
+            let drop = (((start - cstart) / step) as usize).min(steps.len());
+            steps.drain(..drop);
+        }
+        let from = start + steps.len() as i64 * step;
+        let n = ((until - from) / step).max(0) as usize;
+        let q = Queries::new(cfg, p);
+        let fetched = report::fetch_steps(client, &q, from, n, step as u64);
+        let slow = slow(client, p, now);
+        let (fetched, slow) = futures_util::future::try_join(fetched, slow).await?;
+        steps.extend(fetched);
+        let keep = (((now - SEAL_SECONDS - start) / step).max(0) as usize).min(steps.len());
+        cache
+            .sealed
+            .insert(p.service.clone(), (start, shared.clone(), keep));
+        out.push(ServiceData {
+            start,
+            steps: shared,
+            slow,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the last 10 minutes answered fewer operations within the
+/// threshold than the latency objective asks.
+async fn slow(client: &Client, p: &ServicePlan, now: i64) -> Result<bool, query::Error> {
+    let c = promql::latency_counts(
+        &Selector::service(&p.service),
+        p.latency_threshold_seconds,
+        "increase",
+        "10m",
+    );
+    let (g, t) =
+        futures_util::future::try_join(client.query(&c.good, now), client.query(&c.total, now))
+            .await?;
+    let sum = |v: Vec<query::Sample>| {
+        v.iter()
+            .map(|s| s.value)
+            .filter(|v| v.is_finite())
+            .sum::<f64>()
+    };
+    let (good, total) = (sum(g), sum(t));
+    Ok(total > 0.0 && good / total < p.latency)
+}
+
+/// Stable id of a maintenance window.
+pub fn window_id(services: &[String], start: i64) -> String {
+    format!("maint-{}-{}", services.join("+"), start)
+}
+
+/// Words for a failure reason (the closed set of `mimamori_probe_failures_total`).
+pub fn reason_words(reason: &str) -> DisplayName {
+    let (ja, en) = match reason {
+        "dns" => ("名前解決の失敗", "name resolution failed"),
+        "connect" => ("接続できない", "could not connect"),
+        "tls" => ("暗号化通信（TLS）の失敗", "TLS handshake failed"),
+        "timeout" => ("応答なし（時間切れ）", "no answer in time"),
+        "status" => ("エラー応答", "error response"),
+        "assertion" => ("画面・内容の異常", "unexpected content"),
+        "body_too_large" => ("応答が大きすぎる", "response too large"),
+        "protocol" => ("通信手順の異常", "protocol error"),
+        "redirect" => ("転送の異常", "redirect error"),
+        _ => ("原因調査中", "cause under investigation"),
+    };
+    DisplayName {
+        ja: ja.into(),
+        en: en.into(),
+    }
+}
+
+fn figures(
+    d: &ServiceData,
+    p: &ServicePlan,
+    windows: &[compute::Window],
+    a: i64,
+    b: i64,
+    end: i64,
+) -> Figures {
+    let step = p.round_seconds.max(1) as i64;
+    let k0 = ((a - d.start).max(0) / step) as usize;
+    let k1 = (((b - d.start).max(0) + step - 1) / step) as usize;
+    let steps = d
+        .steps
+        .get(k0.min(d.steps.len())..k1.min(d.steps.len()))
+        .unwrap_or(&[])
+        .to_vec();
+    compute::figures(&compute::Inputs {
+        start: a,
+        until: b,
+        month_end: end,
+        step,
+        steps,
+        windows: windows.to_vec(),
+        grace: p.grace_seconds as i64,
+    })
+}
+
+/// The snapshot from fetched data at `now`. `stale_after`: data older than
+/// this (seconds) makes every state unknown.
+pub fn assemble(
+    cfg: &Config,
+    plans: &[ServicePlan],
+    data: &[ServiceData],
+    now: i64,
+    tz: Tz,
+    stale_after: i64,
+) -> Snapshot {
+    let mut services = Vec::new();
+    let mut data_as_of: Option<i64> = None;
+    for (p, d) in plans.iter().zip(data) {
+        let step = p.round_seconds.max(1) as i64;
+        if let Some(k) = d.steps.iter().rposition(|s| s.failing.is_some()) {
+            let t = d.start + (k as i64 + 1) * step;
+            data_as_of = Some(data_as_of.map_or(t, |a| a.max(t)));
+        }
+        services.push(service_status(cfg, p, d, now, tz));
+    }
+    let fresh = data_as_of.is_some_and(|t| now - t <= stale_after);
+    let mut snap = Snapshot {
+        generated_at: Time(now),
+        data_as_of: data_as_of.map(Time),
+        fresh,
+        error: (!fresh).then(|| "no recent data from any location".to_string()),
+        timezone: tz.name().to_string(),
+        services,
+        maintenance: maintenance(cfg, now),
+        notices: Vec::new(),
+    };
+    snap.notices = notices(cfg, now, &mut snap.services);
+    if !fresh {
+        mark_unknown(&mut snap);
+    }
+    snap
+}
+
+/// Every state unknown since the last good data: the page never shows a state it does not know.
+pub fn mark_unknown(snap: &mut Snapshot) {
+    snap.fresh = false;
+    for s in &mut snap.services {
+        s.state = State::Unknown;
+        s.since = snap.data_as_of;
+    }
+}
+
+fn service_status(
+    cfg: &Config,
+    p: &ServicePlan,
+    d: &ServiceData,
+    now: i64,
+    tz: Tz,
+) -> ServiceStatus {
+    let step = p.round_seconds.max(1) as i64;
+    let until = d.start + d.steps.len() as i64 * step;
+    let windows = report::windows(cfg, &p.service, d.start, i64::MAX);
+    let whole = figures(d, p, &windows, d.start, until, until);
+    let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
+    let shown_from = day_start(first_day, tz);
+
+    // Days, oldest first; today up to the last step.
+    let mut days = Vec::new();
+    for i in 0..DAYS as u64 {
+        let date = first_day + chrono::Days::new(i);
+        let a = day_start(date, tz);
+        let b = day_start(date + chrono::Days::new(1), tz).min(until);
+        if a >= b {
+            continue;
+        }
+        let f = figures(d, p, &windows, a, b, b);
+        let r = f.availability();
+        let operating = f.operating_seconds > 0;
+        let level = if f.failure_seconds > 0 {
+            "down"
+        } else if !operating
+            || (f.maintenance_seconds > 0 && f.unknown_seconds * 2 < f.operating_seconds)
+        {
+            "maintenance"
+        } else if f.unknown_seconds * 2 >= f.operating_seconds {
+            "unknown"
+        } else {
+            "ok"
+        };
+        let text = operating.then(|| floor_percent(r.percent(), Some(r), 3));
+        days.push(DayFigure {
+            date: date.format("%Y-%m-%d").to_string(),
+            availability_percent: text.as_ref().and_then(|t| t.parse().ok()),
+            availability_text: text,
+            failure_seconds: f.failure_seconds,
+            maintenance_seconds: f.maintenance_seconds,
+            unknown_seconds: f.unknown_seconds,
+            level,
+        });
+    }
+
+    // Months, newest first.
+    let mut months = Vec::new();
+    let mut m = Month::containing(now, tz);
+    for _ in 0..MONTHS {
+        let (a, end) = (m.start(tz), m.next().start(tz));
+        let b = end.min(until);
+        if a < b {
+            let f = figures(d, p, &windows, a, b, end);
+            let r = f.availability();
+            let text = floor_percent(r.percent(), Some(r), 3);
+            months.push(MonthFigure {
+                month: m.to_string(),
+                availability_percent: text.parse().unwrap_or(0.0),
+                availability_text: text,
+                met: r.at_least(p.availability),
+                to_date: b < end,
+                failure_seconds: f.failure_seconds,
+                unknown_seconds: f.unknown_seconds,
+            });
+        }
+        m = m.prev();
+    }
+
+    // Incidents that touch the days shown, newest first.
+    let last = d.steps.last().and_then(|s| s.failing);
+    let mut incidents: Vec<IncidentItem> = whole
+        .incidents
+        .iter()
+        .filter(|i| i.end > shown_from)
+        .map(|i| {
+            let ongoing = i.end >= until && last == Some(true);
+            let reason = i.reason.clone().unwrap_or_else(|| "unknown".into());
+            IncidentItem {
+                id: format!("incident-{}-{}", p.service, i.start),
+                service: p.service.clone(),
+                start: Time(i.start),
+                end: (!ongoing).then_some(Time(i.end)),
+                ongoing,
+                seconds: if ongoing { now - i.start } else { i.seconds },
+                locations: i.locations.clone(),
+                reason_words: reason_words(&reason),
+                reason,
+                notices: Vec::new(),
+            }
+        })
+        .collect();
+    incidents.reverse();
+
+    // The state now, and since when.
+    let active = cfg
+        .maintenance
+        .iter()
+        .filter(|w| w.services.contains(&p.service))
+        .find(|w| w.start.timestamp() <= now && now < w.end.timestamp());
+    let run_start = |pred: &dyn Fn(Option<bool>) -> bool| {
+        let k = d
+            .steps
+            .iter()
+            .rposition(|s| !pred(s.failing))
+            .map_or(0, |k| k + 1);
+        (k > 0).then(|| Time(d.start + k as i64 * step))
+    };
+    let (state, since) = if let Some(w) = active {
+        (State::Maintenance, Some(Time(w.start.timestamp())))
+    } else {
+        match last {
+            None => (State::Unknown, run_start(&|f| f.is_none())),
+            Some(true) => (
+                State::Outage,
+                incidents
+                    .first()
+                    .filter(|i| i.ongoing)
+                    .map(|i| i.start)
+                    .or_else(|| run_start(&|f| f == Some(true))),
+            ),
+            Some(false) if d.slow => (State::Slow, None),
+            Some(false) => {
+                // Failures seen inside a window are not the service's: up since the later
+                // of the last bad step and the end of the last window.
+                let window_end = cfg
+                    .maintenance
+                    .iter()
+                    .filter(|w| w.services.contains(&p.service))
+                    .map(|w| w.end.timestamp())
+                    .filter(|&e| e <= now)
+                    .max();
+                let since = run_start(&|f| f == Some(false));
+                let since = match (since, window_end) {
+                    (Some(a), Some(b)) => Some(Time(a.0.max(b))),
+                    (a, _) => a,
+                };
+                (State::Operational, since)
+            }
+        }
+    };
+    let month_availability_percent = months.first().map_or(100.0, |m| m.availability_percent);
+    ServiceStatus {
+        service: p.service.clone(),
+        display_name: DisplayName {
+            ja: p.ja.clone(),
+            en: p.en.clone(),
+        },
+        state,
+        since,
+        objective_percent: promql::round_decimal(p.availability * 100.0),
+        month_availability_percent,
+        months,
+        days,
+        incidents,
+        maintenance: cfg
+            .maintenance
+            .iter()
+            .filter(|w| w.services.contains(&p.service))
+            .map(|w| window_id(&w.services, w.start.timestamp()))
+            .collect(),
+    }
+}
+
+fn maintenance(cfg: &Config, now: i64) -> Vec<MaintenanceItem> {
+    let months = cfg.global.maintenance_notice_months;
+    let mut v: Vec<MaintenanceItem> = cfg
+        .maintenance
+        .iter()
+        .map(|w| {
+            let (a, b) = (w.start.timestamp(), w.end.timestamp());
+            MaintenanceItem {
+                id: window_id(&w.services, a),
+                services: w.services.clone(),
+                start: Time(a),
+                end: Time(b),
+                announced_at: Time(w.announced_at.timestamp()),
+                announced_via: w.announced_via.clone(),
+                in_time: w.announced_in_time(months),
+                title: w.title.clone(),
+                status: if now < a {
+                    "upcoming"
+                } else if now < b {
+                    "active"
+                } else {
+                    "past"
+                },
+            }
+        })
+        .collect();
+    v.sort_by_key(|w| std::cmp::Reverse(w.start));
+    v
+}
+
+/// Published notices, newest first; incident notices attached to the
+/// incident of their services that was ongoing (or ended within a day) when published.
+fn notices(cfg: &Config, now: i64, services: &mut [ServiceStatus]) -> Vec<NoticeItem> {
+    let mut out = Vec::new();
+    for n in &cfg.notices {
+        let at = n.published_at.timestamp();
+        if at > now {
+            continue;
+        }
+        let id = format!("notice-{}-{at}", out.len());
+        let mut incident = None;
+        if n.kind == NoticeKind::Incident {
+            'found: for s in services.iter_mut() {
+                if !n.services.is_empty() && !n.services.contains(&s.service) {
+                    continue;
+                }
+                for i in &mut s.incidents {
+                    let end = i.end.map_or(i64::MAX, |e| e.0 + 86400);
+                    if i.start.0 - 3600 <= at && at <= end {
+                        i.notices.push(id.clone());
+                        incident = Some(i.id.clone());
+                        break 'found;
+                    }
+                }
+            }
+        }
+        let in_time = match (n.kind, n.effective_at) {
+            (NoticeKind::Change, Some(e)) => Some(
+                n.published_at
+                    .checked_add_months(Months::new(1))
+                    .is_some_and(|d| d <= e),
+            ),
+            _ => None,
+        };
+        out.push(NoticeItem {
+            id,
+            kind: n.kind,
+            published_at: Time(at),
+            effective_at: n.effective_at.map(|e| Time(e.timestamp())),
+            in_time,
+            services: n.services.clone(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            incident,
+        });
+    }
+    out.sort_by_key(|n| std::cmp::Reverse(n.published_at));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        let text = r#"
+global: {interval: 60s, timeout: 30s}
+alerting: {locations: [a, b, c]}
+services:
+  - name: web
+    display_name: {ja: ウェブ, en: Web}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://web.invalid/'}]
+maintenance:
+  - services: [web]
+    start: 2026-12-20T01:00:00+09:00
+    end: 2026-12-20T03:00:00+09:00
+    announced_at: 2026-12-01T10:00:00+09:00
+    announced_via: guide
+    title: {ja: 臨時, en: Extra}
+notices:
+  - kind: incident
+    published_at: 2026-12-02T10:20:00+09:00
+    title: {ja: 調査中, en: Investigating}
+  - kind: change
+    published_at: 2026-12-01T00:00:00+09:00
+    effective_at: 2026-12-15T00:00:00+09:00
+    title: {ja: 変更, en: Change}
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        std::fs::write(&p, text).unwrap();
+        crate::config::load(&p).unwrap()
+    }
+
+    fn t(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+    }
+
+    #[test]
+    fn an_ongoing_failure_is_an_outage_with_its_start_and_stale_data_is_unknown() {
+        let cfg = cfg();
+        let plans = crate::generate::slo::plans(&cfg);
+        let tz = chrono_tz::Asia::Tokyo;
+        let now = t("2026-12-02T10:30:30+09:00");
+        let (start, until) = range(now, tz, 60);
+        let n = ((until - start) / 60) as usize;
+        let mut steps = vec![
+            StepData {
+                failing: Some(false),
+                ..Default::default()
+            };
+            n
+        ];
+        let fail_from = ((t("2026-12-02T10:15:00+09:00") - start) / 60) as usize;
+        for s in &mut steps[fail_from..] {
+            s.failing = Some(true);
+            s.reasons.insert("timeout".into(), 1.0);
+        }
+        let d = ServiceData {
+            start,
+            steps: steps.into(),
+            slow: false,
+        };
+        let snap = assemble(&cfg, &plans, std::slice::from_ref(&d), now, tz, 120);
+        let s = &snap.services[0];
+        assert_eq!(s.state, State::Outage);
+        assert_eq!(s.since, Some(Time(t("2026-12-02T10:15:00+09:00"))));
+        assert_eq!(s.days.len(), DAYS);
+        assert_eq!(s.days.last().unwrap().date, "2026-12-02");
+        assert_eq!(s.days.last().unwrap().level, "down");
+        assert!(s.incidents[0].ongoing);
+        assert_eq!(s.incidents[0].reason, "timeout");
+        // The incident notice is attached by time; the change came late.
+        assert_eq!(s.incidents[0].notices.len(), 1);
+        let change = snap.notices.iter().find(|n| n.kind == NoticeKind::Change);
+        assert_eq!(change.unwrap().in_time, Some(false));
+        assert!(!snap.maintenance[0].in_time);
+        assert_eq!(snap.maintenance[0].status, "upcoming");
+        // Inside a window (announced late, still maintenance on the page): メンテナンス中.
+        let during = t("2026-12-20T02:00:00+09:00");
+        let (start, until) = range(during, tz, 60);
+        let steps = vec![
+            StepData {
+                failing: Some(true),
+                ..Default::default()
+            };
+            ((until - start) / 60) as usize
+        ];
+        let m = ServiceData {
+            start,
+            steps: steps.into(),
+            slow: false,
+        };
+        let snap = assemble(&cfg, &plans, std::slice::from_ref(&m), during, tz, 120);
+        assert_eq!(snap.services[0].state, State::Maintenance);
+        assert_eq!(
+            snap.services[0].since,
+            Some(Time(t("2026-12-20T01:00:00+09:00")))
+        );
+        assert_eq!(snap.maintenance[0].status, "active");
+        // Up, but too few operations within the latency threshold: 応答遅延.
+        let up = ServiceData {
+            start: d.start,
+            steps: vec![
+                StepData {
+                    failing: Some(false),
+                    ..Default::default()
+                };
+                d.steps.len()
+            ]
+            .into(),
+            slow: true,
+        };
+        let snap = assemble(&cfg, &plans, &[up], now, tz, 120);
+        assert_eq!(snap.services[0].state, State::Slow);
+        // 15 minutes later with no new data: unknown, since the last good data.
+        let snap = assemble(&cfg, &plans, &[d], now + 900, tz, 120);
+        assert_eq!(snap.services[0].state, State::Unknown);
+        assert!(!snap.fresh);
+        assert_eq!(snap.services[0].since, snap.data_as_of);
+    }
+}

@@ -1,0 +1,153 @@
+//! A real Prometheus (Debian's 2.42) for the tests: backfilled from OpenMetrics
+//! text with `promtool tsdb create-blocks-from openmetrics`, or scraping live
+//! targets. Shared by tests/it/report.rs and tests/it/status.rs.
+
+use std::io::{BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `(name{labels}, points)`, points `(unix seconds, value)` in time order.
+pub type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
+
+/// Writes one OpenMetrics file per UTC day of `[start, end)` (promtool reads a
+/// file once per 2-hour block, so one file for a month would be read 370
+/// times) and turns them into blocks in `db`.
+pub fn backfill(all: &[SeriesSet], start: i64, end: i64, dir: &Path, db: &Path) {
+    let mut files = Vec::new();
+    let mut day = start.div_euclid(86400) * 86400;
+    while day < end {
+        let path = dir.join(format!("day-{day}.om"));
+        let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
+        for series in all {
+            for (name, points) in series {
+                for (t, v) in points.iter().filter(|(t, _)| *t >= day && *t < day + 86400) {
+                    writeln!(w, "{name} {v} {t}").unwrap();
+                }
+            }
+        }
+        writeln!(w, "# EOF").unwrap();
+        w.flush().unwrap();
+        files.push(path);
+        day += 86400;
+    }
+    std::thread::scope(|s| {
+        for part in files.chunks(files.len().div_ceil(2).max(1)) {
+            s.spawn(move || {
+                for f in part {
+                    let out = Command::new("promtool")
+                        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+                        .arg(f)
+                        .arg(db)
+                        .output()
+                        .expect("promtool runs (scripts/test.sh installs it)");
+                    assert!(
+                        out.status.success(),
+                        "promtool on {}: {}",
+                        f.display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+}
+
+/// A Prometheus on a free port, killed when dropped (also when a test panics).
+pub struct Prometheus {
+    child: Child,
+    /// Base address including the `/prom` path prefix.
+    pub url: String,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Kill-on-drop for a Prometheus a test started with its own flags.
+    pub fn adopt(child: Child) -> Prometheus {
+        Prometheus {
+            child,
+            url: String::new(),
+            addr: String::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Stops it now (to test what a client does without it).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The status code of `GET path` on `addr`, if it answers.
+pub fn http_status(addr: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split(' ').nth(1)?.parse().ok()
+}
+
+/// Backfills `all` over `[start, end)` and serves it under the path prefix `/prom`.
+pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data");
+    std::fs::create_dir(&db).unwrap();
+    let t = Instant::now();
+    backfill(all, start, end, dir.path(), &db);
+    eprintln!("backfill: {:?}", t.elapsed());
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global: {}\n").unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", db.display()))
+        .args([
+            "--storage.tsdb.retention.time=100y",
+            // Equal block durations: no compaction of the backfilled blocks while we query.
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+            "--web.route-prefix=/prom",
+        ])
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)");
+    let mut p = Prometheus {
+        child,
+        url: format!("http://{addr}/prom"),
+        addr: addr.clone(),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_status(&addr, "/prom/-/ready") != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready within 60 s"
+        );
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p
+}

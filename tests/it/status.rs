@@ -1,0 +1,630 @@
+//! `mimamori status` against a real Prometheus holding 93 backfilled days.
+//!
+//! Two services, three locations, at a 120 s interval: one with a past
+//! outage and one ongoing, one with a planned window and a late one ahead.
+//! The JSON is asserted to the second; the iCalendar and Atom feeds are
+//! parsed with Python's `icalendar` and `feedparser` (scripts/test.sh
+//! installs them); the page is opened in headless Chromium (Debian's
+//! `chromium`) for its DOM, its screenshots and a network log that shows no
+//! request leaving the page's origin; then Prometheus is stopped and the page
+//! must say 状況不明 with the time of its last good data.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
+use serde_json::Value;
+
+use crate::common::prometheus::{self, SeriesSet};
+
+const LOCATIONS: [&str; 3] = ["fukuoka", "osaka", "tokyo"];
+const INTERVAL: i64 = 120;
+/// The page is evaluated as if it were this time (the data ends 30 minutes later).
+const NOW: &str = "2026-12-02T10:30:00+09:00";
+
+fn jst(s: &str) -> i64 {
+    DateTime::parse_from_rfc3339(&format!("{s}+09:00"))
+        .unwrap()
+        .timestamp()
+}
+
+/// `(service, [(from, to, reason)])`: failing at every location in `[from, to)`.
+fn series(service: &str, outages: &[(i64, i64, &str)], start: i64, end: i64) -> SeriesSet {
+    let mut out = Vec::new();
+    let times: Vec<i64> = (0..)
+        .map(|k| start + 7 + k * INTERVAL)
+        .take_while(|t| *t < end)
+        .collect();
+    for loc in LOCATIONS {
+        let labels = format!("service=\"{service}\",transaction=\"t\",location=\"{loc}\"");
+        let fails = |t: i64| outages.iter().any(|o| o.0 <= t && t < o.1);
+        out.push((
+            format!("mimamori_probe_success{{{labels}}}"),
+            times
+                .iter()
+                .map(|&t| (t, if fails(t) { 0.0 } else { 1.0 }))
+                .collect(),
+        ));
+        for &(from, to, reason) in outages {
+            let mut count = 0.0;
+            let mut points = Vec::new();
+            for &t in times.iter().filter(|&&t| from - 600 <= t && t < to + 600) {
+                if from <= t && t < to {
+                    count += 1.0;
+                }
+                points.push((t, count));
+            }
+            out.push((
+                format!("mimamori_probe_failures_total{{{labels},reason=\"{reason}\"}}"),
+                points,
+            ));
+        }
+    }
+    out
+}
+
+const CONFIG: &str = r#"
+global:
+  interval: 120s
+  timeout: 30s
+alerting:
+  locations: [fukuoka, osaka, tokyo]
+services:
+  - name: sales
+    display_name: {ja: AOULU 販売, en: AOULU Sales}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://sales.invalid/'}]
+  - name: mail
+    display_name: {ja: AOULU 電子便, en: AOULU Mail}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://mail.invalid/'}]
+maintenance:
+  - services: [mail]
+    start: 2026-11-10T01:00:00+09:00
+    end: 2026-11-10T05:00:00+09:00
+    announced_at: 2026-04-01T10:00:00+09:00
+    announced_via: ご利用ガイド メンテナンス情報
+    title: {ja: 定期メンテナンス, en: Scheduled maintenance}
+  - services: [sales, mail]
+    start: 2027-01-10T01:00:00+09:00
+    end: 2027-01-10T03:00:00+09:00
+    announced_at: 2026-11-20T10:00:00+09:00
+    announced_via: ご利用ガイド メンテナンス情報
+    title: {ja: "臨時メンテナンス <緊急>", en: "Extra maintenance, urgent"}
+notices:
+  - kind: incident
+    published_at: 2026-12-02T10:20:00+09:00
+    services: [sales]
+    title: {ja: "販売で障害が発生しています <調査中>", en: "Sales is failing (investigating)"}
+    body: {ja: 原因を調査しています。, en: We are investigating.}
+  - kind: change
+    published_at: 2026-11-25T10:00:00+09:00
+    effective_at: 2026-12-10T00:00:00+09:00
+    title: {ja: ログイン画面の変更, en: New login screen}
+"#;
+
+/// A running `mimamori status`, killed when dropped.
+struct Status {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Status {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_status(cfg: &Path, url: &str) -> Status {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["status", "--config"])
+        .arg(cfg)
+        .args(["--prometheus.url", url, "--refresh", "2s", "--now", NOW])
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .args(["--web.external-url", "https://status.example.jp/"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().expect("status printed its address").unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("status page on http://")
+        .unwrap_or_else(|| panic!("{line}"))
+        .trim_end_matches('/')
+        .to_string();
+    std::thread::spawn(move || lines.for_each(drop));
+    Status { child, addr }
+}
+
+/// Status, headers (lowercased names) and body of `GET path`.
+fn get(addr: &str, path: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (
+        head[9..12].parse().unwrap(),
+        head.to_ascii_lowercase(),
+        body.to_string(),
+    )
+}
+
+fn json(addr: &str) -> Value {
+    let (code, _, body) = get(addr, "/api/v1/status.json");
+    assert_eq!(code, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+fn service<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == name)
+        .unwrap_or_else(|| panic!("{name} in {v}"))
+}
+
+fn day<'a>(s: &'a Value, date: &str) -> &'a Value {
+    s["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == date)
+        .unwrap_or_else(|| panic!("{date}"))
+}
+
+/// Python with `icalendar` and `feedparser`: the feeds as the real parsers read them.
+const PARSE_FEEDS: &str = r#"
+import json, sys, icalendar, feedparser
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+events = [{
+    'uid': str(e['UID']), 'summary': str(e['SUMMARY']), 'status': str(e['STATUS']),
+    'description': str(e['DESCRIPTION']),
+    'start': e.decoded('DTSTART').isoformat(), 'end': e.decoded('DTEND').isoformat(),
+    'stamp': e.decoded('DTSTAMP').isoformat(),
+} for e in cal.walk('VEVENT')]
+feed = feedparser.parse(open(sys.argv[2], 'rb').read())
+print(json.dumps({
+    'events': events,
+    'bozo': bool(feed.bozo), 'bozo_exception': str(feed.get('bozo_exception', '')),
+    'title': feed.feed.get('title'),
+    'entries': [{'id': e.id, 'title': e.title, 'updated': e.get('updated')} for e in feed.entries],
+}))
+"#;
+
+fn parse_feeds(dir: &Path, ics: &str, atom: &str) -> Value {
+    let (i, a) = (dir.join("m.ics"), dir.join("f.atom"));
+    std::fs::write(&i, ics).unwrap();
+    std::fs::write(&a, atom).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", PARSE_FEEDS])
+        .arg(&i)
+        .arg(&a)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "parsing the feeds (scripts/test.sh installs icalendar and feedparser): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Headless Chromium, as root, with a fresh profile and no background traffic of its own.
+fn chromium(args: &[String], profile: &Path) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs (scripts/test.sh installs it)")
+}
+
+/// Every URL the page made Chromium request, from its network log: the
+/// requests whose network isolation key is the page's site. Chromium's own
+/// traffic (component updates, account checks; keyed `null` or its own
+/// sites) is not the page's and is left out.
+fn netlog_urls(path: &Path, site: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    // A log cut short by the exit lacks its closing brackets.
+    let v: Value = serde_json::from_str(&text)
+        .or_else(|_| serde_json::from_str(&format!("{}]}}", text.trim_end().trim_end_matches(','))))
+        .unwrap_or_else(|e| panic!("net log {}: {e}", path.display()));
+    let mut urls = Vec::new();
+    let key = format!("{site} {site}");
+    for e in v["events"].as_array().unwrap() {
+        let p = &e["params"];
+        if let (Some(u), Some(k)) = (p["url"].as_str(), p["network_isolation_key"].as_str()) {
+            if k == key {
+                urls.push(u.to_string());
+            }
+        }
+    }
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
+    let origin = format!("http://{addr}/");
+    for (path, name, marker_state) in [("/", "ja", "障害発生中"), ("/en/", "en", "Outage")] {
+        let url = format!("{origin}{}", path.trim_start_matches('/'));
+        let profile = tempfile::tempdir().unwrap();
+        let netlog = dir.join(format!("net-{name}.json"));
+        let out = chromium(
+            &[
+                format!("--log-net-log={}", netlog.display()),
+                "--dump-dom".into(),
+                url.clone(),
+            ],
+            profile.path(),
+        );
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dom.contains(marker_state), "{name}: {dom}");
+        assert_eq!(
+            dom.matches(r#"data-service="sales" data-state="outage""#)
+                .count(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            dom.matches(r#"data-service="mail" data-state="operational""#)
+                .count(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            dom.matches(r#"class="bar "#).count(),
+            180,
+            "{name}: 90 bars each"
+        );
+        assert!(dom.contains(r#"data-date="2026-11-05" data-level="down""#));
+        assert!(dom.contains(r#"data-date="2026-11-10" data-level="maintenance""#));
+        assert!(dom.contains(r#"class="incident ongoing" id="incident-sales-"#));
+        // User text is escaped, not markup.
+        assert!(dom.contains("&lt;緊急&gt;") || dom.contains("Extra maintenance, urgent"));
+        assert!(!dom.contains("<緊急>"));
+        let urls = netlog_urls(&netlog, "http://127.0.0.1");
+        assert!(urls.iter().any(|u| u.ends_with("style.css")), "{urls:?}");
+        let foreign: Vec<&String> = urls.iter().filter(|u| !u.starts_with(&origin)).collect();
+        assert!(foreign.is_empty(), "requests leaving {origin}: {foreign:?}");
+
+        for (device, size) in [("desktop", "1280,2200"), ("phone", "390,2600")] {
+            let shot = dir.join(format!("status-{name}-{device}.png"));
+            let profile = tempfile::tempdir().unwrap();
+            let out = chromium(
+                &[
+                    format!("--screenshot={}", shot.display()),
+                    format!("--window-size={size}"),
+                    url.clone(),
+                ],
+                profile.path(),
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let png = std::fs::read(&shot).unwrap();
+            assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+            if let Some(docs) = docs {
+                std::fs::copy(&shot, docs.join(shot.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "{what} within {secs} s");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn status_page_against_a_real_prometheus() {
+    let (start, end) = (jst("2026-08-31T00:00:00"), jst("2026-12-02T11:00:00"));
+    let sales = series(
+        "sales",
+        &[
+            (
+                jst("2026-11-05T10:00:00"),
+                jst("2026-11-05T10:10:00"),
+                "timeout",
+            ),
+            (jst("2026-12-02T10:10:00"), end, "status"),
+        ],
+        start,
+        end,
+    );
+    // Failing inside the planned window only: maintenance, not failure.
+    let mail = series(
+        "mail",
+        &[(
+            jst("2026-11-10T02:00:00"),
+            jst("2026-11-10T04:00:00"),
+            "status",
+        )],
+        start,
+        end,
+    );
+    let mut prom = prometheus::start_backfilled(&[sales, mail], start, end);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let status = start_status(&cfg, &prom.url);
+    let addr = status.addr.clone();
+
+    let (code, head, _) = get(&addr, "/-/healthy");
+    assert_eq!(code, 200);
+    assert!(head.contains("content-security-policy: default-src 'none'; style-src 'self'"));
+    assert!(head.contains("x-content-type-options: nosniff"));
+
+    // The JSON, to the second.
+    let v = json(&addr);
+    assert_eq!(v["fresh"], true, "{v}");
+    let s = service(&v, "sales");
+    assert_eq!(s["state"], "outage");
+    assert_eq!(s["since"], "2026-12-02T10:10:00+09:00");
+    assert_eq!(s["days"].as_array().unwrap().len(), 90);
+    assert_eq!(s["days"][0]["date"], "2026-09-04");
+    assert_eq!(s["days"][89]["date"], "2026-12-02");
+    let d = day(s, "2026-11-05");
+    assert_eq!(
+        (d["failure_seconds"].as_i64(), d["level"].as_str()),
+        (Some(600), Some("down"))
+    );
+    // 86,400 − 600 of 86,400 s: 99.3055… floored.
+    assert_eq!(d["availability_text"], "99.305");
+    assert_eq!(day(s, "2026-11-06")["availability_text"], "100.000");
+    let inc = s["incidents"].as_array().unwrap();
+    assert_eq!(inc.len(), 2, "{inc:?}");
+    assert_eq!(inc[0]["ongoing"], true);
+    assert_eq!(inc[0]["reason"], "status");
+    assert_eq!(inc[0]["notices"].as_array().unwrap().len(), 1);
+    assert_eq!(inc[1]["start"], "2026-11-05T10:00:00+09:00");
+    assert_eq!(inc[1]["end"], "2026-11-05T10:10:00+09:00");
+    assert_eq!(inc[1]["seconds"], 600);
+    assert_eq!(inc[1]["locations"], serde_json::json!(LOCATIONS));
+    assert_eq!(inc[1]["reason"], "timeout");
+    assert_eq!(inc[1]["reason_words"]["ja"], "応答なし（時間切れ）");
+    // November: 600 s of 2,592,000 → 99.976 % (floored), missed.
+    let nov = &s["months"][1];
+    assert_eq!(nov["month"], "2026-11");
+    assert_eq!(nov["availability_text"], "99.976");
+    assert_eq!(nov["met"], false);
+    // December so far: 1 day 10 h 30 min, of it 20 min failing.
+    // (One more step when the refresh came after 10:32.)
+    let dec = &s["months"][0];
+    assert_eq!(dec["to_date"], true);
+    let failed = dec["failure_seconds"].as_i64().unwrap();
+    assert!(failed == 1200 || failed == 1320, "{dec}");
+    let operating = (124200 + failed - 1200) as f64;
+    let expect = (operating - failed as f64) / operating * 100.0;
+    let got = s["month_availability_percent"].as_f64().unwrap();
+    assert!(got <= expect && expect - got < 0.001, "{got} vs {expect}");
+
+    let m = service(&v, "mail");
+    assert_eq!(m["state"], "operational");
+    let d = day(m, "2026-11-10");
+    assert_eq!(
+        (
+            d["failure_seconds"].as_i64(),
+            d["maintenance_seconds"].as_i64(),
+            d["level"].as_str()
+        ),
+        (Some(0), Some(4 * 3600), Some("maintenance"))
+    );
+    assert_eq!(m["months"][1]["availability_text"], "100.000");
+    assert_eq!(m["incidents"], serde_json::json!([]));
+    let maint = v["maintenance"].as_array().unwrap();
+    assert_eq!(maint.len(), 2);
+    assert_eq!(
+        (maint[0]["status"].as_str(), maint[0]["in_time"].as_bool()),
+        (Some("upcoming"), Some(false))
+    );
+    assert_eq!(
+        (maint[1]["status"].as_str(), maint[1]["in_time"].as_bool()),
+        (Some("past"), Some(true))
+    );
+    let change = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "change")
+        .unwrap();
+    assert_eq!(change["in_time"], false);
+    assert!(
+        v["data_as_of"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-02T10:3"),
+        "{}",
+        v["data_as_of"]
+    );
+
+    // The feeds, read by real parsers.
+    let (_, head, ics) = get(&addr, "/maintenance.ics");
+    assert!(head.contains("content-type: text/calendar"));
+    let (_, _, atom) = get(&addr, "/feed.atom");
+    let f = parse_feeds(dir.path(), &ics, &atom);
+    let events = f["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{f}");
+    let late = events
+        .iter()
+        .find(|e| e["start"] == "2027-01-09T16:00:00+00:00")
+        .unwrap();
+    assert_eq!(late["end"], "2027-01-09T18:00:00+00:00");
+    assert_eq!(
+        late["summary"],
+        "臨時メンテナンス <緊急> / Extra maintenance, urgent"
+    );
+    assert_eq!(late["status"], "CONFIRMED");
+    assert!(late["description"]
+        .as_str()
+        .unwrap()
+        .contains("less than 6 months"));
+    assert!(late["uid"]
+        .as_str()
+        .unwrap()
+        .ends_with("@status.example.jp"));
+    assert_eq!(f["bozo"], false, "{f}");
+    let titles: Vec<&str> = f["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.starts_with("障害発生中: AOULU 販売")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"販売で障害が発生しています <調査中> / Sales is failing (investigating)"),
+        "{titles:?}"
+    );
+    assert!(titles
+        .iter()
+        .any(|t| t.starts_with("メンテナンス / Maintenance: 臨時メンテナンス")));
+    assert_eq!(titles.len(), 2 + 2 + 2);
+
+    // A restart shows the same calendar (UIDs stable), and so does a second replica.
+    // Its first refresh asks for all 90 days; the first replica has refreshed
+    // from its cache every 2 s since: the same past days and incidents.
+    let again = start_status(&cfg, &prom.url);
+    let (_, _, ics2) = get(&again.addr, "/maintenance.ics");
+    assert_eq!(ics, ics2);
+    let (one, two) = (json(&addr), json(&again.addr));
+    for name in ["sales", "mail"] {
+        let past = |v: &Value| {
+            let s = service(v, name);
+            let days = s["days"].as_array().unwrap()[..89].to_vec();
+            let ended: Vec<Value> = s["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["ongoing"] == false)
+                .cloned()
+                .collect();
+            (days, ended)
+        };
+        assert_eq!(past(&one), past(&two), "{name}");
+    }
+    drop(again);
+
+    let (_, _, badge) = get(&addr, "/badge/sales.svg");
+    assert!(badge.contains("障害発生中 / outage"));
+
+    // Static files: the same pages, for object storage.
+    let site = dir.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["status", "--config"])
+        .arg(&cfg)
+        .args(["--prometheus.url", &prom.url, "--now", NOW, "--render"])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "index.html",
+        "en/index.html",
+        "style.css",
+        "feed.atom",
+        "maintenance.ics",
+        "api/v1/status.json",
+        "badge/mail.svg",
+    ] {
+        assert!(site.join(f).is_file(), "{f}");
+    }
+    let ja = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(ja.contains(r#"href="./en/""#) && ja.contains("障害発生中"));
+
+    // Headless Chromium: DOM, no foreign request, screenshots (copied to docs/ on request).
+    let docs = std::env::var_os("MIMAMORI_UPDATE_SCREENSHOTS")
+        .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs"));
+    browse(&addr, dir.path(), docs.as_deref());
+
+    // Prometheus gone: status unknown, with the time of the last good data.
+    let as_of = v["data_as_of"].clone();
+    prom.stop();
+    wait_for("status unknown after Prometheus stopped", 20, || {
+        let v = json(&addr);
+        v["fresh"] == false
+            && v["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["state"] == "unknown")
+    });
+    let v = json(&addr);
+    assert_eq!(v["data_as_of"], as_of);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach Prometheus"),
+        "{v}"
+    );
+    let (_, _, ja) = get(&addr, "/");
+    assert!(ja.contains(r#"id="stale""#) && ja.contains("状況不明"));
+    assert!(ja.contains("最後に確認できた時点で発生中の障害"));
+    let shown = as_of.as_str().unwrap()[11..16].to_string();
+    assert!(
+        ja.contains(&shown),
+        "last good data time {shown} on the page"
+    );
+    assert!(!ja.contains(r#"data-state="operational""#));
+    let (_, _, en) = get(&addr, "/en/");
+    assert!(en.contains("Status unknown"));
+    let shot = dir.path().join("status-ja-unknown.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = chromium(
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,900".into(),
+            format!("http://{addr}/"),
+        ],
+        profile.path(),
+    );
+    assert!(out.status.success());
+    if let Some(docs) = &docs {
+        std::fs::copy(&shot, docs.join("status-ja-unknown.png")).unwrap();
+    }
+    drop(status);
+}
