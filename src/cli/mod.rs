@@ -7,7 +7,10 @@ mod demo;
 mod explain;
 mod generate;
 mod probe;
+mod prometheus;
+mod report;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -22,7 +25,10 @@ pub use demo::DemoArgs;
 pub use explain::ExplainArgs;
 pub use generate::GenerateArgs;
 pub use probe::ProbeArgs;
+pub use prometheus::PrometheusArgs;
+pub use report::ReportArgs;
 pub use serve::ServeArgs;
+pub use status::StatusArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,9 +60,9 @@ pub enum Command {
     /// Print the arithmetic behind each objective's alerts.
     Explain(ExplainArgs),
     /// Monthly availability and latency against the objectives, from Prometheus.
-    Report(crate::report::ReportArgs),
+    Report(ReportArgs),
     /// Public status page (ja/en) with incidents, maintenance calendar and feeds, from Prometheus.
-    Status(crate::status::StatusArgs),
+    Status(StatusArgs),
 }
 
 /// A duration flag such as `10s` or `1m30s`.
@@ -104,7 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Explain(args) => explain::run(args),
-        Command::Report(args) => crate::report::run(args),
-        Command::Status(args) => crate::status::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Status(args) => status::run(args),
     }
 }

@@ -19,38 +19,23 @@ pub const MAX_POINTS: u64 = 11_000;
 /// Range-query chunks in flight at once.
 pub const CONCURRENCY: usize = 4;
 
-/// How to reach Prometheus (flags shared by every command that queries it).
-#[derive(Debug, Clone, clap::Args)]
-pub struct PrometheusArgs {
+/// How to reach Prometheus (the `--prometheus.*` flags of `report` and `status`, see `cli::prometheus`).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
     /// Prometheus (or Thanos Query, Mimir, VictoriaMetrics) base address; may carry a path
     /// prefix, e.g. https://mimir.example/prometheus.
-    #[arg(long = "prometheus.url", value_name = "URL")]
     pub url: String,
     /// User name for HTTP basic authentication.
-    #[arg(long = "prometheus.basic-auth-user", value_name = "USER")]
     pub basic_auth_user: Option<String>,
     /// File holding the basic-auth password (trailing newline removed).
-    #[arg(
-        long = "prometheus.basic-auth-password-file",
-        value_name = "FILE",
-        requires = "basic_auth_user"
-    )]
     pub basic_auth_password_file: Option<PathBuf>,
     /// File holding a bearer token (trailing newline removed).
-    #[arg(
-        long = "prometheus.bearer-token-file",
-        value_name = "FILE",
-        conflicts_with = "basic_auth_user"
-    )]
     pub bearer_token_file: Option<PathBuf>,
     /// Extra request header, e.g. X-Scope-OrgID=tenant-a; repeatable.
-    #[arg(long = "prometheus.header", value_name = "NAME=VALUE")]
     pub headers: Vec<String>,
     /// CA certificate(s) (PEM) to trust besides the bundled Mozilla roots (webpki-roots).
-    #[arg(long = "prometheus.ca-file", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Deadline for one HTTP request.
-    #[arg(long = "prometheus.timeout", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub timeout: Duration,
 }
 
@@ -119,7 +104,7 @@ fn read_secret(path: &std::path::Path, what: &str) -> Result<String, Error> {
 }
 
 impl Client {
-    pub fn new(args: &PrometheusArgs) -> Result<Self, Error> {
+    pub fn new(args: &ClientOptions) -> Result<Self, Error> {
         use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
         let mut base = reqwest::Url::parse(&args.url).map_err(|e| {
             Error::Options(format!(
@@ -497,7 +482,7 @@ mod tests {
             redact("https://u:secret@prom.example/prefix"),
             "https://prom.example/prefix"
         );
-        let args = PrometheusArgs {
+        let args = ClientOptions {
             url: "https://u:secret@prom.example/prefix".into(),
             basic_auth_user: None,
             basic_auth_password_file: None,
@@ -509,7 +494,7 @@ mod tests {
         let c = Client::new(&args).unwrap();
         assert_eq!(c.url(), "https://prom.example/prefix/");
         assert!(!format!("{c:?}").contains("secret"));
-        let bad = PrometheusArgs {
+        let bad = ClientOptions {
             headers: vec!["nonsense".into()],
             ..args
         };

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::config::{self, Config, ConfigErrors};
 use crate::generate::slo::ServicePlan;
 use crate::promql::{self, Selector};
-use crate::query::{self, Client, PrometheusArgs};
+use crate::query::{self, Client, ClientOptions};
 use compute::{Figures, Inputs, Ratio, StepData, Window};
 use month::{Month, Period};
 
@@ -35,21 +35,16 @@ pub enum Format {
     Json,
 }
 
-/// Flags of `mimamori report`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
+/// What `mimamori report` was asked for (its flags: `cli::report`).
+#[derive(Debug, Clone)]
+pub struct Options {
     /// The exporter's configuration: services, objectives, maintenance windows, time zone.
-    #[arg(long)]
     pub config: PathBuf,
-    #[command(flatten)]
-    pub prometheus: PrometheusArgs,
+    pub prometheus: ClientOptions,
     /// Calendar month in the SLO's time zone, YYYY-MM; default: the last complete month.
-    #[arg(long)]
     pub month: Option<String>,
-    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Only this service (repeatable); default: every service.
-    #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 }
 
@@ -182,7 +177,7 @@ impl Report {
 }
 
 /// Entry point from the CLI: prints the report, or the reason there is none.
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     match execute(&args, Utc::now().timestamp()) {
         Ok((report, text)) => {
             print!("{text}");
@@ -196,7 +191,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Makes the report at `now` (unix seconds) and renders it.
-pub fn execute(args: &ReportArgs, now: i64) -> Result<(Report, String), ReportError> {
+pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError> {
     let cfg = config::load(&args.config)?;
     let tz = month::zone(&cfg.alerting.support_hours.timezone).map_err(ReportError::Usage)?;
     let month = match &args.month {

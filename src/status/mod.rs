@@ -22,36 +22,29 @@ use chrono_tz::Tz;
 
 use crate::config::{self, Config};
 use crate::generate::slo::ServicePlan;
-use crate::query::{Client, PrometheusArgs};
+use crate::query::{Client, ClientOptions};
 use render::Site;
 use snapshot::{Cache, ServiceData, Snapshot};
 
 /// Default listen address: next to the exporter's 9732.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9733";
 
-/// Flags of `mimamori status`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct StatusArgs {
+/// What `mimamori status` was asked for (its flags: `cli::status`).
+#[derive(Debug, Clone)]
+pub struct Options {
     /// The mimamori configuration: services, `maintenance:` and `notices:`.
-    #[arg(long)]
     pub config: PathBuf,
-    #[command(flatten)]
-    pub prometheus: PrometheusArgs,
+    pub prometheus: ClientOptions,
     /// Address to serve the page on.
-    #[arg(long = "web.listen-address", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Public address of the page (e.g. https://status.example.jp/), for absolute links in the feeds.
-    #[arg(long = "web.external-url", value_name = "URL", default_value = "")]
     pub external_url: String,
     /// How often Prometheus is asked (every visitor sees the same snapshot).
-    #[arg(long, default_value = "30s", value_parser = crate::cli::parse_duration)]
     pub refresh: Duration,
     /// Write the pages and feeds as static files into DIR once, and exit.
-    #[arg(long, value_name = "DIR")]
     pub render: Option<PathBuf>,
     /// Evaluate as if it were this time (RFC 3339), moving on with the clock:
     /// for backfilled data and post-mortems.
-    #[arg(long, hide = true, value_name = "TIME")]
     pub now: Option<String>,
 }
 
@@ -81,7 +74,7 @@ struct Source {
 }
 
 impl Source {
-    fn new(args: &StatusArgs) -> anyhow::Result<Source> {
+    fn new(args: &Options) -> anyhow::Result<Source> {
         let cfg = config::load(&args.config)?;
         let tz = crate::report::month::zone(&cfg.alerting.support_hours.timezone)
             .map_err(anyhow::Error::msg)?;
@@ -142,7 +135,7 @@ impl Source {
 }
 
 /// Entry point from the CLI.
-pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     let source = Source::new(&args)?;
     let offset = match &args.now {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
