@@ -1,0 +1,601 @@
+//! The configuration file's types: what to probe and the objectives, each field
+//! checked as it is read (see [`super::checked`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::*;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settings shared by every service.
+    #[serde(default)]
+    pub global: Global,
+    /// Named secrets, referenced from steps as `${secret:NAME}`; masked in every output.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// The services under objective.
+    pub services: Vec<Service>,
+    /// Planned maintenance windows.
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// Human-written updates for the status page (`mimamori status`).
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+    /// Settings for the generated alerting rules and routing.
+    #[serde(default)]
+    pub alerting: Alerting,
+    #[serde(skip)]
+    pub source: Arc<Source>,
+}
+
+/// Global settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Global {
+    /// Name of this probe location, the `location` label (flag `--location` overrides).
+    #[serde(deserialize_with = "de_location")]
+    pub location: LabelName,
+    /// How often each transaction runs unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
+    pub interval: Dur,
+    /// Deadline for a whole transaction unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
+    pub timeout: Dur,
+    /// Deadline for one step unless it says otherwise.
+    #[serde(deserialize_with = "de_positive_dur")]
+    pub step_timeout: Dur,
+    /// Histogram bucket upper bounds in seconds; must contain every latency threshold.
+    #[serde(deserialize_with = "de_buckets")]
+    pub buckets: Vec<f64>,
+    /// Largest response body read; a larger one fails the run (`body_too_large`).
+    #[serde(deserialize_with = "de_positive_bytes")]
+    pub max_body_bytes: u64,
+    /// Largest response head (status line and headers) accepted.
+    pub max_header_bytes: usize,
+    /// Redirects followed at most in one step.
+    pub max_redirects: u32,
+    /// How far ahead a maintenance window must be announced to count as planned.
+    pub maintenance_notice_months: u32,
+    /// Extra CA certificates (PEM) trusted besides the system store.
+    pub ca_file: Option<PathBuf>,
+    /// User-Agent header sent unless a step sets one.
+    pub user_agent: String,
+    /// How often the TLS policy is checked (legacy TLS 1.0/1.1 handshakes, plain HTTP).
+    pub tls_check_interval: Dur,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            location: LabelName::new("default").expect("a valid label name"),
+            interval: Dur::secs(30),
+            timeout: Dur::secs(20),
+            step_timeout: Dur::secs(10),
+            buckets: DEFAULT_BUCKETS.to_vec(),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_redirects: 10,
+            maintenance_notice_months: 6,
+            ca_file: None,
+            user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+            tls_check_interval: Dur::secs(3600),
+        }
+    }
+}
+
+/// The label-name rule, with the message `global.location` has always had.
+fn de_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LabelName, D::Error> {
+    LabelName::new(String::deserialize(d)?).map_err(|_| {
+        serde::de::Error::custom(
+            "must start with a lowercase letter and use only a-z, 0-9, '_' and '-'",
+        )
+    })
+}
+
+fn de_positive_dur<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+    let v = Dur::deserialize(d)?;
+    if v.0.is_zero() {
+        return Err(serde::de::Error::custom("must be greater than 0s"));
+    }
+    Ok(v)
+}
+
+fn de_positive_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom("must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+fn de_buckets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let b = Vec::<f64>::deserialize(d)?;
+    if b.is_empty()
+        || b.windows(2).any(|w| w[0] >= w[1])
+        || b.iter().any(|x| !x.is_finite() || *x <= 0.0)
+    {
+        return Err(serde::de::Error::custom(
+            "must be positive and strictly increasing",
+        ));
+    }
+    Ok(b)
+}
+
+/// A percentage strictly between 0 and 100; `example` goes into the message.
+fn percent<'de, D: serde::Deserializer<'de>>(d: D, example: &str) -> Result<f64, D::Error> {
+    let p = f64::deserialize(d)?;
+    if !(p > 0.0 && p < 100.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{p} must be a percentage between 0 and 100 (exclusive), e.g. {example}"
+        )));
+    }
+    Ok(p)
+}
+
+fn de_availability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99.99")
+}
+
+fn de_latency_target<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    percent(d, "99")
+}
+
+pub(super) fn de_quorum<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom("must be at least 1")),
+        q => Ok(q),
+    }
+}
+
+/// Dense around the 3 s objective so quantiles near it are meaningful.
+pub const DEFAULT_BUCKETS: [f64; 16] = [
+    0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0,
+];
+
+/// Where a secret's value comes from: `{env: NAME}` or `{file: PATH}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "raw::SecretSource")]
+pub enum SecretSource {
+    /// Environment variable holding the value.
+    Env(String),
+    /// File holding the value (trailing newline removed).
+    File(PathBuf),
+}
+
+impl TryFrom<raw::SecretSource> for SecretSource {
+    type Error = &'static str;
+    fn try_from(r: raw::SecretSource) -> Result<Self, Self::Error> {
+        match (r.env, r.file) {
+            (Some(var), None) => Ok(SecretSource::Env(var)),
+            (None, Some(file)) => Ok(SecretSource::File(file)),
+            _ => Err("set exactly one of 'env' and 'file'"),
+        }
+    }
+}
+
+/// Japanese and English names for people.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayName {
+    pub ja: String,
+    pub en: String,
+}
+
+/// A service held to objectives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Label value: lowercase letters, digits, `_` and `-`.
+    pub name: LabelName,
+    /// Names shown to people.
+    pub display_name: DisplayName,
+    /// The service-level objectives.
+    #[serde(default)]
+    pub objectives: Objectives,
+    /// Scripted everyday operations.
+    pub transactions: Vec<Transaction>,
+    /// Plain-HTTP address of the service (e.g. `http://hanbai.example/`). When set,
+    /// it must refuse the connection or redirect to HTTPS: the service is offered
+    /// encrypted only (`mimamori_plain_http_refused`).
+    pub plain_http_url: Option<Template>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Objectives {
+    /// Monthly availability target in percent (AOULU: 99.99).
+    #[serde(deserialize_with = "de_availability")]
+    pub availability: f64,
+    pub latency: LatencyObjective,
+}
+
+impl Default for Objectives {
+    fn default() -> Self {
+        Objectives {
+            availability: 99.99,
+            latency: LatencyObjective::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyObjective {
+    /// An operation answered within this time is good (AOULU: 3 s).
+    pub threshold: Dur,
+    /// Share of operations, in percent, that must be good.
+    #[serde(deserialize_with = "de_latency_target")]
+    pub target: f64,
+}
+
+impl Default for LatencyObjective {
+    fn default() -> Self {
+        LatencyObjective {
+            threshold: Dur::secs(3),
+            target: 99.0,
+        }
+    }
+}
+
+/// A scripted sequence of steps run as one unit.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    pub name: LabelName,
+    /// Overrides `global.interval`.
+    pub interval: Option<Dur>,
+    /// Overrides `global.timeout` (whole transaction).
+    pub timeout: Option<Dur>,
+    /// Variables available to every step as `${name}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Template>,
+    /// TLS settings for every step.
+    #[serde(default)]
+    pub tls: TlsOptions,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// CA certificates (PEM) trusted for this transaction, besides the system store.
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify instead of the URL's host.
+    pub server_name: Option<String>,
+}
+
+/// One everyday operation: a request and what its answer must look like.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: LabelName,
+    /// Default `GET`.
+    #[serde(default)]
+    pub method: Method,
+    /// `https://` or `http://` (or a variable that holds one).
+    #[serde(deserialize_with = "de_url")]
+    pub url: Template,
+    #[serde(default)]
+    pub headers: BTreeMap<HeaderName, Template>,
+    #[serde(default, with = "serde_yaml::with::singleton_map")]
+    pub body: Option<Body>,
+    /// Overrides `global.step_timeout`.
+    pub timeout: Option<Dur>,
+    /// Follow redirects to the same host (at most `global.max_redirects`).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Other hosts a redirect may lead to.
+    #[serde(default)]
+    pub allow_redirect_hosts: Vec<String>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Values taken from the answer for later steps.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+}
+
+pub(super) fn yes() -> bool {
+    true
+}
+
+fn de_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Template, D::Error> {
+    let url = Template::deserialize(d)?;
+    if let Some(Part::Text(t)) = url.parts.first() {
+        if !(t.starts_with("https://") || t.starts_with("http://")) {
+            return Err(serde::de::Error::custom(format!(
+                "'{url}' must start with https:// or http://"
+            )));
+        }
+    }
+    Ok(url)
+}
+
+/// A request body.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Body {
+    /// Sent as is.
+    Raw(Template),
+    /// Serialized as JSON (`content-type: application/json`); strings may use `${...}`.
+    Json(JsonBody),
+    /// URL-encoded form (`content-type: application/x-www-form-urlencoded`).
+    Form(BTreeMap<String, Template>),
+}
+
+/// A JSON body whose strings are templates, each parsed when the body is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonBody {
+    value: serde_json::Value,
+    templates: Vec<Template>,
+}
+
+impl JsonBody {
+    /// The body as written.
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+
+    /// The templates in its strings, for checking their references.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let mut strings = Vec::new();
+        json_strings(&value, &mut strings);
+        let templates = strings
+            .into_iter()
+            .map(Template::parse)
+            .collect::<Result<_, _>>()
+            .map_err(serde::de::Error::custom)?;
+        Ok(JsonBody { value, templates })
+    }
+}
+
+/// Assertions on the answer.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Accepted statuses: codes (`200`), ranges (`"200-299"`) or classes (`"2xx"`); default 2xx.
+    #[serde(default)]
+    pub status: Vec<StatusSpec>,
+    #[serde(default)]
+    pub headers: Vec<HeaderExpect>,
+    #[serde(default)]
+    pub body_contains: Vec<String>,
+    #[serde(default)]
+    pub body_not_contains: Vec<String>,
+    #[serde(default)]
+    pub body_regex: Vec<Pattern>,
+    #[serde(default)]
+    pub json: Vec<JsonExpect>,
+}
+
+/// An accepted status code or range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusSpec {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl StatusSpec {
+    pub fn contains(&self, code: u16) -> bool {
+        (self.lo..=self.hi).contains(&code)
+    }
+}
+
+impl fmt::Display for StatusSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Code(u16),
+            Text(String),
+        }
+        let bad = |s: &str| {
+            serde::de::Error::custom(format!(
+                "invalid status '{s}' (expected 200, \"200-299\" or \"2xx\")"
+            ))
+        };
+        let valid = |c: u16| (100..=599).contains(&c);
+        let spec = match Raw::deserialize(d)? {
+            Raw::Code(c) => StatusSpec { lo: c, hi: c },
+            Raw::Text(s) => {
+                let t = s.trim();
+                if let Some(class) = t.strip_suffix("xx").and_then(|c| c.parse::<u16>().ok()) {
+                    StatusSpec {
+                        lo: class * 100,
+                        hi: class * 100 + 99,
+                    }
+                } else if let Some((a, b)) = t.split_once('-') {
+                    let lo = a.trim().parse().map_err(|_| bad(t))?;
+                    let hi = b.trim().parse().map_err(|_| bad(t))?;
+                    StatusSpec { lo, hi }
+                } else {
+                    let c = t.parse().map_err(|_| bad(t))?;
+                    StatusSpec { lo: c, hi: c }
+                }
+            }
+        };
+        if !valid(spec.lo) || !valid(spec.hi) || spec.lo > spec.hi {
+            return Err(bad(&spec.to_string()));
+        }
+        Ok(spec)
+    }
+}
+
+/// An assertion on one response header (name case-insensitive), written
+/// `{name: ..., equals | contains | regex | exists: ...}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "raw::HeaderExpect")]
+pub struct HeaderExpect {
+    /// Response header.
+    pub name: HeaderName,
+    pub check: HeaderCheck,
+}
+
+/// What a header's value must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderCheck {
+    /// The whole value.
+    Equals(String),
+    /// Part of the value.
+    Contains(String),
+    /// Matches somewhere in the value.
+    Regex(Pattern),
+    /// `true`: must be present; `false`: must be absent.
+    Exists(bool),
+}
+
+impl TryFrom<raw::HeaderExpect> for HeaderExpect {
+    type Error = &'static str;
+    fn try_from(r: raw::HeaderExpect) -> Result<Self, Self::Error> {
+        let check = match (r.equals, r.contains, r.regex, r.exists) {
+            (Some(v), None, None, None) => HeaderCheck::Equals(v),
+            (None, Some(v), None, None) => HeaderCheck::Contains(v),
+            (None, None, Some(p), None) => HeaderCheck::Regex(p),
+            (None, None, None, Some(e)) => HeaderCheck::Exists(e),
+            _ => return Err("set exactly one of 'equals', 'contains', 'regex', 'exists'"),
+        };
+        Ok(HeaderExpect {
+            name: r.name,
+            check,
+        })
+    }
+}
+
+/// An assertion on a JSON body value at an RFC 6901 pointer, written
+/// `{pointer: ..., equals | exists: ...}`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(try_from = "raw::JsonExpect")]
+pub struct JsonExpect {
+    /// Where the value is; empty for the whole document.
+    pub pointer: JsonPointer,
+    pub check: JsonCheck,
+}
+
+/// What the value at a JSON pointer must be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonCheck {
+    /// Equal to this JSON value.
+    Equals(serde_json::Value),
+    /// `true`: must be present; `false`: must be absent.
+    Exists(bool),
+}
+
+impl TryFrom<raw::JsonExpect> for JsonExpect {
+    type Error = &'static str;
+    fn try_from(r: raw::JsonExpect) -> Result<Self, Self::Error> {
+        let check = match (r.equals, r.exists) {
+            (Some(v), None) => JsonCheck::Equals(v),
+            (None, Some(e)) => JsonCheck::Exists(e),
+            _ => return Err("set exactly one of 'equals' and 'exists'"),
+        };
+        Ok(JsonExpect {
+            pointer: r.pointer,
+            check,
+        })
+    }
+}
+
+/// A value taken from the answer, written `{json | regex | header: ..., secret: bool}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "raw::Capture")]
+pub struct Capture {
+    pub from: CaptureFrom,
+    /// Treat the value as a secret (masked everywhere), e.g. a session token.
+    pub secret: bool,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureFrom {
+    /// RFC 6901 pointer into a JSON body.
+    Json(JsonPointer),
+    /// Regex on the body; the first group if it has one, else the whole match.
+    Regex(Pattern),
+    /// Response header.
+    Header(HeaderName),
+}
+
+impl TryFrom<raw::Capture> for Capture {
+    type Error = &'static str;
+    fn try_from(r: raw::Capture) -> Result<Self, Self::Error> {
+        let from = match (r.json, r.regex, r.header) {
+            (Some(p), None, None) => CaptureFrom::Json(p),
+            (None, Some(p), None) => CaptureFrom::Regex(p),
+            (None, None, Some(h)) => CaptureFrom::Header(h),
+            _ => return Err("set exactly one of 'json', 'regex', 'header'"),
+        };
+        Ok(Capture {
+            from,
+            secret: r.secret,
+        })
+    }
+}
+
+/// The one-of choices as written: every alternative optional, so that a wrong
+/// number of them gets a message naming the alternatives rather than serde's
+/// enum wording. Named like their typed counterparts, so serde's own messages
+/// ("expected struct Capture") read the same.
+mod raw {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{HeaderName, JsonPointer, Pattern};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SecretSource {
+        pub env: Option<String>,
+        pub file: Option<PathBuf>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeaderExpect {
+        pub name: HeaderName,
+        pub equals: Option<String>,
+        pub contains: Option<String>,
+        pub regex: Option<Pattern>,
+        pub exists: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct JsonExpect {
+        pub pointer: JsonPointer,
+        pub equals: Option<serde_json::Value>,
+        pub exists: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Capture {
+        pub json: Option<JsonPointer>,
+        pub regex: Option<Pattern>,
+        pub header: Option<HeaderName>,
+        #[serde(default)]
+        pub secret: bool,
+    }
+}
