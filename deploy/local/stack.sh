@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local stack for people: `mimamori demo` + Prometheus (with the generated rules)
-# + Alertmanager (with the generated routing), on loopback. Ctrl-C stops everything.
+# + Alertmanager (with the generated routing) + the status page, on loopback.
+# Ctrl-C stops everything.
 #
 #   deploy/local/stack.sh            # then open the URLs it prints
 #
@@ -18,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 AM=$(command -v prometheus-alertmanager || command -v alertmanager)
 
-DEMO_PORT=${DEMO_PORT:-9732}; PROM_PORT=${PROM_PORT:-19190}; AM_PORT=${AM_PORT:-19193}
+DEMO_PORT=${DEMO_PORT:-9732}; PROM_PORT=${PROM_PORT:-19190}; AM_PORT=${AM_PORT:-19193}; STATUS_PORT=${STATUS_PORT:-9733}
 BIN=${MIMAMORI_BIN:-target/release/mimamori}
 [ -n "${MIMAMORI_BIN:-}" ] || cargo build --release --quiet   # no-op when up to date
 work=$(mktemp -d -t mimamori-stack.XXXXXX)
@@ -56,12 +57,16 @@ for _ in $(seq 1 60); do
   curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null 2>&1 && break
   sleep 0.5
 done
+"$BIN" status --config deploy/aoulu.yaml --prometheus.url "http://127.0.0.1:$PROM_PORT" \
+  --web.listen-address "127.0.0.1:$STATUS_PORT" --refresh 15s 2>"$work/status.log" & pids+=($!)
 cat <<TXT
 mimamori local stack — 見守り
   metrics               http://127.0.0.1:$DEMO_PORT/metrics
   Prometheus alerts     http://127.0.0.1:$PROM_PORT/alerts
   Prometheus rules      http://127.0.0.1:$PROM_PORT/rules
   Alertmanager          http://127.0.0.1:$AM_PORT/#/alerts
+  status page           http://127.0.0.1:$STATUS_PORT/  (English: /en/)
+  month to date         $BIN report --config deploy/aoulu.yaml --prometheus.url http://127.0.0.1:$PROM_PORT --month $(date +%Y-%m)
   break denshibin       curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=down&seconds=600'
                         (a page fires within about 2 minutes; see rules/README.md)
   logs                  $work/*.log
