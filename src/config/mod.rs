@@ -224,15 +224,5 @@ fn parse_path(s: &str) -> Option<Path> {
     Some(p)
 }
 
-/// Every string inside a JSON value.
-pub fn json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
-    match v {
-        serde_json::Value::String(s) => out.push(s),
-        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
-        serde_json::Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -328,36 +328,56 @@ pub enum Body {
     Form(BTreeMap<String, Template>),
 }
 
-/// A JSON body whose strings are templates, each parsed when the body is read.
+/// A JSON body whose strings are templates, each parsed once when the body is
+/// read; a run renders the strings and sends the rest as written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonBody {
-    value: serde_json::Value,
-    templates: Vec<Template>,
+pub enum JsonBody {
+    String(Template),
+    Array(Vec<JsonBody>),
+    /// Members in the order `serde_json` keeps them.
+    Object(Vec<(String, JsonBody)>),
+    /// Numbers, booleans and null.
+    Plain(serde_json::Value),
 }
 
 impl JsonBody {
-    /// The body as written.
-    pub fn value(&self) -> &serde_json::Value {
-        &self.value
+    fn parse(v: serde_json::Value) -> Result<Self, super::template::TemplateError> {
+        use serde_json::Value;
+        Ok(match v {
+            Value::String(s) => JsonBody::String(Template::parse(&s)?),
+            Value::Array(a) => JsonBody::Array(
+                a.into_iter()
+                    .map(JsonBody::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) => JsonBody::Object(
+                o.into_iter()
+                    .map(|(k, v)| Ok((k, JsonBody::parse(v)?)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            plain => JsonBody::Plain(plain),
+        })
     }
 
     /// The templates in its strings, for checking their references.
-    pub fn templates(&self) -> &[Template] {
-        &self.templates
+    pub fn templates(&self) -> Vec<&Template> {
+        fn walk<'a>(b: &'a JsonBody, out: &mut Vec<&'a Template>) {
+            match b {
+                JsonBody::String(t) => out.push(t),
+                JsonBody::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                JsonBody::Object(o) => o.iter().for_each(|(_, x)| walk(x, out)),
+                JsonBody::Plain(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
     }
 }
 
 impl<'de> Deserialize<'de> for JsonBody {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(d)?;
-        let mut strings = Vec::new();
-        json_strings(&value, &mut strings);
-        let templates = strings
-            .into_iter()
-            .map(Template::parse)
-            .collect::<Result<_, _>>()
-            .map_err(serde::de::Error::custom)?;
-        Ok(JsonBody { value, templates })
+        JsonBody::parse(serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

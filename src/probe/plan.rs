@@ -73,7 +73,7 @@ pub struct StepPlan {
 #[derive(Debug)]
 pub enum BodyPlan {
     Raw(Template),
-    Json(serde_json::Value),
+    Json(crate::config::JsonBody),
     Form(Vec<(String, Template)>),
 }
 
@@ -123,6 +123,9 @@ pub fn build_in(
         }
     }
     let masker = Masker::new(secrets.values().cloned());
+    // One TLS setting per distinct list of CA files in this build: each file is
+    // read once per start or reload, not once per transaction.
+    let mut tls_by_files: HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>> = HashMap::new();
     let g = &cfg.global;
     let mut plans = Vec::new();
     for (si, svc) in cfg.services.iter().enumerate() {
@@ -151,7 +154,7 @@ pub fn build_in(
                 let sp = tp.key("steps").index(i);
                 let body = s.body.as_ref().map(|b| match b {
                     Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
-                    Body::Json(j) => BodyPlan::Json(j.value().clone()),
+                    Body::Json(j) => BodyPlan::Json(j.clone()),
                     Body::Form(f) => BodyPlan::Form(
                         f.iter()
                             .map(|(k, t)| {
@@ -194,12 +197,18 @@ pub fn build_in(
                 .chain(tx.tls.ca_file.iter())
                 .cloned()
                 .collect();
-            let tls = match ctx.tls_config(&ca_files) {
-                Ok(t) => t,
-                Err(m) => {
-                    errs.push(src.error(&tp.key("tls").key("ca_file"), m));
-                    continue;
-                }
+            let tls = match tls_by_files.get(&ca_files) {
+                Some(t) => t.clone(),
+                None => match ctx.tls_config(&ca_files) {
+                    Ok(t) => {
+                        tls_by_files.insert(ca_files.clone(), t.clone());
+                        t
+                    }
+                    Err(m) => {
+                        errs.push(src.error(&tp.key("tls").key("ca_file"), m));
+                        continue;
+                    }
+                },
             };
             let mut policy = PolicyPlan {
                 interval: g.tls_check_interval.0,

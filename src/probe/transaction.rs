@@ -14,7 +14,7 @@ use super::http::{Outgoing, Session};
 use super::mask::Masker;
 use super::outcome::{Outcome, Phases, Reason, StepOutcome};
 use super::plan::{BodyPlan, StepPlan, TransactionPlan};
-use crate::config::Template;
+use crate::config::{JsonBody, Template};
 
 /// The step in progress, kept outside the step's future so a deadline can
 /// still report how far it got.
@@ -170,20 +170,17 @@ impl Run<'_> {
         })
     }
 
-    fn render_json(&self, v: &serde_json::Value) -> serde_json::Value {
+    fn render_json(&self, body: &JsonBody) -> serde_json::Value {
         use serde_json::Value;
-        match v {
-            Value::String(s) => match Template::parse(s) {
-                Ok(t) => Value::String(self.render(&t)),
-                Err(_) => v.clone(),
-            },
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.render_json(x)).collect()),
-            Value::Object(o) => Value::Object(
+        match body {
+            JsonBody::String(t) => Value::String(self.render(t)),
+            JsonBody::Array(a) => Value::Array(a.iter().map(|x| self.render_json(x)).collect()),
+            JsonBody::Object(o) => Value::Object(
                 o.iter()
                     .map(|(k, x)| (k.clone(), self.render_json(x)))
                     .collect(),
             ),
-            other => other.clone(),
+            JsonBody::Plain(v) => v.clone(),
         }
     }
 
