@@ -124,13 +124,13 @@ impl Source {
             }
         };
         snapshot::mark_unknown(&mut snap);
-        snap.generated_at = snapshot::Time(now);
+        snap.generated_at = snapshot::Time(now, snap.generated_at.1);
         snap.error = Some(error);
         snap
     }
 
     fn site(&self, snap: &Snapshot) -> Site {
-        render::site(snap, self.tz, &self.external_url, self.refresh.as_secs())
+        render::site(snap, &self.external_url, self.refresh.as_secs())
     }
 }
 

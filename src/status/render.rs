@@ -8,10 +8,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
-use chrono_tz::Tz;
 use minijinja::{context, AutoEscape, Environment};
 
-use super::snapshot::{self, Snapshot};
+use super::snapshot::Snapshot;
 
 /// One file of the site: its path (as served; `/` ends in `index.html` on disk) and content.
 #[derive(Debug, Clone)]
@@ -103,8 +102,7 @@ pub fn duration(secs: i64, lang: &str) -> String {
 }
 
 /// Renders the whole site. `base_url` (may be empty) makes the feeds' links absolute.
-pub fn site(snap: &Snapshot, tz: Tz, base_url: &str, refresh_seconds: u64) -> Site {
-    snapshot::set_zone(tz);
+pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
     let env = env();
     let mut site = Site::new();
     let value = minijinja::Value::from_serialize(snap);
@@ -313,9 +311,9 @@ maintenance:
         let cfg = crate::config::load(&path).unwrap();
         let plans = crate::generate::slo::plans(&cfg);
         let tz = chrono_tz::Asia::Tokyo;
-        let empty = vec![snapshot::ServiceData::default()];
-        let snap = snapshot::assemble(&cfg, &plans, &empty, 1_800_000_000, tz, 120);
-        let site = site(&snap, tz, "https://status.example.jp/", 30);
+        let empty = vec![super::super::snapshot::ServiceData::default()];
+        let snap = super::super::snapshot::assemble(&cfg, &plans, &empty, 1_800_000_000, tz, 120);
+        let site = site(&snap, "https://status.example.jp/", 30);
         for p in [
             "/",
             "/en/",

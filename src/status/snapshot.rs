@@ -40,22 +40,13 @@ pub enum State {
     Unknown,
 }
 
-/// Unix seconds, serialized as local RFC 3339 in the SLO's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Time(pub i64);
-
-thread_local! {
-    static ZONE: std::cell::Cell<Tz> = const { std::cell::Cell::new(chrono_tz::Asia::Tokyo) };
-}
-
-/// Sets the zone [`Time`] serializes in (the SLO's, from the configuration).
-pub fn set_zone(tz: Tz) {
-    ZONE.with(|z| z.set(tz));
-}
+/// Unix seconds, serialized as local RFC 3339 in the zone it carries (the SLO's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub i64, pub Tz);
 
 impl Serialize for Time {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&month::local(self.0, ZONE.with(|z| z.get())))
+        s.serialize_str(&month::local(self.0, self.1))
     }
 }
 
@@ -360,16 +351,16 @@ pub fn assemble(
     }
     let fresh = data_as_of.is_some_and(|t| now - t <= stale_after);
     let mut snap = Snapshot {
-        generated_at: Time(now),
-        data_as_of: data_as_of.map(Time),
+        generated_at: Time(now, tz),
+        data_as_of: data_as_of.map(|t| Time(t, tz)),
         fresh,
         error: (!fresh).then(|| "no recent data from any location".to_string()),
         timezone: tz.name().to_string(),
         services,
-        maintenance: maintenance(cfg, now),
+        maintenance: maintenance(cfg, now, tz),
         notices: Vec::new(),
     };
-    snap.notices = notices(cfg, now, &mut snap.services);
+    snap.notices = notices(cfg, now, tz, &mut snap.services);
     if !fresh {
         mark_unknown(&mut snap);
     }
@@ -469,8 +460,8 @@ fn service_status(
             IncidentItem {
                 id: format!("incident-{}-{}", p.service, i.start),
                 service: p.service.clone(),
-                start: Time(i.start),
-                end: (!ongoing).then_some(Time(i.end)),
+                start: Time(i.start, tz),
+                end: (!ongoing).then_some(Time(i.end, tz)),
                 ongoing,
                 seconds: if ongoing { now - i.start } else { i.seconds },
                 locations: i.locations.clone(),
@@ -494,10 +485,10 @@ fn service_status(
             .iter()
             .rposition(|s| !pred(s.failing))
             .map_or(0, |k| k + 1);
-        (k > 0).then(|| Time(d.start + k as i64 * step))
+        (k > 0).then(|| Time(d.start + k as i64 * step, tz))
     };
     let (state, since) = if let Some(w) = active {
-        (State::Maintenance, Some(Time(w.start.timestamp())))
+        (State::Maintenance, Some(Time(w.start.timestamp(), tz)))
     } else {
         match last {
             None => (State::Unknown, run_start(&|f| f.is_none())),
@@ -522,7 +513,7 @@ fn service_status(
                     .max();
                 let since = run_start(&|f| f == Some(false));
                 let since = match (since, window_end) {
-                    (Some(a), Some(b)) => Some(Time(a.0.max(b))),
+                    (Some(a), Some(b)) => Some(Time(a.0.max(b), tz)),
                     (a, _) => a,
                 };
                 (State::Operational, since)
@@ -552,7 +543,7 @@ fn service_status(
     }
 }
 
-fn maintenance(cfg: &Config, now: i64) -> Vec<MaintenanceItem> {
+fn maintenance(cfg: &Config, now: i64, tz: Tz) -> Vec<MaintenanceItem> {
     let months = cfg.global.maintenance_notice_months;
     let mut v: Vec<MaintenanceItem> = cfg
         .maintenance
@@ -562,9 +553,9 @@ fn maintenance(cfg: &Config, now: i64) -> Vec<MaintenanceItem> {
             MaintenanceItem {
                 id: window_id(&w.services, a),
                 services: w.services.clone(),
-                start: Time(a),
-                end: Time(b),
-                announced_at: Time(w.announced_at.timestamp()),
+                start: Time(a, tz),
+                end: Time(b, tz),
+                announced_at: Time(w.announced_at.timestamp(), tz),
                 announced_via: w.announced_via.clone(),
                 in_time: w.announced_in_time(months),
                 title: w.title.clone(),
@@ -578,13 +569,13 @@ fn maintenance(cfg: &Config, now: i64) -> Vec<MaintenanceItem> {
             }
         })
         .collect();
-    v.sort_by_key(|w| std::cmp::Reverse(w.start));
+    v.sort_by_key(|w| std::cmp::Reverse(w.start.0));
     v
 }
 
 /// Published notices, newest first; incident notices attached to the
 /// incident of their services that was ongoing (or ended within a day) when published.
-fn notices(cfg: &Config, now: i64, services: &mut [ServiceStatus]) -> Vec<NoticeItem> {
+fn notices(cfg: &Config, now: i64, tz: Tz, services: &mut [ServiceStatus]) -> Vec<NoticeItem> {
     let mut out = Vec::new();
     for n in &cfg.notices {
         let at = n.published_at.timestamp();
@@ -619,8 +610,8 @@ fn notices(cfg: &Config, now: i64, services: &mut [ServiceStatus]) -> Vec<Notice
         out.push(NoticeItem {
             id,
             kind: n.kind,
-            published_at: Time(at),
-            effective_at: n.effective_at.map(|e| Time(e.timestamp())),
+            published_at: Time(at, tz),
+            effective_at: n.effective_at.map(|e| Time(e.timestamp(), tz)),
             in_time,
             services: n.services.clone(),
             title: n.title.clone(),
@@ -628,7 +619,7 @@ fn notices(cfg: &Config, now: i64, services: &mut [ServiceStatus]) -> Vec<Notice
             incident,
         });
     }
-    out.sort_by_key(|n| std::cmp::Reverse(n.published_at));
+    out.sort_by_key(|n| std::cmp::Reverse(n.published_at.0));
     out
 }
 
@@ -700,7 +691,7 @@ notices:
         let snap = assemble(&cfg, &plans, std::slice::from_ref(&d), now, tz, 120);
         let s = &snap.services[0];
         assert_eq!(s.state, State::Outage);
-        assert_eq!(s.since, Some(Time(t("2026-12-02T10:15:00+09:00"))));
+        assert_eq!(s.since, Some(Time(t("2026-12-02T10:15:00+09:00"), tz)));
         assert_eq!(s.days.len(), DAYS);
         assert_eq!(s.days.last().unwrap().date, "2026-12-02");
         assert_eq!(s.days.last().unwrap().level, "down");
@@ -731,7 +722,7 @@ notices:
         assert_eq!(snap.services[0].state, State::Maintenance);
         assert_eq!(
             snap.services[0].since,
-            Some(Time(t("2026-12-20T01:00:00+09:00")))
+            Some(Time(t("2026-12-20T01:00:00+09:00"), tz))
         );
         assert_eq!(snap.maintenance[0].status, "active");
         // Up, but too few operations within the latency threshold: 応答遅延.
