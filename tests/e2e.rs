@@ -163,6 +163,8 @@ struct Stack {
     status: String,
     inbox: Inbox,
     _dir: tempfile::TempDir,
+    /// `mimamori status`'s log (debug level), shown when a wait for the page times out.
+    status_log: std::path::PathBuf,
 }
 
 fn start_stack() -> Stack {
@@ -226,6 +228,7 @@ fn start_stack() -> Stack {
         .args(["status", "--config", "deploy/aoulu.yaml", "--refresh", "5s"])
         .args(["--prometheus.url", &format!("http://{prometheus}")])
         .args(["--web.listen-address", "127.0.0.1:0"])
+        .args(["--log.level", "mimamori=debug"])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(d.join("status.log")).unwrap())
         .spawn()
@@ -246,6 +249,7 @@ fn start_stack() -> Stack {
         prometheus,
         status: status_addr,
         inbox,
+        status_log: d.join("status.log"),
         _dir: dir,
     }
 }
@@ -260,6 +264,35 @@ fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
         std::thread::sleep(Duration::from_millis(500));
     }
     start.elapsed()
+}
+
+/// [`wait`] for denshibin's state on the status page; on timeout, says what the
+/// page showed last and what `mimamori status` logged.
+fn wait_status(
+    s: &Stack,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut(&str, &Option<serde_json::Value>) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (state, ongoing) = denshibin_status(&s.status);
+        if done(&state, &ongoing) {
+            return start.elapsed();
+        }
+        if start.elapsed() >= limit {
+            let log = std::fs::read_to_string(&s.status_log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let (_, json) = http(&s.status, "GET", "/api/v1/status.json");
+            panic!(
+                "timed out after {limit:?} waiting for: {what}\nlast state {state:?}, ongoing {ongoing:?}\n\
+                 status.json: {}\nstatus log (newest first):\n{}",
+                json.chars().take(3000).collect::<String>(),
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn query(prom: &str, q: &str) -> serde_json::Value {
@@ -335,13 +368,11 @@ fn on_call_is_paged_for_real_outages_only() {
     let fault_at = Instant::now();
     fault(&s.demo, "denshibin", "down", 900);
     // The status page posts it by itself, well inside the seed's hour (goal: 2 minutes).
-    let to_posted = wait(
+    let to_posted = wait_status(
+        &s,
         Duration::from_secs(120),
         "denshibin's outage on the status page",
-        || {
-            let (state, ongoing) = denshibin_status(&s.status);
-            state == "outage" && ongoing.is_some()
-        },
+        |state, ongoing| state == "outage" && ongoing.is_some(),
     );
     eprintln!(
         "fault → incident on the status page: {:.1} s",
@@ -378,10 +409,11 @@ fn on_call_is_paged_for_real_outages_only() {
     // ended, its length that of the fault), and the page resolves.
     let recovered_at = Instant::now();
     fault(&s.demo, "denshibin", "ok", 1);
-    let to_operational = wait(
+    let to_operational = wait_status(
+        &s,
         Duration::from_secs(120),
         "denshibin operational on the status page",
-        || denshibin_status(&s.status) == ("operational".to_string(), None),
+        |state, ongoing| state == "operational" && ongoing.is_none(),
     );
     eprintln!(
         "recovery → operational on the status page: {:.1} s",

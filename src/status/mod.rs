@@ -95,12 +95,30 @@ impl Source {
     }
 
     /// One refresh: a new snapshot, or the last good one marked unknown.
-    async fn refresh(&self, cache: &mut Cache, last: Option<&Snapshot>, now: i64) -> Snapshot {
-        let fetched = tokio::time::timeout(
-            self.refresh.max(Duration::from_secs(5)),
-            snapshot::fetch(&self.client, &self.cfg, &self.plans, cache, now, self.tz),
-        )
-        .await;
+    ///
+    /// A refresh of the served page gets one refresh interval (at least 5 s),
+    /// so a slow Prometheus shows as unknown instead of stopping the page;
+    /// what it fetched stays in the cache and the next refresh goes on from
+    /// there (a first fill of 90 days may take a few). `--render` waits for
+    /// the whole fill (each request still has the client's timeout).
+    async fn refresh(
+        &self,
+        cache: &mut Cache,
+        last: Option<&Snapshot>,
+        now: i64,
+        deadline: Option<Duration>,
+    ) -> Snapshot {
+        let started = Instant::now();
+        let fetch = snapshot::fetch(&self.client, &self.cfg, &self.plans, cache, now, self.tz);
+        let fetched = match deadline {
+            Some(d) => tokio::time::timeout(d, fetch).await,
+            None => Ok(fetch.await),
+        };
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            queries = self.client.queries_sent(),
+            "status refresh"
+        );
         let error = match fetched {
             Ok(Ok(data)) => {
                 return snapshot::assemble(
@@ -113,7 +131,10 @@ impl Source {
                 )
             }
             Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("Prometheus did not answer within {:?}", self.refresh),
+            Err(_) => format!(
+                "Prometheus did not answer within {:?}",
+                deadline.unwrap_or_default()
+            ),
         };
         tracing::warn!("status refresh failed: {error}");
         let mut snap = match last {
@@ -152,7 +173,7 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     if let Some(dir) = &args.render {
-        let snap = rt.block_on(source.refresh(&mut Cache::default(), None, clock.now()));
+        let snap = rt.block_on(source.refresh(&mut Cache::default(), None, clock.now(), None));
         write_site(&source.site(&snap), dir)?;
         return Ok(if snap.fresh {
             ExitCode::SUCCESS
@@ -188,7 +209,10 @@ pub fn write_site(site: &Site, dir: &std::path::Path) -> anyhow::Result<()> {
 
 async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let mut cache = Cache::default();
-    let first = source.refresh(&mut cache, None, clock.now()).await;
+    let deadline = Some(source.refresh.max(Duration::from_secs(5)));
+    let first = source
+        .refresh(&mut cache, None, clock.now(), deadline)
+        .await;
     let site = Arc::new(RwLock::new(Arc::new(source.site(&first))));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -207,7 +231,9 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
             loop {
                 tick.tick().await;
                 // On failure the last snapshot is shown as unknown, with its data time.
-                let snap = source.refresh(&mut cache, Some(&last), clock.now()).await;
+                let snap = source
+                    .refresh(&mut cache, Some(&last), clock.now(), deadline)
+                    .await;
                 let rendered = Arc::new(source.site(&snap));
                 *site.write().unwrap() = rendered;
                 last = snap;

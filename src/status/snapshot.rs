@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, DisplayName, NoticeKind};
-use crate::generate::slo::ServicePlan;
+use crate::generate::slo::{ServicePlan, Severity, Slo};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
 use crate::report::compute::{self, floor_percent, Figures, StepData};
@@ -207,7 +207,17 @@ pub fn range(now: i64, tz: Tz, step: i64) -> (i64, i64) {
     (start, until)
 }
 
+/// Steps asked for in one go while filling the cache: as many range-query
+/// chunks as the client sends at once (about a week at 15 s). The cache grows
+/// by whole pieces, so a refresh cut short by its deadline keeps what it
+/// fetched and the next one goes on from there.
+const PIECE_STEPS: usize = query::MAX_POINTS as usize * query::CONCURRENCY;
+
 /// Asks Prometheus for what changed since the last refresh.
+///
+/// Cancellation-safe: the cache is only changed between awaits and is
+/// consistent at each of them, so dropping this future (a refresh past its
+/// deadline) loses at most the piece in flight, never what was fetched before.
 pub async fn fetch(
     client: &Client,
     cfg: &Config,
@@ -220,49 +230,66 @@ pub async fn fetch(
     for p in plans {
         let step = p.round_seconds.max(1) as i64;
         let (start, until) = range(now, tz, step);
-        let (cstart, mut shared, sealed) =
-            cache
+        // Align what is cached with today's range: drop what fell out of it
+        // and the recent steps that may still change.
+        {
+            let entry = cache
                 .sealed
-                .remove(&p.service)
-                .unwrap_or((start, Arc::default(), 0));
-        // Unique again once the last snapshot's data is dropped: no copy.
-        let steps = Arc::make_mut(&mut shared);
-        steps.truncate(sealed);
-        // Keep what is still inside the range and on the same grid.
-        if cstart > start || (start - cstart) % step != 0 {
-            steps.clear();
-        } else {
-            let drop = (((start - cstart) / step) as usize).min(steps.len());
-            steps.drain(..drop);
+                .entry(p.service.clone())
+                .or_insert_with(|| (start, Arc::default(), 0));
+            let (cstart, shared, sealed) = entry;
+            // Unique once the last snapshot's data is dropped: no copy.
+            let steps = Arc::make_mut(shared);
+            steps.truncate(*sealed);
+            if *cstart > start || (start - *cstart) % step != 0 {
+                steps.clear();
+            } else {
+                let drop = (((start - *cstart) / step) as usize).min(steps.len());
+                steps.drain(..drop);
+            }
+            *cstart = start;
+            *sealed = steps.len();
         }
-        let from = start + steps.len() as i64 * step;
-        let n = ((until - from) / step).max(0) as usize;
         let q = Queries::new(cfg, p);
-        let fetched = report::fetch_steps(client, &q, from, n, step as u64);
-        let slow = slow(client, p, now);
-        let (fetched, slow) = futures_util::future::try_join(fetched, slow).await?;
-        steps.extend(fetched);
-        let keep = (((now - SEAL_SECONDS - start) / step).max(0) as usize).min(steps.len());
-        cache
-            .sealed
-            .insert(p.service.clone(), (start, shared.clone(), keep));
+        let seal_before = ((now - SEAL_SECONDS - start) / step).max(0) as usize;
+        loop {
+            let have = cache.sealed[&p.service].1.len();
+            let from = start + have as i64 * step;
+            let n = (((until - from) / step).max(0) as usize).min(PIECE_STEPS);
+            if n == 0 {
+                break;
+            }
+            let fetched = report::fetch_steps(client, &q, from, n, step as u64).await?;
+            let (_, shared, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
+            let steps = Arc::make_mut(shared);
+            steps.extend(fetched);
+            *sealed = seal_before.min(steps.len());
+        }
+        let slow = slow(client, p, now).await?;
         out.push(ServiceData {
             start,
-            steps: shared,
+            steps: cache.sealed[&p.service].1.clone(),
             slow,
         });
     }
     Ok(out)
 }
 
-/// Whether the last 10 minutes answered fewer operations within the
-/// threshold than the latency objective asks.
+/// Minutes of operations the *slow* state looks at.
+const SLOW_WINDOW: &str = "10m";
+
+/// Whether the service is slow now: in the last 10 minutes, operations over
+/// the latency threshold burn the latency budget at least as fast as the
+/// rate that pages on-call (the latency fast-burn alert, 14.4× for the
+/// shipped objectives: more than 14.4 % of operations over 3 s for a 99 %
+/// target), and more than one operation was slow. A single slow answer among
+/// a hundred is inside the objective and never makes the page say 応答遅延.
 async fn slow(client: &Client, p: &ServicePlan, now: i64) -> Result<bool, query::Error> {
     let c = promql::latency_counts(
         &Selector::service(&p.service),
         p.latency_threshold_seconds,
         "increase",
-        "10m",
+        SLOW_WINDOW,
     );
     let (g, t) =
         futures_util::future::try_join(client.query(&c.good, now), client.query(&c.total, now))
@@ -273,8 +300,27 @@ async fn slow(client: &Client, p: &ServicePlan, now: i64) -> Result<bool, query:
             .filter(|v| v.is_finite())
             .sum::<f64>()
     };
-    let (good, total) = (sum(g), sum(t));
-    Ok(total > 0.0 && good / total < p.latency)
+    Ok(is_slow(p, sum(g), sum(t)))
+}
+
+/// The burn rate at which the service counts as slow: that of the paging latency alert.
+fn slow_burn(p: &ServicePlan) -> f64 {
+    p.alerts
+        .iter()
+        .filter(|a| a.slo == Slo::Latency && a.severity == Severity::Page)
+        .map(|a| a.burn)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// [`slow`]'s verdict from the window's counts: `good` operations within the
+/// threshold out of `total` successful ones.
+pub fn is_slow(p: &ServicePlan, good: f64, total: f64) -> bool {
+    let over = total - good;
+    if total <= 0.0 || over < 1.5 {
+        return false;
+    }
+    let burn = slow_burn(p);
+    burn.is_finite() && over / total >= burn * p.latency_budget
 }
 
 /// Stable id of a maintenance window.
@@ -661,6 +707,145 @@ notices:
 
     fn t(s: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+    }
+
+    /// A stand-in Prometheus that answers queries with empty results, but
+    /// holds the `n`-th request (from 0) until `n < limit`.
+    async fn gated_prometheus(limit: Arc<std::sync::atomic::AtomicUsize>) -> String {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let (limit, seen) = (limit.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // Head and (small, form-encoded) body.
+                    loop {
+                        let Ok(n) = s.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf);
+                        if let Some(head_end) = text.find("\r\n\r\n") {
+                            let len = text[..head_end]
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if buf.len() >= head_end + 4 + len {
+                                break;
+                            }
+                        }
+                    }
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    while n >= limit.load(Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    let kind = if String::from_utf8_lossy(&buf).contains("query_range") {
+                        "matrix"
+                    } else {
+                        "vector"
+                    };
+                    let body = format!(
+                        r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#
+                    );
+                    let _ = s
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn slow_means_the_latency_budget_burns_at_the_paging_rate() {
+        let cfg = cfg();
+        let p = &crate::generate::slo::plans(&cfg)[0];
+        // 99 % within 3 s: the paging alert burns at 14.4×, 14.4 % of operations slow.
+        assert_eq!(slow_burn(p), 14.4);
+        // One slow answer among a hundred (or among five) is not a slow service.
+        assert!(!is_slow(p, 99.0, 100.0));
+        assert!(!is_slow(p, 4.0, 5.0));
+        assert!(!is_slow(p, 0.0, 0.0));
+        // Sustained slowness is.
+        assert!(is_slow(p, 0.0, 120.0));
+        assert!(is_slow(p, 100.0, 120.0));
+        assert!(!is_slow(p, 103.0, 120.0));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_cut_short_keeps_what_it_fetched() {
+        let cfg = cfg();
+        let plans = crate::generate::slo::plans(&cfg);
+        let tz = chrono_tz::Asia::Tokyo;
+        let now = t("2026-12-02T10:30:30+09:00");
+        let (start, until) = range(now, tz, 60);
+        let total = ((until - start) / 60) as usize;
+        // 60 s steps over ~90 days: 128,790 steps, three pieces of four chunks.
+        assert!(total > 2 * PIECE_STEPS, "{total}");
+        let limit = Arc::new(std::sync::atomic::AtomicUsize::new(8));
+        let url = gated_prometheus(limit.clone()).await;
+        let client = Client::new(&query::ClientOptions {
+            url,
+            basic_auth_user: None,
+            basic_auth_password_file: None,
+            bearer_token_file: None,
+            headers: Vec::new(),
+            ca_file: None,
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .unwrap();
+        let mut cache = Cache::default();
+        // Two pieces are answered, the third hangs until the deadline cuts it.
+        let cut = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            fetch(&client, &cfg, &plans, &mut cache, now, tz),
+        )
+        .await;
+        assert!(cut.is_err(), "the third piece never came");
+        let kept = cache.sealed["web"].1.len();
+        assert_eq!(kept, 2 * PIECE_STEPS, "whole pieces survive the cut");
+        limit.store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+        // The next refresh goes on from there: one piece and the latency query's two.
+        let before = client.queries_sent();
+        let data = fetch(&client, &cfg, &plans, &mut cache, now, tz)
+            .await
+            .unwrap();
+        assert_eq!(data[0].steps.len(), total);
+        assert_eq!(data[0].start, start);
+        assert_eq!(
+            client.queries_sent() - before,
+            4 + 2,
+            "one piece of 4 chunks, 2 instant queries"
+        );
+        // And a refresh a minute later asks only for the last hour.
+        drop(data);
+        let before = client.queries_sent();
+        let data = fetch(&client, &cfg, &plans, &mut cache, now + 60, tz)
+            .await
+            .unwrap();
+        assert_eq!(data[0].steps.len(), total + 1);
+        assert_eq!(client.queries_sent() - before, 1 + 2);
     }
 
     #[test]
