@@ -1,7 +1,8 @@
 //! `mimamori status` against a real Prometheus holding 93 backfilled days.
 //!
 //! Two services, three locations, at a 120 s interval: one with a past
-//! outage and one ongoing, one with a planned window and a late one ahead.
+//! outage and one ongoing, one with a planned window and a late one ahead
+//! and answers too slow for its latency objective now.
 //! The JSON is asserted to the second; the iCalendar and Atom feeds are
 //! parsed with Python's `icalendar` and `feedparser` (scripts/test.sh
 //! installs them); the page is opened in headless Chromium (Debian's
@@ -64,6 +65,35 @@ fn series(service: &str, outages: &[(i64, i64, &str)], start: i64, end: i64) -> 
         }
     }
     out
+}
+
+/// Latency counts of one service at one location over `[from, end)`: three
+/// successful operations a run, two of them over 3 s from `slow_from` on.
+fn latency(service: &str, from: i64, slow_from: i64, end: i64) -> SeriesSet {
+    let labels = format!(
+        "service=\"{service}\",transaction=\"t\",step=\"s\",location=\"tokyo\",result=\"success\""
+    );
+    let (mut good, mut total) = (Vec::new(), Vec::new());
+    let (mut g, mut n) = (0.0, 0.0);
+    for t in (0..)
+        .map(|k| from + 7 + k * INTERVAL)
+        .take_while(|t| *t < end)
+    {
+        n += 3.0;
+        g += if t >= slow_from { 1.0 } else { 3.0 };
+        good.push((t, g));
+        total.push((t, n));
+    }
+    vec![
+        (
+            format!("mimamori_step_duration_seconds_bucket{{{labels},le=\"3\"}}"),
+            good,
+        ),
+        (
+            format!("mimamori_step_duration_seconds_count{{{labels}}}"),
+            total,
+        ),
+    ]
 }
 
 const CONFIG: &str = r#"
@@ -297,7 +327,7 @@ fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
             "{name}"
         );
         assert_eq!(
-            dom.matches(r#"data-service="mail" data-state="operational""#)
+            dom.matches(r#"data-service="mail" data-state="slow""#)
                 .count(),
             1,
             "{name}"
@@ -378,7 +408,14 @@ fn status_page_against_a_real_prometheus() {
         start,
         end,
     );
-    let mut prom = prometheus::start_backfilled(&[sales, mail], start, end);
+    // Mail answers, but two operations in three take over 3 s from 10:14: 応答遅延.
+    let mail_latency = latency(
+        "mail",
+        jst("2026-12-02T08:00:00"),
+        jst("2026-12-02T10:14:00"),
+        end,
+    );
+    let mut prom = prometheus::start_backfilled(&[sales, mail, mail_latency], start, end);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("mimamori.yaml");
     std::fs::write(&cfg, CONFIG).unwrap();
@@ -435,7 +472,7 @@ fn status_page_against_a_real_prometheus() {
     assert!(got <= expect && expect - got < 0.001, "{got} vs {expect}");
 
     let m = service(&v, "mail");
-    assert_eq!(m["state"], "operational");
+    assert_eq!(m["state"], "slow", "{m}");
     let d = day(m, "2026-11-10");
     assert_eq!(
         (
