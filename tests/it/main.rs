@@ -12,6 +12,7 @@ mod exporter;
 mod fuzz_config;
 mod generate;
 mod generate_config;
+mod kubernetes;
 mod probe_failures;
 mod report;
 mod secrets;

@@ -6,9 +6,8 @@
 //! prefix) serves them to every scenario. Figures are asserted to the second.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -706,48 +705,6 @@ fn bench_month_of_15s_data() {
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
 
-/// A stand-in Prometheus that records each request's head and answers with empty results.
-fn recording_server() -> (String, std::sync::mpsc::Receiver<String>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { return };
-            let mut buf = Vec::new();
-            let mut byte = [0u8; 1];
-            while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
-                buf.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&buf).into_owned();
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let mut body = vec![0u8; len];
-            let _ = s.read_exact(&mut body);
-            let _ = tx.send(head.clone());
-            let kind = if head.contains("query_range") {
-                "matrix"
-            } else {
-                "vector"
-            };
-            let answer =
-                format!(r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#);
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (addr, rx)
-}
-
 #[test]
 fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -765,7 +722,7 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
             password.to_str().unwrap(),
         ],
     ] {
-        let (addr, heads) = recording_server();
+        let (addr, heads) = prometheus::recording_server();
         let url = format!("http://{addr}/tenant");
         let mut args = vec![
             "--config",
@@ -808,54 +765,17 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
     }
 }
 
-/// A real Prometheus behind TLS and basic auth (its own `--web.config.file`):
+/// A real Prometheus behind TLS, basic auth (its own `--web.config.file`) and a path prefix:
 /// the report gets through with `--prometheus.ca-file` and the password file,
-/// and says why it cannot without the CA.
+/// and says why it cannot without the CA or with a wrong password.
 #[test]
 fn tls_and_basic_auth_against_a_real_prometheus() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "report test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let cert = leaf
-        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
-        .unwrap();
-    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
-    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
-    std::fs::write(d.join("password"), "pa55word\n").unwrap();
-    let hash = bcrypt::hash("pa55word", 4).unwrap();
-    std::fs::write(
-        d.join("web.yml"),
-        format!(
-            "tls_server_config:\n  cert_file: {0}/cert.pem\n  key_file: {0}/key.pem\nbasic_auth_users:\n  reporter: '{hash}'\n",
-            d.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(d.join("prometheus.yml"), "global: {}\n").unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}/prometheus.yml", d.display()))
-        .arg(format!("--storage.tsdb.path={}/data", d.display()))
-        .arg(format!("--web.config.file={}/web.yml", d.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs");
-    let _prom = Prometheus::adopt(child);
+    let secured = prometheus::start_secured(None);
+    let d = secured.dir.path();
     let cfg = write_config(d, &["full"], "60s");
-    let url = format!("https://localhost:{port}");
-    let ca_file = format!("{}/ca.pem", d.display());
-    let pass = format!("{}/password", d.display());
+    let url = secured.url.clone();
+    let ca_file = secured.ca_file.display().to_string();
+    let pass = secured.password_file.display().to_string();
     let args = |with_ca: bool| {
         let mut a = vec![
             "--config".to_string(),
@@ -876,16 +796,8 @@ fn tls_and_basic_auth_against_a_real_prometheus() {
         }
         a
     };
-    // Until Prometheus is up, the answer is no answer (or 503): bounded wait for JSON.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (code, out, err) = loop {
-        let a = args(true);
-        let r = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        if r.1.starts_with('{') || Instant::now() > deadline {
-            break r;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let a = args(true);
+    let (code, out, err) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
     // An empty Prometheus: every second unknown, so the data is incomplete.
     assert_eq!(code, 2, "{out}{err}");
     let v: Value = serde_json::from_str(&out).unwrap();

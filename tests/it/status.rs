@@ -665,3 +665,143 @@ fn status_page_against_a_real_prometheus() {
     }
     drop(status);
 }
+
+/// `mimamori status --render DIR` with extra flags: exit code and stderr.
+fn render(cfg: &Path, url: &str, site: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["status", "--config"])
+        .arg(cfg)
+        .args(["--prometheus.url", url, "--now", NOW])
+        .args(extra)
+        .arg("--render")
+        .arg(site)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn site_json(site: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(site.join("api/v1/status.json")).unwrap())
+        .unwrap()
+}
+
+/// Every file of a rendered site, as text.
+fn site_text(site: &Path) -> String {
+    let mut all = String::new();
+    let mut dirs = vec![site.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                all.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    all
+}
+
+/// The status page from a Prometheus behind TLS, basic auth (its own `--web.config.file`) and
+/// the path prefix `/prom`, as Thanos Query or Mimir sit behind a gateway: the page shows the
+/// data; without the CA, with a wrong password or without the prefix it says why it has none.
+#[test]
+fn status_through_tls_basic_auth_and_a_path_prefix() {
+    let (start, end) = (jst("2026-11-29T00:00:00"), jst("2026-12-02T11:00:00"));
+    let sales = series(
+        "sales",
+        &[(jst("2026-12-02T10:10:00"), end, "status")],
+        start,
+        end,
+    );
+    let mail = series("mail", &[], start, end);
+    let secured = prometheus::start_secured(Some((&[sales, mail], start, end)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let ca = secured.ca_file.to_str().unwrap();
+    let pass = secured.password_file.to_str().unwrap();
+    let auth = [
+        "--prometheus.basic-auth-user",
+        prometheus::SECURED_USER,
+        "--prometheus.basic-auth-password-file",
+        pass,
+    ];
+    let with_ca: Vec<&str> = auth
+        .iter()
+        .copied()
+        .chain(["--prometheus.ca-file", ca])
+        .collect();
+
+    let site = dir.path().join("site");
+    let (code, err) = render(&cfg, &secured.url, &site, &with_ca);
+    assert_eq!(code, 0, "{err}");
+    let v = site_json(&site);
+    assert_eq!(v["fresh"], true, "{v}");
+    assert_eq!(service(&v, "sales")["state"], "outage");
+    assert_eq!(service(&v, "sales")["since"], "2026-12-02T10:10:00+09:00");
+    assert_eq!(service(&v, "mail")["state"], "operational");
+    assert!(!err.contains(prometheus::SECURED_PASSWORD));
+    assert!(!site_text(&site).contains(prometheus::SECURED_PASSWORD));
+
+    // Without the CA: the certificate is refused, and the page says status unknown.
+    let site = dir.path().join("no-ca");
+    let (code, err) = render(&cfg, &secured.url, &site, &auth);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid peer certificate"), "{err}");
+    let v = site_json(&site);
+    assert_eq!(v["fresh"], false);
+    assert_eq!(service(&v, "sales")["state"], "unknown");
+
+    // Without the path prefix: Prometheus answers 404.
+    let bare = secured.url.trim_end_matches("/prom");
+    let (code, err) = render(&cfg, bare, &dir.path().join("bare"), &with_ca);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("answered 404"), "{err}");
+
+    // A wrong password: 401, and neither password is printed.
+    std::fs::write(&secured.password_file, "wrong-pa55\n").unwrap();
+    let (code, err) = render(&cfg, &secured.url, &dir.path().join("401"), &with_ca);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("answered 401"), "{err}");
+    assert!(!err.contains("wrong-pa55"), "{err}");
+}
+
+/// The tenant header, the bearer token and the path prefix reach the server on every request
+/// (a recording stand-in answering empty results, as tests/it/report.rs does for `report`).
+#[test]
+fn tenant_header_token_and_path_prefix_reach_the_server() {
+    let (addr, heads) = prometheus::recording_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let site = dir.path().join("site");
+    let (code, err) = render(
+        &cfg,
+        &format!("http://{addr}/tenant"),
+        &site,
+        &[
+            "--prometheus.header",
+            "X-Scope-OrgID=t1",
+            "--prometheus.bearer-token-file",
+            token.to_str().unwrap(),
+        ],
+    );
+    // Empty answers: reached, but nothing to show.
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no recent data from any location"), "{err}");
+    let heads: Vec<String> = heads.try_iter().collect();
+    assert!(heads.len() >= 2, "{heads:?}");
+    for h in &heads {
+        let lower = h.to_ascii_lowercase();
+        assert!(h.starts_with("POST /tenant/api/v1/query"), "{h}");
+        assert!(lower.contains("x-scope-orgid: t1"), "{h}");
+        assert!(lower.contains("authorization: bearer s3cret-token"), "{h}");
+    }
+    assert!(!err.contains("s3cret"));
+    assert!(!site_text(&site).contains("s3cret"));
+}

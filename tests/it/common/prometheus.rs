@@ -1,6 +1,7 @@
 //! A real Prometheus (Debian's 2.42) for the tests: backfilled from OpenMetrics
 //! text with `promtool tsdb create-blocks-from openmetrics`, or scraping live
-//! targets. Shared by tests/it/report.rs and tests/it/status.rs.
+//! targets, optionally behind TLS, basic auth and a path prefix; and a recording
+//! stand-in. Shared by tests/it/report.rs and tests/it/status.rs.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
@@ -150,4 +151,149 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
         std::thread::sleep(Duration::from_millis(100));
     }
     p
+}
+
+/// A stand-in Prometheus that records each request's head and answers with empty results.
+pub fn recording_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                buf.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            let _ = s.read_exact(&mut body);
+            let _ = tx.send(head.clone());
+            let kind = if head.contains("query_range") {
+                "matrix"
+            } else {
+                "vector"
+            };
+            let answer =
+                format!(r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+/// A real Prometheus behind TLS, basic auth (its own `--web.config.file`) and the path prefix
+/// `/prom`, as Thanos Query or Mimir would sit behind a gateway.
+pub struct Secured {
+    pub prometheus: Prometheus,
+    /// `https://localhost:PORT/prom`
+    pub url: String,
+    pub ca_file: std::path::PathBuf,
+    /// Holds the right password (`pa55word`) for the user `reporter`.
+    pub password_file: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub const SECURED_USER: &str = "reporter";
+pub const SECURED_PASSWORD: &str = "pa55word";
+
+/// Starts a [`Secured`] Prometheus, backfilled with `data` over `[start, end)` when given.
+/// Ready when it answers an authenticated `/prom/-/ready` over TLS.
+pub fn start_secured(data: Option<(&[SeriesSet], i64, i64)>) -> Secured {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = leaf
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .unwrap();
+    std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(d.join("password"), format!("{SECURED_PASSWORD}\n")).unwrap();
+    let hash = bcrypt::hash(SECURED_PASSWORD, 4).unwrap();
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {0}/cert.pem\n  key_file: {0}/key.pem\nbasic_auth_users:\n  {SECURED_USER}: '{hash}'\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("prometheus.yml"), "global: {}\n").unwrap();
+    let db = d.join("data");
+    std::fs::create_dir(&db).unwrap();
+    if let Some((all, start, end)) = data {
+        backfill(all, start, end, d, &db);
+    }
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}/prometheus.yml", d.display()))
+        .arg(format!("--storage.tsdb.path={}", db.display()))
+        .arg(format!("--web.config.file={}/web.yml", d.display()))
+        .args([
+            "--storage.tsdb.retention.time=100y",
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+            "--web.route-prefix=/prom",
+        ])
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)");
+    let mut prometheus = Prometheus::adopt(child);
+    let url = format!("https://localhost:{port}/prom");
+    let ca = reqwest::Certificate::from_pem(ca_cert.pem().as_bytes()).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(ca)
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client
+            .get(format!("{url}/-/ready"))
+            .basic_auth(SECURED_USER, Some(SECURED_PASSWORD))
+            .send()
+            .is_ok_and(|r| r.status() == 200);
+        if ready {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready within 60 s"
+        );
+        if let Ok(Some(status)) = prometheus.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Secured {
+        prometheus,
+        url,
+        ca_file: d.join("ca.pem"),
+        password_file: d.join("password"),
+        dir,
+    }
 }
