@@ -23,6 +23,8 @@ pub mod metric {
     pub const SCHEDULER_LAG: &str = "mimamori_scheduler_lag_seconds";
     pub const TRANSACTIONS: &str = "mimamori_transactions";
     pub const BUILD_INFO: &str = "mimamori_build_info";
+    /// `index`, `count`: the shard of its location's transactions a prober runs (`0`/`1` unsharded).
+    pub const SHARD_INFO: &str = "mimamori_shard_info";
     pub const CONFIG_RELOAD_SUCCESSFUL: &str = "mimamori_config_last_reload_successful";
     pub const CONFIG_RELOAD_SUCCESS_TIMESTAMP: &str =
         "mimamori_config_last_reload_success_timestamp_seconds";
