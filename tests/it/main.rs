@@ -15,6 +15,7 @@ mod generate_config;
 mod probe_failures;
 mod report;
 mod secrets;
+mod shard;
 mod status;
 mod tls;
 mod web_config;
