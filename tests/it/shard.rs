@@ -159,11 +159,11 @@ fn a_dead_shard_is_blind_never_an_outage() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
     for f in std::fs::read_dir(d.join("rules")).unwrap() {
         let f = f.unwrap().path();
         if f.extension().is_some_and(|e| e == "yml") {
             let text = std::fs::read_to_string(&f).unwrap();
-            let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
             let text = fast.replace_all(&text, "${1}for: 10s");
             let text = text.replace("interval: 15s", "interval: 2s");
             std::fs::write(&f, text).unwrap();
