@@ -125,6 +125,49 @@ fn labels(result: &[serde_json::Value], label: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// `promtool check metrics` on an exposition: no lint problem.
+fn promtool_check_metrics(body: &str) {
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (scripts/test.sh installs it)");
+    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = p.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The one query of a generated dashboard that reads `metric`.
+fn dashboard_expr(path: &Path, metric: &str) -> String {
+    fn walk(v: &serde_json::Value, metric: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(e) = m.get("expr").and_then(|e| e.as_str()) {
+                    if e.contains(metric) {
+                        out.push(e.to_string());
+                    }
+                }
+                m.values().for_each(|x| walk(x, metric, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, metric, out)),
+            _ => {}
+        }
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut found = Vec::new();
+    walk(&v, metric, &mut found);
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
+}
+
 #[test]
 fn a_dead_shard_is_blind_never_an_outage() {
     let t0 = Instant::now();
@@ -211,6 +254,9 @@ fn a_dead_shard_is_blind_never_an_outage() {
             let here = body.contains(&format!("transaction=\"{t}\""));
             assert_eq!(here, owned(i as u32).contains(t), "shard {i}, {t}");
         }
+        if i == 0 {
+            promtool_check_metrics(&body);
+        }
     }
 
     let prom_port = free_port();
@@ -260,6 +306,18 @@ fn a_dead_shard_is_blind_never_an_outage() {
     );
     eprintln!("warm after {warm:?} ({:?} since start)", t0.elapsed());
     assert_eq!(query(&prom, metric::SHARD_INFO).len(), SHARDS as usize);
+    // The probers dashboard's version-and-shard table, as Grafana would ask.
+    let shard_table = dashboard_expr(
+        &d.join("dashboards/mimamori-probers.json"),
+        metric::SHARD_INFO,
+    );
+    let rows = query(&prom, &shard_table);
+    assert_eq!(
+        labels(&rows, "index"),
+        (0..SHARDS).map(|i| i.to_string()).collect()
+    );
+    assert_eq!(labels(&rows, "count"), BTreeSet::from([SHARDS.to_string()]));
+    assert_eq!(labels(&rows, "instance"), addrs.iter().cloned().collect());
 
     // Kill shard 1.
     let dead = 1u32;
