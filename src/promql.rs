@@ -168,13 +168,20 @@ impl fmt::Display for Selector {
 
 /// Per (service, location): 1 while any transaction of the service fails at
 /// that location, 0 while all succeed; absent while the location reports nothing.
+///
+/// Several probers may report one location (shards, an HA pair): a
+/// transaction fails there only while every prober running it sees it fail,
+/// so a twin whose own network breaks does not fail its location, and
+/// nothing is ever counted per instance.
 pub fn location_failing(sel: &Selector) -> String {
     location_failing_of(&sel.of(metric::PROBE_SUCCESS))
 }
 
 /// [`location_failing`] over any probe-success expression, e.g. [`probe_success_fresh`].
 pub fn location_failing_of(probe_success: &str) -> String {
-    format!("max by (service, location) (1 - {probe_success})")
+    format!(
+        "max by (service, location) (min by (service, location, transaction) (1 - {probe_success}))"
+    )
 }
 
 /// `mimamori_probe_success` as of each evaluation, from samples no older than

@@ -42,8 +42,8 @@ fn common(cfg: &Config) -> String {
          ticket for the silent one says so.\n\
          - **Several probers per location count once.** A location may run shards (`--shard INDEX/COUNT`, each \
          running its part of the transactions) or an HA pair of identical probers: every rule aggregates by \
-         `location`, never by `instance`, so a pair failing together is one failing location and the quorum counts \
-         locations. A dead shard leaves its transactions unprobed at that location: they drop out (no failure \
+         `location`, never by `instance`: a transaction fails at a location only while every prober running it there \
+         sees it fail, a pair failing together is one failing location, and the quorum counts locations. A dead shard leaves its transactions unprobed at that location: they drop out (no failure \
          time, no page) and `MimamoriTransactionsBlind` names them; a dead twin of a pair leaves nothing blind. \
          The service is blind (`MimamoriServiceBlind`, page) only when no location reports it at all.\n\
          - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
@@ -114,7 +114,7 @@ pub fn readme(cfg: &Config) -> String {
 const RECORDING_RULES: &str = "## Recording rules (contract with the dashboards)\n\n\
 | series | labels | meaning |\n\
 |---|---|---|\n\
-| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed |\n\
+| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (where several probers run a transaction there, an HA pair, every one of them saw it fail) |\n\
 | `mimamori:transaction_prober` | service, transaction, location, job, instance | 1 while that prober reports the transaction, kept while it cannot be scraped (who ran what, for `MimamoriTransactionsBlind`) |\n\
 | `mimamori:service_failing` | service | 1 when a quorum of the reporting locations sees the service failing |\n\
 | `mimamori:maintenance_active` | service | 1 inside an announced (in time) maintenance window |\n\

@@ -860,6 +860,50 @@ fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
         }
         g.promql_expr_test.push(failure_zero(start + 30 * MIN));
         tests.push(g);
+
+        // One twin's own network fails: the other still sees the service work there.
+        let mut probers = vec![
+            Prober {
+                transactions: vec![(
+                    c.transaction.clone(),
+                    format!("1x{} 0x{}", pre - 1, samples - pre - 1),
+                )],
+                ..twin("a", None)
+            },
+            twin("b", None),
+        ];
+        probers[1].transactions[0].1 = "1x{n}".into();
+        for loc in &c.locations[1..] {
+            probers.push(Prober {
+                location: loc.clone(),
+                instance: Ctx::instance(loc),
+                transactions: vec![(c.transaction.clone(), "1x{n}".into())],
+                dies_after: None,
+            });
+        }
+        let mut g = group(
+            &format!(
+                "one twin of the HA pair at {home} fails alone (its own network): the location is not failing, nothing fires"
+            ),
+            prober_inputs(c, &probers, samples),
+        );
+        let mut quiet: Vec<&str> = PAGES.to_vec();
+        quiet.extend(["MimamoriLocationFailing", "MimamoriTransactionsBlind"]);
+        g.alert_rule_test = c.silent(&quiet, &[start + 15 * MIN, start + 30 * MIN]);
+        let m = format!(
+            "{}{{service=\"{}\",location=\"{home}\"}}",
+            rec::LOCATION_FAILING,
+            p.service
+        );
+        g.promql_expr_test.push(ExprTest {
+            expr: m.clone(),
+            eval_time: at(start + 15 * MIN),
+            exp_samples: vec![Sample {
+                labels: m,
+                value: 0.0,
+            }],
+        });
+        tests.push(g);
     }
     tests
 }
