@@ -23,6 +23,8 @@ pub mod metric {
     pub const SCHEDULER_LAG: &str = "mimamori_scheduler_lag_seconds";
     pub const TRANSACTIONS: &str = "mimamori_transactions";
     pub const BUILD_INFO: &str = "mimamori_build_info";
+    /// `index`, `count`: the shard of its location's transactions a prober runs (`0`/`1` unsharded).
+    pub const SHARD_INFO: &str = "mimamori_shard_info";
     pub const CONFIG_RELOAD_SUCCESSFUL: &str = "mimamori_config_last_reload_successful";
     pub const CONFIG_RELOAD_SUCCESS_TIMESTAMP: &str =
         "mimamori_config_last_reload_success_timestamp_seconds";
@@ -50,6 +52,10 @@ pub mod record {
     pub const OBJECTIVE: &str = "mimamori:slo_objective:ratio";
     pub const ERROR_BUDGET: &str = "mimamori:slo_error_budget:ratio";
     pub const BUDGET_REMAINING_30D: &str = "mimamori:slo_error_budget_remaining:ratio30d";
+    /// 1 per (service, transaction, location, job, instance) while that prober
+    /// reports the transaction, and kept while the prober cannot be scraped: who
+    /// ran what, so a dead shard's transactions can be named.
+    pub const TRANSACTION_PROBER: &str = "mimamori:transaction_prober";
 
     /// Failure seconds in a rolling window, e.g. `mimamori:slo_availability_failure_seconds:1h`.
     pub fn failure_seconds(window: &str) -> String {
@@ -162,13 +168,20 @@ impl fmt::Display for Selector {
 
 /// Per (service, location): 1 while any transaction of the service fails at
 /// that location, 0 while all succeed; absent while the location reports nothing.
+///
+/// Several probers may report one location (shards, an HA pair): a
+/// transaction fails there only while every prober running it sees it fail,
+/// so a twin whose own network breaks does not fail its location, and
+/// nothing is ever counted per instance.
 pub fn location_failing(sel: &Selector) -> String {
     location_failing_of(&sel.of(metric::PROBE_SUCCESS))
 }
 
 /// [`location_failing`] over any probe-success expression, e.g. [`probe_success_fresh`].
 pub fn location_failing_of(probe_success: &str) -> String {
-    format!("max by (service, location) (1 - {probe_success})")
+    format!(
+        "max by (service, location) (min by (service, location, transaction) (1 - {probe_success}))"
+    )
 }
 
 /// `mimamori_probe_success` as of each evaluation, from samples no older than
@@ -184,6 +197,42 @@ pub fn probe_success_fresh(sel: &Selector, max_age_ms: u64, job: &str) -> String
         "(last_over_time({}[{max_age_ms}ms]) unless on (job, instance) ({} == 0))",
         sel.of(metric::PROBE_SUCCESS),
         Selector::new().eq("job", job).of(metric::UP)
+    )
+}
+
+/// `up == 0` of the probers' `job`: targets whose last scrape failed.
+pub fn probers_down(job: &str) -> String {
+    format!("({} == 0)", Selector::new().eq("job", job).of(metric::UP))
+}
+
+/// The expression of [`record::TRANSACTION_PROBER`]: each prober's
+/// transactions as it reports them, or as it last reported them while its
+/// scrape fails. It reads its own previous value, so a prober that stays down
+/// keeps its transactions for as long as it stays down (a shard's assignment
+/// is fixed, see `config::shard`), and a prober that is removed from the
+/// scrape targets (no `up` at all) or comes back drops out.
+pub fn transaction_prober(sel: &Selector, job: &str) -> String {
+    format!(
+        "group by (service, transaction, location, job, instance) ({})\nor\n({} and on (job, instance) {})",
+        sel.of(metric::PROBE_SUCCESS),
+        sel.of(record::TRANSACTION_PROBER),
+        probers_down(job)
+    )
+}
+
+/// Per (service, transaction, location, instance): transactions that a
+/// prober which cannot be scraped ran, that no other prober of the location
+/// reports now, at a location that still reports something: a dead shard's
+/// transactions, blind at that location. A dead HA twin leaves nothing blind
+/// (the other reports the same transactions); a whole location gone is not a
+/// shard problem (that location simply stops reporting).
+pub fn transactions_blind(sel: &Selector, job: &str) -> String {
+    format!(
+        "(\n  ({} and on (job, instance) {})\n  unless on (service, transaction, location)\n  {}\n)\nand on (location)\ngroup by (location) ({})",
+        sel.of(record::TRANSACTION_PROBER),
+        probers_down(job),
+        sel.of(metric::PROBE_SUCCESS),
+        metric::PROBE_SUCCESS
     )
 }
 
@@ -359,6 +408,8 @@ mod tests {
             ),
             lat.total,
             lat.good,
+            transaction_prober(&sel, "mimamori"),
+            transactions_blind(&sel, "mimamori"),
         ] {
             promql_parser::parser::parse(&e).unwrap_or_else(|err| panic!("{e}: {err}"));
         }

@@ -9,11 +9,15 @@ use crate::config;
 pub struct CheckArgs {
     #[arg(long)]
     pub config: PathBuf,
+    /// Show only the transactions of shard INDEX/COUNT (0-based), as
+    /// `serve --shard` would run them; overrides global.shard.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<config::Shard>,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let cfg = config::load(&args.config)?;
-    let report = crate::probe::plan::check_report(&cfg)?;
+    let report = crate::probe::plan::check_report(&cfg, args.shard.unwrap_or(cfg.global.shard))?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Probe location name (the `location` label); overrides global.location.
     #[arg(long)]
     pub location: Option<String>,
+    /// Run only shard INDEX/COUNT (0-based) of the transactions, so COUNT
+    /// probers of one location split them; overrides global.shard.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<config::Shard>,
     /// TLS and basic authentication for the endpoints, in the Prometheus
     /// exporter-toolkit web configuration format.
     #[arg(long = "web.config.file", value_name = "FILE")]
@@ -34,6 +38,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         cfg,
         args.listen,
         args.location,
+        args.shard,
         web,
     ))?;
     Ok(ExitCode::SUCCESS)

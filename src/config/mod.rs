@@ -15,6 +15,7 @@ pub mod duration;
 pub mod locate;
 mod operations;
 mod schema;
+pub mod shard;
 pub mod template;
 mod validate;
 
@@ -27,6 +28,7 @@ pub use duration::Dur;
 use locate::{Locator, Path, Pos};
 pub use operations::*;
 pub use schema::*;
+pub use shard::Shard;
 pub use template::{Part, Template};
 
 /// A configuration error, placed in its file.

@@ -69,6 +69,9 @@ pub struct Global {
     pub user_agent: String,
     /// How often the TLS policy is checked (legacy TLS 1.0/1.1 handshakes, plain HTTP).
     pub tls_check_interval: Dur,
+    /// `INDEX/COUNT`: run only the transactions of this shard, so COUNT probers
+    /// of one location split the work (flag `--shard` overrides; see [`Shard`]).
+    pub shard: Shard,
 }
 
 impl Default for Global {
@@ -86,6 +89,7 @@ impl Default for Global {
             ca_file: None,
             user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
             tls_check_interval: Dur::secs(3600),
+            shard: Shard::ALL,
         }
     }
 }

@@ -53,9 +53,12 @@ fn invalid_configs_give_exact_errors() {
     let cases: Vec<(String, &str)> = vec![
         (
             with("  interval: 30s\n", "  interval: 30s\n  colour: blue\n"),
-            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`",
+            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`, `shard`",
         ),
         (with("interval: 30s", "interval: 30"), "t.yaml:3:3: global.interval: duration '30' needs a unit (e.g. '30s')"),
+        (with("interval: 30s", "interval: 30s\n  shard: 3/3"), "t.yaml:4:3: global.shard: shard index 3 is out of range for 3 shards (indexes are 0-based: 0 to 2)"),
+        (with("interval: 30s", "interval: 30s\n  shard: \"1 of 3\""), "t.yaml:4:3: global.shard: invalid shard '1 of 3': expected INDEX/COUNT with a 0-based index, e.g. 0/3"),
+        (with("interval: 30s", "interval: 30s\n  shard: 0/0"), "t.yaml:4:3: global.shard: shard count must be between 1 and 1024, not 0"),
         (with("interval: 30s", "interval: soon"), "t.yaml:3:3: global.interval: invalid duration 'soon': expected number at 0 (use e.g. 500ms, 15s, 1m30s)"),
         (with("method: POST", "method: [POST]"), "t.yaml:13:21: services[0].transactions[0].steps[0].method: invalid type: sequence, expected a string"),
         (with("url: ${base}/orders?q=1", "url: ${bse}/orders?q=1"), "t.yaml:20:13: services[0].transactions[0].steps[1].url: undefined variable '${bse}' (define it under 'variables' or capture it in an earlier step)"),

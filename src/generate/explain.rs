@@ -40,6 +40,12 @@ fn common(cfg: &Config) -> String {
          a silent one `MimamoriLocationNotReporting` (ticket, after 10 min). \
          This holds while at least two locations report: when only one is left, it alone decides, and the \
          ticket for the silent one says so.\n\
+         - **Several probers per location count once.** A location may run shards (`--shard INDEX/COUNT`, each \
+         running its part of the transactions) or an HA pair of identical probers: every rule aggregates by \
+         `location`, never by `instance`: a transaction fails at a location only while every prober running it there \
+         sees it fail, a pair failing together is one failing location, and the quorum counts locations. A dead shard leaves its transactions unprobed at that location: they drop out (no failure \
+         time, no page) and `MimamoriTransactionsBlind` names them; a dead twin of a pair leaves nothing blind. \
+         The service is blind (`MimamoriServiceBlind`, page) only when no location reports it at all.\n\
          - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
          the availability burn stays at 0; latency alerts fire only when their whole short window was operating time, so answers given during maintenance cannot page after it. Because \
          availability alerts burn against wall-clock windows, the short operating time just after a window cannot \
@@ -71,6 +77,7 @@ fn common(cfg: &Config) -> String {
          | MimamoriProberDown | ticket | a prober cannot be scraped for 5 min |\n\
          | MimamoriLocationFailing | ticket | one location fails while the quorum succeeds, for 10 min |\n\
          | MimamoriLocationNotReporting | ticket | a configured location sends nothing for 10 min |\n\
+         | MimamoriTransactionsBlind | ticket | a prober (shard) cannot be scraped for 5 min while its location's other probers report: names each transaction only it ran (`transaction`, `location`, `instance`); blind there, never failure time |\n\
          | MimamoriConfigReloadFailed | ticket | a prober kept its old configuration for 10 min |\n\
          | MimamoriRunsSkipped | ticket | a prober skipped runs in each of 15 min |\n\
          | MimamoriCertificateExpiresSoon | ticket | a service's certificate expires within 21 days |\n\
@@ -107,7 +114,8 @@ pub fn readme(cfg: &Config) -> String {
 const RECORDING_RULES: &str = "## Recording rules (contract with the dashboards)\n\n\
 | series | labels | meaning |\n\
 |---|---|---|\n\
-| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed |\n\
+| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (where several probers run a transaction there, an HA pair, every one of them saw it fail) |\n\
+| `mimamori:transaction_prober` | service, transaction, location, job, instance | 1 while that prober reports the transaction, kept while it cannot be scraped (who ran what, for `MimamoriTransactionsBlind`) |\n\
 | `mimamori:service_failing` | service | 1 when a quorum of the reporting locations sees the service failing |\n\
 | `mimamori:maintenance_active` | service | 1 inside an announced (in time) maintenance window |\n\
 | `mimamori:service_operating` | service | 1 when the moment counts as operating time: not in announced maintenance, nor within the grace after one |\n\

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rules::{self, Rule, INSTANCE, LOCATION, VALUE};
+use super::rules::{self, Rule, INSTANCE, LOCATION, TRANSACTION, VALUE};
 use super::slo::{ServicePlan, Slo, EVAL_SECONDS};
 use crate::config::Config;
 use crate::promql::{self, decimal, metric, record as rec};
@@ -305,6 +305,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             "MimamoriLocationNotReporting",
             "MimamoriProbersAbsent",
             "MimamoriProberDown",
+            "MimamoriTransactionsBlind",
         ]
         .map(String::from),
     );
@@ -477,8 +478,11 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             }),
         );
         g.alert_rule_test = c.silent(&PAGES, &[start + 30 * MIN]);
-        g.alert_rule_test
-            .extend(c.silent(&["MimamoriServiceBlind"], &[start + 30 * MIN]));
+        // A whole location gone is that location not reporting, not a blind shard.
+        g.alert_rule_test.extend(c.silent(
+            &["MimamoriServiceBlind", "MimamoriTransactionsBlind"],
+            &[start + 30 * MIN],
+        ));
         let rule = c
             .service_rule_for_location(&loc)
             .expect("a rule per configured location");
@@ -621,7 +625,286 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     });
     tests.push(g);
 
+    tests.extend(shard_tests(c));
     tests.push(arithmetic(c));
+    tests
+}
+
+/// One prober process in a sharding or HA scenario: the transactions it
+/// reports (with their `mimamori_probe_success` values, where `{n}` is the
+/// number of samples it reports less one) and whether it dies.
+struct Prober {
+    location: String,
+    instance: String,
+    transactions: Vec<(String, String)>,
+    /// Samples it is scraped for before it dies (then stale, `up == 0`); `None` lives.
+    dies_after: Option<u64>,
+}
+
+/// `mimamori_probe_success`, `mimamori_maintenance_active` and `up` of each
+/// prober over `samples` samples. A dead prober's series end with a
+/// staleness marker, as Prometheus writes when a scrape fails.
+fn prober_inputs(c: &Ctx, probers: &[Prober], samples: u64) -> Vec<Series> {
+    let svc = &c.p.service;
+    let job = &c.cfg.alerting.job;
+    let mut out = Vec::new();
+    for pr in probers {
+        let (loc, inst) = (&pr.location, &pr.instance);
+        let live = |values: &str| {
+            match pr.dies_after {
+                Some(_) => format!("{values} stale"),
+                None => values.to_string(),
+            }
+            .replace("{n}", &(pr.dies_after.unwrap_or(samples) - 1).to_string())
+        };
+        for (tx, values) in &pr.transactions {
+            out.push(Series {
+                series: format!(
+                    "{}{{service=\"{svc}\",transaction=\"{tx}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}",
+                    metric::PROBE_SUCCESS
+                ),
+                values: live(values),
+            });
+        }
+        out.push(Series {
+            series: format!(
+                "{}{{service=\"{svc}\",location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}",
+                metric::MAINTENANCE_ACTIVE
+            ),
+            values: live("0x{n}"),
+        });
+        out.push(Series {
+            series: format!("{}{{job=\"{job}\",instance=\"{inst}\"}}", metric::UP),
+            values: match pr.dies_after {
+                Some(k) => format!("1x{} 0x{}", k - 1, samples - k),
+                None => format!("1x{}", samples - 1),
+            },
+        });
+    }
+    out
+}
+
+/// Several probers per location: three shards of the first location with one
+/// dead, and an HA pair of identical probers. Aggregation is by location,
+/// never by instance, so neither counts twice, and a dead shard makes its
+/// transactions blind (a ticket naming them), never failure time.
+fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
+    let p = c.p;
+    let mut tests = Vec::new();
+    let pre = 10 * PER_MIN;
+    let start = 10 * MIN;
+    let samples = pre + 30 * PER_MIN + 1;
+    let home = c.locations[0].clone();
+    // The configured transaction and two more, one per shard; the one on the dead shard is the real one.
+    let txs = [
+        format!("{}-shard-0", c.transaction),
+        c.transaction.clone(),
+        format!("{}-shard-2", c.transaction),
+    ];
+    let all_ok: Vec<(String, String)> = txs.iter().map(|t| (t.clone(), "1x{n}".into())).collect();
+    let others = |probers: &mut Vec<Prober>| {
+        for loc in &c.locations[1..] {
+            probers.push(Prober {
+                location: loc.clone(),
+                instance: Ctx::instance(loc),
+                transactions: all_ok.clone(),
+                dies_after: None,
+            });
+        }
+    };
+    let failure_zero = |t: u64| {
+        let m = format!(
+            "{}{{service=\"{}\"}}",
+            rec::failure_seconds("1h"),
+            p.service
+        );
+        ExprTest {
+            expr: m.clone(),
+            eval_time: at(t),
+            exp_samples: vec![Sample {
+                labels: m,
+                value: 0.0,
+            }],
+        }
+    };
+
+    // Three shards at the first location; shard 1 dies at 10m.
+    let dead = format!("{home}-shard-1.probers:9732");
+    let mut probers: Vec<Prober> = txs
+        .iter()
+        .enumerate()
+        .map(|(i, tx)| Prober {
+            location: home.clone(),
+            instance: format!("{home}-shard-{i}.probers:9732"),
+            transactions: vec![(tx.clone(), "1x{n}".into())],
+            dies_after: (i == 1).then_some(pre),
+        })
+        .collect();
+    others(&mut probers);
+    let mut g = group(
+        &format!(
+            "{home} runs three shards and shard 1 dies at 10m: its transaction is blind there (a ticket naming it), never failure time, no page"
+        ),
+        prober_inputs(c, &probers, samples),
+    );
+    g.alert_rule_test = c.silent(&["MimamoriTransactionsBlind"], &[start + 4 * MIN]);
+    let rule = c.service_rule("MimamoriTransactionsBlind");
+    // Still named at 30m: the assignment is remembered while the shard stays down.
+    for t in [start + 6 * MIN, start + 30 * MIN] {
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(t),
+            alertname: "MimamoriTransactionsBlind".into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), p.service.clone()),
+                    ("transaction".into(), c.transaction.clone()),
+                    ("location".into(), home.clone()),
+                    ("job".into(), c.cfg.alerting.job.clone()),
+                    ("instance".into(), dead.clone()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(
+                    &rule,
+                    &[
+                        (LOCATION, &home),
+                        (TRANSACTION, &c.transaction),
+                        (INSTANCE, &dead),
+                    ],
+                ),
+            }],
+        });
+    }
+    let mut quiet: Vec<&str> = PAGES.to_vec();
+    quiet.extend([
+        "MimamoriServiceBlind",
+        "MimamoriLocationNotReporting",
+        "MimamoriLocationFailing",
+    ]);
+    g.alert_rule_test
+        .extend(c.silent(&quiet, &[start + 6 * MIN, start + 30 * MIN]));
+    g.promql_expr_test.push(failure_zero(start + 30 * MIN));
+    tests.push(g);
+
+    // An HA pair at the first location: both fail the same transaction (the
+    // location's own network), one of them dies at 20m.
+    if c.locations.len() >= 2 {
+        let twin = |name: &str, dies_after: Option<u64>| Prober {
+            location: home.clone(),
+            instance: format!("{home}-{name}.probers:9732"),
+            transactions: vec![(
+                c.transaction.clone(),
+                format!(
+                    "1x{} 0x{}",
+                    pre - 1,
+                    dies_after.unwrap_or(samples) - pre - 1
+                ),
+            )],
+            dies_after,
+        };
+        let mut probers = vec![twin("a", None), twin("b", Some(pre + 10 * PER_MIN))];
+        for loc in &c.locations[1..] {
+            probers.push(Prober {
+                location: loc.clone(),
+                instance: Ctx::instance(loc),
+                transactions: vec![(c.transaction.clone(), "1x{n}".into())],
+                dies_after: None,
+            });
+        }
+        let mut g = group(
+            &format!(
+                "an HA pair at {home} both failing counts as one location (no page, one ticket); one twin dying leaves nothing blind"
+            ),
+            prober_inputs(c, &probers, samples),
+        );
+        g.alert_rule_test = c.silent(
+            &PAGES,
+            &[start + 5 * MIN, start + 15 * MIN, start + 30 * MIN],
+        );
+        g.alert_rule_test.extend(c.silent(
+            &["MimamoriTransactionsBlind", "MimamoriServiceBlind"],
+            &[start + 30 * MIN],
+        ));
+        let rule = c.service_rule("MimamoriLocationFailing");
+        g.alert_rule_test.push(AlertTest {
+            eval_time: at(start + 15 * MIN),
+            alertname: "MimamoriLocationFailing".into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), p.service.clone()),
+                    ("location".into(), home.clone()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(&rule, &[(LOCATION, &home)]),
+            }],
+        });
+        // The quorum counts locations: every location once, one of them failing.
+        let sel = promql::Selector::service(&p.service);
+        let by_location = sel.of(rec::LOCATION_FAILING);
+        for (expr, value) in [
+            (
+                promql::locations_reporting(&by_location),
+                c.locations.len() as f64,
+            ),
+            (promql::locations_failing(&by_location), 1.0),
+        ] {
+            g.promql_expr_test.push(ExprTest {
+                expr,
+                eval_time: at(start + 15 * MIN),
+                exp_samples: vec![Sample {
+                    labels: format!("{{service=\"{}\"}}", p.service),
+                    value,
+                }],
+            });
+        }
+        g.promql_expr_test.push(failure_zero(start + 30 * MIN));
+        tests.push(g);
+
+        // One twin's own network fails: the other still sees the service work there.
+        let mut probers = vec![
+            Prober {
+                transactions: vec![(
+                    c.transaction.clone(),
+                    format!("1x{} 0x{}", pre - 1, samples - pre - 1),
+                )],
+                ..twin("a", None)
+            },
+            twin("b", None),
+        ];
+        probers[1].transactions[0].1 = "1x{n}".into();
+        for loc in &c.locations[1..] {
+            probers.push(Prober {
+                location: loc.clone(),
+                instance: Ctx::instance(loc),
+                transactions: vec![(c.transaction.clone(), "1x{n}".into())],
+                dies_after: None,
+            });
+        }
+        let mut g = group(
+            &format!(
+                "one twin of the HA pair at {home} fails alone (its own network): the location is not failing, nothing fires"
+            ),
+            prober_inputs(c, &probers, samples),
+        );
+        let mut quiet: Vec<&str> = PAGES.to_vec();
+        quiet.extend(["MimamoriLocationFailing", "MimamoriTransactionsBlind"]);
+        g.alert_rule_test = c.silent(&quiet, &[start + 15 * MIN, start + 30 * MIN]);
+        let m = format!(
+            "{}{{service=\"{}\",location=\"{home}\"}}",
+            rec::LOCATION_FAILING,
+            p.service
+        );
+        g.promql_expr_test.push(ExprTest {
+            expr: m.clone(),
+            eval_time: at(start + 15 * MIN),
+            exp_samples: vec![Sample {
+                labels: m,
+                value: 0.0,
+            }],
+        });
+        tests.push(g);
+    }
     tests
 }
 

@@ -18,6 +18,8 @@ pub const VALUE: &str = "{{ $value | printf \"%.1f\" }}";
 pub const LOCATION: &str = "{{ $labels.location }}";
 /// Placeholder for the alert's `instance` label in annotations.
 pub const INSTANCE: &str = "{{ $labels.instance }}";
+/// Placeholder for the alert's `transaction` label in annotations.
+pub const TRANSACTION: &str = "{{ $labels.transaction }}";
 
 /// A Prometheus rule file.
 #[derive(Debug, Clone, Serialize)]
@@ -351,6 +353,10 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     let mut fast = Vec::new();
     fast.push(record(rec::LOCATION_FAILING, promql::location_failing(&s)));
     fast.push(record(
+        rec::TRANSACTION_PROBER,
+        promql::transaction_prober(&s, &cfg.alerting.job),
+    ));
+    fast.push(record(
         rec::SERVICE_FAILING,
         promql::service_failing(&s.of(rec::LOCATION_FAILING), cfg.alerting.quorum),
     ));
@@ -496,6 +502,22 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
             ..Rule::default()
         });
     }
+    out.push(Rule {
+        alert: Some("MimamoriTransactionsBlind".into()),
+        expr: promql::transactions_blind(&s, &cfg.alerting.job),
+        for_: Some("5m".into()),
+        labels: labels(&[("severity", "ticket")]),
+        annotations: annotations(
+            format!("{ja}: 拠点 {LOCATION} で取引 {TRANSACTION} を監視できていません（プローバー {INSTANCE} 停止） / {en}: transaction {TRANSACTION} is not probed at location {LOCATION} (prober {INSTANCE} down)"),
+            format!(
+                "プローバー {INSTANCE} に5分間接続できず、それだけが担当していた {ja} の取引 {TRANSACTION} は拠点 {LOCATION} から監視されていません（同じ拠点の他のプローバーは稼働中）。監視の死角であり障害時間には数えませんが、この取引の障害はこの拠点からは検知されません。プローバー（シャード）を復旧してください。\n\
+                 Prober {INSTANCE} has not been scraped for 5 minutes and was the only one at {LOCATION} running transaction {TRANSACTION} of {en} (the location's other probers still report): that transaction is blind there. This is not failure time, but a failure of it would go unnoticed from this location; bring the prober (shard) back."
+            ),
+            runbook(cfg, &p.service, "probers"),
+            probers_dashboard(cfg),
+        ),
+        ..Rule::default()
+    });
     out
 }
 
@@ -529,8 +551,8 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
             annotations: annotations(
                 format!("プローバー {INSTANCE} に接続できません / Prober {INSTANCE} is down"),
                 format!(
-                    "Prometheus が5分間 {INSTANCE} をスクレイプできていません。その拠点の監視結果は SLO の判定に使われていません。\n\
-                     Prometheus has failed to scrape {INSTANCE} for 5 minutes; its location no longer counts towards the SLO."
+                    "Prometheus が5分間 {INSTANCE} をスクレイプできていません。そのプローバーの監視結果は SLO の判定に使われていません。同じ拠点で他のシャードや冗長ペアが動いていればその拠点は判定を続け、このプローバーだけが担当していた取引は MimamoriTransactionsBlind が挙げます。\n\
+                     Prometheus has failed to scrape {INSTANCE} for 5 minutes; its results no longer count towards the SLO. Its location still counts while other shards or an HA twin there report; transactions only it ran are named by MimamoriTransactionsBlind."
                 ),
                 rb("probers"),
                 dash.clone(),
@@ -686,6 +708,7 @@ mod tests {
             .collect();
         let mut want = vec![
             ("mimamori:location_failing".to_string(), vec![]),
+            ("mimamori:transaction_prober".into(), vec![]),
             ("mimamori:service_failing".into(), vec![]),
             ("mimamori:maintenance_active".into(), vec![]),
             ("mimamori:service_operating".into(), vec![]),

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub reload_successful: IntGauge,
     pub reload_timestamp: Gauge,
     pub transactions: IntGauge,
+    shard_info: GaugeVec,
     tls_version: GaugeVec,
     tls_expiry: GaugeVec,
     tls_legacy: GaugeVec,
@@ -111,6 +112,15 @@ impl Metrics {
             "Transactions scheduled by this exporter.",
         )
         .unwrap();
+        let shard_info = GaugeVec::new(
+            Opts::new(
+                metric::SHARD_INFO,
+                "The shard of its location's transactions this exporter runs (index of count, 0-based); the value is always 1.",
+            ),
+            &["index", "count"],
+        )
+        .unwrap();
+        shard_info.with_label_values(&["0", "1"]).set(1.0);
         let build_info = GaugeVec::new(
             Opts::new(
                 metric::BUILD_INFO,
@@ -131,6 +141,7 @@ impl Metrics {
             Box::new(reload_successful.clone()),
             Box::new(reload_timestamp.clone()),
             Box::new(transactions.clone()),
+            Box::new(shard_info.clone()),
             Box::new(tls_version.clone()),
             Box::new(tls_expiry.clone()),
             Box::new(tls_legacy.clone()),
@@ -148,6 +159,7 @@ impl Metrics {
             reload_successful,
             reload_timestamp,
             transactions,
+            shard_info,
             tls_version,
             tls_expiry,
             tls_legacy,
@@ -242,6 +254,14 @@ impl Metrics {
                 .with_label_values(&[s.as_str(), location])
                 .set(if *active { 1.0 } else { 0.0 });
         }
+    }
+
+    /// Sets `mimamori_shard_info` to the shard this exporter runs.
+    pub fn set_shard(&self, shard: crate::config::Shard) {
+        self.shard_info.reset();
+        self.shard_info
+            .with_label_values(&[&shard.index().to_string(), &shard.count().to_string()])
+            .set(1.0);
     }
 
     /// The whole text exposition in one string (tests and benchmarks; `/metrics`

@@ -303,15 +303,26 @@ fn secrets_digest(secrets: &HashMap<String, String>) -> u64 {
     h.finish()
 }
 
-/// What `mimamori check` prints: every transaction with its steps, and warnings.
-pub fn check_report(cfg: &Config) -> anyhow::Result<String> {
-    let plans = build(cfg, &cfg.global.location, &|k| std::env::var(k).ok())?;
+/// What `mimamori check` prints: every transaction with its steps (only those
+/// of `shard` when the location is sharded), and warnings.
+pub fn check_report(cfg: &Config, shard: crate::config::Shard) -> anyhow::Result<String> {
+    let mut plans = build(cfg, &cfg.global.location, &|k| std::env::var(k).ok())?;
+    let all = plans.len();
+    plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
     let mut out = String::new();
-    let _ = writeln!(
+    let _ = write!(
         out,
         "{}: OK, location '{}'",
         cfg.source.file, cfg.global.location
     );
+    if shard.count() > 1 {
+        let _ = write!(
+            out,
+            ", shard {shard}: {} of {all} transactions",
+            plans.len()
+        );
+    }
+    out.push('\n');
     for svc in &cfg.services {
         let o = &svc.objectives;
         let _ = writeln!(

@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::config::{self, Config, ConfigErrors};
+use crate::config::{self, Config, ConfigErrors, Shard};
 use crate::metrics::Metrics;
 use crate::probe::policy::PolicyChecker;
 use crate::probe::{plan, ProbeContext};
@@ -66,6 +66,7 @@ pub struct App {
     ctx: Arc<ProbeContext>,
     source: ConfigSource,
     location_override: Option<String>,
+    shard_override: Option<Shard>,
     env: EnvFn,
     extension: Option<Arc<dyn Extension>>,
 }
@@ -83,6 +84,8 @@ pub struct AppOptions {
     pub source: ConfigSource,
     /// `--location`: overrides `global.location`.
     pub location: Option<String>,
+    /// `--shard`: overrides `global.shard`.
+    pub shard: Option<Shard>,
     /// Reads environment variables for `${env:...}` and secrets.
     pub env: EnvFn,
     /// Extra routes (the demo's).
@@ -97,6 +100,7 @@ impl AppOptions {
         AppOptions {
             source,
             location: None,
+            shard: None,
             env: Arc::new(|k| std::env::var(k).ok()),
             extension: None,
             runner: None,
@@ -112,6 +116,7 @@ impl App {
         let AppOptions {
             source,
             location: location_override,
+            shard: shard_override,
             env,
             extension,
             runner,
@@ -122,8 +127,10 @@ impl App {
         let location = location_override
             .clone()
             .unwrap_or_else(|| cfg.global.location.to_string());
-        let plans = plan::build_in(&ctx, &cfg, &location, env.as_ref())?;
+        let shard = shard_override.unwrap_or(cfg.global.shard);
+        let plans = in_shard(plan::build_in(&ctx, &cfg, &location, env.as_ref())?, shard);
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
+        metrics.set_shard(shard);
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
         let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
         tracing::debug!(threads, runs_per_second, "probe threads");
@@ -149,6 +156,7 @@ impl App {
             ctx,
             source,
             location_override,
+            shard_override,
             env,
             extension,
         }))
@@ -167,6 +175,12 @@ impl App {
             .unwrap_or_else(|| self.config().global.location.to_string())
     }
 
+    /// The shard this app runs: `--shard`, else `global.shard`.
+    pub fn shard(&self) -> Shard {
+        self.shard_override
+            .unwrap_or_else(|| self.config().global.shard)
+    }
+
     /// Loads the configuration again. On any error the running configuration
     /// stays in force and `mimamori_config_last_reload_successful` drops to 0.
     pub fn reload(&self) -> Result<(), ConfigErrors> {
@@ -179,11 +193,15 @@ impl App {
                 .location_override
                 .clone()
                 .unwrap_or_else(|| cfg.global.location.to_string());
-            let plans = plan::build_in(&self.ctx, &cfg, &location, self.env.as_ref())?;
-            Ok::<_, ConfigErrors>((cfg, plans))
+            let shard = self.shard_override.unwrap_or(cfg.global.shard);
+            let plans = in_shard(
+                plan::build_in(&self.ctx, &cfg, &location, self.env.as_ref())?,
+                shard,
+            );
+            Ok::<_, ConfigErrors>((cfg, plans, shard))
         })();
         match result {
-            Ok((cfg, plans)) => {
+            Ok((cfg, plans, shard)) => {
                 if cfg.global.buckets != self.config().global.buckets {
                     tracing::warn!(
                         "global.buckets changed: the new buckets take effect at the next restart"
@@ -197,6 +215,7 @@ impl App {
                     .unwrap_or_else(|e| e.into_inner())
                     .apply(plans);
                 *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
+                self.metrics.set_shard(shard);
                 self.metrics.reload_successful.set(1);
                 self.metrics.reload_timestamp.set(unix_now());
                 tracing::info!("configuration reloaded");
@@ -428,12 +447,23 @@ pub async fn signals(app: Arc<App>) {
     tracing::info!("shutting down");
 }
 
+/// The plans of the transactions `shard` runs. Every plan is built first, so
+/// each shard refuses the same configurations.
+fn in_shard(
+    mut plans: Vec<Arc<plan::TransactionPlan>>,
+    shard: Shard,
+) -> Vec<Arc<plan::TransactionPlan>> {
+    plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
+    plans
+}
+
 /// `mimamori serve`.
 pub async fn serve(
     path: PathBuf,
     cfg: Config,
     listen: SocketAddr,
     location: Option<String>,
+    shard: Option<Shard>,
     web: LiveWeb,
 ) -> anyhow::Result<()> {
     if let Some(l) = &location {
@@ -446,13 +476,14 @@ pub async fn serve(
         cfg,
         AppOptions {
             location,
+            shard,
             ..AppOptions::new(ConfigSource::File(path))
         },
     )?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    tracing::info!(address = %listen, location = %app.location(), scheme = web.scheme(), "serving /metrics");
+    tracing::info!(address = %listen, location = %app.location(), shard = %app.shard(), scheme = web.scheme(), "serving /metrics");
     serve_on_with(listener, app.clone(), Arc::new(web), signals(app)).await;
     Ok(())
 }

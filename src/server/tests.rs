@@ -149,3 +149,106 @@ async fn scrapes_at_once_are_bounded_and_free_their_slot_when_done() {
     }
     assert!(ok, "the slot of a finished scrape was never freed");
 }
+
+/// `--shard` runs only the shard's transactions, says so in
+/// `mimamori_shard_info`, and keeps its shard across a reload (the flag
+/// overrides `global.shard`, also in the reloaded file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn shard_runs_its_transactions_and_survives_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    let names: Vec<String> = (0..12).map(|i| format!("tx-{i}")).collect();
+    let mut src = CFG.to_string();
+    src.truncate(src.find("      - name: home").unwrap());
+    for n in &names {
+        src.push_str(&format!(
+            "      - name: {n}\n        steps:\n          - {{name: get, url: 'http://127.0.0.1:9/'}}\n"
+        ));
+    }
+    std::fs::write(&path, &src).unwrap();
+    let shard = Shard::new(1, 3).unwrap();
+    let want: Vec<&String> = names.iter().filter(|n| shard.runs("svc", n)).collect();
+    assert!(!want.is_empty() && want.len() < names.len(), "{want:?}");
+    let app = App::start(
+        config::load(&path).unwrap(),
+        AppOptions {
+            env: Arc::new(|_| None),
+            shard: Some(shard),
+            ..AppOptions::new(ConfigSource::File(path.clone()))
+        },
+    )
+    .unwrap();
+    let check = |app: &App| {
+        let m = body(app.respond(&Method::GET, "/metrics", ""));
+        assert!(
+            m.contains("mimamori_shard_info{count=\"3\",index=\"1\"} 1"),
+            "{m}"
+        );
+        assert!(!m.contains("count=\"1\""), "{m}");
+        assert!(
+            m.contains(&format!("mimamori_transactions {}", want.len())),
+            "{m}"
+        );
+        for n in &names {
+            let runs = m.contains(&format!("transaction=\"{n}\""));
+            assert_eq!(runs, want.contains(&n), "{n}");
+        }
+    };
+    check(&app);
+    // The file now names another shard: the flag still wins.
+    std::fs::write(
+        &path,
+        src.replace("interval: 1h", "interval: 1h, shard: 0/2"),
+    )
+    .unwrap();
+    assert_eq!(
+        app.respond(&Method::POST, "/-/reload", "").status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.shard(), shard);
+    check(&app);
+    app.stop();
+}
+
+/// Without the flag, `global.shard` chooses, and a reload that changes it moves the prober.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn config_shard_applies_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    std::fs::write(&path, CFG).unwrap();
+    let app = App::start(
+        config::load(&path).unwrap(),
+        AppOptions {
+            env: Arc::new(|_| None),
+            ..AppOptions::new(ConfigSource::File(path.clone()))
+        },
+    )
+    .unwrap();
+    let m = body(app.respond(&Method::GET, "/metrics", ""));
+    assert!(
+        m.contains("mimamori_shard_info{count=\"1\",index=\"0\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("mimamori_transactions 1"), "{m}");
+    // "home" of "svc" is in shard Shard::of("svc", "home", 2); take the other one.
+    let other = 1 - Shard::of("svc", "home", 2);
+    std::fs::write(
+        &path,
+        CFG.replace("timeout: 10s", &format!("timeout: 10s, shard: {other}/2")),
+    )
+    .unwrap();
+    assert_eq!(
+        app.respond(&Method::POST, "/-/reload", "").status(),
+        StatusCode::OK
+    );
+    let m = body(app.respond(&Method::GET, "/metrics", ""));
+    assert!(
+        m.contains(&format!(
+            "mimamori_shard_info{{count=\"2\",index=\"{other}\"}} 1"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("mimamori_transactions 0"), "{m}");
+    assert!(!m.contains("transaction=\"home\""), "{m}");
+    app.stop();
+}

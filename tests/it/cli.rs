@@ -71,3 +71,55 @@ fn probe_reports_a_failure_as_data() {
     assert_eq!(v["reason"], "connect");
     assert_eq!(v["steps"][0]["phases"].as_object().unwrap().len(), 5);
 }
+
+/// `check --shard` lists the shard's transactions only; a bad shard is a usage error.
+#[test]
+fn check_shows_a_shards_transactions() {
+    use mimamori::config::Shard;
+    let env = [
+        ("HANBAI_PASSWORD", "pw-hanbai-xyz"),
+        ("DENSHIBIN_PASSWORD", "pw-denshibin-xyz"),
+    ];
+    let all = [
+        ("hanbai", "order-lookup"),
+        ("denshibin", "receive-document"),
+    ];
+    let mut seen = Vec::new();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let (code, out, err) = mimamori(
+            &["check", "--config", "deploy/aoulu.yaml", "--shard", &shard],
+            &env,
+        );
+        assert_eq!(code, 0, "{err}");
+        let mine: Vec<_> = all
+            .iter()
+            .filter(|(s, t)| Shard::of(s, t, 2) == i)
+            .collect();
+        assert!(
+            out.contains(&format!(
+                "OK, location 'tokyo-a', shard {shard}: {} of 2 transactions",
+                mine.len()
+            )),
+            "{out}"
+        );
+        for (s, t) in all {
+            let listed = out.contains(&format!("  transaction {t} every"));
+            assert_eq!(listed, mine.contains(&&(s, t)), "{shard} {t}\n{out}");
+            if listed {
+                seen.push(t);
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["order-lookup", "receive-document"]);
+    let (code, _, err) = mimamori(
+        &["check", "--config", "deploy/aoulu.yaml", "--shard", "2/2"],
+        &env,
+    );
+    assert_eq!(code, 64);
+    assert!(
+        err.contains("invalid value '2/2' for '--shard <INDEX/COUNT>': shard index 2 is out of range for 2 shards (indexes are 0-based: 0 to 1)"),
+        "{err}"
+    );
+}

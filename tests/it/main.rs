@@ -16,6 +16,7 @@ mod kubernetes;
 mod probe_failures;
 mod report;
 mod secrets;
+mod shard;
 mod status;
 mod tls;
 mod web_config;

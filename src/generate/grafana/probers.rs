@@ -186,16 +186,19 @@ fn configuration_row(l: &mut Layout) {
         8,
         6,
         table(
-            "バージョン / Version",
-            "各インスタンスの mimamori のバージョン / mimamori version per instance",
+            "バージョンとシャード / Version and shard",
+            "各インスタンスの mimamori のバージョンと担当シャード（番号 / 数、0 から）/ mimamori version and shard (index of count, 0-based) per instance",
             vec![table_target(format!(
-                "max by (instance, version) ({})",
-                metric::BUILD_INFO
+                "max by (instance, version, index, count) ({build} * on (job, instance) group_left (index, count) {shard})\nor\nmax by (instance, version) ({build})",
+                build = metric::BUILD_INFO,
+                shard = metric::SHARD_INFO,
             ))],
             &["Time", "Value"],
             &[
                 ("instance", "インスタンス / Instance"),
                 ("version", "バージョン / Version"),
+                ("index", "シャード / Shard"),
+                ("count", "シャード数 / Shards"),
             ],
         ),
     );

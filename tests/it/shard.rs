@@ -1,0 +1,391 @@
+//! Sharded probers, live: three `mimamori serve --shard i/3` of one location
+//! probe a loopback server, Debian's Prometheus scrapes them with the rules
+//! `mimamori generate` writes for that configuration, and one shard is killed.
+//! Nothing may page (pending or firing), nothing may count as failure time,
+//! and the blind-transactions ticket must name exactly the dead shard's
+//! transactions.
+//!
+//! Real time, kept short: probes every second, scrapes every second, the
+//! rule groups evaluated every 2 s instead of 15 s and every `for:` cut to
+//! 10 s (a stricter test of "never pages": a page expression true for 10 s
+//! would fire).
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mimamori::config::Shard;
+use mimamori::promql::{metric, record, Selector};
+
+use crate::common::prometheus::{free_port, Prometheus};
+use crate::common::try_http;
+
+const SERVICE: &str = "shop";
+const LOCATION: &str = "loopback";
+const SHARDS: u32 = 3;
+
+/// Kills the prober when dropped, also when an assertion fails.
+struct Prober {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback HTTP server answering `200 ok` to everything.
+fn ok_server() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    addr
+}
+
+fn config(target: &str, transactions: &[String]) -> String {
+    let mut c = format!(
+        "global: {{location: {LOCATION}, interval: 1s, timeout: 1s, step_timeout: 1s}}\n\
+         services:\n  - name: {SERVICE}\n    display_name: {{ja: ショップ, en: Shop}}\n    transactions:\n"
+    );
+    for t in transactions {
+        c.push_str(&format!(
+            "      - name: {t}\n        steps:\n          - {{name: get, url: 'http://{target}/{t}'}}\n"
+        ));
+    }
+    c.push_str(&format!(
+        "alerting:\n  locations: [{LOCATION}]\n  job: mimamori\n  runbook_url: https://runbooks.example/{{service}}/{{slo}}\n  grafana_url: https://grafana.example\n"
+    ));
+    c
+}
+
+fn start_prober(cfg: &Path, shard: u32, log: &Path) -> Prober {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--web.listen-address", &addr])
+        .args(["--shard", &format!("{shard}/{SHARDS}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start mimamori serve");
+    Prober { child, addr }
+}
+
+fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(()) => return start.elapsed(),
+            Err(last) if start.elapsed() >= limit => {
+                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// The result vector of an instant query.
+fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let Ok((200, body)) = try_http(prom, "GET", &format!("/api/v1/query?query={enc}")) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// The values of `label` in a query's result.
+fn labels(result: &[serde_json::Value], label: &str) -> BTreeSet<String> {
+    result
+        .iter()
+        .filter_map(|r| r["metric"][label].as_str().map(String::from))
+        .collect()
+}
+
+/// `promtool check metrics` on an exposition: no lint problem.
+fn promtool_check_metrics(body: &str) {
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (scripts/test.sh installs it)");
+    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = p.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The one query of a generated dashboard that reads `metric`.
+fn dashboard_expr(path: &Path, metric: &str) -> String {
+    fn walk(v: &serde_json::Value, metric: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(e) = m.get("expr").and_then(|e| e.as_str()) {
+                    if e.contains(metric) {
+                        out.push(e.to_string());
+                    }
+                }
+                m.values().for_each(|x| walk(x, metric, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, metric, out)),
+            _ => {}
+        }
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut found = Vec::new();
+    walk(&v, metric, &mut found);
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
+}
+
+#[test]
+fn a_dead_shard_is_blind_never_an_outage() {
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let transactions: Vec<String> = (0..9).map(|i| format!("tx-{i}")).collect();
+    let owned = |i: u32| -> BTreeSet<String> {
+        let shard = Shard::new(i, SHARDS).unwrap();
+        transactions
+            .iter()
+            .filter(|t| shard.runs(SERVICE, t))
+            .cloned()
+            .collect()
+    };
+    for i in 0..SHARDS {
+        assert!(
+            !owned(i).is_empty(),
+            "shard {i} runs nothing: pick other names"
+        );
+    }
+    let cfg = d.join("shop.yaml");
+    std::fs::write(&cfg, config(&ok_server(), &transactions)).unwrap();
+
+    // The generated rules, with faster groups and `for:` as said above.
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config", cfg.to_str().unwrap()])
+        .args(["--out", d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
+    for f in std::fs::read_dir(d.join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let text = fast.replace_all(&text, "${1}for: 10s");
+            let text = text.replace("interval: 15s", "interval: 2s");
+            std::fs::write(&f, text).unwrap();
+        }
+    }
+
+    let mut probers: Vec<Option<Prober>> = (0..SHARDS)
+        .map(|i| Some(start_prober(&cfg, i, &d.join(format!("shard-{i}.log")))))
+        .collect();
+    let addrs: Vec<String> = probers
+        .iter()
+        .map(|p| p.as_ref().unwrap().addr.clone())
+        .collect();
+
+    // Each shard runs exactly its transactions and says which shard it is.
+    for (i, addr) in addrs.iter().enumerate() {
+        let mut body = String::new();
+        wait(
+            Duration::from_secs(20),
+            &format!("shard {i} serves results"),
+            || {
+                body = match try_http(addr, "GET", "/metrics") {
+                    Ok((200, b)) => b,
+                    other => return Err(format!("{other:?}")),
+                };
+                let runs = body
+                    .lines()
+                    .filter(|l| l.starts_with(metric::PROBE_SUCCESS))
+                    .count();
+                if runs == owned(i as u32).len() {
+                    Ok(())
+                } else {
+                    Err(format!("{runs} results"))
+                }
+            },
+        );
+        assert!(
+            body.contains(&format!(
+                "{}{{count=\"{SHARDS}\",index=\"{i}\"}} 1",
+                metric::SHARD_INFO
+            )),
+            "{body}"
+        );
+        for t in &transactions {
+            let here = body.contains(&format!("transaction=\"{t}\""));
+            assert_eq!(here, owned(i as u32).contains(t), "shard {i}, {t}");
+        }
+        if i == 0 {
+            promtool_check_metrics(&body);
+        }
+    }
+
+    let prom_port = free_port();
+    let prom = format!("127.0.0.1:{prom_port}");
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/rules/*.yml']\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: [{}]}}]\n",
+            d.display(),
+            addrs
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", prom_cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
+        .arg(format!("--web.listen-address={prom}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)");
+    let _prometheus = Prometheus::adopt(child);
+
+    let svc = Selector::service(SERVICE);
+    let pages = Selector::new().eq("severity", "page").of(metric::ALERTS);
+    // Warm: every transaction recorded with its prober, nothing paging (the
+    // blind-service page is pending until the first results arrive).
+    let warm = wait(
+        Duration::from_secs(60),
+        "all shards scraped and recorded",
+        || {
+            let who = query(&prom, &svc.of(record::TRANSACTION_PROBER));
+            let n = labels(&who, "transaction").len();
+            let paging = query(&prom, &pages);
+            if n == transactions.len() && paging.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{n} transactions recorded; paging: {paging:?}"))
+            }
+        },
+    );
+    eprintln!("warm after {warm:?} ({:?} since start)", t0.elapsed());
+    assert_eq!(query(&prom, metric::SHARD_INFO).len(), SHARDS as usize);
+    // The probers dashboard's version-and-shard table, as Grafana would ask.
+    let shard_table = dashboard_expr(
+        &d.join("dashboards/mimamori-probers.json"),
+        metric::SHARD_INFO,
+    );
+    let rows = query(&prom, &shard_table);
+    assert_eq!(
+        labels(&rows, "index"),
+        (0..SHARDS).map(|i| i.to_string()).collect()
+    );
+    assert_eq!(labels(&rows, "count"), BTreeSet::from([SHARDS.to_string()]));
+    assert_eq!(labels(&rows, "instance"), addrs.iter().cloned().collect());
+
+    // Kill shard 1.
+    let dead = 1u32;
+    let dead_addr = addrs[dead as usize].clone();
+    drop(probers[dead as usize].take());
+    let killed = Instant::now();
+
+    let blind_alert = Selector::new()
+        .eq("alertname", "MimamoriTransactionsBlind")
+        .eq("alertstate", "firing")
+        .of(metric::ALERTS);
+    let mut last_blind = Vec::new();
+    let fired = wait(Duration::from_secs(60), "the blind ticket firing", || {
+        // Never a page, at any moment after the kill.
+        let paging = query(&prom, &pages);
+        assert!(paging.is_empty(), "paged: {paging:?}");
+        last_blind = query(&prom, &blind_alert);
+        if last_blind.is_empty() {
+            Err("not firing".into())
+        } else {
+            Ok(())
+        }
+    });
+    eprintln!("blind ticket firing {fired:?} after the kill");
+    // It names exactly the dead shard's transactions, at this location, from that instance.
+    assert_eq!(labels(&last_blind, "transaction"), owned(dead));
+    assert_eq!(
+        labels(&last_blind, "location"),
+        BTreeSet::from([LOCATION.to_string()])
+    );
+    assert_eq!(
+        labels(&last_blind, "instance"),
+        BTreeSet::from([dead_addr.clone()])
+    );
+    assert_eq!(
+        labels(&last_blind, "severity"),
+        BTreeSet::from(["ticket".to_string()])
+    );
+
+    // Some more evaluations: still no page, no failure time, the service and
+    // the location still seen, the ticket still naming the same transactions.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(query(&prom, &pages).is_empty());
+    for q in [
+        svc.of(record::SERVICE_FAILING),
+        svc.of(record::LOCATION_FAILING),
+        svc.of(&record::failure_seconds("5m")),
+    ] {
+        let r = query(&prom, &q);
+        assert!(!r.is_empty(), "{q} has no value");
+        for s in &r {
+            assert_eq!(s["value"][1], "0", "{q}: {r:?}");
+        }
+    }
+    assert_eq!(
+        labels(&query(&prom, &blind_alert), "transaction"),
+        owned(dead)
+    );
+    let down = query(&prom, &Selector::new().eq("job", "mimamori").of(metric::UP));
+    let down: BTreeSet<String> = down
+        .iter()
+        .filter(|s| s["value"][1] == "0")
+        .filter_map(|s| s["metric"]["instance"].as_str().map(String::from))
+        .collect();
+    assert_eq!(down, BTreeSet::from([dead_addr]));
+    eprintln!(
+        "done {:?} after the kill, {:?} in all",
+        killed.elapsed(),
+        t0.elapsed()
+    );
+}
