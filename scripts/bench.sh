@@ -2,7 +2,7 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|accuracy|all]     (default: all)
+#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|all]     (default: all)
 #
 # compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
 #           /probe for 200 targets every second, and mimamori running 200 one-GET
@@ -11,7 +11,11 @@
 # scale     100, 1,000 and 10,000 transactions every 15 s on one core
 #           (taskset -c 0, MIMAMORI_WORKER_THREADS=1): CPU, RSS, scheduling lag,
 #           skipped runs, /metrics size and time.
+# scale-https  the same with HTTPS (full handshake every run; nginx keeps no
+#           session cache), 1,000 and 5,000 transactions by default.
 # accuracy  500 runs/s against a server that answers after a known delay.
+# rules     one service's generated rules evaluated by Prometheus over 30 backfilled
+#           days (scripts/bench_rules.py): time per rule group, Prometheus CPU.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench). Everything listens on 127.0.0.1 only.
@@ -248,12 +252,15 @@ lag_summary() {
 
 skipped_total() { awk '/^mimamori_runs_skipped_total/ { s += $NF } END { print s + 0 }' "$1"; }
 
+# scale [http|https]
 scale() {
+  local scheme=${1:-http} sizes=${SCALE_SIZES:-100 1000 10000} port=$NGINX_HTTP ca=""
+  if [ "$scheme" = https ]; then sizes=${SCALE_SIZES:-1000 5000}; port=$NGINX_HTTPS; ca=$W/ca.pem; fi
   [ -f "$W/nginx.pid" ] && kill -0 "$(cat "$W/nginx.pid")" 2>/dev/null || start_nginx
-  printf '\nscale: one-GET transactions every 15 s, taskset -c 0, MIMAMORI_WORKER_THREADS=1 (load average %s)\n' "$(load)"
+  printf '\nscale: one-GET %s transactions every 15 s, taskset -c 0, MIMAMORI_WORKER_THREADS=1 (load average %s)\n' "${scheme^^}" "$(load)"
   printf '  %7s %7s %10s %10s %9s %9s %10s %11s %11s  %s\n' transactions runs/s "CPU %core" "ms/run" "RSS MB" "peak MB" "/metrics MB" "1st byte ms" "scrape ms" "scheduling lag"
-  for n in ${SCALE_SIZES:-100 1000 10000}; do
-    gen_config "$n" 15s "http://127.0.0.1:$NGINX_HTTP/sc" > "$W/scale-$n.yaml"
+  for n in $sizes; do
+    gen_config "$n" 15s "$scheme://127.0.0.1:$port/sc" $ca > "$W/scale-$n.yaml"
     env MIMAMORI_WORKER_THREADS=1 taskset -c 0 "$MM" serve --config "$W/scale-$n.yaml" \
       --web.listen-address "127.0.0.1:$MM_PORT" >"$W/scale-$n.log" 2>&1 &
     local pid=$!; PIDS+=($pid)
@@ -283,6 +290,7 @@ scale() {
         printf "  %7d %7.0f %10.1f %10.4f %9.1f %9.1f %10.1f %11.0f %11.0f  %s, skipped %d\n", n, runs / el, ticks / hz / el * 100, ticks / hz * 1000 / runs, rss / 1024, hwm / 1024, size / 1e6, mt * 1000, mu * 1000, lag, skipped
       }'
     stop $pid
+    printf '  (load average at the end: %s)\n' "$(load)"
   done
   echo "  (1st byte ms: slowest time to the first byte of /metrics; scrape ms: slowest complete transfer)"
 }
@@ -332,7 +340,9 @@ install
 case $what in
   compare) compare ;;
   scale) scale ;;
+  scale-https) scale https ;;
+  rules) python3 "$ROOT/scripts/bench_rules.py" ;;
   accuracy) accuracy ;;
-  all) compare; scale; accuracy ;;
-  *) echo "usage: $0 [compare|scale|accuracy|all]" >&2; exit 64 ;;
+  all) compare; scale; scale https; accuracy; python3 "$ROOT/scripts/bench_rules.py" ;;
+  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|all]" >&2; exit 64 ;;
 esac

@@ -118,3 +118,77 @@ fn local_stack_script_says_what_to_install_when_tools_are_missing() {
         "{err}"
     );
 }
+
+#[test]
+fn remote_write_agent_and_central_configs_pass_promtool() {
+    // The agent config in agent mode (promtool refuses rules or alerting there),
+    // the central one as a normal Prometheus.
+    tool_ok(
+        "promtool",
+        &[
+            "check",
+            "config",
+            "--agent",
+            "deploy/remote-write/agent.yml",
+        ],
+    );
+    tool_ok(
+        "promtool",
+        &["check", "config", "deploy/remote-write/central.yml"],
+    );
+}
+
+#[test]
+fn remote_write_agent_keeps_the_probers_labels_and_the_central_scrapes_no_prober() {
+    let agent = yaml("deploy/remote-write/agent.yml");
+    let jobs = agent["scrape_configs"].as_sequence().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job = &jobs[0];
+    // The prober-health alerts look for up{job="mimamori"}.
+    assert_eq!(job["job_name"], "mimamori");
+    assert_eq!(job["honor_labels"], true);
+    // No `location` target label, which would rename the prober's to exported_location.
+    for sc in job["static_configs"].as_sequence().unwrap() {
+        assert!(sc["labels"]["location"].is_null(), "{sc:?}");
+    }
+    assert!(job["relabel_configs"].is_null() && job["metric_relabel_configs"].is_null());
+    assert!(!agent["global"]["external_labels"]["location"].is_null());
+    let rw = agent["remote_write"].as_sequence().unwrap();
+    assert_eq!(rw.len(), 1);
+    assert!(rw[0]["url"].as_str().unwrap().ends_with("/api/v1/write"));
+    assert!(rw[0]["write_relabel_configs"].is_null());
+    // The commented alternatives are there for people to uncomment.
+    let text = std::fs::read_to_string("deploy/remote-write/agent.yml").unwrap();
+    for alt in [
+        "/api/v1/receive",
+        "X-Scope-OrgID",
+        "/api/prom/push",
+        "password_file",
+    ] {
+        assert!(text.contains(alt), "agent.yml shows {alt}");
+    }
+
+    let central = yaml("deploy/remote-write/central.yml");
+    assert!(
+        central["scrape_configs"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .all(|j| j["job_name"] != "mimamori"),
+        "the central Prometheus must not scrape the probers a second time"
+    );
+    assert_eq!(
+        central["rule_files"],
+        yaml("deploy/prometheus/prometheus.yml")["rule_files"],
+        "the same generated rules as the scraping layout"
+    );
+    assert!(!central["alerting"]["alertmanagers"].is_null());
+    let readme = std::fs::read_to_string("deploy/remote-write/README.md").unwrap();
+    for flag in [
+        "--enable-feature=agent",
+        "--web.enable-remote-write-receiver",
+        "--storage.agent.path",
+    ] {
+        assert!(readme.contains(flag), "README says how to run: {flag}");
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod dashboards;
 pub mod prometheus;
+pub mod stack;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
