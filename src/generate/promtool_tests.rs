@@ -209,6 +209,24 @@ impl Ctx<'_> {
             .cloned()
             .expect("known alert")
     }
+
+    /// `MimamoriLocationFailing` firing at `t` for `loc`, annotations rendered.
+    fn location_failing_ticket(&self, t: u64, loc: &str) -> AlertTest {
+        let rule = self.service_rule("MimamoriLocationFailing");
+        AlertTest {
+            eval_time: at(t),
+            alertname: "MimamoriLocationFailing".into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), self.p.service.clone()),
+                    ("location".into(), loc.to_string()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(&rule, &[(LOCATION, loc)]),
+            }],
+        }
+    }
 }
 
 /// What the annotation's query computes: Go's `%f` of the value, divided in PromQL.
@@ -446,20 +464,8 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             .extend(c.silent(&["MimamoriAvailabilityBudgetBurn"], &[start + 40 * MIN]));
         g.alert_rule_test
             .extend(c.silent(&["MimamoriLocationFailing"], &[start + 5 * MIN]));
-        let rule = c.service_rule("MimamoriLocationFailing");
-        g.alert_rule_test.push(AlertTest {
-            eval_time: at(start + 15 * MIN),
-            alertname: "MimamoriLocationFailing".into(),
-            exp_alerts: vec![ExpAlert {
-                exp_labels: [
-                    ("service".to_string(), p.service.clone()),
-                    ("location".into(), loc.clone()),
-                    ("severity".into(), "ticket".into()),
-                ]
-                .into(),
-                exp_annotations: render(&rule, &[(LOCATION, &loc)]),
-            }],
-        });
+        g.alert_rule_test
+            .push(c.location_failing_ticket(start + 15 * MIN, &loc));
         tests.push(g);
 
         // One location stops reporting at all.
@@ -702,16 +708,19 @@ fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
         format!("{}-shard-2", c.transaction),
     ];
     let all_ok: Vec<(String, String)> = txs.iter().map(|t| (t.clone(), "1x{n}".into())).collect();
-    let others = |probers: &mut Vec<Prober>| {
+    // One healthy prober at every other location, running `transactions`.
+    let others_with = |probers: &mut Vec<Prober>, transactions: &[(String, String)]| {
         for loc in &c.locations[1..] {
             probers.push(Prober {
                 location: loc.clone(),
                 instance: Ctx::instance(loc),
-                transactions: all_ok.clone(),
+                transactions: transactions.to_vec(),
                 dies_after: None,
             });
         }
     };
+    let others = |probers: &mut Vec<Prober>| others_with(probers, &all_ok);
+    let only_ok = [(c.transaction.clone(), "1x{n}".to_string())];
     let failure_zero = |t: u64| {
         let m = format!(
             "{}{{service=\"{}\"}}",
@@ -803,14 +812,7 @@ fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
             dies_after,
         };
         let mut probers = vec![twin("a", None), twin("b", Some(pre + 10 * PER_MIN))];
-        for loc in &c.locations[1..] {
-            probers.push(Prober {
-                location: loc.clone(),
-                instance: Ctx::instance(loc),
-                transactions: vec![(c.transaction.clone(), "1x{n}".into())],
-                dies_after: None,
-            });
-        }
+        others_with(&mut probers, &only_ok);
         let mut g = group(
             &format!(
                 "an HA pair at {home} both failing counts as one location (no page, one ticket); one twin dying leaves nothing blind"
@@ -825,20 +827,8 @@ fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
             &["MimamoriTransactionsBlind", "MimamoriServiceBlind"],
             &[start + 30 * MIN],
         ));
-        let rule = c.service_rule("MimamoriLocationFailing");
-        g.alert_rule_test.push(AlertTest {
-            eval_time: at(start + 15 * MIN),
-            alertname: "MimamoriLocationFailing".into(),
-            exp_alerts: vec![ExpAlert {
-                exp_labels: [
-                    ("service".to_string(), p.service.clone()),
-                    ("location".into(), home.clone()),
-                    ("severity".into(), "ticket".into()),
-                ]
-                .into(),
-                exp_annotations: render(&rule, &[(LOCATION, &home)]),
-            }],
-        });
+        g.alert_rule_test
+            .push(c.location_failing_ticket(start + 15 * MIN, &home));
         // The quorum counts locations: every location once, one of them failing.
         let sel = promql::Selector::service(&p.service);
         let by_location = sel.of(rec::LOCATION_FAILING);
@@ -862,25 +852,9 @@ fn shard_tests(c: &Ctx) -> Vec<TestGroup> {
         tests.push(g);
 
         // One twin's own network fails: the other still sees the service work there.
-        let mut probers = vec![
-            Prober {
-                transactions: vec![(
-                    c.transaction.clone(),
-                    format!("1x{} 0x{}", pre - 1, samples - pre - 1),
-                )],
-                ..twin("a", None)
-            },
-            twin("b", None),
-        ];
+        let mut probers = vec![twin("a", None), twin("b", None)];
         probers[1].transactions[0].1 = "1x{n}".into();
-        for loc in &c.locations[1..] {
-            probers.push(Prober {
-                location: loc.clone(),
-                instance: Ctx::instance(loc),
-                transactions: vec![(c.transaction.clone(), "1x{n}".into())],
-                dies_after: None,
-            });
-        }
+        others_with(&mut probers, &only_ok);
         let mut g = group(
             &format!(
                 "one twin of the HA pair at {home} fails alone (its own network): the location is not failing, nothing fires"

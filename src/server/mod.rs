@@ -124,11 +124,13 @@ impl App {
         let ctx = ProbeContext::new();
         let runner = runner.unwrap_or_else(|| Arc::new(HttpRunner(ctx.clone())));
         let policy = PolicyChecker::new(ctx.clone());
-        let location = location_override
-            .clone()
-            .unwrap_or_else(|| cfg.global.location.to_string());
-        let shard = shard_override.unwrap_or(cfg.global.shard);
-        let plans = in_shard(plan::build_in(&ctx, &cfg, &location, env.as_ref())?, shard);
+        let (plans, shard) = plans_for(
+            &ctx,
+            &cfg,
+            location_override.as_deref(),
+            shard_override,
+            &env,
+        )?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         metrics.set_shard(shard);
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
@@ -189,15 +191,13 @@ impl App {
                 ConfigSource::File(p) => config::load(p)?,
                 ConfigSource::Fixed(c) => (**c).clone(),
             };
-            let location = self
-                .location_override
-                .clone()
-                .unwrap_or_else(|| cfg.global.location.to_string());
-            let shard = self.shard_override.unwrap_or(cfg.global.shard);
-            let plans = in_shard(
-                plan::build_in(&self.ctx, &cfg, &location, self.env.as_ref())?,
-                shard,
-            );
+            let (plans, shard) = plans_for(
+                &self.ctx,
+                &cfg,
+                self.location_override.as_deref(),
+                self.shard_override,
+                &self.env,
+            )?;
             Ok::<_, ConfigErrors>((cfg, plans, shard))
         })();
         match result {
@@ -447,14 +447,22 @@ pub async fn signals(app: Arc<App>) {
     tracing::info!("shutting down");
 }
 
-/// The plans of the transactions `shard` runs. Every plan is built first, so
-/// each shard refuses the same configurations.
-fn in_shard(
-    mut plans: Vec<Arc<plan::TransactionPlan>>,
-    shard: Shard,
-) -> Vec<Arc<plan::TransactionPlan>> {
+/// The plans this prober runs, at its location (`--location`, else
+/// `global.location`) and of its shard (`--shard`, else `global.shard`), with
+/// that shard: what start and reload both build. Every plan is built before
+/// the shard is picked, so each shard refuses the same configurations.
+fn plans_for(
+    ctx: &ProbeContext,
+    cfg: &Config,
+    location_override: Option<&str>,
+    shard_override: Option<Shard>,
+    env: &EnvFn,
+) -> Result<(Vec<Arc<plan::TransactionPlan>>, Shard), ConfigErrors> {
+    let location = location_override.unwrap_or(cfg.global.location.as_str());
+    let shard = shard_override.unwrap_or(cfg.global.shard);
+    let mut plans = plan::build_in(ctx, cfg, location, env.as_ref())?;
     plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
-    plans
+    Ok((plans, shard))
 }
 
 /// `mimamori serve`.

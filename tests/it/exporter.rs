@@ -1,11 +1,9 @@
 //! The real binary: `mimamori demo` on a real listener, scraped over HTTP,
 //! its output judged by the real `promtool check metrics`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{http, start_demo};
+use crate::common::{http, promtool_check_metrics, start_demo};
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics
@@ -113,22 +111,9 @@ fn metrics_pass_promtool_check_metrics() {
         ),
         Some(0.0)
     );
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool on PATH (apt-get install prometheus)");
-    p.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, report) = promtool_check_metrics(&m);
     assert!(
-        out.status.success() && report.trim().is_empty(),
+        ok && report.trim().is_empty(),
         "promtool check metrics:\n{report}"
     );
 }

@@ -130,17 +130,11 @@ fn promtool_tests_catch_a_broken_design() {
     for (from, to, needle) in cases {
         assert!(good.contains(from), "{from}");
         std::fs::write(&rules, good.replace(from, to)).unwrap();
-        let out = Command::new(tool("promtool"))
-            .args(["test", "rules"])
-            .arg(dir.path().join("rules/tests/hanbai.yaml"))
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let (ok, text) = promtool_on(
+            ["test", "rules"],
+            &dir.path().join("rules/tests/hanbai.yaml"),
         );
-        assert!(!out.status.success(), "{from} -> {to} not caught");
+        assert!(!ok, "{from} -> {to} not caught");
         assert!(
             text.contains(needle),
             "{from} -> {to}: expected `{needle}` to fail:\n{text}"
@@ -376,10 +370,10 @@ fn yaml_file(path: &Path) -> serde_yaml::Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// `promtool check rules` on one file: success and what it said.
-fn check_rules(path: &Path) -> (bool, String) {
+/// `promtool <command>` (e.g. `check rules`, `test rules`) on one file: success and what it said.
+fn promtool_on(command: [&str; 2], path: &Path) -> (bool, String) {
     let out = Command::new(tool("promtool"))
-        .args(["check", "rules"])
+        .args(command)
         .arg(path)
         .output()
         .unwrap();
@@ -389,6 +383,11 @@ fn check_rules(path: &Path) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `promtool check rules` on one file: success and what it said.
+fn check_rules(path: &Path) -> (bool, String) {
+    promtool_on(["check", "rules"], path)
 }
 
 /// `--format mimir`: one namespace holding every group, as `mimirtool rules load` reads it;
@@ -544,30 +543,15 @@ fn a_ruler_query_offset_delays_every_alert_by_the_offset() {
     let run_test = |text: String, f: &Path| {
         let shifted = f.with_extension("offset.yml");
         std::fs::write(&shifted, text).unwrap();
-        Command::new(tool("promtool"))
-            .args(["test", "rules"])
-            .arg(&shifted)
-            .output()
-            .unwrap()
+        promtool_on(["test", "rules"], &shifted)
     };
     for f in &tests {
-        let out = run_test(with_query_offset(f, 60, true), f);
-        assert!(
-            out.status.success(),
-            "{} with a 1 m query offset:\n{}{}",
-            f.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ok, text) = run_test(with_query_offset(f, 60, true), f);
+        assert!(ok, "{} with a 1 m query offset:\n{text}", f.display());
     }
     let hanbai = dir.path().join("rules/tests/hanbai.yaml");
-    let out = run_test(with_query_offset(&hanbai, 60, false), &hanbai);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "the offset changes nothing?");
+    let (ok, text) = run_test(with_query_offset(&hanbai, 60, false), &hanbai);
+    assert!(!ok, "the offset changes nothing?");
     assert!(
         text.contains("alertname: MimamoriAvailabilityFastBurn"),
         "{text}"

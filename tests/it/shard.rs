@@ -14,30 +14,24 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mimamori::config::Shard;
 use mimamori::promql::{metric, record, Selector};
 
-use crate::common::prometheus::{free_port, Prometheus};
-use crate::common::try_http;
+use crate::common::prometheus::free_port;
+use crate::common::stack::{start_prometheus, Proc};
+use crate::common::{promtool_check_metrics, try_http};
 
 const SERVICE: &str = "shop";
 const LOCATION: &str = "loopback";
 const SHARDS: u32 = 3;
 
-/// Kills the prober when dropped, also when an assertion fails.
+/// A running prober (killed when dropped, also when an assertion fails) and its address.
 struct Prober {
-    child: Child,
+    _proc: Proc,
     addr: String,
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A loopback HTTP server answering `200 ok` to everything.
@@ -91,7 +85,10 @@ fn start_prober(cfg: &Path, shard: u32, log: &Path) -> Prober {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("start mimamori serve");
-    Prober { child, addr }
+    Prober {
+        _proc: Proc(child),
+        addr,
+    }
 }
 
 fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
@@ -123,25 +120,6 @@ fn labels(result: &[serde_json::Value], label: &str) -> BTreeSet<String> {
         .iter()
         .filter_map(|r| r["metric"][label].as_str().map(String::from))
         .collect()
-}
-
-/// `promtool check metrics` on an exposition: no lint problem.
-fn promtool_check_metrics(body: &str) {
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs (scripts/test.sh installs it)");
-    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The one query of a generated dashboard that reads `metric`.
@@ -255,12 +233,11 @@ fn a_dead_shard_is_blind_never_an_outage() {
             assert_eq!(here, owned(i as u32).contains(t), "shard {i}, {t}");
         }
         if i == 0 {
-            promtool_check_metrics(&body);
+            let (ok, report) = promtool_check_metrics(&body);
+            assert!(ok, "promtool check metrics: {report}");
         }
     }
 
-    let prom_port = free_port();
-    let prom = format!("127.0.0.1:{prom_port}");
     let prom_cfg = d.join("prometheus.yml");
     std::fs::write(
         &prom_cfg,
@@ -276,15 +253,8 @@ fn a_dead_shard_is_blind_never_an_outage() {
         ),
     )
     .unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", prom_cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
-        .arg(format!("--web.listen-address={prom}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(d.join("prometheus.log")).unwrap())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let _prometheus = Prometheus::adopt(child);
+    let storage = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prometheus, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&storage]);
 
     let svc = Selector::service(SERVICE);
     let pages = Selector::new().eq("severity", "page").of(metric::ALERTS);

@@ -76,3 +76,24 @@ pub fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     }
     panic!("{method} {path}: {last:?}");
 }
+
+/// `promtool check metrics` on an exposition: whether it passed, and what it printed.
+pub fn promtool_check_metrics(body: &str) -> (bool, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (scripts/test.sh installs it)");
+    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = p.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}

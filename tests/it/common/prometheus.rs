@@ -106,6 +106,27 @@ pub fn http_status(addr: &str, path: &str) -> Option<u16> {
     buf.split(' ').nth(1)?.parse().ok()
 }
 
+/// Debian's Prometheus serving the blocks in `db` under the path prefix
+/// `/prom` on `addr`, with `extra` flags.
+fn spawn_on_blocks(config: &Path, db: &Path, addr: &str, extra: &[String]) -> Child {
+    Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", db.display()))
+        .args(extra)
+        .args([
+            "--storage.tsdb.retention.time=100y",
+            // Equal block durations: no compaction of the backfilled blocks while we query.
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+            "--web.route-prefix=/prom",
+        ])
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)")
+}
+
 /// Backfills `all` over `[start, end)` and serves it under the path prefix `/prom`.
 pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
@@ -118,21 +139,7 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
     std::fs::write(&config, "global: {}\n").unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", db.display()))
-        .args([
-            "--storage.tsdb.retention.time=100y",
-            // Equal block durations: no compaction of the backfilled blocks while we query.
-            "--storage.tsdb.min-block-duration=2h",
-            "--storage.tsdb.max-block-duration=2h",
-            "--web.route-prefix=/prom",
-        ])
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
+    let child = spawn_on_blocks(&config, &db, &addr, &[]);
     let mut p = Prometheus {
         child,
         url: format!("http://{addr}/prom"),
@@ -246,21 +253,12 @@ pub fn start_secured(data: Option<(&[SeriesSet], i64, i64)>) -> Secured {
         backfill(all, start, end, d, &db);
     }
     let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}/prometheus.yml", d.display()))
-        .arg(format!("--storage.tsdb.path={}", db.display()))
-        .arg(format!("--web.config.file={}/web.yml", d.display()))
-        .args([
-            "--storage.tsdb.retention.time=100y",
-            "--storage.tsdb.min-block-duration=2h",
-            "--storage.tsdb.max-block-duration=2h",
-            "--web.route-prefix=/prom",
-        ])
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
+    let child = spawn_on_blocks(
+        &d.join("prometheus.yml"),
+        &db,
+        &format!("127.0.0.1:{port}"),
+        &[format!("--web.config.file={}/web.yml", d.display())],
+    );
     let mut prometheus = Prometheus::adopt(child);
     let url = format!("https://localhost:{port}/prom");
     let ca = reqwest::Certificate::from_pem(ca_cert.pem().as_bytes()).unwrap();
