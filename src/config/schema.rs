@@ -31,6 +31,9 @@ pub struct Config {
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
+    /// Where services' backups are kept and what they are held to (see `backup.rs`).
+    #[serde(default)]
+    pub backups: Vec<Backup>,
     #[serde(skip)]
     pub source: Arc<Source>,
 }

@@ -69,6 +69,8 @@ pub struct App {
     shard_override: Option<Shard>,
     env: EnvFn,
     extension: Option<Arc<dyn Extension>>,
+    /// The backup checks (run by shard 0 only).
+    backups: Mutex<crate::backup::Checks>,
 }
 
 fn unix_now() -> f64 {
@@ -131,8 +133,13 @@ impl App {
             shard_override,
             &env,
         )?;
+        let backup_plans = backup_plans_for(&cfg, shard, &env)?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         metrics.set_shard(shard);
+        let mut backups = crate::backup::Checks::new(Arc::new(crate::backup::BackupMetrics::new(
+            &metrics.registry,
+        )));
+        backups.apply(backup_plans);
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
         let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
         tracing::debug!(threads, runs_per_second, "probe threads");
@@ -161,6 +168,7 @@ impl App {
             shard_override,
             env,
             extension,
+            backups: Mutex::new(backups),
         }))
     }
 
@@ -198,10 +206,11 @@ impl App {
                 self.shard_override,
                 &self.env,
             )?;
-            Ok::<_, ConfigErrors>((cfg, plans, shard))
+            let backup_plans = backup_plans_for(&cfg, shard, &self.env)?;
+            Ok::<_, ConfigErrors>((cfg, plans, shard, backup_plans))
         })();
         match result {
-            Ok((cfg, plans, shard)) => {
+            Ok((cfg, plans, shard, backup_plans)) => {
                 if cfg.global.buckets != self.config().global.buckets {
                     tracing::warn!(
                         "global.buckets changed: the new buckets take effect at the next restart"
@@ -214,6 +223,10 @@ impl App {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .apply(plans);
+                self.backups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .apply(backup_plans);
                 *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
                 self.metrics.set_shard(shard);
                 self.metrics.reload_successful.set(1);
@@ -247,6 +260,10 @@ impl App {
     }
 
     pub fn stop(&self) {
+        self.backups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop();
         self.scheduler
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -463,6 +480,22 @@ fn plans_for(
     let mut plans = plan::build_in(ctx, cfg, location, env.as_ref())?;
     plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
     Ok((plans, shard))
+}
+
+/// The backup checks this prober runs: every configured one on shard 0 (of
+/// any location), none on the other shards, so each backup is listed once
+/// per location.
+fn backup_plans_for(
+    cfg: &Config,
+    shard: Shard,
+    env: &EnvFn,
+) -> Result<Vec<Arc<crate::backup::BackupPlan>>, ConfigErrors> {
+    let plans = crate::backup::plans(cfg, env.as_ref())?;
+    Ok(if shard.index() == 0 {
+        plans
+    } else {
+        Vec::new()
+    })
 }
 
 /// `mimamori serve`.
