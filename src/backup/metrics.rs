@@ -29,7 +29,7 @@ impl BackupMetrics {
                 .expect("metric names are unique");
             g
         };
-        let m = BackupMetrics {
+        BackupMetrics {
             last_success: gauge(metric::BACKUP_LAST_SUCCESS, "Time of the newest backup found (its name's date, or its last-modified time)."),
             oldest: gauge(metric::BACKUP_OLDEST, "Time of the oldest backup retained."),
             retention_required: gauge(metric::BACKUP_RETENTION_REQUIRED, "The oldest backup must be at least this old: six calendar months ago (Asia/Tokyo), or the start of `since` if later."),
@@ -48,8 +48,7 @@ impl BackupMetrics {
                     .expect("metric names are unique");
                 c
             },
-        };
-        m
+        }
     }
 
     fn zero_failures(&self, plan: &BackupPlan) {
