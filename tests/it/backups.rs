@@ -409,3 +409,90 @@ async fn directory_fresh_stale_gap_and_missing() {
     let err = backup::check(&plans[0]).await.unwrap_err();
     assert_eq!(err.reason, Reason::NotFound, "{err:?}");
 }
+
+/// Generates from `deploy/aoulu-backups.yaml` into `out`.
+fn generate_backups(out: &Path) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let st = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .arg("generate")
+        .arg("--config")
+        .arg(repo.join("deploy/aoulu-backups.yaml"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("mimamori starts");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("promtool")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("promtool runs (apt-get install prometheus; scripts/test.sh does)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The backup alerts pass `promtool check rules` and their generated
+/// scenarios pass `promtool test rules`; a broken threshold fails them; the
+/// routing still passes amtool. Without `backups:` no backup file is written.
+#[test]
+fn generated_backup_rules_pass_promtool_and_can_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_backups(dir.path());
+    let rules = dir.path().join("rules");
+    let (ok, text) = promtool(&rules, &["check", "rules", "mimamori-backups.yml"]);
+    assert!(ok && text.contains("SUCCESS: 12 rules found"), "{text}");
+    let tests = rules.join("tests");
+    let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-backups.yaml"]);
+    assert!(ok, "{text}");
+    let st = Command::new("amtool")
+        .arg("check-config")
+        .arg(dir.path().join("deploy/alertmanager/alertmanager.yml"))
+        .output()
+        .expect("amtool runs (apt-get install prometheus-alertmanager)");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+
+    // Page a stale backup at 60h instead of 50h: the scenarios notice.
+    let file = rules.join("mimamori-backups.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let page = (26 + 24) * 3600;
+    assert!(text.contains(&format!("> {page}")), "{text}");
+    std::fs::write(
+        &file,
+        text.replace(&format!("> {page}"), &format!("> {}", page + 36_000)),
+    )
+    .unwrap();
+    let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-backups.yaml"]);
+    assert!(!ok && text.contains("BackupVeryStale"), "{text}");
+
+    let plain = tempfile::tempdir().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config"])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
+        .arg("--out")
+        .arg(plain.path())
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    assert!(!plain.path().join("rules/mimamori-backups.yml").exists());
+    assert!(!plain
+        .path()
+        .join("rules/tests/mimamori-backups.yaml")
+        .exists());
+}
