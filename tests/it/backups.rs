@@ -496,3 +496,49 @@ fn generated_backup_rules_pass_promtool_and_can_fail() {
         .join("rules/tests/mimamori-backups.yaml")
         .exists());
 }
+
+/// The exporter lists backups on shard 0 only, and its exposition (with the
+/// backup families) passes `promtool check metrics`.
+#[tokio::test]
+async fn exporter_checks_backups_on_shard_zero_only() {
+    use mimamori::config::Shard;
+    use mimamori::server::{App, AppOptions, ConfigSource};
+    let dir = tempfile::tempdir().unwrap();
+    daily(dir.path(), 0, 2, &[]);
+    let cfg = mimamori::config::parse(&config(&dir_entry(dir.path())), "b.yaml").unwrap();
+    let start = |shard: Shard| {
+        App::start(
+            cfg.clone(),
+            AppOptions {
+                env: Arc::new(|_| Some("x".into())),
+                shard: Some(shard),
+                ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg.clone())))
+            },
+        )
+        .unwrap()
+    };
+    let first = start(Shard::new(0, 2).unwrap());
+    let second = start(Shard::new(1, 2).unwrap());
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = first.metrics.render();
+        if text.contains("mimamori_backup_check_success{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other = second.metrics.render();
+    first.stop();
+    second.stop();
+    assert!(
+        text.contains(r#"mimamori_backup_check_success{backup="files",service="portal"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"mimamori_backup_dates_covered{backup="files",service="portal"} 2"#),
+        "{text}"
+    );
+    assert!(!other.contains("mimamori_backup_check_success{"), "{other}");
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
