@@ -190,3 +190,7 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "backup_tests.rs"]
+mod tests;
