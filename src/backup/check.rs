@@ -70,7 +70,13 @@ pub async fn check(plan: &BackupPlan) -> Result<Listing, Failure> {
             let mut first_key = None;
             let mut list = signed.list(prefix.as_ref());
             while let Some(item) = list.next().await {
-                let meta = item.map_err(s3_failure)?;
+                let meta = item.map_err(|e| {
+                    let f = s3_failure(e);
+                    Failure {
+                        message: plan.mask(&f.message),
+                        ..f
+                    }
+                })?;
                 if first_key.is_none() {
                     first_key = Some(meta.location.clone());
                 }

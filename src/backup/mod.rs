@@ -33,6 +33,19 @@ pub struct BackupPlan {
     pub timeout: Duration,
     pub name_pattern: Option<regex::Regex>,
     pub since: Option<chrono::NaiveDate>,
+    /// Credential values, replaced in every message that is logged.
+    masked: Vec<String>,
+}
+
+impl BackupPlan {
+    /// `message` with the credentials replaced by `<secret>`.
+    pub fn mask(&self, message: &str) -> String {
+        let mut m = message.to_string();
+        for v in &self.masked {
+            m = m.replace(v.as_str(), "<secret>");
+        }
+        m
+    }
 }
 
 /// Where the backups are.
@@ -59,6 +72,12 @@ pub fn plans(
     let secrets = crate::config::load_secrets(cfg, env).map_err(ConfigErrors)?;
     let mut out = Vec::new();
     for (i, b) in cfg.backups.iter().enumerate() {
+        let masked =
+            b.s3.iter()
+                .flat_map(|s3| [&s3.access_key_id, &s3.secret_access_key])
+                .map(|t| t.render(&HashMap::new(), &secrets))
+                .filter(|v| !v.is_empty())
+                .collect();
         let place = place(b, &secrets).map_err(|m| {
             let p = crate::config::locate::Path::root()
                 .key("backups")
@@ -74,6 +93,7 @@ pub fn plans(
             timeout: b.timeout.0,
             name_pattern: b.name_pattern.as_ref().map(|p| p.as_regex().clone()),
             since: b.since,
+            masked,
         }));
     }
     Ok(out)
@@ -186,7 +206,7 @@ pub async fn run_once(plan: &BackupPlan, metrics: &BackupMetrics) {
     match tokio::time::timeout(plan.timeout, check(plan)).await {
         Ok(Ok(listing)) => metrics.record(plan, &listing, now),
         Ok(Err(f)) => {
-            tracing::warn!(service = %plan.service, backup = %plan.name, reason = f.reason.as_str(), "backup check failed: {}", f.message);
+            tracing::warn!(service = %plan.service, backup = %plan.name, reason = f.reason.as_str(), "backup check failed: {}", plan.mask(&f.message));
             metrics.failed(plan, f.reason);
         }
         Err(_) => {

@@ -280,6 +280,7 @@ async fn s3_wrong_credentials_and_endpoint_down() {
     let err = backup::check(&plans[0]).await.unwrap_err();
     assert_eq!(err.reason, Reason::Credentials, "{err:?}");
     assert!(!err.message.contains("wrong-secret"), "{err:?}");
+    assert!(!err.message.contains(KEY_ID), "{err:?}");
     let out = observe(&plans[0]).await;
     assert_eq!(
         value(&out, "mimamori_backup_check_success"),
