@@ -144,6 +144,45 @@ fn place(b: &Backup, secrets: &HashMap<String, String>) -> Result<Place, String>
     })
 }
 
+/// What `mimamori check` prints about `backups:` (nothing without them).
+/// Credentials are shown as written (`${secret:...}`), never resolved.
+pub fn describe(cfg: &Config, shard: crate::config::Shard) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if cfg.backups.is_empty() {
+        return out;
+    }
+    let runs = if shard.index() == 0 {
+        "checked by this shard"
+    } else {
+        "checked by shard 0, not this one"
+    };
+    let _ = writeln!(out, "backups ({runs}):");
+    for b in &cfg.backups {
+        let place = match (&b.s3, &b.directory) {
+            (Some(s3), _) => format!(
+                "s3 {} bucket {} prefix '{}'",
+                s3.endpoint, s3.bucket, s3.prefix
+            ),
+            (None, Some(d)) => format!("directory {}", d.display()),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}/{}: {place}, every {}, newest within {}{}",
+            b.service,
+            b.name,
+            b.interval,
+            b.expect.max_age,
+            b.name_pattern
+                .as_ref()
+                .map(|p| format!(", dates from names /{}/", p.as_str()))
+                .unwrap_or_default()
+        );
+    }
+    out
+}
+
 /// The running checks: one task per backup, restarted on every apply.
 pub struct Checks {
     metrics: Arc<BackupMetrics>,

@@ -543,3 +543,40 @@ async fn exporter_checks_backups_on_shard_zero_only() {
     let (ok, report) = crate::common::promtool_check_metrics(&text);
     assert!(ok, "{report}");
 }
+
+/// A reload that removes a backup removes its series and stops its checks.
+#[tokio::test]
+async fn reload_without_the_backup_removes_its_series() {
+    use mimamori::server::{App, AppOptions, ConfigSource};
+    let dir = tempfile::tempdir().unwrap();
+    daily(&dir.path().join("b"), 0, 2, &[]);
+    let file = dir.path().join("mimamori.yaml");
+    std::fs::write(&file, config(&dir_entry(&dir.path().join("b")))).unwrap();
+    let cfg = mimamori::config::load(&file).unwrap();
+    let app = App::start(
+        cfg,
+        AppOptions {
+            env: Arc::new(|_| Some("x".into())),
+            ..AppOptions::new(ConfigSource::File(file.clone()))
+        },
+    )
+    .unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.metrics.render();
+        if text.contains("mimamori_backup_check_success{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.contains("mimamori_backup_check_success{"), "{text}");
+    std::fs::write(
+        &file,
+        config("  []\n").replace("backups:\n  []", "backups: []"),
+    )
+    .unwrap();
+    app.reload().unwrap();
+    let text = app.metrics.render();
+    app.stop();
+    assert!(!text.contains("mimamori_backup_"), "{text}");
+}
