@@ -19,6 +19,15 @@ pub const TEST_FILE: &str = "mimamori-backups.yaml";
 /// Hours past `expect.max_age` at which a stale backup pages.
 const PAGE_AFTER_HOURS: u64 = 24;
 
+/// `26h` rather than `1d2h`: backups are reasoned about in hours.
+fn hours(d: std::time::Duration) -> String {
+    if d.as_secs() % 3600 == 0 && d.subsec_nanos() == 0 {
+        format!("{}h", d.as_secs() / 3600)
+    } else {
+        crate::config::duration::fmt_prom(d)
+    }
+}
+
 fn selector(b: &Backup) -> String {
     format!("{{service=\"{}\", backup=\"{}\"}}", b.service, b.name)
 }
@@ -73,10 +82,10 @@ fn backup_rules(cfg: &Config, b: &Backup) -> Vec<Rule> {
     vec![
         alert(cfg, b, "BackupStale", format!("{age} > {}", decimal(max_age)), Some("5m".into()), "ticket",
             "バックアップが古くなっています / The newest backup is older than its objective",
-            &format!("{who}: 最新のバックアップが {} より古くなっています。\nThe newest backup of {who} is older than {}.", b.expect.max_age, b.expect.max_age)),
+            &format!("{who}: 最新のバックアップが {} より古くなっています。\nThe newest backup of {who} is older than {}.", hours(b.expect.max_age.0), hours(b.expect.max_age.0))),
         alert(cfg, b, "BackupVeryStale", format!("{age} > {}", decimal(page_age)), Some("5m".into()), "page",
             "バックアップが1日以上途絶えています / No backup for a day past the objective",
-            &format!("{who}: 最新のバックアップが {} より古くなっています。すぐに確認してください。\nThe newest backup of {who} is older than {}: look now.", crate::config::duration::fmt_prom(std::time::Duration::from_secs_f64(page_age)), crate::config::duration::fmt_prom(std::time::Duration::from_secs_f64(page_age)))),
+            &format!("{who}: 最新のバックアップが {} より古くなっています。すぐに確認してください。\nThe newest backup of {who} is older than {}: look now.", hours(std::time::Duration::from_secs_f64(page_age)), hours(std::time::Duration::from_secs_f64(page_age)))),
         alert(cfg, b, "BackupDayMissing",
             format!("max {by} ({}{s} - {}{s}) < 0", metric::BACKUP_DATES_COVERED, metric::BACKUP_DATES_EXPECTED),
             Some("30m".into()), "ticket",
