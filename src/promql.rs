@@ -16,6 +16,10 @@ pub mod metric {
     pub const PROBE_SUCCESS: &str = "mimamori_probe_success";
     pub const PROBE_DURATION: &str = "mimamori_probe_duration_seconds";
     pub const PROBE_FAILURES: &str = "mimamori_probe_failures_total";
+    /// `attempt` (`first`, `retry`), `outcome` (`success`, `failure`): only for transactions with retries.
+    pub const PROBE_ATTEMPTS: &str = "mimamori_probe_attempts_total";
+    /// Whether the first attempt or its last retry succeeded: only for transactions with retries.
+    pub const PROBE_FINAL_SUCCESS: &str = "mimamori_probe_final_success";
     pub const STEP_DURATION: &str = "mimamori_step_duration_seconds";
     pub const STEP_PHASE: &str = "mimamori_step_phase_seconds";
     pub const MAINTENANCE_ACTIVE: &str = "mimamori_maintenance_active";

@@ -68,6 +68,7 @@ fn outcome(reason: Option<Reason>, steps: Vec<StepOutcome>) -> Outcome {
         message: None,
         duration: steps.iter().map(|s| s.duration).sum(),
         steps,
+        ..Default::default()
     }
 }
 
