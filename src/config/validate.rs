@@ -187,7 +187,7 @@ impl Config {
             errs.push(src.error(
                 &tp.key("retries"),
                 format!(
-                    "{} retries with timeout {} and retry_delay {} can take {}, longer than interval {}; runs would overlap",
+                    "retries: {} with timeout {} and retry_delay {} can take {}, longer than interval {}; runs would overlap",
                     tx.retries,
                     duration::fmt_prom(timeout),
                     duration::fmt_prom(tx.retry_delay()),

@@ -207,7 +207,7 @@ const HELP: [(&str, &str); 8] = [
     ("Failed transaction runs (their first attempt) by reason.", "counter"),
     ("Whether the latest run of a transaction that retries succeeded at its first attempt or its last retry (1) or not (0); the objective reads mimamori_probe_success.", "gauge"),
     (
-        "Whether the first attempt of the latest completed run of the transaction succeeded (1) or failed (0).",
+        "Whether the latest completed run of the transaction succeeded (1) or failed (0).",
         "gauge",
     ),
     ("Runs that could not start on time and were skipped.", "counter"),

@@ -1,0 +1,390 @@
+//! Every address behind a name, and retries that cannot hide failures:
+//! real hyper servers on 127.0.0.1 and 127.0.0.2 (and ::1) at one port,
+//! one name leading to them through a hosts file the test writes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use mimamori::config;
+use mimamori::metrics::Metrics;
+use mimamori::probe::plan::{self, TransactionPlan};
+use mimamori::probe::{transaction, ProbeContext};
+
+/// How a test server answers its `n`-th request (0-based).
+type Answer = Arc<dyn Fn(u64) -> u16 + Send + Sync>;
+
+/// A hyper server on `addr` (port 0: any) answering with the status `answer`
+/// gives; returns where it listens.
+fn serve(addr: &str, answer: Answer) -> SocketAddr {
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    let local = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (answer, count) = (answer.clone(), count.clone());
+                let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                    let status = answer(count.fetch_add(1, Ordering::SeqCst));
+                    async move {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::from_static(b"ok")))
+                                .unwrap(),
+                        )
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), service),
+                );
+            }
+        });
+    });
+    local
+}
+
+fn always(status: u16) -> Answer {
+    Arc::new(move |_| status)
+}
+
+/// Servers on each of `ips` at one port, answering as `answers` say.
+fn serve_all(ips: &[&str], answers: Vec<Answer>) -> u16 {
+    // The first address picks a free port; the others take the same one.
+    'again: for _ in 0..20 {
+        let first = std::net::TcpListener::bind(format!("{}:0", ips[0])).unwrap();
+        let port = first.local_addr().unwrap().port();
+        let mut held = vec![first];
+        for ip in &ips[1..] {
+            match std::net::TcpListener::bind(SocketAddr::new(ip.parse().unwrap(), port)) {
+                Ok(l) => held.push(l),
+                Err(_) => continue 'again,
+            }
+        }
+        drop(held);
+        for (ip, answer) in ips.iter().zip(answers) {
+            serve(
+                &SocketAddr::new(ip.parse().unwrap(), port).to_string(),
+                answer,
+            );
+        }
+        return port;
+    }
+    panic!("no port free on every address");
+}
+
+/// A one-transaction plan for `http://shop.test:PORT/`, the name resolved by
+/// a hosts file listing `hosts`, with `options` added to the transaction.
+fn plan_for(
+    dir: &tempfile::TempDir,
+    hosts: &str,
+    port: u16,
+    options: &str,
+) -> Arc<TransactionPlan> {
+    let file = dir.path().join("hosts");
+    std::fs::write(&file, hosts).unwrap();
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}'}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n{options}        steps:\n          - {{name: get, url: 'http://shop.test:{port}/'}}\n",
+        file.display()
+    );
+    let cfg = config::parse(&src, "test.yaml").unwrap_or_else(|e| panic!("{e}\n{src}"));
+    plan::build(&cfg, "test", &|_| None).unwrap().remove(0)
+}
+
+/// The value of the one series of `name` whose labels include all of `labels`.
+fn value(exposition: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    let found: Vec<f64> = exposition
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|p| l.contains(p)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
+    found.first().copied()
+}
+
+const TWO: &str = "127.0.0.1 shop.test\n127.0.0.2 shop.test\n";
+
+#[tokio::test]
+async fn every_address_has_its_series_and_a_broken_one_fails_the_run() {
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ProbeContext::default();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+
+    let any = plan_for(&dir, TWO, port, "        resolve: all\n");
+    let mut tx = metrics.transaction(&any);
+    let outcome = transaction::run(&any, &ctx).await;
+    tx.record(&outcome);
+    assert_eq!(outcome.addresses.len(), 2);
+    assert!(
+        !outcome.success,
+        "any_address: the broken address fails the run"
+    );
+    assert!(
+        outcome
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("127.0.0.2: "),
+        "{:?}",
+        outcome.message
+    );
+    let text = metrics.render();
+    let success = "mimamori_probe_success";
+    assert_eq!(value(&text, success, &["ip=\"127.0.0.1\""]), Some(1.0));
+    assert_eq!(value(&text, success, &["ip=\"127.0.0.2\""]), Some(0.0));
+    // No series without an address: the rules collapse `ip` as configured.
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("mimamori_probe_success{"))
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_failures_total",
+            &["ip=\"127.0.0.2\"", "reason=\"status\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_step_duration_seconds_count",
+            &["ip=\"127.0.0.1\"", "result=\"success\""]
+        ),
+        Some(1.0)
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+
+    let all = plan_for(
+        &dir,
+        TWO,
+        port,
+        "        resolve: all\n        fail_when: all_addresses\n",
+    );
+    let outcome = transaction::run(&all, &ctx).await;
+    assert!(outcome.success, "all_addresses: one address still answers");
+    assert_eq!(outcome.addresses.len(), 2);
+    assert!(!outcome.addresses[1].outcome.success);
+}
+
+#[tokio::test]
+async fn resolve_first_keeps_the_series_without_an_address() {
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let first = plan_for(&dir, TWO, port, "");
+    let mut tx = metrics.transaction(&first);
+    let outcome = transaction::run(&first, &ProbeContext::default()).await;
+    tx.record(&outcome);
+    assert!(outcome.success, "the first address (127.0.0.1) answers");
+    assert!(outcome.addresses.is_empty());
+    let text = metrics.render();
+    assert!(!text.contains("ip=\""), "{text}");
+    assert_eq!(
+        value(&text, "mimamori_probe_success", &["transaction=\"tx\""]),
+        Some(1.0)
+    );
+    assert!(!text.contains("mimamori_probe_attempts_total"), "{text}");
+}
+
+#[tokio::test]
+async fn ip_protocol_chooses_the_address_family() {
+    let port = serve_all(&["127.0.0.1", "::1"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = "::1 shop.test\n127.0.0.1 shop.test\n";
+    let ctx = ProbeContext::default();
+    let ips = |o: &mimamori::probe::Outcome| -> Vec<String> {
+        o.addresses.iter().map(|a| a.ip.to_string()).collect()
+    };
+
+    let v4 = plan_for(
+        &dir,
+        hosts,
+        port,
+        "        resolve: all\n        ip_protocol: ip4\n",
+    );
+    let o = transaction::run(&v4, &ctx).await;
+    assert_eq!(ips(&o), ["127.0.0.1"]);
+    assert!(o.success);
+
+    let v6 = plan_for(
+        &dir,
+        hosts,
+        port,
+        "        resolve: all\n        ip_protocol: ip6\n",
+    );
+    let o = transaction::run(&v6, &ctx).await;
+    assert_eq!(ips(&o), ["::1"]);
+    assert!(!o.success, "the IPv6 server answers 503");
+
+    let any = plan_for(&dir, hosts, port, "        resolve: all\n");
+    let o = transaction::run(&any, &ctx).await;
+    assert_eq!(ips(&o), ["::1", "127.0.0.1"]);
+
+    // `resolve: first` honours the family too: ::1 comes first in the file.
+    let first4 = plan_for(&dir, hosts, port, "        ip_protocol: ip4\n");
+    assert!(transaction::run(&first4, &ctx).await.success);
+    let first = plan_for(&dir, hosts, port, "");
+    assert!(!transaction::run(&first, &ctx).await.success);
+}
+
+#[tokio::test]
+async fn a_flapping_target_still_fails_the_first_attempt_with_retries_on() {
+    // Every odd request fails: each run's first attempt fails, its retry passes.
+    let flapping: Answer = Arc::new(|n| if n % 2 == 0 { 503 } else { 200 });
+    let port = serve_all(&["127.0.0.1"], vec![flapping]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let plan = plan_for(
+        &dir,
+        "127.0.0.1 shop.test\n",
+        port,
+        "        retries: 2\n        retry_delay: 50ms\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    let ctx = ProbeContext::default();
+    for _ in 0..3 {
+        let o = transaction::run(&plan, &ctx).await;
+        assert!(!o.success, "the first attempt failed");
+        assert!(o.final_success(), "the retry passed");
+        assert_eq!(o.retries.len(), 1, "no retry after a passing one");
+        tx.record(&o);
+        let text = metrics.render();
+        assert_eq!(
+            value(&text, "mimamori_probe_success", &[]),
+            Some(0.0),
+            "the SLI sees the failure"
+        );
+        assert_eq!(value(&text, "mimamori_probe_final_success", &[]), Some(1.0));
+    }
+    let text = metrics.render();
+    let attempts = |attempt: &str, outcome: &str| {
+        value(
+            &text,
+            "mimamori_probe_attempts_total",
+            &[
+                &format!("attempt=\"{attempt}\""),
+                &format!("outcome=\"{outcome}\""),
+            ],
+        )
+    };
+    assert_eq!(attempts("first", "failure"), Some(3.0));
+    assert_eq!(attempts("first", "success"), Some(0.0));
+    assert_eq!(attempts("retry", "success"), Some(3.0));
+    assert_eq!(attempts("retry", "failure"), Some(0.0));
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_failures_total",
+            &["reason=\"status\""]
+        ),
+        Some(3.0),
+        "failures count first attempts"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_duration_seconds_count",
+            &["result=\"failure\""]
+        ),
+        Some(3.0),
+        "the histogram holds first attempts only"
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
+
+#[tokio::test]
+async fn retries_of_each_address_are_its_own() {
+    // 127.0.0.2 always fails: three attempts each run, all failures; 127.0.0.1 passes at once.
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(500)]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let plan = plan_for(
+        &dir,
+        TWO,
+        port,
+        "        resolve: all\n        retries: 2\n        retry_delay: 10ms\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    tx.record(&transaction::run(&plan, &ProbeContext::default()).await);
+    let text = metrics.render();
+    let attempts = |ip: &str, attempt: &str, outcome: &str| {
+        value(
+            &text,
+            "mimamori_probe_attempts_total",
+            &[
+                &format!("ip=\"{ip}\""),
+                &format!("attempt=\"{attempt}\""),
+                &format!("outcome=\"{outcome}\""),
+            ],
+        )
+    };
+    assert_eq!(attempts("127.0.0.1", "first", "success"), Some(1.0));
+    assert_eq!(attempts("127.0.0.1", "retry", "failure"), Some(0.0));
+    assert_eq!(attempts("127.0.0.2", "first", "failure"), Some(1.0));
+    assert_eq!(attempts("127.0.0.2", "retry", "failure"), Some(2.0));
+    assert_eq!(
+        value(&text, "mimamori_probe_final_success", &["ip=\"127.0.0.2\""]),
+        Some(0.0)
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_fails_without_an_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    // Only an IPv6 address is listed, IPv4 is asked for.
+    let plan = plan_for(
+        &dir,
+        "::1 shop.test\n",
+        9,
+        "        resolve: all\n        ip_protocol: ip4\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    assert!(!o.success);
+    assert_eq!(o.reason, Some(mimamori::probe::Reason::Dns));
+    tx.record(&o);
+    let text = metrics.render();
+    assert_eq!(value(&text, "mimamori_probe_success", &[]), Some(0.0));
+    assert!(!text.contains("ip=\""), "{text}");
+}
+
+#[test]
+fn an_unreadable_hosts_file_is_a_config_error_with_its_place() {
+    let src = "global:\n  hosts_file: /nonexistent/hosts\nservices:\n  - name: svc\n    display_name: {ja: テスト, en: Test}\n    transactions:\n      - name: tx\n        steps:\n          - {name: get, url: 'http://shop.test/'}\n";
+    let cfg = config::parse(src, "t.yaml").unwrap();
+    let err = plan::build(&cfg, "test", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("t.yaml:2:3: global.hosts_file: cannot read /nonexistent/hosts: "),
+        "{err}"
+    );
+}
