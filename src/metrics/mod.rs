@@ -184,7 +184,11 @@ impl Metrics {
         let every_address = plan.addressing.every_address();
         let series = self.series.transaction(l[2], l[0], l[1], "");
         let retrying = plan.retries > 0;
-        series.retrying.store(retrying, Ordering::Relaxed);
+        // With `resolve: all` the attempts are each address's; a run that
+        // resolved nothing is not retried.
+        series
+            .retrying
+            .store(retrying && !every_address, Ordering::Relaxed);
         if !every_address {
             // A reload from `resolve: all` leaves no address behind.
             self.series.keep_ips(l[2], l[0], l[1], &[]);
@@ -392,7 +396,7 @@ impl TxMetrics {
         let ips: Vec<String> = outcome.addresses.iter().map(|a| a.ip.to_string()).collect();
         store.keep_ips(l, s, t, &ips);
         if outcome.addresses.is_empty() {
-            record_on(&self.series, &[], &self.buckets, outcome, self.retrying);
+            record_on(&self.series, &[], &self.buckets, outcome, false);
             self.record_tls(outcome);
             return;
         }

@@ -203,8 +203,8 @@ pub const FAMILIES: [&str; 8] = [
 
 const HELP: [(&str, &str); 8] = [
     ("Attempts of transactions that retry, the first attempt and the retries after it failed, by outcome.", "counter"),
-    ("Duration of whole transaction runs (their first attempt), every run.", "histogram"),
-    ("Failed transaction runs (their first attempt) by reason.", "counter"),
+    ("Duration of whole transaction runs, every run.", "histogram"),
+    ("Failed transaction runs by reason.", "counter"),
     ("Whether the latest run of a transaction that retries succeeded at its first attempt or its last retry (1) or not (0); the objective reads mimamori_probe_success.", "gauge"),
     (
         "Whether the latest completed run of the transaction succeeded (1) or failed (0).",
