@@ -41,10 +41,17 @@ pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
     }
     let started = Instant::now();
     let a = &plan.addressing;
+    // The first step's host, with the transaction's variables (a capture
+    // cannot be known before the run).
+    let mut vars = HashMap::new();
+    for (k, t) in &plan.variables {
+        let v = t.render(&vars, &plan.secrets);
+        vars.insert(k.clone(), v);
+    }
     let first = plan
         .steps
         .first()
-        .map(|s| s.url.render(&HashMap::new(), &plan.secrets));
+        .map(|s| s.url.render(&vars, &plan.secrets));
     let origin = match first.as_deref().map(super::http::parse_url) {
         Some(Ok((o, _))) => o,
         _ => return attempts(plan, ctx, None).await,

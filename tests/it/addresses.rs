@@ -89,8 +89,9 @@ fn serve_all(ips: &[&str], answers: Vec<Answer>) -> u16 {
     panic!("no port free on every address");
 }
 
-/// A one-transaction plan for `http://shop.test:PORT/`, the name resolved by
-/// a hosts file listing `hosts`, with `options` added to the transaction.
+/// A one-transaction plan for `http://shop.test:PORT/` (through a variable,
+/// as configurations write URLs), the name resolved by a hosts file listing
+/// `hosts`, with `options` added to the transaction.
 fn plan_for(
     dir: &tempfile::TempDir,
     hosts: &str,
@@ -101,7 +102,7 @@ fn plan_for(
     std::fs::write(&file, hosts).unwrap();
     let src = format!(
         "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}'}}\n\
-         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n{options}        steps:\n          - {{name: get, url: 'http://shop.test:{port}/'}}\n",
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n{options}        variables: {{base: 'http://shop.test:{port}'}}\n        steps:\n          - {{name: get, url: '${{base}}/'}}\n",
         file.display()
     );
     let cfg = config::parse(&src, "test.yaml").unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -387,4 +388,118 @@ fn an_unreadable_hosts_file_is_a_config_error_with_its_place() {
         err.starts_with("t.yaml:2:3: global.hosts_file: cannot read /nonexistent/hosts: "),
         "{err}"
     );
+}
+
+/// A rustls server on `addr` with `cert_pem`, answering every request with 200.
+fn serve_tls(addr: SocketAddr, cert_pem: String, key_pem: String) {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((s, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(t) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(|_req: Request<Incoming>| async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(t), service)
+                        .await;
+                });
+            }
+        });
+    });
+}
+
+#[tokio::test]
+async fn https_is_verified_against_the_name_at_every_address() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::from_params(&ca, &ca_key);
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    // 127.0.0.2 shows a certificate for another name: it must fail there only.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        port
+    };
+    let (good_cert, good_key) = leaf("shop.test");
+    let (bad_cert, bad_key) = leaf("other.test");
+    serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), port),
+        good_cert,
+        good_key,
+    );
+    serve_tls(
+        SocketAddr::new("127.0.0.2".parse().unwrap(), port),
+        bad_cert,
+        bad_key,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, TWO).unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}', ca_file: '{}'}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: all\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
+        hosts.display(),
+        ca_file.display()
+    );
+    let cfg = config::parse(&src, "test.yaml").unwrap();
+    let plan = plan::build(&cfg, "test", &|_| None).unwrap().remove(0);
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    let by_ip: Vec<(String, bool, Option<mimamori::probe::Reason>)> = o
+        .addresses
+        .iter()
+        .map(|a| (a.ip.to_string(), a.outcome.success, a.outcome.reason))
+        .collect();
+    assert_eq!(
+        by_ip,
+        [
+            ("127.0.0.1".to_string(), true, None),
+            (
+                "127.0.0.2".to_string(),
+                false,
+                Some(mimamori::probe::Reason::Tls)
+            ),
+        ],
+        "{:?}",
+        o.addresses
+    );
+    assert!(o.addresses[0].outcome.steps[0].tls.is_some());
 }
