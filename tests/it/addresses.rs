@@ -503,3 +503,112 @@ async fn https_is_verified_against_the_name_at_every_address() {
     );
     assert!(o.addresses[0].outcome.steps[0].tls.is_some());
 }
+
+/// The result vector of an instant query (empty while Prometheus is not ready).
+fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let Ok((200, body)) =
+        crate::common::try_http(prom, "GET", &format!("/api/v1/query?query={enc}"))
+    else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Live: `mimamori serve` probes one name behind a working and a broken
+/// address, Prometheus scrapes it with the rules `mimamori generate` writes.
+/// The service whose transaction counts any address fails at the location;
+/// the one that counts all addresses does not.
+#[test]
+fn generated_rules_collapse_addresses_as_configured_live() {
+    use crate::common::stack::{start_prometheus, Proc};
+    use mimamori::promql::{metric, record, Selector};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("hosts"), TWO).unwrap();
+    let mut cfg = format!(
+        "global: {{location: loopback, interval: 1s, timeout: 1s, step_timeout: 1s, hosts_file: '{}'}}\nservices:\n",
+        d.join("hosts").display()
+    );
+    for (service, fail_when) in [("anyshop", "any_address"), ("allshop", "all_addresses")] {
+        cfg.push_str(&format!(
+            "  - name: {service}\n    display_name: {{ja: ショップ, en: Shop}}\n    transactions:\n      - name: browse\n        resolve: all\n        fail_when: {fail_when}\n        steps:\n          - {{name: get, url: 'http://shop.test:{port}/'}}\n"
+        ));
+    }
+    cfg.push_str("alerting:\n  locations: [loopback]\n  job: mimamori\n  runbook_url: https://runbooks.example/{service}/{slo}\n  grafana_url: https://grafana.example\n");
+    let cfg_path = d.join("shop.yaml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config", cfg_path.to_str().unwrap()])
+        .args(["--out", d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in std::fs::read_dir(d.join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            std::fs::write(&f, text.replace("interval: 15s", "interval: 2s")).unwrap();
+        }
+    }
+    let addr = format!("127.0.0.1:{}", crate::common::prometheus::free_port());
+    let _prober = Proc(
+        Command::new(env!("CARGO_BIN_EXE_mimamori"))
+            .args(["serve", "--config", cfg_path.to_str().unwrap()])
+            .args(["--web.listen-address", &addr])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("serve.log")).unwrap())
+            .spawn()
+            .expect("start mimamori serve"),
+    );
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/rules/*.yml']\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{addr}']}}]\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let storage = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prometheus, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&storage]);
+
+    let failing = |service: &str| -> Option<f64> {
+        let r = query(
+            &prom,
+            &Selector::service(service).of(record::LOCATION_FAILING),
+        );
+        r.first()
+            .and_then(|s| s["value"][1].as_str().and_then(|v| v.parse().ok()))
+    };
+    let start = Instant::now();
+    let mut last = (None, None, 0);
+    while start.elapsed() < Duration::from_secs(90) {
+        let ips = query(
+            &prom,
+            &Selector::service("anyshop").of(metric::PROBE_SUCCESS),
+        )
+        .len();
+        last = (failing("anyshop"), failing("allshop"), ips);
+        if last.0.is_some() && last.1.is_some() && ips == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        last,
+        (Some(1.0), Some(0.0), 2),
+        "(anyshop failing, allshop failing, anyshop series); prober log: {}",
+        std::fs::read_to_string(d.join("serve.log")).unwrap_or_default()
+    );
+}
