@@ -374,11 +374,26 @@ pub fn check_report(cfg: &Config, shard: crate::config::Shard) -> anyhow::Result
             o.latency.threshold
         );
         for p in plans.iter().filter(|p| p.key.service == svc.name) {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  transaction {} every {:?}, timeout {:?}",
                 p.key.transaction, p.interval, p.timeout
             );
+            if p.addressing.every_address() {
+                let counts = match p.addressing.fail_when {
+                    crate::config::FailWhen::AnyAddress => "fails when any address fails",
+                    crate::config::FailWhen::AllAddresses => "fails when all addresses fail",
+                };
+                let _ = write!(out, ", every address ({counts})");
+            }
+            if p.retries > 0 {
+                let _ = write!(
+                    out,
+                    ", {} retries {:?} apart (first attempt counts)",
+                    p.retries, p.retry_delay
+                );
+            }
+            out.push('\n');
             let vars: HashMap<String, String> = p
                 .variables
                 .iter()

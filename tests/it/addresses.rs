@@ -612,3 +612,47 @@ fn generated_rules_collapse_addresses_as_configured_live() {
         std::fs::read_to_string(d.join("serve.log")).unwrap_or_default()
     );
 }
+
+#[tokio::test]
+async fn at_most_sixteen_addresses_are_probed() {
+    // Twenty addresses, nothing listening: each fails at once (connection refused).
+    let hosts: String = (1..=20)
+        .map(|i| format!("127.0.0.{i} shop.test\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::common::prometheus::free_port();
+    let plan = plan_for(&dir, &hosts, port, "        resolve: all\n");
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    let ips: Vec<String> = o.addresses.iter().map(|a| a.ip.to_string()).collect();
+    let first16: Vec<String> = (1..=16).map(|i| format!("127.0.0.{i}")).collect();
+    assert_eq!(ips, first16);
+    assert!(o
+        .addresses
+        .iter()
+        .all(|a| a.outcome.reason == Some(mimamori::probe::Reason::Connect)));
+}
+
+#[test]
+fn check_says_how_addresses_and_retries_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("t.yaml");
+    std::fs::write(
+        &cfg,
+        "global: {interval: 30s, timeout: 5s}\nservices:\n  - name: svc\n    display_name: {ja: テスト, en: Test}\n    transactions:\n      - name: tx\n        resolve: all\n        fail_when: all_addresses\n        retries: 2\n        retry_delay: 500ms\n        steps:\n          - {name: get, url: 'https://shop.test/'}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("  transaction tx every 30s, timeout 5s, every address (fails when all addresses fail), 2 retries 500ms apart (first attempt counts)\n"),
+        "{text}"
+    );
+}
