@@ -189,7 +189,10 @@ impl Metrics {
         series
             .retrying
             .store(retrying && !every_address, Ordering::Relaxed);
-        if !every_address {
+        if every_address {
+            // A reload from `resolve: first` leaves no step without an address.
+            series.clear_steps();
+        } else {
             // A reload from `resolve: all` leaves no address behind.
             self.series.keep_ips(l[2], l[0], l[1], &[]);
         }

@@ -163,6 +163,12 @@ impl TxSeries {
             .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
     }
 
+    /// Removes the steps' series (a transaction that now runs against
+    /// every address keeps them per address instead).
+    pub fn clear_steps(&self) {
+        self.steps.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// Takes `probe_success` (and `final_success`) out of the exposition
     /// until the next result.
     pub fn clear_success(&self) {
