@@ -63,6 +63,7 @@ fn outcome() -> Outcome {
             tls: None,
             body_bytes: 3,
         }],
+        ..Default::default()
     }
 }
 

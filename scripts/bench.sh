@@ -2,7 +2,7 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|all]     (default: all)
+#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|all]     (default: all)
 #
 # compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
 #           /probe for 200 targets every second, and mimamori running 200 one-GET
@@ -16,6 +16,10 @@
 # accuracy  500 runs/s against a server that answers after a known delay.
 # rules     one service's generated rules evaluated by Prometheus over 30 backfilled
 #           days (scripts/bench_rules.py): time per rule group, Prometheus CPU.
+# addresses `resolve: all` against two addresses (nginx on 127.0.0.1 and
+#           127.0.0.2, the name `localhost` mapped to both by global.hosts_file)
+#           next to `resolve: first` (one address), 200 transactions every
+#           second each, side by side: CPU per transaction run, HTTP then HTTPS.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench). Everything listens on 127.0.0.1 only.
@@ -87,6 +91,8 @@ http {
   server {
     listen 127.0.0.1:$NGINX_HTTP;
     listen 127.0.0.1:$NGINX_HTTPS ssl;
+    listen 127.0.0.2:$NGINX_HTTP;
+    listen 127.0.0.2:$NGINX_HTTPS ssl;
     ssl_certificate $W/cert.pem;
     ssl_certificate_key $W/key.pem;
     # A full handshake for every probe of both exporters: no resumption.
@@ -102,16 +108,20 @@ EOF
 }
 
 # gen_config N INTERVAL URL_PREFIX [CA_FILE]: N one-GET transactions, 100 per service.
+# TX_OPTIONS (e.g. "resolve: all") is added to every transaction, HOSTS_FILE to global.
 gen_config() {
   local n=$1 interval=$2 base=$3 ca=${4:-} i=0 s j
   printf 'global:\n  location: bench\n  interval: %s\n  timeout: %s\n  step_timeout: %s\n' "$interval" "$interval" "$interval"
   [ -z "$ca" ] || printf '  ca_file: %s\n' "$ca"
+  [ -z "${HOSTS_FILE:-}" ] || printf '  hosts_file: %s\n' "$HOSTS_FILE"
   echo "services:"
   for ((s = 0; i < n; s++)); do
     printf '  - name: svc%d\n    display_name: {ja: svc%d, en: svc%d}\n' $s $s $s
     printf '    objectives: {availability: 99.9, latency: {threshold: 1s, target: 99}}\n    transactions:\n'
     for ((j = 0; j < 100 && i < n; j++, i++)); do
-      printf '      - name: tx%d\n        steps:\n          - name: get\n            url: %s/%d/%d\n' $j "$base" $s $j
+      printf '      - name: tx%d\n' $j
+      [ -z "${TX_OPTIONS:-}" ] || printf '        %s\n' "$TX_OPTIONS"
+      printf '        steps:\n          - name: get\n            url: %s/%d/%d\n' "$base" $s $j
     done
   done
 }
@@ -335,6 +345,39 @@ accuracy() {
   stop $pid; stop $dpid
 }
 
+# addresses: CPU per run of `resolve: all` with two addresses next to one address.
+addresses() {
+  [ -f "$W/nginx.pid" ] && kill -0 "$(cat "$W/nginx.pid")" 2>/dev/null || start_nginx
+  printf '127.0.0.1 localhost\n127.0.0.2 localhost\n' > "$W/hosts-two"
+  printf '127.0.0.1 localhost\n' > "$W/hosts-one"
+  printf '\naddresses: 200 one-GET transactions every second per exporter, both at once, one probe thread each\n'
+  printf '  %-40s %9s %9s %10s %12s\n' "" runs requests "CPU ms" "ms/run"
+  local scheme port ca
+  for scheme in http https; do
+    port=$NGINX_HTTP ca=""
+    if [ "$scheme" = https ]; then port=$NGINX_HTTPS ca=$W/ca.pem; fi
+    HOSTS_FILE=$W/hosts-one gen_config 200 1s "$scheme://localhost:$port/a1" $ca > "$W/addr-one.yaml"
+    HOSTS_FILE=$W/hosts-two TX_OPTIONS="resolve: all" gen_config 200 1s "$scheme://localhost:$port/a2" $ca > "$W/addr-two.yaml"
+    start_mimamori addr-one $MM_PORT "$W/addr-one.yaml" MIMAMORI_WORKER_THREADS=1; local one=$MM_PID
+    start_mimamori addr-two $MM1_PORT "$W/addr-two.yaml" MIMAMORI_WORKER_THREADS=1; local two=$MM_PID
+    sleep 10
+    local load0 c10 c20 r10 r20 c11 c21 r11 r21
+    load0=$(load)
+    c10=$(ticks $one); c20=$(ticks $two); r10=$(requests /a1/); r20=$(requests /a2/)
+    sleep "$SECS"
+    c11=$(ticks $one); c21=$(ticks $two); r11=$(requests /a1/); r21=$(requests /a2/)
+    awk -v s="${scheme^^}" -v hz="$HZ" -v load="$load0 → $(load)" -v t1=$((c11 - c10)) -v n1=$((r11 - r10)) \
+      -v t2=$((c21 - c20)) -v n2=$((r21 - r20)) 'BEGIN {
+        one = t1 / hz * 1000 / n1; runs2 = n2 / 2; two = t2 / hz * 1000 / runs2
+        printf "  %s (load average %s)\n", s, load
+        printf "  %-40s %9d %9d %10.0f %12.4f\n", "resolve: first, one address", n1, n1, t1 / hz * 1000, one
+        printf "  %-40s %9d %9d %10.0f %12.4f\n", "resolve: all, two addresses", runs2, n2, t2 / hz * 1000, two
+        printf "  ratio per run: %.2f×\n", two / one
+      }'
+    stop $one; stop $two
+  done
+}
+
 what=${1:-all}
 install
 case $what in
@@ -343,6 +386,7 @@ case $what in
   scale-https) scale https ;;
   rules) python3 "$ROOT/scripts/bench_rules.py" ;;
   accuracy) accuracy ;;
-  all) compare; scale; scale https; accuracy; python3 "$ROOT/scripts/bench_rules.py" ;;
-  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|all]" >&2; exit 64 ;;
+  addresses) addresses ;;
+  all) compare; scale; scale https; accuracy; addresses; python3 "$ROOT/scripts/bench_rules.py" ;;
+  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|all]" >&2; exit 64 ;;
 esac

@@ -16,6 +16,10 @@ pub mod metric {
     pub const PROBE_SUCCESS: &str = "mimamori_probe_success";
     pub const PROBE_DURATION: &str = "mimamori_probe_duration_seconds";
     pub const PROBE_FAILURES: &str = "mimamori_probe_failures_total";
+    /// `attempt` (`first`, `retry`), `outcome` (`success`, `failure`): only for transactions with retries.
+    pub const PROBE_ATTEMPTS: &str = "mimamori_probe_attempts_total";
+    /// Whether the first attempt or its last retry succeeded: only for transactions with retries.
+    pub const PROBE_FINAL_SUCCESS: &str = "mimamori_probe_final_success";
     pub const STEP_DURATION: &str = "mimamori_step_duration_seconds";
     pub const STEP_PHASE: &str = "mimamori_step_phase_seconds";
     pub const MAINTENANCE_ACTIVE: &str = "mimamori_maintenance_active";
@@ -185,15 +189,63 @@ impl fmt::Display for Selector {
 /// transaction fails there only while every prober running it sees it fail,
 /// so a twin whose own network breaks does not fail its location, and
 /// nothing is ever counted per instance.
-pub fn location_failing(sel: &Selector) -> String {
-    location_failing_of(&sel.of(metric::PROBE_SUCCESS))
+pub fn location_failing(sel: &Selector, all_addresses: &[(String, String)]) -> String {
+    location_failing_of(&sel.of(metric::PROBE_SUCCESS), all_addresses)
 }
 
 /// [`location_failing`] over any probe-success expression, e.g. [`probe_success_fresh`].
-pub fn location_failing_of(probe_success: &str) -> String {
+/// `all_addresses` lists the (service, transaction) pairs with
+/// `fail_when: all_addresses`; see [`transaction_failing_of`].
+pub fn location_failing_of(probe_success: &str, all_addresses: &[(String, String)]) -> String {
     format!(
-        "max by (service, location) (min by (service, location, transaction) (1 - {probe_success}))"
+        "max by (service, location) (min by (service, location, transaction) ({}))",
+        transaction_failing_of(probe_success, all_addresses)
     )
+}
+
+/// Per series but `ip`: 1 while the transaction fails, 0 while it succeeds.
+/// A `resolve: all` transaction reports each address with an `ip` label: it
+/// fails while any address fails (`fail_when: any_address`, the default: a
+/// customer landing there fails), or, for the (service, transaction) pairs
+/// in `all_addresses`, only while every address fails. Series without `ip`
+/// (`resolve: first`) pass through unchanged.
+pub fn transaction_failing_of(probe_success: &str, all_addresses: &[(String, String)]) -> String {
+    if all_addresses.is_empty() {
+        return format!("max without (ip) (1 - {probe_success})");
+    }
+    let listed = all_addresses
+        .iter()
+        .map(|(s, t)| {
+            format!(
+                "label_replace(label_replace(vector(1), \"service\", \"{}\", \"\", \"\"), \"transaction\", \"{}\", \"\", \"\")",
+                escape(&regex_literal(s)),
+                escape(&regex_literal(t))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
+    format!(
+        "(\n  max without (ip) (1 - ({probe_success} unless on (service, transaction) ({listed})))\n  or\n  min without (ip) (1 - ({probe_success} and on (service, transaction) ({listed})))\n)"
+    )
+}
+
+/// `label_replace`'s replacement expands `$1`: a literal `$` is written `$$`.
+fn regex_literal(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+/// A value inside a PromQL double-quoted string.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `mimamori_probe_success` as of each evaluation, from samples no older than
@@ -404,16 +456,19 @@ mod tests {
     #[test]
     fn definitions_parse() {
         let sel = Selector::service("hanbai");
-        let by_location = location_failing(&sel);
+        let by_location = location_failing(&sel, &[]);
+        let all = [("hanbai".to_string(), "login".to_string())];
         let lat = latency_counts(&sel, 3.0, "increase", "30d");
         for e in [
             service_failing(&by_location, None),
             service_failing(&by_location, Some(2)),
             maintenance_active(&sel),
             service_failing(
-                &location_failing_of(&probe_success_fresh(&sel, 22_500, "mimamori")),
+                &location_failing_of(&probe_success_fresh(&sel, 22_500, "mimamori"), &[]),
                 None,
             ),
+            location_failing(&sel, &all),
+            location_failing_of(&probe_success_fresh(&sel, 22_500, "mimamori"), &all),
             while_failing(
                 &failures_by_reason(&sel, "30s"),
                 &service_failing(&by_location, None),

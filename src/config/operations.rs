@@ -198,4 +198,16 @@ impl Transaction {
     pub fn timeout(&self, g: &Global) -> Duration {
         self.timeout.unwrap_or(g.timeout).0
     }
+    /// The pause before each retry.
+    pub fn retry_delay(&self) -> Duration {
+        self.retry_delay.unwrap_or(Dur::secs(1)).0
+    }
+    /// Whether the series carry an `ip` label and the rules collapse it by `fail_when`.
+    pub fn every_address(&self) -> bool {
+        self.resolve == Resolve::All
+    }
+    /// Longest a run can take: every attempt up to the timeout, with the pauses between.
+    pub fn longest_run(&self, g: &Global) -> Duration {
+        self.timeout(g) * (self.retries + 1) + self.retry_delay() * self.retries
+    }
 }

@@ -75,6 +75,9 @@ pub struct Global {
     /// `INDEX/COUNT`: run only the transactions of this shard, so COUNT probers
     /// of one location split the work (flag `--shard` overrides; see [`Shard`]).
     pub shard: Shard,
+    /// A hosts-format file (`ADDRESS NAME...` per line) consulted before the
+    /// system resolver; meant for tests and for pinning names in a lab.
+    pub hosts_file: Option<PathBuf>,
 }
 
 impl Default for Global {
@@ -93,6 +96,7 @@ impl Default for Global {
             user_agent: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
             tls_check_interval: Dur::secs(3600),
             shard: Shard::ALL,
+            hosts_file: None,
         }
     }
 }
@@ -265,8 +269,71 @@ pub struct Transaction {
     /// TLS settings for every step.
     #[serde(default)]
     pub tls: TlsOptions,
+    /// `first` (default): one address of the first step's host, as a browser
+    /// would pick it; `all`: every address, each run against each of them,
+    /// with an `ip` label on the series.
+    #[serde(default)]
+    pub resolve: Resolve,
+    /// Which address families are probed: `any` (default), `ip4` or `ip6`.
+    #[serde(default)]
+    pub ip_protocol: IpProtocol,
+    /// With `resolve: all`, when the transaction fails for the objective:
+    /// `any_address` (default: a customer landing on the broken address
+    /// fails) or `all_addresses` (only when no address answers).
+    #[serde(default)]
+    pub fail_when: FailWhen,
+    /// Attempts after a failed first one (0 to 10, default 0). They only add
+    /// evidence: the objective reads the first attempt.
+    #[serde(default)]
+    pub retries: u32,
+    /// Pause before each retry (default 1s).
+    pub retry_delay: Option<Dur>,
     pub steps: Vec<Step>,
 }
+
+/// Which addresses of a name a transaction runs against.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolve {
+    #[default]
+    First,
+    All,
+}
+
+/// Address families a transaction may use.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IpProtocol {
+    #[default]
+    Any,
+    Ip4,
+    Ip6,
+}
+
+impl IpProtocol {
+    /// Whether an address of this family may be probed.
+    pub fn allows(self, ip: std::net::IpAddr) -> bool {
+        match self {
+            IpProtocol::Any => true,
+            IpProtocol::Ip4 => ip.is_ipv4(),
+            IpProtocol::Ip6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// When a `resolve: all` transaction counts as failing.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FailWhen {
+    #[default]
+    AnyAddress,
+    AllAddresses,
+}
+
+/// Most retries a transaction may ask for.
+pub const MAX_RETRIES: u32 = 10;
+/// Most addresses of one name a `resolve: all` transaction probes (and `ip` label values).
+pub const MAX_ADDRESSES: usize = 16;
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -53,7 +53,7 @@ fn invalid_configs_give_exact_errors() {
     let cases: Vec<(String, &str)> = vec![
         (
             with("  interval: 30s\n", "  interval: 30s\n  colour: blue\n"),
-            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`, `shard`",
+            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`, `shard`, `hosts_file`",
         ),
         (with("interval: 30s", "interval: 30"), "t.yaml:3:3: global.interval: duration '30' needs a unit (e.g. '30s')"),
         (with("interval: 30s", "interval: 30s\n  shard: 3/3"), "t.yaml:4:3: global.shard: shard index 3 is out of range for 3 shards (indexes are 0-based: 0 to 2)"),
@@ -120,6 +120,14 @@ fn invalid_configs_give_exact_errors() {
         // A value parser's error names the value's own field, not the mapping around it.
         (with("url: ${base}/login", "url: ${base/login"), "t.yaml:14:13: services[0].transactions[0].steps[0].url: unclosed '${' (write '$$' for a literal '$')"),
         (with("password: \"${secret:pw}\"", "password: \"${secret:pw\""), "t.yaml:16:15: services[0].transactions[0].steps[0].body.json: unclosed '${' (write '$$' for a literal '$')"),
+        // Every address and retries.
+        (with("- name: everyday\n", "- name: everyday\n        retries: 11\n"), "t.yaml:9:9: services[0].transactions[0].retries: at most 10 retries (got 11)"),
+        (with("- name: everyday\n", "- name: everyday\n        retries: 1\n"), "t.yaml:9:9: services[0].transactions[0].retries: retries: 1 with timeout 20s and retry_delay 1s can take 41s, longer than interval 30s; runs would overlap"),
+        (with("- name: everyday\n", "- name: everyday\n        retry_delay: 2s\n"), "t.yaml:9:9: services[0].transactions[0].retry_delay: retry_delay without retries has no effect; set retries: N"),
+        (with("- name: everyday\n", "- name: everyday\n        resolve: every\n"), "t.yaml:9:18: services[0].transactions[0].resolve: unknown variant `every`, expected `first` or `all`"),
+        (with("- name: everyday\n", "- name: everyday\n        ip_protocol: ipv6\n"), "t.yaml:9:22: services[0].transactions[0].ip_protocol: unknown variant `ipv6`, expected one of `any`, `ip4`, `ip6`"),
+        (with("- name: everyday\n", "- name: everyday\n        fail_when: all_addresses\n"), "t.yaml:9:9: services[0].transactions[0].fail_when: fail_when chooses how the addresses of resolve: all count; add resolve: all"),
+        (with("- name: everyday\n", "- name: everyday\n        resolve: all\n        fail_when: all_addresses\n        ip_protocol: ip4\n        timeout: 5s\n        retries: 2\n        retry_delay: 2s\n"), "<loaded>"),
         ("services: []\n".to_string(), "t.yaml:1:1: services: at least one service is required"),
         ("services: [\n".to_string(), "t.yaml:2:1: did not find expected node content"),
     ];

@@ -179,6 +179,36 @@ impl Config {
                 ),
             ));
         }
+        if tx.retries > MAX_RETRIES {
+            errs.push(src.error(
+                &tp.key("retries"),
+                format!("at most {MAX_RETRIES} retries (got {})", tx.retries),
+            ));
+        } else if tx.retries > 0 && timeout <= interval && tx.longest_run(g) > interval {
+            errs.push(src.error(
+                &tp.key("retries"),
+                format!(
+                    "retries: {} with timeout {} and retry_delay {} can take {}, longer than interval {}; runs would overlap",
+                    tx.retries,
+                    duration::fmt_prom(timeout),
+                    duration::fmt_prom(tx.retry_delay()),
+                    duration::fmt_prom(tx.longest_run(g)),
+                    duration::fmt_prom(interval)
+                ),
+            ));
+        }
+        if tx.retry_delay.is_some() && tx.retries == 0 {
+            errs.push(src.error(
+                &tp.key("retry_delay"),
+                "retry_delay without retries has no effect; set retries: N",
+            ));
+        }
+        if tx.fail_when != FailWhen::AnyAddress && !tx.every_address() {
+            errs.push(src.error(
+                &tp.key("fail_when"),
+                "fail_when chooses how the addresses of resolve: all count; add resolve: all",
+            ));
+        }
         if tx.steps.is_empty() {
             errs.push(src.error(&tp.key("steps"), "at least one step is required"));
         }

@@ -114,7 +114,7 @@ pub fn readme(cfg: &Config) -> String {
 const RECORDING_RULES: &str = "## Recording rules (contract with the dashboards)\n\n\
 | series | labels | meaning |\n\
 |---|---|---|\n\
-| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (where several probers run a transaction there, an HA pair, every one of them saw it fail) |\n\
+| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (its first attempt; for a `resolve: all` transaction, at any address, or at every address with `fail_when: all_addresses`; where several probers run a transaction there, an HA pair, every one of them saw it fail) |\n\
 | `mimamori:transaction_prober` | service, transaction, location, job, instance | 1 while that prober reports the transaction, kept while it cannot be scraped (who ran what, for `MimamoriTransactionsBlind`) |\n\
 | `mimamori:service_failing` | service | 1 when a quorum of the reporting locations sees the service failing |\n\
 | `mimamori:maintenance_active` | service | 1 inside an announced (in time) maintenance window |\n\

@@ -212,7 +212,22 @@ impl Ctx<'_> {
 
     /// `MimamoriLocationFailing` firing at `t` for `loc`, annotations rendered.
     fn location_failing_ticket(&self, t: u64, loc: &str) -> AlertTest {
+        self.location_failing_ticket_retried(t, loc, None)
+    }
+
+    /// [`Self::location_failing_ticket`], saying that `retried` (a
+    /// transaction) passed on retry when it is given.
+    fn location_failing_ticket_retried(
+        &self,
+        t: u64,
+        loc: &str,
+        retried: Option<&str>,
+    ) -> AlertTest {
         let rule = self.service_rule("MimamoriLocationFailing");
+        let note = retried
+            .map(|tx| format!("\n再試行では成功 / passed on retry: {tx}"))
+            .unwrap_or_default();
+        let note_template = rules::passed_on_retry_note(&self.p.service);
         AlertTest {
             eval_time: at(t),
             alertname: "MimamoriLocationFailing".into(),
@@ -223,9 +238,20 @@ impl Ctx<'_> {
                     ("severity".into(), "ticket".into()),
                 ]
                 .into(),
-                exp_annotations: render(&rule, &[(LOCATION, loc)]),
+                exp_annotations: render(&rule, &[(&note_template, &note), (LOCATION, loc)]),
             }],
         }
+    }
+
+    /// Labels of the transaction's series at `loc`, as the probers write them.
+    fn base(&self, loc: &str) -> String {
+        format!(
+            "service=\"{}\",transaction=\"{}\",location=\"{loc}\",job=\"{}\",instance=\"{}\"",
+            self.p.service,
+            self.transaction,
+            self.cfg.alerting.job,
+            Self::instance(loc)
+        )
     }
 }
 
@@ -468,6 +494,38 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
             .push(c.location_failing_ticket(start + 15 * MIN, &loc));
         tests.push(g);
 
+        // The same, but each run passes on retry: the first attempt is what
+        // counts (the ticket still fires), the retry is evidence in its text.
+        let mut inputs = c.inputs(|i| {
+            if i == lost {
+                Loc {
+                    probe: Some(format!("1x{} 0x{}", pre - 1, 40 * PER_MIN)),
+                    ..healthy(pre + 40 * PER_MIN + 1)
+                }
+            } else {
+                healthy(pre + 40 * PER_MIN + 1)
+            }
+        });
+        for l in &c.locations {
+            inputs.push(Series {
+                series: format!("{}{{{}}}", metric::PROBE_FINAL_SUCCESS, c.base(l)),
+                values: format!("1x{}", pre + 40 * PER_MIN),
+            });
+        }
+        let mut g = group(
+            &format!(
+                "one location ({loc}) fails its first attempts but passes on retry: still a prober ticket, which says so"
+            ),
+            inputs,
+        );
+        g.alert_rule_test = c.silent(&PAGES, &[start + 15 * MIN]);
+        g.alert_rule_test.push(c.location_failing_ticket_retried(
+            start + 15 * MIN,
+            &loc,
+            Some(&c.transaction),
+        ));
+        tests.push(g);
+
         // One location stops reporting at all.
         let mut g = group(
             &format!("one location ({loc}) stops reporting: a ticket, the others still judge"),
@@ -633,7 +691,91 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
 
     tests.extend(shard_tests(c));
     tests.push(arithmetic(c));
+    tests.push(every_address(c));
     tests
+}
+
+/// Two addresses behind the name (`resolve: all`), seen by every location:
+/// 192.0.2.2 fails from 10m, 192.0.2.1 too from 20m. With `fail_when:
+/// any_address` the transaction fails from 10m (a customer landing on the
+/// broken address fails); with `all_addresses` only from 20m. Both choices
+/// are evaluated with the very expression the rules use, and the recorded
+/// `mimamori:location_failing` follows the configured one.
+fn every_address(c: &Ctx) -> TestGroup {
+    let p = c.p;
+    let samples = 30 * PER_MIN;
+    let mut inputs = c.inputs(|_| Loc {
+        probe: None,
+        ..healthy(samples + 1)
+    });
+    for l in &c.locations {
+        let base = c.base(l);
+        let healthy = healthy(samples + 1);
+        for (series, values) in [
+            (
+                format!("{}{{{base},ip=\"192.0.2.1\"}}", metric::PROBE_SUCCESS),
+                format!("1x{} 0x{}", 20 * PER_MIN - 1, 10 * PER_MIN),
+            ),
+            (
+                format!("{}{{{base},ip=\"192.0.2.2\"}}", metric::PROBE_SUCCESS),
+                format!("1x{} 0x{}", 10 * PER_MIN - 1, 20 * PER_MIN),
+            ),
+            (
+                format!(
+                    "{}{{service=\"{}\",location=\"{l}\",job=\"{}\",instance=\"{}\"}}",
+                    metric::MAINTENANCE_ACTIVE,
+                    p.service,
+                    c.cfg.alerting.job,
+                    Ctx::instance(l)
+                ),
+                healthy.maintenance.clone(),
+            ),
+        ] {
+            inputs.push(Series { series, values });
+        }
+    }
+    let mut g = group(
+        "every address (resolve: all): one of two addresses failing fails the transaction with fail_when any_address, not with all_addresses",
+        inputs,
+    );
+    let sel = promql::Selector::service(&p.service);
+    let this = [(p.service.clone(), c.transaction.clone())];
+    let configured_all = p.all_addresses.iter().any(|(_, t)| *t == c.transaction);
+    let per_location = |value: f64| -> Vec<Sample> {
+        let mut locs = c.locations.clone();
+        locs.sort();
+        locs.iter()
+            .map(|l| Sample {
+                labels: format!("{{location=\"{l}\",service=\"{}\"}}", p.service),
+                value,
+            })
+            .collect()
+    };
+    for (t, one_down, both_down) in [
+        (5 * MIN, 0.0, 0.0),
+        (15 * MIN, 1.0, 0.0),
+        (25 * MIN, 1.0, 1.0),
+    ] {
+        let configured = if configured_all { both_down } else { one_down };
+        for (expr, value) in [
+            (promql::location_failing(&sel, &[]), one_down),
+            (promql::location_failing(&sel, &this), both_down),
+            (sel.of(rec::LOCATION_FAILING), configured),
+        ] {
+            let mut exp_samples = per_location(value);
+            if expr.starts_with(rec::LOCATION_FAILING) {
+                for s in &mut exp_samples {
+                    s.labels = format!("{}{}", rec::LOCATION_FAILING, s.labels);
+                }
+            }
+            g.promql_expr_test.push(ExprTest {
+                expr,
+                eval_time: at(t),
+                exp_samples,
+            });
+        }
+    }
+    g
 }
 
 /// One prober process in a sharding or HA scenario: the transactions it

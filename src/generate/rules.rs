@@ -186,6 +186,20 @@ fn annotations(
     a
 }
 
+/// The transactions of the service at the alert's location whose latest run
+/// failed its first attempt and passed on retry, as a line for the ticket
+/// (nothing when none did). The objective counts the first attempt; the
+/// retry only says the failure may be intermittent.
+pub fn passed_on_retry_note(service: &str) -> String {
+    // `%s` is filled with the alert's location by the template's printf.
+    let at = |m: &str| Selector::service(service).eq("location", "%s").of(m);
+    format!(
+        "{{{{ with printf `count by (transaction) ({} == 1 and on (instance, transaction, ip) {} == 0)` $labels.location $labels.location | query }}}}\n再試行では成功 / passed on retry: {{{{ range $i, $s := . }}}}{{{{ if $i }}}}, {{{{ end }}}}{{{{ $s.Labels.transaction }}}}{{{{ end }}}}{{{{ end }}}}",
+        at(metric::PROBE_FINAL_SUCCESS),
+        at(metric::PROBE_SUCCESS)
+    )
+}
+
 /// Selector of one service.
 fn sel(p: &ServicePlan) -> Selector {
     Selector::service(&p.service)
@@ -351,7 +365,10 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
 pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     let s = sel(p);
     let mut fast = Vec::new();
-    fast.push(record(rec::LOCATION_FAILING, promql::location_failing(&s)));
+    fast.push(record(
+        rec::LOCATION_FAILING,
+        promql::location_failing(&s, &p.all_addresses),
+    ));
     fast.push(record(
         rec::TRANSACTION_PROBER,
         promql::transaction_prober(&s, &cfg.alerting.job),
@@ -474,7 +491,8 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
             format!("{ja}: 拠点 {LOCATION} だけが失敗を観測 / {en}: only location {LOCATION} sees failures"),
             format!(
                 "拠点 {LOCATION} からの {ja} の監視が10分間失敗していますが、他の拠点では正常です。サービス障害ではなく、監視拠点側（ネットワーク等）の問題の可能性が高く、SLO には数えていません。\n\
-                 Probes of {en} from {LOCATION} have failed for 10 minutes while the other locations succeed: most likely the prober's own network, not the service; it is not counted against the SLO."
+                 Probes of {en} from {LOCATION} have failed for 10 minutes while the other locations succeed: most likely the prober's own network, not the service; it is not counted against the SLO.{}",
+                passed_on_retry_note(&p.service)
             ),
             runbook(cfg, &p.service, "probers"),
             probers_dashboard(cfg),

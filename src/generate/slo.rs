@@ -3,7 +3,7 @@
 //! Rules, tests and `explain` all read the numbers from here, so the text
 //! people read and the expressions Prometheus runs cannot drift apart.
 
-use crate::config::{Config, Service};
+use crate::config::{Config, FailWhen, Service};
 use crate::promql::round_decimal;
 
 /// Rule evaluation interval of the fast rule group. Failure time is counted in
@@ -114,6 +114,9 @@ pub struct ServicePlan {
     /// Probe results younger than this after a maintenance window ends are not held against the service.
     pub grace_seconds: u64,
     pub alerts: Vec<BurnAlert>,
+    /// (service, transaction) of the `resolve: all` transactions with
+    /// `fail_when: all_addresses`: they fail only while every address fails.
+    pub all_addresses: Vec<(String, String)>,
 }
 
 /// Minimum number of failed probe rounds (failure time in units of one probe
@@ -132,10 +135,11 @@ impl ServicePlan {
             .map(|t| t.interval(g).as_secs_f64().ceil() as u64)
             .max()
             .unwrap_or(g.interval.0.as_secs());
+        // A run's first result is exported when its retries are over.
         let timeout_seconds = svc
             .transactions
             .iter()
-            .map(|t| t.timeout(g).as_secs_f64().ceil() as u64)
+            .map(|t| t.longest_run(g).as_secs_f64().ceil() as u64)
             .max()
             .unwrap_or(g.timeout.0.as_secs());
         let availability = round_decimal(svc.objectives.availability / 100.0);
@@ -215,6 +219,12 @@ impl ServicePlan {
             timeout_seconds,
             grace_seconds,
             alerts,
+            all_addresses: svc
+                .transactions
+                .iter()
+                .filter(|t| t.every_address() && t.fail_when == FailWhen::AllAddresses)
+                .map(|t| (svc.name.to_string(), t.name.to_string()))
+                .collect(),
         }
     }
 

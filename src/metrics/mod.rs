@@ -24,7 +24,7 @@ use crate::probe::plan::TransactionPlan;
 pub struct Metrics {
     pub registry: Registry,
     /// Every transaction's own series.
-    series: series::Store,
+    series: Arc<series::Store>,
     /// Size of the last exposition, to allocate the next one at once.
     last_render_len: AtomicUsize,
     pub maintenance: GaugeVec,
@@ -54,6 +54,11 @@ pub struct TxMetrics {
     tls_expiry_steps: Vec<Option<Gauge>>,
     /// The version/cipher labels set per step, removed when they change.
     last_tls: Vec<Option<(String, String)>>,
+    /// Whether the transaction retries (attempts and final success are listed).
+    retrying: bool,
+    /// With `resolve: all`: the store, where each address's series are made
+    /// when the address is first resolved and removed when it is gone.
+    every_address: Option<Arc<series::Store>>,
 }
 
 impl Metrics {
@@ -152,7 +157,7 @@ impl Metrics {
         }
         Metrics {
             registry,
-            series: series::Store::new(buckets),
+            series: Arc::new(series::Store::new(buckets)),
             last_render_len: AtomicUsize::new(0),
             maintenance,
             scheduler_lag,
@@ -176,15 +181,33 @@ impl Metrics {
             plan.key.transaction.as_str(),
             plan.location.as_str(),
         ];
-        let series = self.series.transaction(l[2], l[0], l[1]);
+        let every_address = plan.addressing.every_address();
+        let series = self.series.transaction(l[2], l[0], l[1], "");
+        let retrying = plan.retries > 0;
+        // With `resolve: all` the attempts are each address's; a run that
+        // resolved nothing is not retried.
+        series
+            .retrying
+            .store(retrying && !every_address, Ordering::Relaxed);
+        if every_address {
+            // A reload from `resolve: first` leaves no step without an address.
+            series.clear_steps();
+        } else {
+            // A reload from `resolve: all` leaves no address behind.
+            self.series.keep_ips(l[2], l[0], l[1], &[]);
+        }
         TxMetrics {
             labels: l.map(str::to_string),
             buckets: self.series.buckets.clone(),
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| self.series.step(&series, &s.name))
-                .collect(),
+            // With `resolve: all` the steps are each address's.
+            steps: if every_address {
+                Vec::new()
+            } else {
+                plan.steps
+                    .iter()
+                    .map(|s| self.series.step(&series, &s.name))
+                    .collect()
+            },
             skipped: series.skipped.clone(),
             series,
             tls_version: self.tls_version.clone(),
@@ -192,6 +215,8 @@ impl Metrics {
             tls_expiry_steps: vec![None; plan.steps.len()],
             last_tls: vec![None; plan.steps.len()],
             steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
+            retrying,
+            every_address: every_address.then(|| self.series.clone()),
         }
     }
 
@@ -355,21 +380,50 @@ impl TxMetrics {
         self.last_tls[i] = now;
     }
 
+    /// Records a run: on the transaction's series, or with `resolve: all`
+    /// on each resolved address's (a run that resolved nothing is recorded
+    /// without an address, and the addresses' series are removed).
     pub fn record(&mut self, outcome: &Outcome) {
-        let series = &self.series;
-        series.set_success(outcome.success);
-        series.duration[usize::from(outcome.success)]
-            .observe(&self.buckets, outcome.duration.as_secs_f64());
-        if !outcome.success {
-            if let Some(r) = outcome.reason {
-                series.failures[Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)].inc();
-            }
+        let Some(store) = self.every_address.clone() else {
+            record_on(
+                &self.series,
+                &self.steps,
+                &self.buckets,
+                outcome,
+                self.retrying,
+            );
+            self.record_tls(outcome);
+            return;
+        };
+        let [s, t, l] = &self.labels;
+        let ips: Vec<String> = outcome.addresses.iter().map(|a| a.ip.to_string()).collect();
+        store.keep_ips(l, s, t, &ips);
+        if outcome.addresses.is_empty() {
+            record_on(&self.series, &[], &self.buckets, outcome, false);
+            self.record_tls(outcome);
+            return;
         }
+        self.series.clear_success();
+        for (a, ip) in outcome.addresses.iter().zip(&ips) {
+            let series = store.transaction(l, s, t, ip);
+            series.retrying.store(self.retrying, Ordering::Relaxed);
+            let steps: Vec<_> = self
+                .steps_names
+                .iter()
+                .map(|n| store.step(&series, n))
+                .collect();
+            record_on(&series, &steps, &self.buckets, &a.outcome, self.retrying);
+        }
+        // TLS facts stay per transaction: the last address's win.
+        for a in &outcome.addresses {
+            self.record_tls(&a.outcome);
+        }
+    }
+
+    fn record_tls(&mut self, outcome: &Outcome) {
         for (i, st) in outcome.steps.iter().enumerate() {
-            let Some(m) = self.steps.get(i) else { continue };
-            m.duration[usize::from(st.success)].observe(&self.buckets, st.duration.as_secs_f64());
-            for (p, g) in Phase::ALL.iter().zip(&m.phases) {
-                g.set(st.phases.get(*p).as_secs_f64());
+            if i >= self.steps_names.len() {
+                continue;
             }
             if let Some(tls) = &st.tls {
                 if let Some(exp) = tls.not_after {
@@ -390,6 +444,37 @@ impl TxMetrics {
                 }
             }
         }
+    }
+}
+
+/// Records one run (one address's, with `resolve: all`) on its series: the
+/// first attempt as the objective reads it, then the attempts.
+fn record_on(
+    series: &series::TxSeries,
+    steps: &[Arc<series::StepSeries>],
+    buckets: &series::Buckets,
+    outcome: &Outcome,
+    retrying: bool,
+) {
+    series.set_success(outcome.success);
+    series.duration[usize::from(outcome.success)].observe(buckets, outcome.duration.as_secs_f64());
+    if !outcome.success {
+        if let Some(r) = outcome.reason {
+            series.failures[Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)].inc();
+        }
+    }
+    for (st, m) in outcome.steps.iter().zip(steps) {
+        m.duration[usize::from(st.success)].observe(buckets, st.duration.as_secs_f64());
+        for (p, g) in Phase::ALL.iter().zip(&m.phases) {
+            g.set(st.phases.get(*p).as_secs_f64());
+        }
+    }
+    if retrying {
+        series.attempts[usize::from(outcome.success)].inc();
+        for a in &outcome.retries {
+            series.attempts[2 + usize::from(a.success)].inc();
+        }
+        series.set_final_success(outcome.final_success());
     }
 }
 

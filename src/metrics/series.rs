@@ -108,10 +108,25 @@ impl Histogram {
 /// `result` label values in sorted order; `[0]` is the failure series.
 const RESULTS: [&str; 2] = ["result=\"failure\"", "result=\"success\""];
 
-/// One transaction's series at one location.
+/// The store's key: unescaped (location, service, transaction, ip), `ip`
+/// empty for transactions that run against one address.
+pub type Key = (String, String, String, String);
+
+/// `attempt` and `outcome` label pairs, indexed by `2 * retry + success`
+/// as [`TxSeries::attempts`] is: sorted.
+const ATTEMPTS: [(&str, &str); 4] = [
+    ("attempt=\"first\"", "outcome=\"failure\""),
+    ("attempt=\"first\"", "outcome=\"success\""),
+    ("attempt=\"retry\"", "outcome=\"failure\""),
+    ("attempt=\"retry\"", "outcome=\"success\""),
+];
+
+/// One transaction's series at one location (and, with `resolve: all`, one address).
 pub struct TxSeries {
-    /// Unescaped (location, service, transaction): the sort key.
-    key: (String, String, String),
+    /// The sort key.
+    key: Key,
+    /// Escaped `ip="…"`, or empty: no `ip` label.
+    ip: String,
     /// Escaped label pairs: `location="…"`, `service="…"`, `transaction="…"`.
     location: String,
     service: String,
@@ -123,6 +138,13 @@ pub struct TxSeries {
     /// Indexed like [`Reason::ALL`].
     pub failures: [Counter; Reason::ALL.len()],
     pub skipped: Arc<Counter>,
+    /// Whether the transaction retries: only then are `attempts` and
+    /// `final_success` listed.
+    pub retrying: std::sync::atomic::AtomicBool,
+    /// Indexed by `2 * retry + success` (see [`ATTEMPTS`]).
+    pub attempts: [Counter; 4],
+    /// Bits of the latest final result; [`NO_RUN`] until the first run ends.
+    final_success: AtomicU64,
     /// By unescaped step name.
     steps: Mutex<BTreeMap<String, Arc<StepSeries>>>,
 }
@@ -134,6 +156,24 @@ impl TxSeries {
     pub fn set_success(&self, ok: bool) {
         self.success
             .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
+    }
+
+    pub fn set_final_success(&self, ok: bool) {
+        self.final_success
+            .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
+    }
+
+    /// Removes the steps' series (a transaction that now runs against
+    /// every address keeps them per address instead).
+    pub fn clear_steps(&self) {
+        self.steps.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Takes `probe_success` (and `final_success`) out of the exposition
+    /// until the next result.
+    pub fn clear_success(&self) {
+        self.success.store(NO_RUN, Relaxed);
+        self.final_success.store(NO_RUN, Relaxed);
     }
 }
 
@@ -152,22 +192,26 @@ pub struct StepSeries {
 /// Every transaction's series, ordered as the exposition lists them.
 pub struct Store {
     pub buckets: Arc<Buckets>,
-    txs: RwLock<BTreeMap<(String, String, String), Arc<TxSeries>>>,
+    txs: RwLock<BTreeMap<Key, Arc<TxSeries>>>,
 }
 
 /// The families this module writes, sorted by name, as the registry orders families.
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 8] = [
+    metric::PROBE_ATTEMPTS,
     metric::PROBE_DURATION,
     metric::PROBE_FAILURES,
+    metric::PROBE_FINAL_SUCCESS,
     metric::PROBE_SUCCESS,
     metric::RUNS_SKIPPED,
     metric::STEP_DURATION,
     metric::STEP_PHASE,
 ];
 
-const HELP: [(&str, &str); 6] = [
+const HELP: [(&str, &str); 8] = [
+    ("Attempts of transactions that retry, the first attempt and the retries after it failed, by outcome.", "counter"),
     ("Duration of whole transaction runs, every run.", "histogram"),
     ("Failed transaction runs by reason.", "counter"),
+    ("Whether the latest run of a transaction that retries succeeded at its first attempt or its last retry (1) or not (0); the objective reads mimamori_probe_success.", "gauge"),
     (
         "Whether the latest completed run of the transaction succeeded (1) or failed (0).",
         "gauge",
@@ -185,30 +229,46 @@ impl Store {
         }
     }
 
-    /// The transaction's series, created (at zero, without `probe_success`)
-    /// if they do not exist yet; a restarted transaction continues its counts.
-    pub fn transaction(&self, location: &str, service: &str, transaction: &str) -> Arc<TxSeries> {
+    /// The transaction's series (at address `ip`, or none when empty),
+    /// created at zero without `probe_success` if they do not exist yet; a
+    /// restarted transaction continues its counts.
+    pub fn transaction(
+        &self,
+        location: &str,
+        service: &str,
+        transaction: &str,
+        ip: &str,
+    ) -> Arc<TxSeries> {
         let key = (
             location.to_string(),
             service.to_string(),
             transaction.to_string(),
+            ip.to_string(),
         );
         if let Some(t) = self.txs.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return t.clone();
         }
         let mut txs = self.txs.write().unwrap_or_else(|e| e.into_inner());
         txs.entry(key)
-            .or_insert_with_key(|(l, s, t)| {
+            .or_insert_with_key(|(l, s, t, ip)| {
                 let b = &self.buckets;
                 Arc::new(TxSeries {
                     location: pair("location", l),
                     service: pair("service", s),
                     transaction: pair("transaction", t),
-                    key: (l.clone(), s.clone(), t.clone()),
+                    ip: if ip.is_empty() {
+                        String::new()
+                    } else {
+                        pair("ip", ip)
+                    },
+                    key: (l.clone(), s.clone(), t.clone(), ip.clone()),
                     success: AtomicU64::new(NO_RUN),
                     duration: [Histogram::new(b), Histogram::new(b)],
                     failures: Default::default(),
                     skipped: Default::default(),
+                    retrying: Default::default(),
+                    attempts: Default::default(),
+                    final_success: AtomicU64::new(NO_RUN),
                     steps: Mutex::default(),
                 })
             })
@@ -232,16 +292,54 @@ impl Store {
             .clone()
     }
 
-    /// Removes every series of the transaction.
+    /// Removes every series of the transaction, at every address.
     pub fn remove(&self, location: &str, service: &str, transaction: &str) {
-        self.txs
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(
-                location.to_string(),
-                service.to_string(),
-                transaction.to_string(),
-            ));
+        let from: Key = (
+            location.to_string(),
+            service.to_string(),
+            transaction.to_string(),
+            String::new(),
+        );
+        let mut txs = self.txs.write().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<Key> = txs
+            .range(from..)
+            .map(|(k, _)| k)
+            .take_while(|(l, s, t, _)| {
+                (l.as_str(), s.as_str(), t.as_str()) == (location, service, transaction)
+            })
+            .cloned()
+            .collect();
+        for k in keys {
+            txs.remove(&k);
+        }
+    }
+
+    /// Removes the transaction's series at every address but `keep` (the
+    /// series without an address stay).
+    pub fn keep_ips(&self, location: &str, service: &str, transaction: &str, keep: &[String]) {
+        let from: Key = (
+            location.to_string(),
+            service.to_string(),
+            transaction.to_string(),
+            String::new(),
+        );
+        let gone = |txs: &BTreeMap<Key, Arc<TxSeries>>| -> Vec<Key> {
+            txs.range(from.clone()..)
+                .map(|(k, _)| k)
+                .take_while(|(l, s, t, _)| {
+                    (l.as_str(), s.as_str(), t.as_str()) == (location, service, transaction)
+                })
+                .filter(|(.., ip)| !ip.is_empty() && !keep.contains(ip))
+                .cloned()
+                .collect()
+        };
+        if gone(&self.txs.read().unwrap_or_else(|e| e.into_inner())).is_empty() {
+            return;
+        }
+        let mut txs = self.txs.write().unwrap_or_else(|e| e.into_inner());
+        for k in gone(&txs) {
+            txs.remove(&k);
+        }
     }
 
     /// The transactions as they are now; the lock is not held while writing.
@@ -275,8 +373,10 @@ impl Snapshot {
             .iter()
             .map(|t| {
                 let steps = t.steps.lock().unwrap_or_else(|e| e.into_inner()).len();
-                let lines = (2 + 2 * steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps;
-                lines * (t.location.len() + t.service.len() + t.transaction.len() + 120)
+                let lines =
+                    (2 + 2 * steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps + 5;
+                lines
+                    * (t.ip.len() + t.location.len() + t.service.len() + t.transaction.len() + 120)
             })
             .sum()
     }
@@ -285,9 +385,15 @@ impl Snapshot {
     /// from false to true while a snapshot is written (runs finish, steps
     /// are never removed from a transaction in the snapshot).
     fn has_series(&self, i: usize) -> bool {
+        let retrying = |t: &TxSeries| t.retrying.load(Relaxed);
         match i {
-            2 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
-            4 | 5 => self
+            0 => self.txs.iter().any(|t| retrying(t)),
+            3 => self
+                .txs
+                .iter()
+                .any(|t| retrying(t) && t.final_success.load(Relaxed) != NO_RUN),
+            4 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
+            6 | 7 => self
                 .txs
                 .iter()
                 .any(|t| !t.steps.lock().unwrap_or_else(|e| e.into_inner()).is_empty()),
@@ -321,45 +427,87 @@ impl Snapshot {
         for txs in self.txs.chunk_by(|a, b| a.key.0 == b.key.0) {
             match i {
                 0 => {
+                    for t in txs.iter().filter(|t| t.retrying.load(Relaxed)) {
+                        for (a, (attempt, outcome)) in ATTEMPTS.iter().enumerate() {
+                            let labels = [
+                                attempt,
+                                t.ip.as_str(),
+                                t.location.as_str(),
+                                outcome,
+                                &t.service,
+                                &t.transaction,
+                            ];
+                            sample_u64(out, name, &labels, t.attempts[a].get());
+                        }
+                        flush(out)?;
+                    }
+                }
+                1 => {
                     for (r, result) in RESULTS.iter().enumerate() {
                         for t in txs {
-                            let labels = [t.location.as_str(), result, &t.service, &t.transaction];
+                            let labels = [
+                                t.ip.as_str(),
+                                t.location.as_str(),
+                                result,
+                                &t.service,
+                                &t.transaction,
+                            ];
                             histogram(out, name, &labels, &t.duration[r], &self.buckets);
                             flush(out)?;
                         }
                     }
                 }
-                1 => {
+                2 => {
                     for (r, reason) in REASONS_SORTED.get_or_init(reasons_sorted) {
                         for t in txs {
-                            let labels = [t.location.as_str(), reason, &t.service, &t.transaction];
+                            let labels = [
+                                t.ip.as_str(),
+                                t.location.as_str(),
+                                reason,
+                                &t.service,
+                                &t.transaction,
+                            ];
                             sample_u64(out, name, &labels, t.failures[*r].get());
                             flush(out)?;
                         }
                     }
                 }
-                2 => {
+                3 | 4 => {
                     for t in txs {
-                        let bits = t.success.load(Relaxed);
+                        let bits = if i == 3 {
+                            if !t.retrying.load(Relaxed) {
+                                continue;
+                            }
+                            t.final_success.load(Relaxed)
+                        } else {
+                            t.success.load(Relaxed)
+                        };
                         if bits != NO_RUN {
-                            let labels = [t.location.as_str(), &t.service, &t.transaction];
+                            let labels = [
+                                t.ip.as_str(),
+                                t.location.as_str(),
+                                &t.service,
+                                &t.transaction,
+                            ];
                             sample_f64(out, name, &labels, f64::from_bits(bits));
                             flush(out)?;
                         }
                     }
                 }
-                3 => {
-                    for t in txs {
+                5 => {
+                    // Skipped runs are the transaction's, not an address's.
+                    for t in txs.iter().filter(|t| t.ip.is_empty()) {
                         let labels = [t.location.as_str(), &t.service, &t.transaction];
                         sample_u64(out, name, &labels, t.skipped.get());
                         flush(out)?;
                     }
                 }
-                4 => {
+                6 => {
                     let steps = steps_sorted(txs);
                     for (r, result) in RESULTS.iter().enumerate() {
                         for (t, s) in &steps {
                             let labels = [
+                                t.ip.as_str(),
                                 t.location.as_str(),
                                 result,
                                 &t.service,
@@ -376,6 +524,7 @@ impl Snapshot {
                     for (p, phase) in PHASES_SORTED.get_or_init(phases_sorted) {
                         for (t, s) in &steps {
                             let labels = [
+                                t.ip.as_str(),
                                 t.location.as_str(),
                                 phase,
                                 &t.service,
@@ -405,7 +554,7 @@ fn steps_sorted(txs: &[Arc<TxSeries>]) -> Vec<(&TxSeries, Arc<StepSeries>)> {
         steps.extend(held.values().map(|s| (&**t, s.clone())));
     }
     steps.sort_by(|(ta, a), (tb, b)| {
-        (&ta.key.1, &a.name, &ta.key.2).cmp(&(&tb.key.1, &b.name, &tb.key.2))
+        (&ta.key.1, &a.name, &ta.key.2, &ta.key.3).cmp(&(&tb.key.1, &b.name, &tb.key.2, &tb.key.3))
     });
     steps
 }
@@ -451,10 +600,13 @@ fn series(out: &mut String, name: &str, suffix: &str, labels: &[&str], extra: Op
     out.push_str(name);
     out.push_str(suffix);
     out.push('{');
-    for (i, l) in labels.iter().enumerate() {
-        if i > 0 {
+    // An empty pair is a label this series does not have (`ip`).
+    let mut first = true;
+    for l in labels.iter().filter(|l| !l.is_empty()) {
+        if !first {
             out.push(',');
         }
+        first = false;
         out.push_str(l);
     }
     if let Some(e) = extra {

@@ -68,6 +68,7 @@ fn outcome(reason: Option<Reason>, steps: Vec<StepOutcome>) -> Outcome {
         message: None,
         duration: steps.iter().map(|s| s.duration).sum(),
         steps,
+        ..Default::default()
     }
 }
 
@@ -218,4 +219,92 @@ fn empty_families_are_left_out_when_chunked() {
     assert_eq!(text, m.render());
     assert!(!text.contains("mimamori_probe_success"), "{text}");
     assert!(text.contains("# TYPE mimamori_runs_skipped_total counter"));
+}
+
+fn at(ip: &str, o: Outcome) -> crate::probe::outcome::AddressOutcome {
+    crate::probe::outcome::AddressOutcome {
+        ip: ip.parse().unwrap(),
+        outcome: o,
+    }
+}
+
+#[test]
+fn every_address_and_retries_exposition() {
+    let m = Metrics::new(&[0.5, 3.0]);
+    let mut p = plan("svc", "tx", "tokyo", &["get"]);
+    // Run once against one address, then reloaded to every address: the
+    // steps' series without an address go.
+    let mut first = m.transaction(&p);
+    first.record(&outcome(
+        None,
+        vec![step("get", true, [0, 1, 0, 2, 0], false)],
+    ));
+    drop(first);
+    p.addressing.resolve = crate::config::Resolve::All;
+    p.retries = 1;
+    let mut tx = m.transaction(&p);
+    let mut failed = outcome(
+        Some(Reason::Status),
+        vec![step("get", false, [0, 1, 0, 2, 0], false)],
+    );
+    failed.retries.push(crate::probe::outcome::Attempt {
+        success: true,
+        reason: None,
+        duration: Duration::from_millis(5),
+    });
+    let run = |addresses| Outcome {
+        addresses,
+        ..outcome(None, Vec::new())
+    };
+    tx.record(&run(vec![
+        at(
+            "192.0.2.1",
+            outcome(None, vec![step("get", true, [0, 1, 0, 2, 0], false)]),
+        ),
+        at("2001:db8::1", failed.clone()),
+    ]));
+    let text = render(&m);
+    assert!(
+        !text.contains("mimamori_step_phase_seconds{location="),
+        "{text}"
+    );
+    assert!(!text.contains("mimamori_probe_success{location="), "{text}");
+    insta::assert_snapshot!("two_addresses_one_passed_on_retry", text);
+
+    // 2001:db8::1 is no longer resolved: its series go; the other continues.
+    tx.record(&run(vec![at(
+        "192.0.2.1",
+        outcome(None, vec![step("get", true, [0, 1, 0, 2, 0], false)]),
+    )]));
+    let text = render(&m);
+    assert!(!text.contains("2001:db8::1"), "{text}");
+    assert!(text.contains(
+        "mimamori_probe_attempts_total{attempt=\"first\",ip=\"192.0.2.1\",location=\"tokyo\",outcome=\"success\",service=\"svc\",transaction=\"tx\"} 2"
+    ));
+
+    // Nothing resolves: one failure without an address, no address series.
+    tx.record(&outcome(Some(Reason::Dns), Vec::new()));
+    let text = render(&m);
+    assert!(!text.contains("ip=\""), "{text}");
+    assert!(text.contains(
+        "mimamori_probe_success{location=\"tokyo\",service=\"svc\",transaction=\"tx\"} 0"
+    ));
+
+    // Resolved again: the failure without an address is no longer listed.
+    tx.record(&run(vec![at("192.0.2.1", outcome(None, Vec::new()))]));
+    let text = render(&m);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("mimamori_probe_success{"))
+            .collect::<Vec<_>>(),
+        ["mimamori_probe_success{ip=\"192.0.2.1\",location=\"tokyo\",service=\"svc\",transaction=\"tx\"} 1"]
+    );
+
+    // A reload to `resolve: first` leaves no address behind.
+    p.addressing.resolve = crate::config::Resolve::First;
+    drop(tx);
+    let _tx = m.transaction(&p);
+    assert!(!render(&m).contains("ip=\""));
+    m.forget(&p);
+    assert!(!render(&m).contains("transaction=\"tx\""));
 }

@@ -24,6 +24,8 @@ use tokio::time::Instant;
 
 use super::context::ProbeContext;
 use super::outcome::{Phase, Phases, Reason, TlsFacts};
+use super::resolve::{self, Hosts};
+use crate::config::IpProtocol;
 
 /// A failed exchange: the reason and a human-readable detail.
 pub type Failure = (Reason, String);
@@ -146,6 +148,12 @@ pub struct Session<'a> {
     conns: Conns,
     /// Made at the first Set-Cookie: most runs never need one.
     cookies: Option<CookieStore>,
+    /// Names known before the system resolver is asked (`global.hosts_file`).
+    hosts: Option<Arc<Hosts>>,
+    /// Address families the run may connect to.
+    family: IpProtocol,
+    /// With `resolve: all`: every connection to this host goes to this address.
+    pin: Option<(String, IpAddr)>,
 }
 
 /// What a request produced, with the body read.
@@ -179,24 +187,46 @@ impl<'a> Session<'a> {
             max_header_bytes,
             conns: Conns(Vec::new()),
             cookies: None,
+            hosts: None,
+            family: IpProtocol::Any,
+            pin: None,
         }
+    }
+
+    /// Resolves through `hosts` first, keeps only `family`, and sends every
+    /// connection to `pin`'s host to its address (TLS is still verified
+    /// against the host name).
+    pub fn with_addresses(
+        mut self,
+        hosts: Arc<Hosts>,
+        family: IpProtocol,
+        pin: Option<(String, IpAddr)>,
+    ) -> Self {
+        self.hosts = Some(hosts);
+        self.family = family;
+        self.pin = pin;
+        self
     }
 
     async fn connect(&self, origin: &Origin, phases: &mut Phases) -> Result<Conn, Failure> {
         let t = Instant::now();
-        let (literal, resolved): ([SocketAddr; 1], Vec<SocketAddr>);
-        let addrs: &[SocketAddr] = match origin.host.parse::<IpAddr>() {
-            Ok(ip) => {
-                literal = [SocketAddr::new(ip, origin.port)];
-                &literal
-            }
-            Err(_) => {
-                let found = tokio::net::lookup_host((origin.host.as_str(), origin.port)).await;
+        let pinned = self
+            .pin
+            .as_ref()
+            .filter(|(host, _)| host.eq_ignore_ascii_case(&origin.host))
+            .map(|(_, ip)| *ip);
+        let addrs: Vec<SocketAddr> = match (pinned, origin.host.parse::<IpAddr>()) {
+            (Some(ip), _) | (None, Ok(ip)) => vec![SocketAddr::new(ip, origin.port)],
+            (None, Err(_)) => {
+                let empty = Hosts::default();
+                let hosts = self.hosts.as_deref().unwrap_or(&empty);
+                let found = resolve::lookup(hosts, &origin.host, origin.port, self.family).await;
                 phases.add(Phase::Resolve, t.elapsed());
-                resolved = found
-                    .map_err(|e| (Reason::Dns, format!("resolving {}: {e}", origin.host)))?
-                    .collect();
-                &resolved
+                found
+                    .map_err(|m| (Reason::Dns, m))?
+                    .into_iter()
+                    .map(|ip| SocketAddr::new(ip, origin.port))
+                    .collect()
             }
         };
         if addrs.is_empty() {
@@ -208,7 +238,7 @@ impl<'a> Session<'a> {
         let t = Instant::now();
         let mut last = None;
         let mut stream = None;
-        for addr in addrs {
+        for addr in &addrs {
             match TcpStream::connect(addr).await {
                 Ok(s) => {
                     stream = Some(s);

@@ -6,6 +6,7 @@ pub mod mask;
 pub mod outcome;
 pub mod plan;
 pub mod policy;
+pub mod resolve;
 pub mod tls;
 pub mod transaction;
 
@@ -62,6 +63,9 @@ pub fn adhoc_plan(
         max_redirects: g.max_redirects,
         user_agent: g.user_agent.clone(),
         policy: Default::default(),
+        addressing: Default::default(),
+        retries: 0,
+        retry_delay: Duration::ZERO,
         fingerprint: String::new(),
     })
 }

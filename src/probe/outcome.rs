@@ -145,7 +145,9 @@ pub struct StepOutcome {
     pub body_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What a run produced. With retries, the fields up to `steps` are the
+/// first attempt's: that is what the objective reads.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
     pub success: bool,
     pub reason: Option<Reason>,
@@ -153,6 +155,30 @@ pub struct Outcome {
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
     pub steps: Vec<StepOutcome>,
+    /// Attempts after a failed first one, in order; the last one decides
+    /// [`Outcome::final_success`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Attempt>,
+    /// With `resolve: all`, the run against each address (each with its own
+    /// retries); the fields above then sum them up for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<AddressOutcome>,
+}
+
+/// One retry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub success: bool,
+    pub reason: Option<Reason>,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+/// A `resolve: all` run against one address.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressOutcome {
+    pub ip: std::net::IpAddr,
+    pub outcome: Outcome,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -167,7 +193,12 @@ impl Outcome {
             reason: Some(Reason::Internal),
             message: Some(message.into()),
             duration,
-            steps: Vec::new(),
+            ..Default::default()
         }
+    }
+
+    /// Whether the first attempt or, failing that, the last retry succeeded.
+    pub fn final_success(&self) -> bool {
+        self.success || self.retries.last().is_some_and(|a| a.success)
     }
 }

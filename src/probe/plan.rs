@@ -52,8 +52,30 @@ pub struct TransactionPlan {
     pub user_agent: String,
     /// TLS policy checks, run every `tls_check_interval`.
     pub policy: PolicyPlan,
+    /// Which addresses the run talks to.
+    pub addressing: Addressing,
+    /// Attempts after a failed first one.
+    pub retries: u32,
+    /// Pause before each retry.
+    pub retry_delay: Duration,
     /// Changes when anything that affects a run changes (used on reload).
     pub fingerprint: String,
+}
+
+/// How a transaction picks addresses (`resolve`, `ip_protocol`, `fail_when`, `global.hosts_file`).
+#[derive(Debug, Clone, Default)]
+pub struct Addressing {
+    pub resolve: crate::config::Resolve,
+    pub ip_protocol: crate::config::IpProtocol,
+    pub fail_when: crate::config::FailWhen,
+    pub hosts: Arc<super::resolve::Hosts>,
+}
+
+impl Addressing {
+    /// Whether each run goes to every address (series with an `ip` label).
+    pub fn every_address(&self) -> bool {
+        self.resolve == crate::config::Resolve::All
+    }
 }
 
 #[derive(Debug)]
@@ -116,6 +138,14 @@ pub fn build_in(
     // read once per start or reload, not once per transaction.
     let mut tls_by_files: HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>> = HashMap::new();
     let g = &cfg.global;
+    let hosts = match &g.hosts_file {
+        Some(f) => super::resolve::Hosts::load(f).unwrap_or_else(|m| {
+            errs.push(src.error(&Path::root().key("global").key("hosts_file"), m));
+            Default::default()
+        }),
+        None => Default::default(),
+    };
+    let hosts = Arc::new(hosts);
     let mut plans = Vec::new();
     for (si, svc) in cfg.services.iter().enumerate() {
         for (ti, tx) in svc.transactions.iter().enumerate() {
@@ -253,8 +283,16 @@ pub fn build_in(
                 max_redirects: g.max_redirects,
                 user_agent: g.user_agent.clone(),
                 policy,
+                addressing: Addressing {
+                    resolve: tx.resolve,
+                    ip_protocol: tx.ip_protocol,
+                    fail_when: tx.fail_when,
+                    hosts: hosts.clone(),
+                },
+                retries: tx.retries,
+                retry_delay: tx.retry_delay(),
                 fingerprint: digest(&format!(
-                    "{tx:?}|{:?}|{location}|{ca_files:?}|{}|{}",
+                    "{tx:?}|{:?}|{hosts:?}|{location}|{ca_files:?}|{}|{}",
                     g,
                     secrets_digest(&secrets),
                     cfg.source.file
@@ -325,11 +363,26 @@ pub fn check_report(cfg: &Config, shard: crate::config::Shard) -> anyhow::Result
             o.latency.threshold
         );
         for p in plans.iter().filter(|p| p.key.service == svc.name) {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  transaction {} every {:?}, timeout {:?}",
                 p.key.transaction, p.interval, p.timeout
             );
+            if p.addressing.every_address() {
+                let counts = match p.addressing.fail_when {
+                    crate::config::FailWhen::AnyAddress => "fails when any address fails",
+                    crate::config::FailWhen::AllAddresses => "fails when all addresses fail",
+                };
+                let _ = write!(out, ", every address ({counts})");
+            }
+            if p.retries > 0 {
+                let _ = write!(
+                    out,
+                    ", {} retries {:?} apart (first attempt counts)",
+                    p.retries, p.retry_delay
+                );
+            }
+            out.push('\n');
             let vars: HashMap<String, String> = p
                 .variables
                 .iter()

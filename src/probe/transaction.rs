@@ -32,8 +32,142 @@ struct Run<'a> {
     current: Option<Current>,
 }
 
-/// Runs every step; a failed step ends the run.
+/// Runs the transaction: against one address (`resolve: first`) or against
+/// every address of the first step's host at once (`resolve: all`), each
+/// with its retries.
 pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
+    if !plan.addressing.every_address() {
+        return attempts(plan, ctx, None).await;
+    }
+    let started = Instant::now();
+    let a = &plan.addressing;
+    // The first step's host, with the transaction's variables (a capture
+    // cannot be known before the run).
+    let mut vars = HashMap::new();
+    for (k, t) in &plan.variables {
+        let v = t.render(&vars, &plan.secrets);
+        vars.insert(k.clone(), v);
+    }
+    let first = plan
+        .steps
+        .first()
+        .map(|s| s.url.render(&vars, &plan.secrets));
+    let origin = match first.as_deref().map(super::http::parse_url) {
+        Some(Ok((o, _))) => o,
+        _ => return attempts(plan, ctx, None).await,
+    };
+    let ips = match timeout(
+        plan.timeout,
+        super::resolve::lookup(&a.hosts, &origin.host, origin.port, a.ip_protocol),
+    )
+    .await
+    {
+        Ok(Ok(ips)) => ips,
+        Ok(Err(m)) => return failed(Reason::Dns, plan.masker.mask(&m), started),
+        Err(_) => {
+            let m = format!(
+                "resolving {}: timeout {:?} reached",
+                origin.host, plan.timeout
+            );
+            return failed(Reason::Timeout, m, started);
+        }
+    };
+    let runs = ips
+        .into_iter()
+        .take(crate::config::MAX_ADDRESSES)
+        .map(|ip| {
+            let pin = (origin.host.clone(), ip);
+            async move {
+                super::outcome::AddressOutcome {
+                    ip,
+                    outcome: attempts(plan, ctx, Some(pin)).await,
+                }
+            }
+        });
+    let addresses = futures_util::future::join_all(runs).await;
+    summarize(plan, addresses, started)
+}
+
+/// A run that failed before any address was tried.
+fn failed(reason: Reason, message: String, started: Instant) -> Outcome {
+    Outcome {
+        success: false,
+        reason: Some(reason),
+        message: Some(message),
+        duration: started.elapsed(),
+        ..Default::default()
+    }
+}
+
+/// Sums up a `resolve: all` run for people (`mimamori probe`, logs): it
+/// fails as `fail_when` says, and tells the first failing address.
+fn summarize(
+    plan: &TransactionPlan,
+    addresses: Vec<super::outcome::AddressOutcome>,
+    started: Instant,
+) -> Outcome {
+    use crate::config::FailWhen;
+    let ok = |a: &&super::outcome::AddressOutcome| a.outcome.success;
+    let success = match plan.addressing.fail_when {
+        FailWhen::AnyAddress => addresses.iter().all(|a| a.outcome.success),
+        FailWhen::AllAddresses => addresses.iter().any(|a| a.outcome.success),
+    };
+    let shown = addresses
+        .iter()
+        .find(|a| !a.outcome.success)
+        .or_else(|| addresses.iter().find(ok));
+    let (reason, message, steps) = match shown {
+        Some(a) if !a.outcome.success => (
+            a.outcome.reason,
+            a.outcome.message.as_ref().map(|m| format!("{}: {m}", a.ip)),
+            a.outcome.steps.clone(),
+        ),
+        Some(a) => (None, None, a.outcome.steps.clone()),
+        None => (None, None, Vec::new()),
+    };
+    Outcome {
+        success,
+        reason: if success { None } else { reason },
+        message,
+        duration: started.elapsed(),
+        steps,
+        retries: Vec::new(),
+        addresses,
+    }
+}
+
+/// The first attempt and, while they fail, the retries after `retry_delay`.
+async fn attempts(
+    plan: &TransactionPlan,
+    ctx: &ProbeContext,
+    pin: Option<(String, std::net::IpAddr)>,
+) -> Outcome {
+    let mut first = once(plan, ctx, pin.clone()).await;
+    if first.success {
+        return first;
+    }
+    for _ in 0..plan.retries {
+        tokio::time::sleep(plan.retry_delay).await;
+        let again = once(plan, ctx, pin.clone()).await;
+        let success = again.success;
+        first.retries.push(super::outcome::Attempt {
+            success,
+            reason: again.reason,
+            duration: again.duration,
+        });
+        if success {
+            break;
+        }
+    }
+    first
+}
+
+/// Runs every step once; a failed step ends the run.
+async fn once(
+    plan: &TransactionPlan,
+    ctx: &ProbeContext,
+    pin: Option<(String, std::net::IpAddr)>,
+) -> Outcome {
     let started = Instant::now();
     let mut run = Run {
         plan,
@@ -51,6 +185,11 @@ pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
         plan.tls.clone(),
         plan.server_name.clone(),
         plan.max_header_bytes,
+    )
+    .with_addresses(
+        plan.addressing.hosts.clone(),
+        plan.addressing.ip_protocol,
+        pin,
     );
     let finished = timeout(plan.timeout, run.steps(&mut session)).await;
     drop(session);
@@ -89,6 +228,7 @@ pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
         message,
         duration: started.elapsed(),
         steps: run.steps,
+        ..Default::default()
     }
 }
 

@@ -41,6 +41,7 @@ impl Runner for Arc<FakeRunner> {
                 message: None,
                 duration: me.took,
                 steps: Vec::new(),
+                ..Default::default()
             }
         })
     }
@@ -200,6 +201,7 @@ impl Runner for Arc<PanickyRunner> {
                 message: None,
                 duration: Duration::ZERO,
                 steps: Vec::new(),
+                ..Default::default()
             }
         })
     }

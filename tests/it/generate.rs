@@ -300,6 +300,11 @@ fn other_configuration_still_passes_its_generated_tests() {
         .replace(
             "locations: [tokyo-a, osaka-b]",
             "locations: [tokyo-a, osaka-b, sapporo-c]\n  quorum: 2",
+        )
+        // Every address, failing only when all of them fail.
+        .replace(
+            "      - name: order-lookup\n",
+            "      - name: order-lookup\n        resolve: all\n        fail_when: all_addresses\n",
         );
     let path = dir.path().join("other.yaml");
     std::fs::write(&path, cfg).unwrap();
@@ -320,6 +325,7 @@ fn other_configuration_still_passes_its_generated_tests() {
         "clamp_max(count by (service) (mimamori:location_failing{service=\"hanbai\"}), 2)"
     ));
     assert!(rules.contains("vector(0.999)"));
+    assert!(rules.contains("min without (ip) (1 - (mimamori_probe_success{service=\"hanbai\"} and on (service, transaction) (label_replace(label_replace(vector(1), \"service\", \"hanbai\", \"\", \"\"), \"transaction\", \"order-lookup\", \"\", \"\"))))"), "{rules}");
     let tests = files_with(&dir.path().join("rules/tests"), "yaml");
     let out = run(Command::new(tool("promtool"))
         .args(["test", "rules"])

@@ -38,7 +38,10 @@ fn locations_row(cfg: &Config, l: &mut Layout) {
             "拠点ごとの報告 / Reports per location",
             "取引数と最後の取り込みからの秒数 / Transactions and seconds since the last scrape",
             vec![
-                table_target(format!("count by (location, instance) ({success})")),
+                // A `resolve: all` transaction counts once, not once per address.
+                table_target(format!(
+                    "count by (location, instance) (max without (ip) ({success}))"
+                )),
                 table_target(format!(
                     "time() - max by (location, instance) (timestamp({success}))"
                 )),

@@ -318,6 +318,22 @@ fn availability_row(l: &mut Layout) {
             failing_map(),
         ),
     );
+    l.add(
+        24,
+        8,
+        state_timeline(
+            "アドレス別の状態 / Status by address",
+            "resolve: all の取引だけ: 名前の背後の各アドレスの最初の試行の結果。どれか 1 つでも失敗すればそのアドレスに来た利用者は失敗する。/ Only transactions with resolve: all: the first attempt against each address behind the name. A failing address fails the customers who land on it.",
+            vec![range(
+                format!(
+                    "max by (ip, location, transaction) (1 - {})",
+                    loc_sel.clone().ne("ip", "").of(metric::PROBE_SUCCESS)
+                ),
+                "{{ip}} @ {{location}} {{transaction}}",
+            )],
+            failing_map(),
+        ),
+    );
     let failures = loc_sel.of(metric::PROBE_FAILURES);
     l.add(
         12,

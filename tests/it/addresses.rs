@@ -1,0 +1,658 @@
+//! Every address behind a name, and retries that cannot hide failures:
+//! real hyper servers on 127.0.0.1 and 127.0.0.2 (and ::1) at one port,
+//! one name leading to them through a hosts file the test writes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use mimamori::config;
+use mimamori::metrics::Metrics;
+use mimamori::probe::plan::{self, TransactionPlan};
+use mimamori::probe::{transaction, ProbeContext};
+
+/// How a test server answers its `n`-th request (0-based).
+type Answer = Arc<dyn Fn(u64) -> u16 + Send + Sync>;
+
+/// A hyper server on `addr` (port 0: any) answering with the status `answer`
+/// gives; returns where it listens.
+fn serve(addr: &str, answer: Answer) -> SocketAddr {
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    let local = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (answer, count) = (answer.clone(), count.clone());
+                let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                    let status = answer(count.fetch_add(1, Ordering::SeqCst));
+                    async move {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::from_static(b"ok")))
+                                .unwrap(),
+                        )
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), service),
+                );
+            }
+        });
+    });
+    local
+}
+
+fn always(status: u16) -> Answer {
+    Arc::new(move |_| status)
+}
+
+/// Servers on each of `ips` at one port, answering as `answers` say.
+fn serve_all(ips: &[&str], answers: Vec<Answer>) -> u16 {
+    // The first address picks a free port; the others take the same one.
+    'again: for _ in 0..20 {
+        let first = std::net::TcpListener::bind(format!("{}:0", ips[0])).unwrap();
+        let port = first.local_addr().unwrap().port();
+        let mut held = vec![first];
+        for ip in &ips[1..] {
+            match std::net::TcpListener::bind(SocketAddr::new(ip.parse().unwrap(), port)) {
+                Ok(l) => held.push(l),
+                Err(_) => continue 'again,
+            }
+        }
+        drop(held);
+        for (ip, answer) in ips.iter().zip(answers) {
+            serve(
+                &SocketAddr::new(ip.parse().unwrap(), port).to_string(),
+                answer,
+            );
+        }
+        return port;
+    }
+    panic!("no port free on every address");
+}
+
+/// A one-transaction plan for `http://shop.test:PORT/` (through a variable,
+/// as configurations write URLs), the name resolved by a hosts file listing
+/// `hosts`, with `options` added to the transaction.
+fn plan_for(
+    dir: &tempfile::TempDir,
+    hosts: &str,
+    port: u16,
+    options: &str,
+) -> Arc<TransactionPlan> {
+    let file = dir.path().join("hosts");
+    std::fs::write(&file, hosts).unwrap();
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}'}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n{options}        variables: {{base: 'http://shop.test:{port}'}}\n        steps:\n          - {{name: get, url: '${{base}}/'}}\n",
+        file.display()
+    );
+    let cfg = config::parse(&src, "test.yaml").unwrap_or_else(|e| panic!("{e}\n{src}"));
+    plan::build(&cfg, "test", &|_| None).unwrap().remove(0)
+}
+
+/// The value of the one series of `name` whose labels include all of `labels`.
+fn value(exposition: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    let found: Vec<f64> = exposition
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|p| l.contains(p)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
+    found.first().copied()
+}
+
+const TWO: &str = "127.0.0.1 shop.test\n127.0.0.2 shop.test\n";
+
+#[tokio::test]
+async fn every_address_has_its_series_and_a_broken_one_fails_the_run() {
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ProbeContext::default();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+
+    let any = plan_for(&dir, TWO, port, "        resolve: all\n");
+    let mut tx = metrics.transaction(&any);
+    let outcome = transaction::run(&any, &ctx).await;
+    tx.record(&outcome);
+    assert_eq!(outcome.addresses.len(), 2);
+    assert!(
+        !outcome.success,
+        "any_address: the broken address fails the run"
+    );
+    assert!(
+        outcome
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("127.0.0.2: "),
+        "{:?}",
+        outcome.message
+    );
+    let text = metrics.render();
+    let success = "mimamori_probe_success";
+    assert_eq!(value(&text, success, &["ip=\"127.0.0.1\""]), Some(1.0));
+    assert_eq!(value(&text, success, &["ip=\"127.0.0.2\""]), Some(0.0));
+    // No series without an address: the rules collapse `ip` as configured.
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("mimamori_probe_success{"))
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_failures_total",
+            &["ip=\"127.0.0.2\"", "reason=\"status\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_step_duration_seconds_count",
+            &["ip=\"127.0.0.1\"", "result=\"success\""]
+        ),
+        Some(1.0)
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+
+    let all = plan_for(
+        &dir,
+        TWO,
+        port,
+        "        resolve: all\n        fail_when: all_addresses\n",
+    );
+    let outcome = transaction::run(&all, &ctx).await;
+    assert!(outcome.success, "all_addresses: one address still answers");
+    assert_eq!(outcome.addresses.len(), 2);
+    assert!(!outcome.addresses[1].outcome.success);
+}
+
+#[tokio::test]
+async fn resolve_first_keeps_the_series_without_an_address() {
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let first = plan_for(&dir, TWO, port, "");
+    let mut tx = metrics.transaction(&first);
+    let outcome = transaction::run(&first, &ProbeContext::default()).await;
+    tx.record(&outcome);
+    assert!(outcome.success, "the first address (127.0.0.1) answers");
+    assert!(outcome.addresses.is_empty());
+    let text = metrics.render();
+    assert!(!text.contains("ip=\""), "{text}");
+    assert_eq!(
+        value(&text, "mimamori_probe_success", &["transaction=\"tx\""]),
+        Some(1.0)
+    );
+    assert!(!text.contains("mimamori_probe_attempts_total"), "{text}");
+}
+
+#[tokio::test]
+async fn ip_protocol_chooses_the_address_family() {
+    let port = serve_all(&["127.0.0.1", "::1"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = "::1 shop.test\n127.0.0.1 shop.test\n";
+    let ctx = ProbeContext::default();
+    let ips = |o: &mimamori::probe::Outcome| -> Vec<String> {
+        o.addresses.iter().map(|a| a.ip.to_string()).collect()
+    };
+
+    let v4 = plan_for(
+        &dir,
+        hosts,
+        port,
+        "        resolve: all\n        ip_protocol: ip4\n",
+    );
+    let o = transaction::run(&v4, &ctx).await;
+    assert_eq!(ips(&o), ["127.0.0.1"]);
+    assert!(o.success);
+
+    let v6 = plan_for(
+        &dir,
+        hosts,
+        port,
+        "        resolve: all\n        ip_protocol: ip6\n",
+    );
+    let o = transaction::run(&v6, &ctx).await;
+    assert_eq!(ips(&o), ["::1"]);
+    assert!(!o.success, "the IPv6 server answers 503");
+
+    let any = plan_for(&dir, hosts, port, "        resolve: all\n");
+    let o = transaction::run(&any, &ctx).await;
+    assert_eq!(ips(&o), ["::1", "127.0.0.1"]);
+
+    // `resolve: first` honours the family too: ::1 comes first in the file.
+    let first4 = plan_for(&dir, hosts, port, "        ip_protocol: ip4\n");
+    assert!(transaction::run(&first4, &ctx).await.success);
+    let first = plan_for(&dir, hosts, port, "");
+    assert!(!transaction::run(&first, &ctx).await.success);
+}
+
+#[tokio::test]
+async fn a_flapping_target_still_fails_the_first_attempt_with_retries_on() {
+    // Every odd request fails: each run's first attempt fails, its retry passes.
+    let flapping: Answer = Arc::new(|n| if n % 2 == 0 { 503 } else { 200 });
+    let port = serve_all(&["127.0.0.1"], vec![flapping]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let plan = plan_for(
+        &dir,
+        "127.0.0.1 shop.test\n",
+        port,
+        "        retries: 2\n        retry_delay: 50ms\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    let ctx = ProbeContext::default();
+    for _ in 0..3 {
+        let o = transaction::run(&plan, &ctx).await;
+        assert!(!o.success, "the first attempt failed");
+        assert!(o.final_success(), "the retry passed");
+        assert_eq!(o.retries.len(), 1, "no retry after a passing one");
+        tx.record(&o);
+        let text = metrics.render();
+        assert_eq!(
+            value(&text, "mimamori_probe_success", &[]),
+            Some(0.0),
+            "the SLI sees the failure"
+        );
+        assert_eq!(value(&text, "mimamori_probe_final_success", &[]), Some(1.0));
+    }
+    let text = metrics.render();
+    let attempts = |attempt: &str, outcome: &str| {
+        value(
+            &text,
+            "mimamori_probe_attempts_total",
+            &[
+                &format!("attempt=\"{attempt}\""),
+                &format!("outcome=\"{outcome}\""),
+            ],
+        )
+    };
+    assert_eq!(attempts("first", "failure"), Some(3.0));
+    assert_eq!(attempts("first", "success"), Some(0.0));
+    assert_eq!(attempts("retry", "success"), Some(3.0));
+    assert_eq!(attempts("retry", "failure"), Some(0.0));
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_failures_total",
+            &["reason=\"status\""]
+        ),
+        Some(3.0),
+        "failures count first attempts"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "mimamori_probe_duration_seconds_count",
+            &["result=\"failure\""]
+        ),
+        Some(3.0),
+        "the histogram holds first attempts only"
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
+
+#[tokio::test]
+async fn retries_of_each_address_are_its_own() {
+    // 127.0.0.2 always fails: three attempts each run, all failures; 127.0.0.1 passes at once.
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(500)]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let plan = plan_for(
+        &dir,
+        TWO,
+        port,
+        "        resolve: all\n        retries: 2\n        retry_delay: 10ms\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    tx.record(&transaction::run(&plan, &ProbeContext::default()).await);
+    let text = metrics.render();
+    let attempts = |ip: &str, attempt: &str, outcome: &str| {
+        value(
+            &text,
+            "mimamori_probe_attempts_total",
+            &[
+                &format!("ip=\"{ip}\""),
+                &format!("attempt=\"{attempt}\""),
+                &format!("outcome=\"{outcome}\""),
+            ],
+        )
+    };
+    assert_eq!(attempts("127.0.0.1", "first", "success"), Some(1.0));
+    assert_eq!(attempts("127.0.0.1", "retry", "failure"), Some(0.0));
+    assert_eq!(attempts("127.0.0.2", "first", "failure"), Some(1.0));
+    assert_eq!(attempts("127.0.0.2", "retry", "failure"), Some(2.0));
+    assert_eq!(
+        value(&text, "mimamori_probe_final_success", &["ip=\"127.0.0.2\""]),
+        Some(0.0)
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_fails_without_an_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    // Only an IPv6 address is listed, IPv4 is asked for.
+    let plan = plan_for(
+        &dir,
+        "::1 shop.test\n",
+        9,
+        "        resolve: all\n        ip_protocol: ip4\n",
+    );
+    let mut tx = metrics.transaction(&plan);
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    assert!(!o.success);
+    assert_eq!(o.reason, Some(mimamori::probe::Reason::Dns));
+    tx.record(&o);
+    let text = metrics.render();
+    assert_eq!(value(&text, "mimamori_probe_success", &[]), Some(0.0));
+    assert!(!text.contains("ip=\""), "{text}");
+}
+
+#[test]
+fn an_unreadable_hosts_file_is_a_config_error_with_its_place() {
+    let src = "global:\n  hosts_file: /nonexistent/hosts\nservices:\n  - name: svc\n    display_name: {ja: テスト, en: Test}\n    transactions:\n      - name: tx\n        steps:\n          - {name: get, url: 'http://shop.test/'}\n";
+    let cfg = config::parse(src, "t.yaml").unwrap();
+    let err = plan::build(&cfg, "test", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("t.yaml:2:3: global.hosts_file: cannot read /nonexistent/hosts: "),
+        "{err}"
+    );
+}
+
+/// A rustls server on `addr` with `cert_pem`, answering every request with 200.
+fn serve_tls(addr: SocketAddr, cert_pem: String, key_pem: String) {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((s, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(t) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(|_req: Request<Incoming>| async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(t), service)
+                        .await;
+                });
+            }
+        });
+    });
+}
+
+#[tokio::test]
+async fn https_is_verified_against_the_name_at_every_address() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::from_params(&ca, &ca_key);
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    // 127.0.0.2 shows a certificate for another name: it must fail there only.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        port
+    };
+    let (good_cert, good_key) = leaf("shop.test");
+    let (bad_cert, bad_key) = leaf("other.test");
+    serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), port),
+        good_cert,
+        good_key,
+    );
+    serve_tls(
+        SocketAddr::new("127.0.0.2".parse().unwrap(), port),
+        bad_cert,
+        bad_key,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, TWO).unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}', ca_file: '{}'}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: all\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
+        hosts.display(),
+        ca_file.display()
+    );
+    let cfg = config::parse(&src, "test.yaml").unwrap();
+    let plan = plan::build(&cfg, "test", &|_| None).unwrap().remove(0);
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    let by_ip: Vec<(String, bool, Option<mimamori::probe::Reason>)> = o
+        .addresses
+        .iter()
+        .map(|a| (a.ip.to_string(), a.outcome.success, a.outcome.reason))
+        .collect();
+    assert_eq!(
+        by_ip,
+        [
+            ("127.0.0.1".to_string(), true, None),
+            (
+                "127.0.0.2".to_string(),
+                false,
+                Some(mimamori::probe::Reason::Tls)
+            ),
+        ],
+        "{:?}",
+        o.addresses
+    );
+    assert!(o.addresses[0].outcome.steps[0].tls.is_some());
+}
+
+/// The result vector of an instant query (empty while Prometheus is not ready).
+fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let Ok((200, body)) =
+        crate::common::try_http(prom, "GET", &format!("/api/v1/query?query={enc}"))
+    else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Live: `mimamori serve` probes one name behind a working and a broken
+/// address, Prometheus scrapes it with the rules `mimamori generate` writes.
+/// The service whose transaction counts any address fails at the location;
+/// the one that counts all addresses does not.
+#[test]
+fn generated_rules_collapse_addresses_as_configured_live() {
+    use crate::common::stack::{start_prometheus, Proc};
+    use mimamori::promql::{metric, record, Selector};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let port = serve_all(&["127.0.0.1", "127.0.0.2"], vec![always(200), always(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("hosts"), TWO).unwrap();
+    let mut cfg = format!(
+        "global: {{location: loopback, interval: 1s, timeout: 1s, step_timeout: 1s, hosts_file: '{}'}}\nservices:\n",
+        d.join("hosts").display()
+    );
+    for (service, fail_when) in [("anyshop", "any_address"), ("allshop", "all_addresses")] {
+        cfg.push_str(&format!(
+            "  - name: {service}\n    display_name: {{ja: ショップ, en: Shop}}\n    transactions:\n      - name: browse\n        resolve: all\n        fail_when: {fail_when}\n        steps:\n          - {{name: get, url: 'http://shop.test:{port}/'}}\n"
+        ));
+    }
+    cfg.push_str("alerting:\n  locations: [loopback]\n  job: mimamori\n  runbook_url: https://runbooks.example/{service}/{slo}\n  grafana_url: https://grafana.example\n");
+    let cfg_path = d.join("shop.yaml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config", cfg_path.to_str().unwrap()])
+        .args(["--out", d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in std::fs::read_dir(d.join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            std::fs::write(&f, text.replace("interval: 15s", "interval: 2s")).unwrap();
+        }
+    }
+    let addr = format!("127.0.0.1:{}", crate::common::prometheus::free_port());
+    let _prober = Proc(
+        Command::new(env!("CARGO_BIN_EXE_mimamori"))
+            .args(["serve", "--config", cfg_path.to_str().unwrap()])
+            .args(["--web.listen-address", &addr])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("serve.log")).unwrap())
+            .spawn()
+            .expect("start mimamori serve"),
+    );
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/rules/*.yml']\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{addr}']}}]\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let storage = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prometheus, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&storage]);
+
+    let failing = |service: &str| -> Option<f64> {
+        let r = query(
+            &prom,
+            &Selector::service(service).of(record::LOCATION_FAILING),
+        );
+        r.first()
+            .and_then(|s| s["value"][1].as_str().and_then(|v| v.parse().ok()))
+    };
+    let start = Instant::now();
+    let mut last = (None, None, 0);
+    while start.elapsed() < Duration::from_secs(90) {
+        let ips = query(
+            &prom,
+            &Selector::service("anyshop").of(metric::PROBE_SUCCESS),
+        )
+        .len();
+        last = (failing("anyshop"), failing("allshop"), ips);
+        if last.0.is_some() && last.1.is_some() && ips == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        last,
+        (Some(1.0), Some(0.0), 2),
+        "(anyshop failing, allshop failing, anyshop series); prober log: {}",
+        std::fs::read_to_string(d.join("serve.log")).unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn at_most_sixteen_addresses_are_probed() {
+    // Twenty addresses, nothing listening: each fails at once (connection refused).
+    let hosts: String = (1..=20)
+        .map(|i| format!("127.0.0.{i} shop.test\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::common::prometheus::free_port();
+    let plan = plan_for(&dir, &hosts, port, "        resolve: all\n");
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    let ips: Vec<String> = o.addresses.iter().map(|a| a.ip.to_string()).collect();
+    let first16: Vec<String> = (1..=16).map(|i| format!("127.0.0.{i}")).collect();
+    assert_eq!(ips, first16);
+    assert!(o
+        .addresses
+        .iter()
+        .all(|a| a.outcome.reason == Some(mimamori::probe::Reason::Connect)));
+}
+
+#[test]
+fn check_says_how_addresses_and_retries_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("t.yaml");
+    std::fs::write(
+        &cfg,
+        "global: {interval: 30s, timeout: 5s}\nservices:\n  - name: svc\n    display_name: {ja: テスト, en: Test}\n    transactions:\n      - name: tx\n        resolve: all\n        fail_when: all_addresses\n        retries: 2\n        retry_delay: 500ms\n        steps:\n          - {name: get, url: 'https://shop.test/'}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("  transaction tx every 30s, timeout 5s, every address (fails when all addresses fail), 2 retries 500ms apart (first attempt counts)\n"),
+        "{text}"
+    );
+}
