@@ -32,6 +32,10 @@ pub mod metric {
     pub const TLS_CERTIFICATE_EXPIRY: &str = "mimamori_tls_certificate_expiry_timestamp_seconds";
     pub const TLS_LEGACY_ACCEPTED: &str = "mimamori_tls_legacy_accepted";
     pub const PLAIN_HTTP_REFUSED: &str = "mimamori_plain_http_refused";
+    /// 1 while the prober can see (some self-check target of its location answers).
+    pub const PROBER_HEALTHY: &str = "mimamori_prober_healthy";
+    pub const PROBER_UNHEALTHY_SINCE: &str = "mimamori_prober_unhealthy_since_timestamp_seconds";
+    pub const SELF_CHECK_SUCCESS: &str = "mimamori_self_check_success";
     /// Prometheus' own scrape health series.
     pub const UP: &str = "up";
     /// Prometheus' series of pending and firing alerts.
@@ -197,6 +201,17 @@ pub fn probe_success_fresh(sel: &Selector, max_age_ms: u64, job: &str) -> String
         "(last_over_time({}[{max_age_ms}ms]) unless on (job, instance) ({} == 0))",
         sel.of(metric::PROBE_SUCCESS),
         Selector::new().eq("job", job).of(metric::UP)
+    )
+}
+
+/// `expr` (probe results) without the results of probers that are blind
+/// (`mimamori_prober_healthy == 0` of the probers' `job`): a blind
+/// location's results are unknown, neither failure nor success, so it drops
+/// out of the quorum's count like a location that does not report.
+pub fn probe_success_seen(expr: &str, job: &str) -> String {
+    format!(
+        "({expr} unless on (job, instance) ({} == 0))",
+        Selector::new().eq("job", job).of(metric::PROBER_HEALTHY)
     )
 }
 
@@ -410,6 +425,10 @@ mod tests {
             lat.good,
             transaction_prober(&sel, "mimamori"),
             transactions_blind(&sel, "mimamori"),
+            location_failing_of(&probe_success_seen(
+                &probe_success_fresh(&sel, 22_500, "mimamori"),
+                "mimamori",
+            )),
         ] {
             promql_parser::parser::parse(&e).unwrap_or_else(|err| panic!("{e}: {err}"));
         }

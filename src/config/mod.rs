@@ -15,6 +15,7 @@ pub mod duration;
 pub mod locate;
 mod operations;
 mod schema;
+mod selfcheck;
 pub mod shard;
 pub mod template;
 mod validate;
@@ -28,6 +29,7 @@ pub use duration::Dur;
 use locate::{Locator, Path, Pos};
 pub use operations::*;
 pub use schema::*;
+pub use selfcheck::{SelfCheck, SelfCheckTarget};
 pub use shard::Shard;
 pub use template::{Part, Template};
 

@@ -31,6 +31,10 @@ pub struct Config {
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
+    /// Endpoints each location's probers check to know whether they can see
+    /// anything at all (see the README's "When the prober is blind").
+    #[serde(default)]
+    pub self_check: SelfCheck,
     #[serde(skip)]
     pub source: Arc<Source>,
 }

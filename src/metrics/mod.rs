@@ -24,7 +24,7 @@ use crate::probe::plan::TransactionPlan;
 pub struct Metrics {
     pub registry: Registry,
     /// Every transaction's own series.
-    series: series::Store,
+    series: Arc<series::Store>,
     /// Size of the last exposition, to allocate the next one at once.
     last_render_len: AtomicUsize,
     pub maintenance: GaugeVec,
@@ -37,6 +37,22 @@ pub struct Metrics {
     tls_expiry: GaugeVec,
     tls_legacy: GaugeVec,
     plain_http: GaugeVec,
+    prober_healthy: GaugeVec,
+    prober_unhealthy_since: GaugeVec,
+    self_check_success: GaugeVec,
+}
+
+/// How long a transaction's latest result stays in `mimamori_probe_success`:
+/// two intervals plus the timeout after the run that produced it. A run that
+/// is skipped or late leaves the result listed for one more interval; after
+/// two missed runs the series is withdrawn, so a location whose runs mostly
+/// do not happen becomes unknown rather than repeating an old result.
+/// Measured on the monotonic clock, so a step of the wall clock changes nothing.
+pub fn stale_after(
+    interval: std::time::Duration,
+    timeout: std::time::Duration,
+) -> std::time::Duration {
+    interval * 2 + timeout
 }
 
 /// Handles for one transaction's series.
@@ -47,6 +63,9 @@ pub struct TxMetrics {
     /// In the plan's step order.
     steps: Vec<Arc<series::StepSeries>>,
     pub skipped: Arc<Counter>,
+    /// See [`stale_after`].
+    stale_after: u64,
+    store: Arc<series::Store>,
     steps_names: Vec<String>,
     tls_version: GaugeVec,
     tls_expiry: GaugeVec,
@@ -121,6 +140,30 @@ impl Metrics {
         )
         .unwrap();
         shard_info.with_label_values(&["0", "1"]).set(1.0);
+        let prober_healthy = GaugeVec::new(
+            Opts::new(
+                metric::PROBER_HEALTHY,
+                "Whether the prober can see at all (1), or every self-check target of its location fails (0) and its results are unknown; 1 without self-check targets.",
+            ),
+            &["location"],
+        )
+        .unwrap();
+        let prober_unhealthy_since = GaugeVec::new(
+            Opts::new(
+                metric::PROBER_UNHEALTHY_SINCE,
+                "When the prober last turned blind (every self-check target failing), 0 while it is healthy.",
+            ),
+            &["location"],
+        )
+        .unwrap();
+        let self_check_success = GaugeVec::new(
+            Opts::new(
+                metric::SELF_CHECK_SUCCESS,
+                "Whether the latest check of the self-check target succeeded (1) or failed (0).",
+            ),
+            &["location", "target"],
+        )
+        .unwrap();
         let build_info = GaugeVec::new(
             Opts::new(
                 metric::BUILD_INFO,
@@ -146,13 +189,16 @@ impl Metrics {
             Box::new(tls_expiry.clone()),
             Box::new(tls_legacy.clone()),
             Box::new(plain_http.clone()),
+            Box::new(prober_healthy.clone()),
+            Box::new(prober_unhealthy_since.clone()),
+            Box::new(self_check_success.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
         }
         Metrics {
             registry,
-            series: series::Store::new(buckets),
+            series: Arc::new(series::Store::new(buckets)),
             last_render_len: AtomicUsize::new(0),
             maintenance,
             scheduler_lag,
@@ -164,6 +210,32 @@ impl Metrics {
             tls_expiry,
             tls_legacy,
             plain_http,
+            prober_healthy,
+            prober_unhealthy_since,
+            self_check_success,
+        }
+    }
+
+    /// Sets the prober's health at `location`: `healthy`, and since when
+    /// (Unix seconds) it is blind while it is not.
+    pub fn set_prober_health(&self, location: &str, healthy: bool, unhealthy_since: f64) {
+        self.prober_healthy.reset();
+        self.prober_unhealthy_since.reset();
+        self.prober_healthy
+            .with_label_values(&[location])
+            .set(if healthy { 1.0 } else { 0.0 });
+        self.prober_unhealthy_since
+            .with_label_values(&[location])
+            .set(if healthy { 0.0 } else { unhealthy_since });
+    }
+
+    /// Sets `mimamori_self_check_success` for exactly the given targets.
+    pub fn set_self_checks(&self, location: &str, results: &[(String, bool)]) {
+        self.self_check_success.reset();
+        for (t, ok) in results {
+            self.self_check_success
+                .with_label_values(&[location, t])
+                .set(if *ok { 1.0 } else { 0.0 });
         }
     }
 
@@ -186,6 +258,9 @@ impl Metrics {
                 .map(|s| self.series.step(&series, &s.name))
                 .collect(),
             skipped: series.skipped.clone(),
+            stale_after: u64::try_from(stale_after(plan.interval, plan.timeout).as_nanos())
+                .unwrap_or(u64::MAX),
+            store: self.series.clone(),
             series,
             tls_version: self.tls_version.clone(),
             tls_expiry: self.tls_expiry.clone(),
@@ -357,7 +432,10 @@ impl TxMetrics {
 
     pub fn record(&mut self, outcome: &Outcome) {
         let series = &self.series;
-        series.set_success(outcome.success);
+        series.set_success(
+            outcome.success,
+            self.store.now().saturating_add(self.stale_after),
+        );
         series.duration[usize::from(outcome.success)]
             .observe(&self.buckets, outcome.duration.as_secs_f64());
         if !outcome.success {

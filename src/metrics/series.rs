@@ -118,6 +118,10 @@ pub struct TxSeries {
     transaction: String,
     /// Bits of the latest result (0.0 or 1.0); [`NO_RUN`] until the first run ends.
     success: AtomicU64,
+    /// Until when (nanoseconds since the store's monotonic origin) the latest
+    /// result is listed; after that `probe_success` is withdrawn (see
+    /// [`super::stale_after`]).
+    fresh_until: AtomicU64,
     /// Indexed by `success as usize`.
     pub duration: [Histogram; 2],
     /// Indexed like [`Reason::ALL`].
@@ -131,9 +135,18 @@ pub struct TxSeries {
 const NO_RUN: u64 = u64::MAX;
 
 impl TxSeries {
-    pub fn set_success(&self, ok: bool) {
+    /// Records the latest result, listed until `fresh_until` (nanoseconds on
+    /// the store's [`Store::now`] clock).
+    pub fn set_success(&self, ok: bool, fresh_until: u64) {
+        self.fresh_until.store(fresh_until, Relaxed);
         self.success
             .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
+    }
+
+    /// The latest result's bits if it is listed at `now`.
+    fn success_at(&self, now: u64) -> Option<u64> {
+        let bits = self.success.load(Relaxed);
+        (bits != NO_RUN && now < self.fresh_until.load(Relaxed)).then_some(bits)
     }
 }
 
@@ -152,6 +165,8 @@ pub struct StepSeries {
 /// Every transaction's series, ordered as the exposition lists them.
 pub struct Store {
     pub buckets: Arc<Buckets>,
+    /// The monotonic origin of `fresh_until`: wall-clock steps do not move it.
+    origin: tokio::time::Instant,
     txs: RwLock<BTreeMap<(String, String, String), Arc<TxSeries>>>,
 }
 
@@ -181,6 +196,7 @@ impl Store {
     pub fn new(bounds: &[f64]) -> Self {
         Store {
             buckets: Arc::new(Buckets::new(bounds)),
+            origin: tokio::time::Instant::now(),
             txs: RwLock::default(),
         }
     }
@@ -206,6 +222,7 @@ impl Store {
                     transaction: pair("transaction", t),
                     key: (l.clone(), s.clone(), t.clone()),
                     success: AtomicU64::new(NO_RUN),
+                    fresh_until: AtomicU64::new(0),
                     duration: [Histogram::new(b), Histogram::new(b)],
                     failures: Default::default(),
                     skipped: Default::default(),
@@ -244,6 +261,12 @@ impl Store {
             ));
     }
 
+    /// Nanoseconds since the store's origin on the monotonic clock (tokio's,
+    /// so paused time in tests moves it).
+    pub fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// The transactions as they are now; the lock is not held while writing.
     pub fn snapshot(&self) -> Snapshot {
         let txs: Vec<Arc<TxSeries>> = self
@@ -256,6 +279,7 @@ impl Store {
         Snapshot {
             buckets: self.buckets.clone(),
             txs,
+            now: self.now(),
         }
     }
 }
@@ -264,6 +288,8 @@ impl Store {
 pub struct Snapshot {
     buckets: Arc<Buckets>,
     txs: Vec<Arc<TxSeries>>,
+    /// When it was taken ([`Store::now`]): results stale by then are left out.
+    now: u64,
 }
 
 impl Snapshot {
@@ -286,7 +312,7 @@ impl Snapshot {
     /// are never removed from a transaction in the snapshot).
     fn has_series(&self, i: usize) -> bool {
         match i {
-            2 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
+            2 => self.txs.iter().any(|t| t.success_at(self.now).is_some()),
             4 | 5 => self
                 .txs
                 .iter()
@@ -340,8 +366,7 @@ impl Snapshot {
                 }
                 2 => {
                     for t in txs {
-                        let bits = t.success.load(Relaxed);
-                        if bits != NO_RUN {
+                        if let Some(bits) = t.success_at(self.now) {
                             let labels = [t.location.as_str(), &t.service, &t.transaction];
                             sample_f64(out, name, &labels, f64::from_bits(bits));
                             flush(out)?;

@@ -273,7 +273,9 @@ impl Queries {
     pub fn new(cfg: &Config, p: &ServicePlan) -> Queries {
         let sel = Selector::service(&p.service);
         let fresh = promql::probe_success_fresh(&sel, p.round_seconds * 1500, &cfg.alerting.job);
-        let by_location = promql::location_failing_of(&fresh);
+        // A blind prober's results are unknown: not failure, not success.
+        let seen = promql::probe_success_seen(&fresh, &cfg.alerting.job);
+        let by_location = promql::location_failing_of(&seen);
         let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
         let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
         let reasons = promql::while_failing(
