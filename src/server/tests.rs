@@ -372,7 +372,28 @@ async fn self_checks_turn_the_prober_blind_and_back() {
     })
     .await;
     assert!(m.contains(&healthy(0)), "not healthy at once: {m}");
-    wait_metrics(&app, "healthy again", |m| m.contains(&healthy(1))).await;
+    let m = wait_metrics(&app, "healthy again", |m| m.contains(&healthy(1))).await;
+    // The new families pass Prometheus' own linter.
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test.sh)");
+    {
+        use std::io::Write;
+        let mut stdin = promtool.stdin.take().unwrap();
+        stdin.write_all(m.as_bytes()).unwrap();
+    }
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(m.contains("# TYPE mimamori_self_check_success gauge"), "{m}");
     assert!(
         passing.elapsed() >= std::time::Duration::from_millis(1400),
         "healthy again after {:?}, before the hold",
