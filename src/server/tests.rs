@@ -393,7 +393,10 @@ async fn self_checks_turn_the_prober_blind_and_back() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(m.contains("# TYPE mimamori_self_check_success gauge"), "{m}");
+    assert!(
+        m.contains("# TYPE mimamori_self_check_success gauge"),
+        "{m}"
+    );
     assert!(
         passing.elapsed() >= std::time::Duration::from_millis(1400),
         "healthy again after {:?}, before the hold",
