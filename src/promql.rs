@@ -259,10 +259,18 @@ pub fn while_failing(expr: &str, service_failing: &str) -> String {
 
 /// Per (service, reason): failed runs counted in the last `range` (a PromQL duration).
 pub fn failures_by_reason(sel: &Selector, range: &str) -> String {
-    format!(
-        "sum by (service, reason) (increase({}[{range}]))",
-        sel.of(metric::PROBE_FAILURES)
-    )
+    failures_by_reason_of(&failures_increase(sel, range))
+}
+
+/// `increase(mimamori_probe_failures_total{…}[range])`, per series.
+pub fn failures_increase(sel: &Selector, range: &str) -> String {
+    format!("increase({}[{range}])", sel.of(metric::PROBE_FAILURES))
+}
+
+/// [`failures_by_reason`] over any per-series increase, e.g. one from which
+/// [`probe_success_seen`] dropped the blind probers.
+pub fn failures_by_reason_of(increase: &str) -> String {
+    format!("sum by (service, reason) ({increase})")
 }
 
 /// Per service: how many locations report (from a per-location failing expression).
@@ -427,6 +435,10 @@ mod tests {
             transactions_blind(&sel, "mimamori"),
             location_failing_of(&probe_success_seen(
                 &probe_success_fresh(&sel, 22_500, "mimamori"),
+                "mimamori",
+            )),
+            failures_by_reason_of(&probe_success_seen(
+                &failures_increase(&sel, "30s"),
                 "mimamori",
             )),
         ] {

@@ -187,11 +187,19 @@ fn scenarios() -> Vec<Scenario> {
                         "2026-11-18T10:30:00",
                         "status",
                     ),
+                    // Two reasons, one location each, so the blind tokyo's
+                    // `connect` (first in name order) would win a tie.
                     o(
-                        &["fukuoka", "osaka"],
+                        &["osaka"],
                         "2026-11-18T10:40:00",
                         "2026-11-18T10:44:00",
                         "status",
+                    ),
+                    o(
+                        &["fukuoka"],
+                        "2026-11-18T10:40:00",
+                        "2026-11-18T10:44:00",
+                        "tls",
                     ),
                 ],
                 vec![],
@@ -580,6 +588,8 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(inc[0]["start"], "2026-11-18T10:40:00+09:00");
     assert_eq!(inc[0]["seconds"], 240);
     assert_eq!(inc[0]["locations"], serde_json::json!(["fukuoka", "osaka"]));
+    // The reason comes from the probers that see, never from the blind one.
+    assert_eq!(inc[0]["reason"], "status", "{v}");
     assert_eq!(code("blind"), 0);
 
     // Latency just under and just over 99 % (the second with a counter reset).
