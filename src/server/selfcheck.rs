@@ -96,7 +96,8 @@ pub async fn check(
                 target.status.iter().any(|s| s.contains(code))
             }
             Err(e) => {
-                tracing::debug!(target = %target.name, "self-check failed: {e}");
+                // Without the URL: it may carry user information.
+                tracing::debug!(target = %target.name, "self-check failed: {}", e.without_url());
                 false
             }
         }
