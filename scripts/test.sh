@@ -48,6 +48,17 @@ if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
   python3 -m pip install --quiet --user kubernetes-validate==1.37.0 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages kubernetes-validate==1.37.0
 fi
+# Backups (tests/it/backups.rs): s3s-fs is an S3 server on a directory (SigV4 checked,
+# no anonymous access); moto's S3 server stands in for a bucket anonymous clients can read.
+if [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+  echo "== cargo install s3s-fs (S3 server for the backup tests)"
+  cargo install --locked s3s-fs@0.14.1 --features binary
+fi
+if ! python3 -c 'import moto.server' 2>/dev/null; then
+  echo "== pip install moto[server] (S3 server with anonymous access, backup tests)"
+  python3 -m pip install --quiet --user 'moto[server]==5.2.1' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]==5.2.1'
+fi
 if [ ! -d tests/kubernetes-schema/node_modules ]; then
   echo "== npm ci (prometheus-operator schemas for the ServiceMonitor and PrometheusRule check)"
   npm ci --prefix tests/kubernetes-schema --no-audit --no-fund

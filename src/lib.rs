@@ -2,6 +2,7 @@
 //! and dashboards that go with them.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "demo")]

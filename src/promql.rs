@@ -40,6 +40,18 @@ pub mod metric {
     pub const UP: &str = "up";
     /// Prometheus' series of pending and firing alerts.
     pub const ALERTS: &str = "ALERTS";
+
+    // The backup objective (src/backup/), labels `service` and `backup`.
+    pub const BACKUP_LAST_SUCCESS: &str = "mimamori_backup_last_success_timestamp_seconds";
+    pub const BACKUP_OLDEST: &str = "mimamori_backup_oldest_timestamp_seconds";
+    pub const BACKUP_RETENTION_REQUIRED: &str =
+        "mimamori_backup_retention_required_timestamp_seconds";
+    /// The issue's `days_covered`: promtool rejects the `_days` unit suffix.
+    pub const BACKUP_DATES_COVERED: &str = "mimamori_backup_dates_covered";
+    pub const BACKUP_DATES_EXPECTED: &str = "mimamori_backup_dates_expected";
+    pub const BACKUP_ANONYMOUS_REFUSED: &str = "mimamori_backup_anonymous_access_refused";
+    pub const BACKUP_CHECK_SUCCESS: &str = "mimamori_backup_check_success";
+    pub const BACKUP_CHECK_FAILURES: &str = "mimamori_backup_check_failures_total";
 }
 
 /// Series the generated recording rules write (see `rules/README.md`).

@@ -17,7 +17,9 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let cfg = config::load(&args.config)?;
-    let report = crate::probe::plan::check_report(&cfg, args.shard.unwrap_or(cfg.global.shard))?;
+    let shard = args.shard.unwrap_or(cfg.global.shard);
+    let report = crate::probe::plan::check_report(&cfg, shard)?;
     print!("{report}");
+    print!("{}", crate::backup::describe(&cfg, shard));
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@
 //! (maintenance, notices, alerting), the cross-field rules in `validate`;
 //! this file loads and places errors.
 
+mod backup;
 pub mod checked;
 pub mod duration;
 pub mod locate;
@@ -24,6 +25,7 @@ use std::fmt;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
+pub use backup::{Backup, BackupExpect, S3Location};
 pub use checked::{HeaderName, JsonPointer, LabelName, Method, Pattern};
 pub use duration::Dur;
 use locate::{Locator, Path, Pos};
@@ -105,6 +107,38 @@ impl Source {
             field: path.to_string(),
             message: message.into(),
         }
+    }
+}
+
+/// Reads every `secrets:` value (`env` through `env`, so tests need not touch
+/// the process environment); an unreadable one is an error placed at its name.
+pub fn load_secrets(
+    cfg: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::collections::HashMap<String, String>, Vec<ConfigError>> {
+    let mut errs = Vec::new();
+    let mut secrets = std::collections::HashMap::new();
+    for (name, s) in &cfg.secrets {
+        let p = Path::root().key("secrets").key(name);
+        let value = match s {
+            SecretSource::Env(var) => {
+                env(var).ok_or_else(|| format!("environment variable {var} is not set"))
+            }
+            SecretSource::File(file) => std::fs::read_to_string(file)
+                .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", file.display())),
+        };
+        match value {
+            Ok(v) => {
+                secrets.insert(name.clone(), v);
+            }
+            Err(m) => errs.push(cfg.source.error(&p, format!("secret '{name}': {m}"))),
+        }
+    }
+    if errs.is_empty() {
+        Ok(secrets)
+    } else {
+        Err(errs)
     }
 }
 

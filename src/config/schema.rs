@@ -35,6 +35,9 @@ pub struct Config {
     /// anything at all (see the README's "When the prober is blind").
     #[serde(default)]
     pub self_check: SelfCheck,
+    /// Where services' backups are kept and what they are held to (see `backup.rs`).
+    #[serde(default)]
+    pub backups: Vec<Backup>,
     #[serde(skip)]
     pub source: Arc<Source>,
 }

@@ -62,6 +62,7 @@ impl Config {
             }
         }
 
+        self.validate_backups(&mut errs);
         for (wi, w) in self.maintenance.iter().enumerate() {
             let wp = root.key("maintenance").index(wi);
             if w.end <= w.start {

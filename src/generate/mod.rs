@@ -6,6 +6,7 @@
 //! with `--check`, compares them with what is on disk.
 
 pub mod alertmanager;
+pub mod backups;
 pub mod explain;
 pub mod grafana;
 pub mod holidays;
@@ -56,6 +57,10 @@ fn rule_files(
     let probers = rules::prober_rules(cfg);
     probers.check()?;
     out.push(("mimamori-probers.yml".into(), probers));
+    if let Some(rf) = backups::rule_file(cfg) {
+        rf.check()?;
+        out.push((backups::RULE_FILE.into(), rf));
+    }
     Ok(out)
 }
 
@@ -75,6 +80,12 @@ pub fn files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<Gene
     for (name, contents) in promtool_tests::files(cfg, &plans)? {
         out.push(GeneratedFile::new(
             format!("rules/tests/{name}"),
+            format!("{head}{contents}"),
+        ));
+    }
+    if let Some(contents) = backups::tests(cfg)? {
+        out.push(GeneratedFile::new(
+            format!("rules/tests/{}", backups::TEST_FILE),
             format!("{head}{contents}"),
         ));
     }

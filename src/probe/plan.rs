@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 
 use crate::config::locate::Path;
-use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, SecretSource, Template};
+use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, Template};
 
 use super::mask::Masker;
 
@@ -104,24 +104,13 @@ pub fn build_in(
 ) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
     let src = cfg.source.clone();
     let mut errs = Vec::new();
-    let mut secrets = HashMap::new();
-    for (name, s) in &cfg.secrets {
-        let p = Path::root().key("secrets").key(name);
-        let value = match s {
-            SecretSource::Env(var) => {
-                env(var).ok_or_else(|| format!("environment variable {var} is not set"))
-            }
-            SecretSource::File(file) => std::fs::read_to_string(file)
-                .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| format!("cannot read {}: {e}", file.display())),
-        };
-        match value {
-            Ok(v) => {
-                secrets.insert(name.clone(), v);
-            }
-            Err(m) => errs.push(src.error(&p, format!("secret '{name}': {m}"))),
+    let secrets = match crate::config::load_secrets(cfg, env) {
+        Ok(s) => s,
+        Err(e) => {
+            errs.extend(e);
+            HashMap::new()
         }
-    }
+    };
     let masker = Masker::new(secrets.values().cloned());
     // One TLS setting per distinct list of CA files in this build: each file is
     // read once per start or reload, not once per transaction.

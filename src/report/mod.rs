@@ -7,6 +7,7 @@
 //! figures ([`render`]). Exit codes let a cron job act: 0 met, 1 missed,
 //! 2 data incomplete or Prometheus unreachable, 64 usage or configuration error.
 
+pub mod backups;
 pub mod compute;
 pub mod month;
 pub mod render;
@@ -77,6 +78,9 @@ pub struct Report {
     pub generated_at: String,
     pub prometheus_url: String,
     pub services: Vec<ServiceReport>,
+    /// The backup objective, each date of the month (only with `backups:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<backups::BackupReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,9 +170,11 @@ impl ServiceReport {
 impl Report {
     /// 1 when an objective is missed, else 2 when data is missing, else 0.
     pub fn exit_code(&self) -> u8 {
-        if self.services.iter().any(ServiceReport::missed) {
+        if self.services.iter().any(ServiceReport::missed) || self.backups.iter().any(|b| !b.met) {
             1
-        } else if self.services.iter().any(ServiceReport::incomplete) {
+        } else if self.services.iter().any(ServiceReport::incomplete)
+            || self.backups.iter().any(backups::BackupReport::incomplete)
+        {
             2
         } else {
             0
@@ -227,11 +233,22 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         )
         .await
     })?;
+    let period = Period::new(month, tz, now, 1).map_err(ReportError::Usage)?;
+    let backups = rt.block_on(backups::reports(
+        &client,
+        &cfg,
+        &args.services,
+        tz,
+        period.start,
+        period.until,
+        period.end,
+    ))?;
     let report = Report {
         month: month.to_string(),
         generated_at: month::local(now, tz),
         prometheus_url: client.url().to_string(),
         services,
+        backups,
     };
     tracing::debug!(queries = client.queries_sent(), "report done");
     let text = render::render(&report, args.format);

@@ -17,9 +17,9 @@ pub fn render(r: &Report, format: Format) -> String {
             s.push('\n');
             s
         }
-        Format::Table => table(r),
-        Format::Markdown => markdown(r),
-        Format::Csv => csv(r),
+        Format::Table => table(r) + &super::backups::text(&r.backups, format),
+        Format::Markdown => markdown(r) + &super::backups::text(&r.backups, format),
+        Format::Csv => csv(r) + &super::backups::text(&r.backups, format),
     }
 }
 

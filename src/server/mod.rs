@@ -72,6 +72,8 @@ pub struct App {
     extension: Option<Arc<dyn Extension>>,
     /// The self-check loop (see [`selfcheck`]), stopped with the app.
     self_check: Mutex<Option<tokio::task::AbortHandle>>,
+    /// The backup checks (run by shard 0 only).
+    backups: Mutex<crate::backup::Checks>,
 }
 
 fn unix_now() -> f64 {
@@ -134,8 +136,13 @@ impl App {
             shard_override,
             &env,
         )?;
+        let backup_plans = backup_plans_for(&cfg, shard, &env)?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         metrics.set_shard(shard);
+        let mut backups = crate::backup::Checks::new(Arc::new(crate::backup::BackupMetrics::new(
+            &metrics.registry,
+        )));
+        backups.apply(backup_plans);
         let runs_per_second: f64 = plans.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
         let threads = crate::scheduler::threads::configured(runs_per_second).unwrap_or(1);
         tracing::debug!(threads, runs_per_second, "probe threads");
@@ -171,6 +178,7 @@ impl App {
             shard_override,
             env,
             extension,
+            backups: Mutex::new(backups),
             self_check: Mutex::new(None),
         });
         let handle = tokio::spawn(selfcheck::run(Arc::downgrade(&app), app.ctx.clone()));
@@ -212,10 +220,11 @@ impl App {
                 self.shard_override,
                 &self.env,
             )?;
-            Ok::<_, ConfigErrors>((cfg, plans, shard))
+            let backup_plans = backup_plans_for(&cfg, shard, &self.env)?;
+            Ok::<_, ConfigErrors>((cfg, plans, shard, backup_plans))
         })();
         match result {
-            Ok((cfg, plans, shard)) => {
+            Ok((cfg, plans, shard, backup_plans)) => {
                 if cfg.global.buckets != self.config().global.buckets {
                     tracing::warn!(
                         "global.buckets changed: the new buckets take effect at the next restart"
@@ -228,6 +237,10 @@ impl App {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .apply(plans);
+                self.backups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .apply(backup_plans);
                 *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
                 self.metrics.set_shard(shard);
                 self.metrics.reload_successful.set(1);
@@ -269,6 +282,10 @@ impl App {
         {
             h.abort();
         }
+        self.backups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop();
         self.scheduler
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -485,6 +502,22 @@ fn plans_for(
     let mut plans = plan::build_in(ctx, cfg, location, env.as_ref())?;
     plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
     Ok((plans, shard))
+}
+
+/// The backup checks this prober runs: every configured one on shard 0 (of
+/// any location), none on the other shards, so each backup is listed once
+/// per location.
+fn backup_plans_for(
+    cfg: &Config,
+    shard: Shard,
+    env: &EnvFn,
+) -> Result<Vec<Arc<crate::backup::BackupPlan>>, ConfigErrors> {
+    let plans = crate::backup::plans(cfg, env.as_ref())?;
+    Ok(if shard.index() == 0 {
+        plans
+    } else {
+        Vec::new()
+    })
 }
 
 /// `mimamori serve`.

@@ -329,3 +329,33 @@ fn every_query_runs_against_a_live_prometheus() {
         panic!("{e}");
     }
 }
+
+/// With `backups:` the service dashboard has a row per backup; its queries
+/// pass promtool and the dashboards pass @grafana/schema. Without, no row
+/// (the snapshots of the shipped config).
+#[test]
+fn backup_rows_pass_promtool_and_the_schema() {
+    let path = root().join("deploy/aoulu-backups.yaml");
+    let cfg = mimamori::config::load(&path).unwrap();
+    let all = grafana::dashboards(&cfg);
+    let (_, service) = all
+        .iter()
+        .find(|(p, _)| p.ends_with("mimamori-service.json"))
+        .unwrap();
+    let rows = service.matches("バックアップ / Backup: ").count();
+    assert_eq!(rows, cfg.backups.len(), "{service}");
+    assert!(service.contains(r#"backup=\"mail-store\""#));
+    let queries = queries_of(&all);
+    assert!(queries.iter().any(|q| q.expr.contains("mimamori_backup_")));
+    promtool_check(&queries).unwrap();
+    match schema_check(&all) {
+        Schema::NoNode => node_missing(),
+        Schema::Pass(out) => assert!(out.contains("3 dashboards pass"), "{out}"),
+        Schema::Fail(out) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
+    }
+    let (_, plain) = generated()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("mimamori-service.json"))
+        .unwrap();
+    assert!(!plain.contains("mimamori_backup_"));
+}

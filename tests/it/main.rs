@@ -2,6 +2,7 @@
 //! binary: the library is linked once instead of once per file. Each module is
 //! one file of tests; `common` holds their shared helpers.
 
+mod backups;
 mod blind;
 mod cardinality;
 mod cli;

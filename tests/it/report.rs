@@ -908,3 +908,139 @@ fn tls_and_basic_auth_against_a_real_prometheus() {
     assert!(err.contains("answered 401"), "{err}");
     assert!(!err.contains("wrong"), "{err}");
 }
+
+/// `report --month` lists each date of the month for each backup: with or
+/// without a backup, retention held or short, unknown where no check ran.
+#[test]
+fn backups_per_day_against_a_real_prometheus() {
+    let (start, end) = (jst("2026-10-31T00:00:00"), jst("2026-12-01T09:00:00"));
+    let every = 240;
+    let backup_at = |t: i64, skip: &[&str]| {
+        // The latest 03:00 (JST) backup at or before t, skipping the dates in `skip`.
+        let mut b =
+            (t - jst("2026-10-01T03:00:00")).div_euclid(86400) * 86400 + jst("2026-10-01T03:00:00");
+        loop {
+            let date = chrono::DateTime::from_timestamp(b, 0)
+                .unwrap()
+                .with_timezone(&chrono_tz::Asia::Tokyo)
+                .format("%Y-%m-%d")
+                .to_string();
+            if !skip.contains(&date.as_str()) {
+                return b as f64;
+            }
+            b -= 86400;
+        }
+    };
+    let (down_from, down_to) = (jst("2026-11-20T00:00:00"), jst("2026-11-21T00:00:00"));
+    let mut all = Vec::new();
+    for (name, gaps, short_until, down) in [
+        ("good", &[][..], 0, false),
+        (
+            "gappy",
+            &["2026-11-10"][..],
+            jst("2026-11-06T00:00:00"),
+            true,
+        ),
+    ] {
+        let labels = format!("service=\"sales\",backup=\"{name}\"");
+        let times: Vec<i64> = (0..)
+            .map(|k| start + 7 + k * every)
+            .take_while(|t| *t < end)
+            .filter(|t| !(down && down_from <= *t && *t < down_to))
+            .collect();
+        let series = |metric: &str, f: &dyn Fn(i64) -> f64| {
+            (
+                format!("{metric}{{{labels}}}"),
+                times.iter().map(|&t| (t, f(t))).collect::<Vec<_>>(),
+            )
+        };
+        let required = jst("2026-05-01T00:00:00") as f64;
+        all.push(vec![
+            series("mimamori_backup_last_success_timestamp_seconds", &|t| {
+                backup_at(t, gaps)
+            }),
+            series(
+                "mimamori_backup_retention_required_timestamp_seconds",
+                &|_| required,
+            ),
+            series("mimamori_backup_oldest_timestamp_seconds", &|t| {
+                if t < short_until {
+                    required + 86400.0 * 14.0
+                } else {
+                    required - 86400.0 * 30.0
+                }
+            }),
+        ]);
+    }
+    let all: Vec<SeriesSet> = all.into_iter().map(|v| v.into_iter().collect()).collect();
+    let prom = prometheus::start_backfilled(&all, start, end);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["sales"], "60s");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("backups:\n");
+    for name in ["good", "gappy"] {
+        text.push_str(&format!(
+            "  - service: sales\n    name: {name}\n    display_name: {{ja: {name} 日本語, en: {name}}}\n    directory: /nonexistent\n"
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let args = |format: &str| {
+        report(&[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+            &prom.url,
+            "--month",
+            "2026-11",
+            "--format",
+            format,
+        ])
+    };
+    let (code, out, err) = args("json");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(code, 1, "a gap day misses the objective: {err}");
+    let b = &v["backups"];
+    assert_eq!(b[0]["backup"], "good");
+    assert_eq!(b[0]["days"].as_array().unwrap().len(), 30);
+    assert_eq!(
+        (
+            n(&b[0], "dates_missing"),
+            n(&b[0], "dates_retention_short"),
+            n(&b[0], "dates_unknown")
+        ),
+        (0, 0, 0),
+        "{}",
+        b[0]
+    );
+    assert_eq!(b[0]["met"], true);
+    let g = &b[1];
+    assert_eq!(g["met"], false);
+    let day = |d: u32| &g["days"][(d - 1) as usize];
+    assert_eq!(day(10)["date"], "2026-11-10");
+    assert_eq!(day(10)["backup"], false, "{}", day(10));
+    assert_eq!(day(11)["backup"], true);
+    assert_eq!(day(5)["retention_held"], false);
+    assert_eq!(day(6)["retention_held"], true);
+    // The exporter saw nothing on the 20th; its backup shows on the 21st.
+    assert_eq!(day(20)["backup"], true, "{}", day(20));
+    assert_eq!(day(20)["retention_held"], Value::Null);
+    assert_eq!(
+        (
+            n(g, "dates_missing"),
+            n(g, "dates_retention_short"),
+            n(g, "dates_unknown")
+        ),
+        (1, 5, 1),
+        "{g}"
+    );
+
+    let (code, out, _) = args("table");
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("バックアップ / Backup: gappy 日本語 / gappy (sales, gappy) — 未達 / MISSED"),
+        "{out}"
+    );
+    assert!(out.contains("2026-11-10  なし / NO"), "{out}");
+    let (_, out, _) = args("csv");
+    assert!(out.contains("sales,gappy,2026-11-20,true,true,\n"), "{out}");
+}

@@ -872,3 +872,29 @@ fn blind_probers_are_unknown_not_an_outage() {
     assert_eq!(m["incidents"], serde_json::json!([]), "{m}");
     prom.stop();
 }
+
+/// Backups are internal: the public page never names or counts them, even
+/// when `backups:` is configured (here with Prometheus unreachable, so the
+/// page renders from the configuration alone).
+#[test]
+fn status_page_never_shows_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu-backups.yaml");
+    let site = dir.path().join("site");
+    let (code, err) = render(&cfg, "http://127.0.0.1:9", &site, &[]);
+    assert_eq!(code, 2, "{err}");
+    let all = site_text(&site);
+    assert!(all.contains("AOULU 販売"), "the page lists the services");
+    for word in [
+        "販売データベース",
+        "Sales database",
+        "mail-store",
+        "aoulu-backups",
+        "バックアップ",
+        "backup",
+        "Backup",
+    ] {
+        assert!(!all.contains(word), "the status page shows {word:?}");
+    }
+}

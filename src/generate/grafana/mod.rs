@@ -13,6 +13,7 @@
 //! they exist and the exporter's series (`promql::metric`) otherwise; no
 //! location name is written anywhere.
 
+mod backups;
 pub mod model;
 mod overview;
 mod panels;

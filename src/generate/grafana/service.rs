@@ -30,6 +30,7 @@ pub(super) fn dashboard(cfg: &Config, plans: &[ServicePlan]) -> Dashboard {
     latency_row(plans, &mut l);
     phases_row(plans, &mut l);
     tls_row(&mut l);
+    super::backups::rows(cfg, &mut l);
     frame(Frame {
         uid: dashboard::SERVICE,
         title: "mimamori サービス詳細 / Service detail",

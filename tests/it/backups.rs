@@ -1,0 +1,582 @@
+//! The backup objective against real storage: s3s-fs (an S3 server on a
+//! directory, SigV4 checked; it has no anonymous access at all), moto's S3
+//! server (for a bucket that lets anonymous clients list and read), and a
+//! plain directory. Backup times come from file mtimes (s3s-fs reports a
+//! file's mtime as the object's last-modified time) or from dates in names.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use mimamori::backup::{self, BackupMetrics, BackupPlan, Reason, WINDOW_DATES};
+
+use crate::common::stack::{free_port, Proc};
+
+const KEY_ID: &str = "AKIAMIMAMORITEST";
+const SECRET: &str = "s3cr3t/Key+With=Signs";
+const DAY: u64 = 86_400;
+
+fn s3s_fs() -> PathBuf {
+    let p = dirs_home().join(".cargo/bin/s3s-fs");
+    assert!(
+        p.exists(),
+        "s3s-fs is not installed: cargo install --locked s3s-fs@0.14.1 --features binary"
+    );
+    p
+}
+
+fn dirs_home() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").expect("HOME is set"))
+}
+
+/// Waits until something accepts connections on the port.
+fn wait_port(port: u16) {
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start_s3s(root: &Path) -> (Proc, String) {
+    let port = free_port();
+    let child = Command::new(s3s_fs())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", KEY_ID, "--secret-key", SECRET])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s3s-fs starts");
+    let p = Proc(child);
+    wait_port(port);
+    (p, format!("http://127.0.0.1:{port}"))
+}
+
+/// A file `days` days old (mtime).
+fn backup_file(dir: &Path, name: &str, age: Duration) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"not read by mimamori").unwrap();
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.set_modified(SystemTime::now() - age).unwrap();
+}
+
+/// Daily backups `from..=to` days ago (hour 3 of each), skipping `gaps`.
+fn daily(dir: &Path, from: u64, to: u64, gaps: &[u64]) {
+    for d in from..=to {
+        if !gaps.contains(&d) {
+            backup_file(
+                dir,
+                &format!("db-{d:03}.dump"),
+                Duration::from_secs(d * DAY + 3600),
+            );
+        }
+    }
+}
+
+fn config(backups: &str) -> String {
+    format!(
+        r#"
+secrets:
+  s3_key_id: {{env: TEST_S3_KEY_ID}}
+  s3_secret: {{env: TEST_S3_SECRET}}
+services:
+  - name: portal
+    display_name: {{ja: ポータル, en: Portal}}
+    transactions:
+      - name: top
+        steps:
+          - name: get
+            url: http://127.0.0.1:9/
+backups:
+{backups}
+"#
+    )
+}
+
+fn plans_of(yaml: &str, secret: &str) -> Vec<Arc<BackupPlan>> {
+    let cfg = mimamori::config::parse(yaml, "backups.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let secret = secret.to_string();
+    backup::plans(&cfg, &move |k| match k {
+        "TEST_S3_KEY_ID" => Some(KEY_ID.to_string()),
+        "TEST_S3_SECRET" => Some(secret.clone()),
+        _ => None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn s3_entry(endpoint: &str, bucket: &str, prefix: &str, extra: &str) -> String {
+    format!(
+        r#"  - service: portal
+    name: db
+    display_name: {{ja: データベース, en: Database}}
+    s3:
+      endpoint: {endpoint}
+      bucket: {bucket}
+      prefix: {prefix}
+      access_key_id: ${{secret:s3_key_id}}
+      secret_access_key: ${{secret:s3_secret}}
+    timeout: 10s
+{extra}"#
+    )
+}
+
+/// One check, recorded; the exposition's backup lines.
+async fn observe(plan: &BackupPlan) -> String {
+    let registry = prometheus::Registry::new();
+    let m = BackupMetrics::new(&registry);
+    backup::run_once(plan, &m).await;
+    let mut out = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&registry.gather(), &mut out)
+        .unwrap();
+    out
+}
+
+fn value(exposition: &str, metric: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find(|l| l.starts_with(&format!("{metric}{{")))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+fn now_secs() -> f64 {
+    Utc::now().timestamp() as f64
+}
+
+#[tokio::test]
+async fn s3_fresh_full_and_private() {
+    let root = tempfile::tempdir().unwrap();
+    let bucket = root.path().join("backups");
+    daily(&bucket.join("portal"), 0, 200, &[]);
+    // Outside the prefix: not counted.
+    backup_file(
+        &bucket.join("other"),
+        "x.dump",
+        Duration::from_secs(400 * DAY),
+    );
+    let (_s3, endpoint) = start_s3s(root.path());
+    let plans = plans_of(
+        &config(&s3_entry(&endpoint, "backups", "portal/", "")),
+        SECRET,
+    );
+    let out = observe(&plans[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(1.0),
+        "{out}"
+    );
+    let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
+    assert!(now_secs() - newest < 2.0 * 3600.0, "{out}");
+    let oldest = value(&out, "mimamori_backup_oldest_timestamp_seconds").unwrap();
+    assert!(
+        (now_secs() - oldest - (200 * DAY + 3600) as f64).abs() < 60.0,
+        "{out}"
+    );
+    let required = value(&out, "mimamori_backup_retention_required_timestamp_seconds").unwrap();
+    assert!(oldest < required, "200 days is more than 6 months: {out}");
+    assert_eq!(
+        value(&out, "mimamori_backup_dates_expected"),
+        Some(WINDOW_DATES as f64)
+    );
+    assert_eq!(
+        value(&out, "mimamori_backup_dates_covered"),
+        Some(WINDOW_DATES as f64),
+        "{out}"
+    );
+    // s3s-fs refuses every unsigned request.
+    assert_eq!(
+        value(&out, "mimamori_backup_anonymous_access_refused"),
+        Some(1.0),
+        "{out}"
+    );
+    let (ok, report) = crate::common::promtool_check_metrics(&out);
+    assert!(ok, "{report}\n{out}");
+    assert!(!out.contains(SECRET) && !out.contains(KEY_ID));
+}
+
+#[tokio::test]
+async fn s3_stale_gap_and_short_retention() {
+    let root = tempfile::tempdir().unwrap();
+    let bucket = root.path().join("backups");
+    // Newest 3 days old, 40 days back, a gap 10 days ago.
+    daily(&bucket.join("db"), 3, 40, &[10]);
+    let (_s3, endpoint) = start_s3s(root.path());
+    let plans = plans_of(&config(&s3_entry(&endpoint, "backups", "db", "")), SECRET);
+    let out = observe(&plans[0]).await;
+    let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
+    assert!(now_secs() - newest > 26.0 * 3600.0, "stale: {out}");
+    let oldest = value(&out, "mimamori_backup_oldest_timestamp_seconds").unwrap();
+    let required = value(&out, "mimamori_backup_retention_required_timestamp_seconds").unwrap();
+    assert!(oldest > required, "40 days is short of 6 months: {out}");
+    let covered = value(&out, "mimamori_backup_dates_covered").unwrap();
+    // Days 3..=40 but the gap; days 1 and 2 are missing too. Hour 3 of
+    // the day before around midnight in Tokyo can land on a neighbouring
+    // date, so allow one either way.
+    assert!((covered - 37.0).abs() <= 1.0, "{out}");
+    assert!(covered < value(&out, "mimamori_backup_dates_expected").unwrap());
+}
+
+#[tokio::test]
+async fn s3_dates_from_names_and_since() {
+    let root = tempfile::tempdir().unwrap();
+    let bucket = root.path().join("names");
+    let today = Utc::now().with_timezone(&backup::TZ).date_naive();
+    for d in 1..=5u64 {
+        let date = today - chrono::Days::new(d);
+        backup_file(
+            &bucket,
+            &format!("db-{}.tar", date.format("%Y%m%d")),
+            Duration::ZERO,
+        );
+    }
+    backup_file(&bucket, "README.txt", Duration::from_secs(900 * DAY));
+    let (_s3, endpoint) = start_s3s(root.path());
+    let since = today - chrono::Days::new(5);
+    let extra = format!(
+        "    name_pattern: 'db-(?P<year>\\d{{4}})(?P<month>\\d\\d)(?P<day>\\d\\d)'\n    since: {since}\n"
+    );
+    let plans = plans_of(&config(&s3_entry(&endpoint, "names", "", &extra)), SECRET);
+    let out = observe(&plans[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_dates_expected"),
+        Some(5.0),
+        "{out}"
+    );
+    assert_eq!(
+        value(&out, "mimamori_backup_dates_covered"),
+        Some(5.0),
+        "{out}"
+    );
+    let oldest = value(&out, "mimamori_backup_oldest_timestamp_seconds").unwrap();
+    let required = value(&out, "mimamori_backup_retention_required_timestamp_seconds").unwrap();
+    // Retention is held from `since`: the oldest backup is dated that day.
+    assert_eq!(oldest, required, "{out}");
+    let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
+    let yesterday: DateTime<Utc> = backup::TZ
+        .from_local_datetime(&(today - chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(newest, yesterday.timestamp() as f64, "{out}");
+}
+
+use chrono::TimeZone;
+
+#[tokio::test]
+async fn s3_wrong_credentials_and_endpoint_down() {
+    let root = tempfile::tempdir().unwrap();
+    daily(&root.path().join("backups"), 0, 3, &[]);
+    let (mut s3, endpoint) = start_s3s(root.path());
+    let plans = plans_of(
+        &config(&s3_entry(&endpoint, "backups", "", "")),
+        "wrong-secret",
+    );
+    let err = backup::check(&plans[0]).await.unwrap_err();
+    assert_eq!(err.reason, Reason::Credentials, "{err:?}");
+    assert!(!err.message.contains("wrong-secret"), "{err:?}");
+    assert!(!err.message.contains(KEY_ID), "{err:?}");
+    let out = observe(&plans[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(0.0),
+        "{out}"
+    );
+    assert!(out.contains(r#"mimamori_backup_check_failures_total{backup="db",reason="credentials",service="portal"} 1"#), "{out}");
+    // A failed check is not a stale backup: no freshness is claimed.
+    assert_eq!(
+        value(&out, "mimamori_backup_last_success_timestamp_seconds"),
+        None,
+        "{out}"
+    );
+
+    let plans = plans_of(&config(&s3_entry(&endpoint, "missing", "", "")), SECRET);
+    let err = backup::check(&plans[0]).await.unwrap_err();
+    assert_eq!(err.reason, Reason::NotFound, "{err:?}");
+
+    s3.kill();
+    let plans = plans_of(&config(&s3_entry(&endpoint, "backups", "", "")), SECRET);
+    let err = backup::check(&plans[0]).await.unwrap_err();
+    assert_eq!(err.reason, Reason::Unreachable, "{err:?}");
+}
+
+/// moto's S3 server with a public-read bucket: anonymous list and read are
+/// allowed, which must show as 0.
+#[tokio::test]
+async fn s3_anonymous_access_allowed() {
+    let port = free_port();
+    let moto = Command::new("python3")
+        .args(["-m", "moto.server", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(moto) = moto else {
+        panic!("python3 is needed: apt-get install python3; python3 -m pip install 'moto[server]==5.2.1'");
+    };
+    let _moto = Proc(moto);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let start = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if client.get(format!("{endpoint}/")).send().await.is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "moto does not start: python3 -m pip install 'moto[server]==5.2.1'"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = client
+        .put(format!("{endpoint}/open"))
+        .header("x-amz-acl", "public-read")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{r:?}");
+    let r = client
+        .put(format!("{endpoint}/open/db-1.dump"))
+        .header("x-amz-acl", "public-read")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{r:?}");
+    let plans = plans_of(&config(&s3_entry(&endpoint, "open", "", "")), SECRET);
+    let out = observe(&plans[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(1.0),
+        "{out}"
+    );
+    assert_eq!(
+        value(&out, "mimamori_backup_anonymous_access_refused"),
+        Some(0.0),
+        "{out}"
+    );
+}
+
+fn dir_entry(dir: &Path) -> String {
+    format!(
+        "  - service: portal\n    name: files\n    display_name: {{ja: ファイル, en: Files}}\n    directory: {}\n",
+        dir.display()
+    )
+}
+
+#[tokio::test]
+async fn directory_fresh_stale_gap_and_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    daily(&dir.path().join("nested"), 0, 190, &[]);
+    let plans = plans_of(&config(&dir_entry(dir.path())), SECRET);
+    let out = observe(&plans[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(1.0),
+        "{out}"
+    );
+    assert_eq!(
+        value(&out, "mimamori_backup_dates_covered"),
+        Some(WINDOW_DATES as f64),
+        "{out}"
+    );
+    let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
+    assert!(now_secs() - newest < 2.0 * 3600.0, "{out}");
+    // Not applicable to a directory: no series.
+    assert_eq!(
+        value(&out, "mimamori_backup_anonymous_access_refused"),
+        None,
+        "{out}"
+    );
+
+    let stale = tempfile::tempdir().unwrap();
+    daily(stale.path(), 3, 30, &[7]);
+    let plans = plans_of(&config(&dir_entry(stale.path())), SECRET);
+    let out = observe(&plans[0]).await;
+    let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
+    assert!(now_secs() - newest > 50.0 * 3600.0, "{out}");
+    let covered = value(&out, "mimamori_backup_dates_covered").unwrap();
+    assert!((covered - 27.0).abs() <= 1.0, "{out}");
+    let oldest = value(&out, "mimamori_backup_oldest_timestamp_seconds").unwrap();
+    let required = value(&out, "mimamori_backup_retention_required_timestamp_seconds").unwrap();
+    assert!(oldest > required, "{out}");
+
+    let gone = dir.path().join("does-not-exist");
+    let plans = plans_of(&config(&dir_entry(&gone)), SECRET);
+    let err = backup::check(&plans[0]).await.unwrap_err();
+    assert_eq!(err.reason, Reason::NotFound, "{err:?}");
+}
+
+/// Generates from `deploy/aoulu-backups.yaml` into `out`.
+fn generate_backups(out: &Path) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let st = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .arg("generate")
+        .arg("--config")
+        .arg(repo.join("deploy/aoulu-backups.yaml"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("mimamori starts");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("promtool")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("promtool runs (apt-get install prometheus; scripts/test.sh does)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The backup alerts pass `promtool check rules` and their generated
+/// scenarios pass `promtool test rules`; a broken threshold fails them; the
+/// routing still passes amtool. Without `backups:` no backup file is written.
+#[test]
+fn generated_backup_rules_pass_promtool_and_can_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_backups(dir.path());
+    let rules = dir.path().join("rules");
+    let (ok, text) = promtool(&rules, &["check", "rules", "mimamori-backups.yml"]);
+    assert!(ok && text.contains("SUCCESS: 12 rules found"), "{text}");
+    let tests = rules.join("tests");
+    let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-backups.yaml"]);
+    assert!(ok, "{text}");
+    let st = Command::new("amtool")
+        .arg("check-config")
+        .arg(dir.path().join("deploy/alertmanager/alertmanager.yml"))
+        .output()
+        .expect("amtool runs (apt-get install prometheus-alertmanager)");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+
+    // Page a stale backup at 60h instead of 50h: the scenarios notice.
+    let file = rules.join("mimamori-backups.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let page = (26 + 24) * 3600;
+    assert!(text.contains(&format!("> {page}")), "{text}");
+    std::fs::write(
+        &file,
+        text.replace(&format!("> {page}"), &format!("> {}", page + 36_000)),
+    )
+    .unwrap();
+    let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-backups.yaml"]);
+    assert!(!ok && text.contains("BackupVeryStale"), "{text}");
+
+    let plain = tempfile::tempdir().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config"])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
+        .arg("--out")
+        .arg(plain.path())
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    assert!(!plain.path().join("rules/mimamori-backups.yml").exists());
+    assert!(!plain
+        .path()
+        .join("rules/tests/mimamori-backups.yaml")
+        .exists());
+}
+
+/// The exporter lists backups on shard 0 only, and its exposition (with the
+/// backup families) passes `promtool check metrics`.
+#[tokio::test]
+async fn exporter_checks_backups_on_shard_zero_only() {
+    use mimamori::config::Shard;
+    use mimamori::server::{App, AppOptions, ConfigSource};
+    let dir = tempfile::tempdir().unwrap();
+    daily(dir.path(), 0, 2, &[]);
+    let cfg = mimamori::config::parse(&config(&dir_entry(dir.path())), "b.yaml").unwrap();
+    let start = |shard: Shard| {
+        App::start(
+            cfg.clone(),
+            AppOptions {
+                env: Arc::new(|_| Some("x".into())),
+                shard: Some(shard),
+                ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg.clone())))
+            },
+        )
+        .unwrap()
+    };
+    let first = start(Shard::new(0, 2).unwrap());
+    let second = start(Shard::new(1, 2).unwrap());
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = first.metrics.render();
+        if text.contains("mimamori_backup_check_success{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other = second.metrics.render();
+    first.stop();
+    second.stop();
+    assert!(
+        text.contains(r#"mimamori_backup_check_success{backup="files",service="portal"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"mimamori_backup_dates_covered{backup="files",service="portal"} 2"#),
+        "{text}"
+    );
+    assert!(!other.contains("mimamori_backup_check_success{"), "{other}");
+    let (ok, report) = crate::common::promtool_check_metrics(&text);
+    assert!(ok, "{report}");
+}
+
+/// A reload that removes a backup removes its series and stops its checks.
+#[tokio::test]
+async fn reload_without_the_backup_removes_its_series() {
+    use mimamori::server::{App, AppOptions, ConfigSource};
+    let dir = tempfile::tempdir().unwrap();
+    daily(&dir.path().join("b"), 0, 2, &[]);
+    let file = dir.path().join("mimamori.yaml");
+    std::fs::write(&file, config(&dir_entry(&dir.path().join("b")))).unwrap();
+    let cfg = mimamori::config::load(&file).unwrap();
+    let app = App::start(
+        cfg,
+        AppOptions {
+            env: Arc::new(|_| Some("x".into())),
+            ..AppOptions::new(ConfigSource::File(file.clone()))
+        },
+    )
+    .unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.metrics.render();
+        if text.contains("mimamori_backup_check_success{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.contains("mimamori_backup_check_success{"), "{text}");
+    std::fs::write(
+        &file,
+        config("  []\n").replace("backups:\n  []", "backups: []"),
+    )
+    .unwrap();
+    app.reload().unwrap();
+    let text = app.metrics.render();
+    app.stop();
+    assert!(!text.contains("mimamori_backup_"), "{text}");
+}
