@@ -63,6 +63,17 @@ pub struct SelfCheckTarget {
     pub status: Vec<StatusSpec>,
 }
 
+/// The URL with any password in it replaced by `****`.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn default_status() -> Vec<StatusSpec> {
     vec![StatusSpec { lo: 200, hi: 399 }]
 }
@@ -76,6 +87,34 @@ impl SelfCheck {
             .flatten()
             .filter_map(|n| self.targets.iter().find(|t| t.name.as_str() == n))
             .collect()
+    }
+
+    /// What `mimamori check` prints: each location's targets, or nothing
+    /// without self-checks.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        if self.locations.is_empty() {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "self-checks (every {}, timeout {}; a location is blind when all of its targets fail):",
+            self.interval, self.timeout
+        );
+        for loc in self.locations.keys() {
+            let targets: Vec<String> = self
+                .targets_of(loc)
+                .iter()
+                .map(|t| match (&t.tcp, &t.url) {
+                    (Some(a), _) => format!("{} (tcp {a})", t.name),
+                    (None, Some(u)) => format!("{} ({})", t.name, without_password(u)),
+                    (None, None) => t.name.to_string(),
+                })
+                .collect();
+            let _ = writeln!(out, "  {loc}: {}", targets.join(", "));
+        }
+        out
     }
 
     /// Cross-field rules: one of `tcp` and `url` per target, unique names,
@@ -116,7 +155,10 @@ impl SelfCheck {
                     Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
                     _ => errs.push(src.error(
                         &tp.key("url"),
-                        format!("'{url}' is not an http:// or https:// URL"),
+                        format!(
+                            "'{}' is not an http:// or https:// URL",
+                            without_password(url)
+                        ),
                     )),
                 },
                 _ => errs.push(src.error(&tp.key("name"), "set exactly one of 'tcp' and 'url'")),

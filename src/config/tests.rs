@@ -208,4 +208,17 @@ fn self_check_errors_name_their_field() {
         ok.self_check.targets[1].status,
         vec![StatusSpec { lo: 200, hi: 399 }]
     );
+    assert_eq!(
+        ok.self_check.describe(),
+        "self-checks (every 30s, timeout 5s; a location is blind when all of its targets fail):\n  tokyo-a: web (https://www.example/), gw (tcp 192.0.2.1:53)\n"
+    );
+    let secret = parse(
+        &sc("  targets:\n    - {name: web, url: 'https://u:pw@www.example/'}\n  locations:\n    tokyo-a: [web]\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    let text = secret.self_check.describe();
+    assert!(!text.contains("pw@"), "{text}");
+    assert!(text.contains("https://u:****@www.example/"), "{text}");
+    assert_eq!(SelfCheck::default().describe(), "");
 }
