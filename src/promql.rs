@@ -36,6 +36,10 @@ pub mod metric {
     pub const TLS_CERTIFICATE_EXPIRY: &str = "mimamori_tls_certificate_expiry_timestamp_seconds";
     pub const TLS_LEGACY_ACCEPTED: &str = "mimamori_tls_legacy_accepted";
     pub const PLAIN_HTTP_REFUSED: &str = "mimamori_plain_http_refused";
+    /// 1 while the prober can see (some self-check target of its location answers).
+    pub const PROBER_HEALTHY: &str = "mimamori_prober_healthy";
+    pub const PROBER_UNHEALTHY_SINCE: &str = "mimamori_prober_unhealthy_since_timestamp_seconds";
+    pub const SELF_CHECK_SUCCESS: &str = "mimamori_self_check_success";
     /// Prometheus' own scrape health series.
     pub const UP: &str = "up";
     /// Prometheus' series of pending and firing alerts.
@@ -264,6 +268,17 @@ pub fn probe_success_fresh(sel: &Selector, max_age_ms: u64, job: &str) -> String
     )
 }
 
+/// `expr` (probe results) without the results of probers that are blind
+/// (`mimamori_prober_healthy == 0` of the probers' `job`): a blind
+/// location's results are unknown, neither failure nor success, so it drops
+/// out of the quorum's count like a location that does not report.
+pub fn probe_success_seen(expr: &str, job: &str) -> String {
+    format!(
+        "({expr} unless on (job, instance) ({} == 0))",
+        Selector::new().eq("job", job).of(metric::PROBER_HEALTHY)
+    )
+}
+
 /// `up == 0` of the probers' `job`: targets whose last scrape failed.
 pub fn probers_down(job: &str) -> String {
     format!("({} == 0)", Selector::new().eq("job", job).of(metric::UP))
@@ -308,10 +323,18 @@ pub fn while_failing(expr: &str, service_failing: &str) -> String {
 
 /// Per (service, reason): failed runs counted in the last `range` (a PromQL duration).
 pub fn failures_by_reason(sel: &Selector, range: &str) -> String {
-    format!(
-        "sum by (service, reason) (increase({}[{range}]))",
-        sel.of(metric::PROBE_FAILURES)
-    )
+    failures_by_reason_of(&failures_increase(sel, range))
+}
+
+/// `increase(mimamori_probe_failures_total{…}[range])`, per series.
+pub fn failures_increase(sel: &Selector, range: &str) -> String {
+    format!("increase({}[{range}])", sel.of(metric::PROBE_FAILURES))
+}
+
+/// [`failures_by_reason`] over any per-series increase, e.g. one from which
+/// [`probe_success_seen`] dropped the blind probers.
+pub fn failures_by_reason_of(increase: &str) -> String {
+    format!("sum by (service, reason) ({increase})")
 }
 
 /// Per service: how many locations report (from a per-location failing expression).
@@ -477,6 +500,14 @@ mod tests {
             lat.good,
             transaction_prober(&sel, "mimamori"),
             transactions_blind(&sel, "mimamori"),
+            location_failing_of(
+                &probe_success_seen(&probe_success_fresh(&sel, 22_500, "mimamori"), "mimamori"),
+                &[("a".into(), "b".into())],
+            ),
+            failures_by_reason_of(&probe_success_seen(
+                &failures_increase(&sel, "30s"),
+                "mimamori",
+            )),
         ] {
             promql_parser::parser::parse(&e).unwrap_or_else(|err| panic!("{e}: {err}"));
         }

@@ -21,5 +21,6 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let report = crate::probe::plan::check_report(&cfg, shard)?;
     print!("{report}");
     print!("{}", crate::backup::describe(&cfg, shard));
+    print!("{}", cfg.self_check.describe());
     Ok(ExitCode::SUCCESS)
 }

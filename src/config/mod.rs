@@ -16,6 +16,7 @@ pub mod duration;
 pub mod locate;
 mod operations;
 mod schema;
+mod selfcheck;
 pub mod shard;
 pub mod template;
 mod validate;
@@ -30,6 +31,7 @@ pub use duration::Dur;
 use locate::{Locator, Path, Pos};
 pub use operations::*;
 pub use schema::*;
+pub use selfcheck::{SelfCheck, SelfCheckTarget};
 pub use shard::Shard;
 pub use template::{Part, Template};
 

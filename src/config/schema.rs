@@ -31,6 +31,10 @@ pub struct Config {
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
+    /// Endpoints each location's probers check to know whether they can see
+    /// anything at all (see the README's "When the prober is blind").
+    #[serde(default)]
+    pub self_check: SelfCheck,
     /// Where services' backups are kept and what they are held to (see `backup.rs`).
     #[serde(default)]
     pub backups: Vec<Backup>,

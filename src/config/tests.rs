@@ -174,3 +174,59 @@ fn shipped_aoulu_config_is_valid() {
     }
     assert!(c.warnings().is_empty(), "{:?}", c.warnings());
 }
+
+#[test]
+fn self_check_errors_name_their_field() {
+    let sc = |body: &str| format!("{VALID}self_check:\n{body}");
+    let cases: Vec<(String, &str)> = vec![
+        (sc("  targets:\n    - {name: gw, tcp: 10.0.0.1:53, url: 'https://x.example/'}\n"), "t.yaml:29:8: self_check.targets[0].name: set exactly one of 'tcp' and 'url'"),
+        (sc("  targets:\n    - {name: gw}\n"), "t.yaml:29:8: self_check.targets[0].name: set exactly one of 'tcp' and 'url'"),
+        (sc("  targets:\n    - {name: gw, tcp: 10.0.0.1}\n"), "t.yaml:29:18: self_check.targets[0].tcp: '10.0.0.1' is not host:port (e.g. 192.0.2.1:53)"),
+        (sc("  targets:\n    - {name: gw, url: 'ftp://x.example/'}\n"), "t.yaml:29:18: self_check.targets[0].url: 'ftp://x.example/' is not an http:// or https:// URL"),
+        (sc("  targets:\n    - {name: gw, tcp: 'a:1'}\n    - {name: gw, tcp: 'b:1'}\n"), "t.yaml:30:8: self_check.targets[1].name: duplicate self-check target 'gw'"),
+        (sc("  targets:\n    - {name: gw, tcp: 'a:1'}\n  locations:\n    tokyo-a: [gw, dns]\n"), "t.yaml:31:19: self_check.locations.tokyo-a[1]: unknown self-check target 'dns'"),
+        (sc("  timeout: 1m\n"), "t.yaml:28:3: self_check.timeout: must be greater than 0s and at most the interval (30s)"),
+        (sc("  targets:\n    - {name: gw, tcp: 'a:1', colour: red}\n"), "t.yaml:29:30: self_check.targets[0]: unknown field `colour`, expected one of `name`, `tcp`, `url`, `status`"),
+    ];
+    let mut failures = Vec::new();
+    for (src, want) in &cases {
+        let got = match parse(src, "t.yaml") {
+            Ok(_) => "<loaded>".to_string(),
+            Err(e) => e.0[0].to_string(),
+        };
+        if got != *want {
+            failures.push(format!("want: {want}\n got: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let ok = parse(
+        &sc("  targets:\n    - {name: gw, tcp: '192.0.2.1:53'}\n    - {name: web, url: 'https://www.example/'}\n  locations:\n    tokyo-a: [web, gw]\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    let names: Vec<&str> = ok
+        .self_check
+        .targets_of("tokyo-a")
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["web", "gw"]);
+    assert!(ok.self_check.targets_of("osaka-b").is_empty());
+    assert_eq!(
+        ok.self_check.targets[1].status,
+        vec![StatusSpec { lo: 200, hi: 399 }]
+    );
+    assert_eq!(
+        ok.self_check.describe(),
+        "self-checks (every 30s, timeout 5s; a location is blind when all of its targets fail):\n  tokyo-a: web (https://www.example/), gw (tcp 192.0.2.1:53)\n"
+    );
+    let secret = parse(
+        &sc("  targets:\n    - {name: web, url: 'https://u:pw@www.example/'}\n  locations:\n    tokyo-a: [web]\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    let text = secret.self_check.describe();
+    assert!(!text.contains("pw@"), "{text}");
+    assert!(text.contains("https://u:****@www.example/"), "{text}");
+    assert_eq!(SelfCheck::default().describe(), "");
+}

@@ -114,6 +114,7 @@ impl Config {
             }
         }
         self.validate_alerting(&mut errs);
+        self.self_check.validate(&src, &mut errs);
         errs
     }
 

@@ -45,7 +45,7 @@ fn common(cfg: &Config) -> String {
          `location`, never by `instance`: a transaction fails at a location only while every prober running it there \
          sees it fail, a pair failing together is one failing location, and the quorum counts locations. A dead shard leaves its transactions unprobed at that location: they drop out (no failure \
          time, no page) and `MimamoriTransactionsBlind` names them; a dead twin of a pair leaves nothing blind. \
-         The service is blind (`MimamoriServiceBlind`, page) only when no location reports it at all.\n\
+         A prober that fails every self-check target is blind (`MimamoriProberBlind`, ticket): its results are unknown, so the quorum is taken over the locations that still see. The service is blind (`MimamoriServiceBlind`, page) only when no location reports it at all (or every reporting one is blind).\n\
          - **Announced maintenance never pages.** Inside the window (and its grace) nothing is failure time, so \
          the availability burn stays at 0; latency alerts fire only when their whole short window was operating time, so answers given during maintenance cannot page after it. Because \
          availability alerts burn against wall-clock windows, the short operating time just after a window cannot \
@@ -72,9 +72,10 @@ fn common(cfg: &Config) -> String {
     o.push_str(
         "## Prober health and certificates\n\n\
          | alert | severity | fires when |\n|---|---|---|\n\
-         | MimamoriServiceBlind | page | no location reports the service for 5 min: its SLO is blind |\n\
+         | MimamoriServiceBlind | page | no location reports the service (or every reporting prober is blind) for 5 min: its SLO is blind |\n\
          | MimamoriProbersAbsent | page | no prober target is up for 5 min: every SLO is blind |\n\
          | MimamoriProberDown | ticket | a prober cannot be scraped for 5 min |\n\
+         | MimamoriProberBlind | ticket | every self-check target of a prober fails for 2 min: its location is blind, its results count as unknown (neither failure nor success); names the location and since when |\n\
          | MimamoriLocationFailing | ticket | one location fails while the quorum succeeds, for 10 min |\n\
          | MimamoriLocationNotReporting | ticket | a configured location sends nothing for 10 min |\n\
          | MimamoriTransactionsBlind | ticket | a prober (shard) cannot be scraped for 5 min while its location's other probers report: names each transaction only it ran (`transaction`, `location`, `instance`); blind there, never failure time |\n\
@@ -114,7 +115,7 @@ pub fn readme(cfg: &Config) -> String {
 const RECORDING_RULES: &str = "## Recording rules (contract with the dashboards)\n\n\
 | series | labels | meaning |\n\
 |---|---|---|\n\
-| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (its first attempt; for a `resolve: all` transaction, at any address, or at every address with `fail_when: all_addresses`; where several probers run a transaction there, an HA pair, every one of them saw it fail) |\n\
+| `mimamori:location_failing` | service, location | 1 when that location's latest run of any transaction of the service failed (its first attempt; for a `resolve: all` transaction, at any address, or at every address with `fail_when: all_addresses`; where several probers run a transaction there, an HA pair, every one of them saw it fail); absent while the location's probers are blind (`mimamori_prober_healthy 0`: unknown, neither failure nor success) |\n\
 | `mimamori:transaction_prober` | service, transaction, location, job, instance | 1 while that prober reports the transaction, kept while it cannot be scraped (who ran what, for `MimamoriTransactionsBlind`) |\n\
 | `mimamori:service_failing` | service | 1 when a quorum of the reporting locations sees the service failing |\n\
 | `mimamori:maintenance_active` | service | 1 inside an announced (in time) maintenance window |\n\

@@ -85,6 +85,10 @@ struct Loc {
     count: String,
     bucket: String,
     up: String,
+    /// `mimamori_prober_healthy` and `mimamori_prober_unhealthy_since_timestamp_seconds`
+    /// of the location's prober; `None` writes neither (a prober without self-checks
+    /// from before they existed).
+    health: Option<(String, String)>,
 }
 
 fn healthy(samples: u64) -> Loc {
@@ -95,6 +99,7 @@ fn healthy(samples: u64) -> Loc {
         count: format!("0+1x{n}"),
         bucket: format!("0+1x{n}"),
         up: format!("1x{n}"),
+        health: None,
     }
 }
 
@@ -108,6 +113,11 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// `{service="…"}` of this service.
+    fn p_sel(&self) -> promql::Selector {
+        promql::Selector::service(&self.p.service)
+    }
+
     fn instance(loc: &str) -> String {
         format!("{loc}.probers:9732")
     }
@@ -157,6 +167,17 @@ impl Ctx<'_> {
                 series: format!("{}{{job=\"{job}\",instance=\"{inst}\"}}", metric::UP),
                 values: l.up.clone(),
             });
+            if let Some((healthy, since)) = &l.health {
+                let labels = format!("{{location=\"{loc}\",job=\"{job}\",instance=\"{inst}\"}}");
+                out.push(Series {
+                    series: format!("{}{labels}", metric::PROBER_HEALTHY),
+                    values: healthy.clone(),
+                });
+                out.push(Series {
+                    series: format!("{}{labels}", metric::PROBER_UNHEALTHY_SINCE),
+                    values: since.clone(),
+                });
+            }
         }
         out
     }
@@ -690,6 +711,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     tests.push(g);
 
     tests.extend(shard_tests(c));
+    tests.extend(blind_tests(c));
     tests.push(arithmetic(c));
     tests.push(every_address(c));
     tests
@@ -776,6 +798,210 @@ fn every_address(c: &Ctx) -> TestGroup {
         }
     }
     g
+}
+
+/// A prober that loses its uplink: every self-check target and every probe
+/// fails there. Its results are unknown, neither failure nor success, so the
+/// service is judged by the locations that still see (quorum over the *seen*
+/// locations): with three locations, a blind one plus one failing alone is
+/// not an outage (no double count); with two, the one that still sees
+/// judges alone (a real outage is not hidden); a blind location is a ticket
+/// naming it and since when.
+fn blind_tests(c: &Ctx) -> Vec<TestGroup> {
+    let mut tests = Vec::new();
+    let pre = 10 * PER_MIN;
+    let start = 10 * MIN;
+    let samples = pre + 30 * PER_MIN + 1;
+    let job = &c.cfg.alerting.job;
+    let svc = &c.p.service;
+    let failing = || Loc {
+        probe: Some(format!("1x{} 0x{}", pre - 1, samples - pre)),
+        ..healthy(samples)
+    };
+    let blind = || Loc {
+        health: Some((
+            format!("1x{} 0x{}", pre - 1, samples - pre),
+            format!("0x{} {start}x{}", pre - 1, samples - pre),
+        )),
+        ..failing()
+    };
+    let seeing = || Loc {
+        health: Some((format!("1x{}", samples - 1), format!("0x{}", samples - 1))),
+        ..healthy(samples)
+    };
+    // The configured locations, and more made up where a scenario needs them.
+    let locations = |n: usize| -> Vec<String> {
+        let mut l = c.locations.clone();
+        let mut k = 1;
+        while l.len() < n {
+            let name = format!("extra-{k}");
+            if !l.contains(&name) {
+                l.push(name);
+            }
+            k += 1;
+        }
+        l.truncate(n);
+        l
+    };
+    let with = |locations: Vec<String>| Ctx {
+        cfg: c.cfg,
+        p: c.p,
+        locations,
+        transaction: c.transaction.clone(),
+        step: c.step.clone(),
+        le: c.le.clone(),
+    };
+    let expr = |e: String, t: u64, samples: Vec<(String, f64)>| ExprTest {
+        expr: e,
+        eval_time: at(t),
+        exp_samples: samples
+            .into_iter()
+            .map(|(labels, value)| Sample { labels, value })
+            .collect(),
+    };
+    let rule = rules::prober_rules(c.cfg)
+        .rules()
+        .find(|r| r.alert.as_deref() == Some("MimamoriProberBlind"))
+        .cloned()
+        .expect("known alert");
+    let blind_ticket = |loc: &str| {
+        let inst = Ctx::instance(loc);
+        AlertTest {
+            eval_time: at(start + 5 * MIN),
+            alertname: "MimamoriProberBlind".into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("job".to_string(), job.clone()),
+                    ("instance".into(), inst.clone()),
+                    ("location".into(), loc.to_string()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(
+                    &rule,
+                    &[
+                        (LOCATION, loc),
+                        (INSTANCE, &inst),
+                        (
+                            "{{ $value | humanizeTimestamp }}",
+                            &format!("1970-01-01 00:{:02}:00 +0000 UTC", start / MIN),
+                        ),
+                    ],
+                ),
+            }],
+        }
+    };
+    let loc_failing = |loc: &str, v: f64| {
+        (
+            format!(
+                "{}{{service=\"{svc}\",location=\"{loc}\"}}",
+                rec::LOCATION_FAILING
+            ),
+            v,
+        )
+    };
+    let svc_failing = |v: f64| (format!("{}{{service=\"{svc}\"}}", rec::SERVICE_FAILING), v);
+
+    // Three locations: A blind, B fails alone, C sees the service up.
+    let l3 = locations(3);
+    let c3 = with(l3.clone());
+    let (a, b, cc) = (&l3[0], &l3[1], &l3[2]);
+    let mut g = group(
+        &format!("three locations, {a} loses its uplink (blind) while only {b} sees failures: {a} is unknown, {b} alone is no outage (not counted twice), a ticket names {a}"),
+        c3.inputs(|i| match i {
+            0 => blind(),
+            1 => Loc { health: seeing().health, ..failing() },
+            _ => seeing(),
+        }),
+    );
+    let t = start + 5 * MIN;
+    g.promql_expr_test.push(expr(
+        c3.p_sel().of(rec::LOCATION_FAILING),
+        t,
+        vec![loc_failing(b, 1.0), loc_failing(cc, 0.0)],
+    ));
+    g.promql_expr_test.push(expr(
+        c3.p_sel().of(rec::SERVICE_FAILING),
+        t,
+        vec![svc_failing(0.0)],
+    ));
+    g.alert_rule_test = c3.silent(&PAGES, &[start + 5 * MIN, start + 30 * MIN]);
+    g.alert_rule_test
+        .extend(c3.silent(&["MimamoriServiceBlind"], &[start + 10 * MIN]));
+    g.alert_rule_test.push(blind_ticket(a));
+    tests.push(g);
+
+    // Three locations: A blind, the service really down at B and C: an outage.
+    let mut g = group(
+        &format!("three locations, {a} blind while {b} and {cc} see the service down: an outage, judged by the two that see"),
+        c3.inputs(|i| match i {
+            0 => blind(),
+            _ => Loc { health: seeing().health, ..failing() },
+        }),
+    );
+    g.promql_expr_test.push(expr(
+        c3.p_sel().of(rec::LOCATION_FAILING),
+        t,
+        vec![loc_failing(b, 1.0), loc_failing(cc, 1.0)],
+    ));
+    g.promql_expr_test.push(expr(
+        c3.p_sel().of(rec::SERVICE_FAILING),
+        t,
+        vec![svc_failing(1.0)],
+    ));
+    tests.push(g);
+
+    // Two locations: A blind, B sees the service down: B judges alone.
+    let l2 = locations(2);
+    let c2 = with(l2.clone());
+    let (a, b) = (&l2[0], &l2[1]);
+    let mut g = group(
+        &format!("two locations, {a} blind while {b} sees the service down: {b} judges alone, the outage is not hidden"),
+        c2.inputs(|i| match i {
+            0 => blind(),
+            _ => Loc { health: seeing().health, ..failing() },
+        }),
+    );
+    g.promql_expr_test.push(expr(
+        c2.p_sel().of(rec::LOCATION_FAILING),
+        t,
+        vec![loc_failing(b, 1.0)],
+    ));
+    g.promql_expr_test.push(expr(
+        c2.p_sel().of(rec::SERVICE_FAILING),
+        t,
+        vec![svc_failing(1.0)],
+    ));
+    tests.push(g);
+
+    // Two locations: A blind, B sees the service up: no failure, no success
+    // from A; the SLI is B's.
+    let mut g = group(
+        &format!("two locations, {a} blind while {b} sees the service up: no failure time, {a} neither fails nor passes"),
+        c2.inputs(|i| match i {
+            0 => blind(),
+            _ => seeing(),
+        }),
+    );
+    g.promql_expr_test.push(expr(
+        c2.p_sel().of(rec::LOCATION_FAILING),
+        t,
+        vec![loc_failing(b, 0.0)],
+    ));
+    g.promql_expr_test.push(expr(
+        c2.p_sel().of(rec::AVAILABILITY_ERRORS),
+        t,
+        vec![(
+            format!("{}{{service=\"{svc}\"}}", rec::AVAILABILITY_ERRORS),
+            0.0,
+        )],
+    ));
+    g.alert_rule_test = c2.silent(&PAGES, &[start + 30 * MIN]);
+    g.alert_rule_test
+        .extend(c2.silent(&["MimamoriLocationFailing"], &[start + 20 * MIN]));
+    g.alert_rule_test.push(blind_ticket(a));
+    tests.push(g);
+    tests
 }
 
 /// One prober process in a sharding or HA scenario: the transactions it
@@ -1052,6 +1278,7 @@ fn arithmetic(c: &Ctx) -> TestGroup {
             count: "_ 0+20x23".into(),
             bucket: "_ 0+19x23".into(),
             up: "_ 1x23".into(),
+            health: None,
         }),
     );
     let t = at(6 * MIN);

@@ -365,9 +365,13 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
 pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     let s = sel(p);
     let mut fast = Vec::new();
+    // A blind prober's results are unknown (mimamori_prober_healthy == 0).
     fast.push(record(
         rec::LOCATION_FAILING,
-        promql::location_failing(&s, &p.all_addresses),
+        promql::location_failing_of(
+            &promql::probe_success_seen(&s.of(metric::PROBE_SUCCESS), &cfg.alerting.job),
+            &p.all_addresses,
+        ),
     ));
     fast.push(record(
         rec::TRANSACTION_PROBER,
@@ -463,14 +467,17 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
     let dash = service_dashboard(cfg, &p.service);
     let mut out = vec![Rule {
         alert: Some("MimamoriServiceBlind".into()),
-        expr: format!("absent({})", s.of(metric::PROBE_SUCCESS)),
+        expr: format!(
+            "absent({})",
+            promql::probe_success_seen(&s.of(metric::PROBE_SUCCESS), &cfg.alerting.job)
+        ),
         for_: Some("5m".into()),
-        labels: labels(&[("severity", "page")]),
+        labels: labels(&[("service", &p.service), ("severity", "page")]),
         annotations: annotations(
             format!("{ja}: どの拠点からも監視できていません / {en}: no location is probing the service"),
             format!(
-                "{ja} の監視結果が5分間どの拠点からも届いていません。SLO は計測できず、障害があっても通知されません。\n\
-                 No probe results for {en} from any location for 5 minutes: the SLO is blind and an outage would go unnoticed."
+                "{ja} の監視結果が5分間どの拠点からも届いていないか、届いている拠点のプローバーがすべて自己診断に失敗しています（MimamoriProberBlind）。SLO は計測できず、障害があっても通知されません。\n\
+                 No usable probe results for {en} from any location for 5 minutes (none arrive, or every reporting prober fails its self-checks, see MimamoriProberBlind): the SLO is blind and an outage would go unnoticed."
             ),
             runbook(cfg, &p.service, "probers"),
             dash.clone(),
@@ -571,6 +578,26 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
                 format!(
                     "Prometheus が5分間 {INSTANCE} をスクレイプできていません。そのプローバーの監視結果は SLO の判定に使われていません。同じ拠点で他のシャードや冗長ペアが動いていればその拠点は判定を続け、このプローバーだけが担当していた取引は MimamoriTransactionsBlind が挙げます。\n\
                      Prometheus has failed to scrape {INSTANCE} for 5 minutes; its results no longer count towards the SLO. Its location still counts while other shards or an HA twin there report; transactions only it ran are named by MimamoriTransactionsBlind."
+                ),
+                rb("probers"),
+                dash.clone(),
+            ),
+            ..Rule::default()
+        },
+        Rule {
+            alert: Some("MimamoriProberBlind".into()),
+            expr: format!(
+                "{} > 0\nand on (job, instance, location)\n{} == 0",
+                Selector::new().eq("job", job).of(metric::PROBER_UNHEALTHY_SINCE),
+                Selector::new().eq("job", job).of(metric::PROBER_HEALTHY)
+            ),
+            for_: Some("2m".into()),
+            labels: labels(&[("severity", "ticket")]),
+            annotations: annotations(
+                format!("拠点 {LOCATION} のプローバー {INSTANCE} が外部に到達できません / Prober {INSTANCE} at location {LOCATION} is blind"),
+                format!(
+                    "拠点 {LOCATION} のプローバー {INSTANCE} は {{{{ $value | humanizeTimestamp }}}} から自己診断先（self_check）のすべてに失敗しています（回線断の可能性）。その間この拠点の監視結果は不明として扱い、障害にも正常にも数えていません。他の拠点で判定を続けています。\n\
+                     Prober {INSTANCE} at {LOCATION} has failed every self-check target since {{{{ $value | humanizeTimestamp }}}} (its uplink is probably down). Its results count as unknown, neither failure nor success, while this lasts; the other locations still judge the SLO."
                 ),
                 rb("probers"),
                 dash.clone(),

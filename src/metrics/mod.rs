@@ -37,6 +37,22 @@ pub struct Metrics {
     tls_expiry: GaugeVec,
     tls_legacy: GaugeVec,
     plain_http: GaugeVec,
+    prober_healthy: GaugeVec,
+    prober_unhealthy_since: GaugeVec,
+    self_check_success: GaugeVec,
+}
+
+/// How long a transaction's latest result stays in `mimamori_probe_success`:
+/// two intervals plus the timeout after the run that produced it. A run that
+/// is skipped or late leaves the result listed for one more interval; after
+/// two missed runs the series is withdrawn, so a location whose runs mostly
+/// do not happen becomes unknown rather than repeating an old result.
+/// Measured on the monotonic clock, so a step of the wall clock changes nothing.
+pub fn stale_after(
+    interval: std::time::Duration,
+    timeout: std::time::Duration,
+) -> std::time::Duration {
+    interval * 2 + timeout
 }
 
 /// Handles for one transaction's series.
@@ -47,6 +63,9 @@ pub struct TxMetrics {
     /// In the plan's step order.
     steps: Vec<Arc<series::StepSeries>>,
     pub skipped: Arc<Counter>,
+    /// See [`stale_after`].
+    stale_after: u64,
+    store: Arc<series::Store>,
     steps_names: Vec<String>,
     tls_version: GaugeVec,
     tls_expiry: GaugeVec,
@@ -56,9 +75,9 @@ pub struct TxMetrics {
     last_tls: Vec<Option<(String, String)>>,
     /// Whether the transaction retries (attempts and final success are listed).
     retrying: bool,
-    /// With `resolve: all`: the store, where each address's series are made
-    /// when the address is first resolved and removed when it is gone.
-    every_address: Option<Arc<series::Store>>,
+    /// With `resolve: all`: each address's series are made in `store` when
+    /// the address is first resolved and removed when it is gone.
+    every_address: bool,
 }
 
 impl Metrics {
@@ -126,6 +145,30 @@ impl Metrics {
         )
         .unwrap();
         shard_info.with_label_values(&["0", "1"]).set(1.0);
+        let prober_healthy = GaugeVec::new(
+            Opts::new(
+                metric::PROBER_HEALTHY,
+                "Whether the prober can see at all (1), or every self-check target of its location fails (0) and its results are unknown; 1 without self-check targets.",
+            ),
+            &["location"],
+        )
+        .unwrap();
+        let prober_unhealthy_since = GaugeVec::new(
+            Opts::new(
+                metric::PROBER_UNHEALTHY_SINCE,
+                "When the prober last turned blind (every self-check target failing), 0 while it is healthy.",
+            ),
+            &["location"],
+        )
+        .unwrap();
+        let self_check_success = GaugeVec::new(
+            Opts::new(
+                metric::SELF_CHECK_SUCCESS,
+                "Whether the latest check of the self-check target succeeded (1) or failed (0).",
+            ),
+            &["location", "target"],
+        )
+        .unwrap();
         let build_info = GaugeVec::new(
             Opts::new(
                 metric::BUILD_INFO,
@@ -151,6 +194,9 @@ impl Metrics {
             Box::new(tls_expiry.clone()),
             Box::new(tls_legacy.clone()),
             Box::new(plain_http.clone()),
+            Box::new(prober_healthy.clone()),
+            Box::new(prober_unhealthy_since.clone()),
+            Box::new(self_check_success.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -169,6 +215,32 @@ impl Metrics {
             tls_expiry,
             tls_legacy,
             plain_http,
+            prober_healthy,
+            prober_unhealthy_since,
+            self_check_success,
+        }
+    }
+
+    /// Sets the prober's health at `location`: `healthy`, and since when
+    /// (Unix seconds) it is blind while it is not.
+    pub fn set_prober_health(&self, location: &str, healthy: bool, unhealthy_since: f64) {
+        self.prober_healthy.reset();
+        self.prober_unhealthy_since.reset();
+        self.prober_healthy
+            .with_label_values(&[location])
+            .set(if healthy { 1.0 } else { 0.0 });
+        self.prober_unhealthy_since
+            .with_label_values(&[location])
+            .set(if healthy { 0.0 } else { unhealthy_since });
+    }
+
+    /// Sets `mimamori_self_check_success` for exactly the given targets.
+    pub fn set_self_checks(&self, location: &str, results: &[(String, bool)]) {
+        self.self_check_success.reset();
+        for (t, ok) in results {
+            self.self_check_success
+                .with_label_values(&[location, t])
+                .set(if *ok { 1.0 } else { 0.0 });
         }
     }
 
@@ -209,6 +281,9 @@ impl Metrics {
                     .collect()
             },
             skipped: series.skipped.clone(),
+            stale_after: u64::try_from(stale_after(plan.interval, plan.timeout).as_nanos())
+                .unwrap_or(u64::MAX),
+            store: self.series.clone(),
             series,
             tls_version: self.tls_version.clone(),
             tls_expiry: self.tls_expiry.clone(),
@@ -216,7 +291,7 @@ impl Metrics {
             last_tls: vec![None; plan.steps.len()],
             steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
             retrying,
-            every_address: every_address.then(|| self.series.clone()),
+            every_address,
         }
     }
 
@@ -384,22 +459,31 @@ impl TxMetrics {
     /// on each resolved address's (a run that resolved nothing is recorded
     /// without an address, and the addresses' series are removed).
     pub fn record(&mut self, outcome: &Outcome) {
-        let Some(store) = self.every_address.clone() else {
+        // Listed until two intervals and the timeout from now (see [`stale_after`]).
+        let fresh_until = self.store.now().saturating_add(self.stale_after);
+        if !self.every_address {
             record_on(
                 &self.series,
                 &self.steps,
                 &self.buckets,
                 outcome,
-                self.retrying,
+                (self.retrying, fresh_until),
             );
             self.record_tls(outcome);
             return;
-        };
+        }
+        let store = self.store.clone();
         let [s, t, l] = &self.labels;
         let ips: Vec<String> = outcome.addresses.iter().map(|a| a.ip.to_string()).collect();
         store.keep_ips(l, s, t, &ips);
         if outcome.addresses.is_empty() {
-            record_on(&self.series, &[], &self.buckets, outcome, false);
+            record_on(
+                &self.series,
+                &[],
+                &self.buckets,
+                outcome,
+                (false, fresh_until),
+            );
             self.record_tls(outcome);
             return;
         }
@@ -412,7 +496,13 @@ impl TxMetrics {
                 .iter()
                 .map(|n| store.step(&series, n))
                 .collect();
-            record_on(&series, &steps, &self.buckets, &a.outcome, self.retrying);
+            record_on(
+                &series,
+                &steps,
+                &self.buckets,
+                &a.outcome,
+                (self.retrying, fresh_until),
+            );
         }
         // TLS facts stay per transaction: the last address's win.
         for a in &outcome.addresses {
@@ -454,9 +544,9 @@ fn record_on(
     steps: &[Arc<series::StepSeries>],
     buckets: &series::Buckets,
     outcome: &Outcome,
-    retrying: bool,
+    (retrying, fresh_until): (bool, u64),
 ) {
-    series.set_success(outcome.success);
+    series.set_success(outcome.success, fresh_until);
     series.duration[usize::from(outcome.success)].observe(buckets, outcome.duration.as_secs_f64());
     if !outcome.success {
         if let Some(r) = outcome.reason {

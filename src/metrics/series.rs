@@ -133,6 +133,10 @@ pub struct TxSeries {
     transaction: String,
     /// Bits of the latest result (0.0 or 1.0); [`NO_RUN`] until the first run ends.
     success: AtomicU64,
+    /// Until when (nanoseconds since the store's monotonic origin) the latest
+    /// result is listed; after that `probe_success` is withdrawn (see
+    /// [`super::stale_after`]).
+    fresh_until: AtomicU64,
     /// Indexed by `success as usize`.
     pub duration: [Histogram; 2],
     /// Indexed like [`Reason::ALL`].
@@ -153,7 +157,10 @@ pub struct TxSeries {
 const NO_RUN: u64 = u64::MAX;
 
 impl TxSeries {
-    pub fn set_success(&self, ok: bool) {
+    /// Records the latest result, listed until `fresh_until` (nanoseconds on
+    /// the store's [`Store::now`] clock).
+    pub fn set_success(&self, ok: bool, fresh_until: u64) {
+        self.fresh_until.store(fresh_until, Relaxed);
         self.success
             .store(if ok { 1.0f64 } else { 0.0f64 }.to_bits(), Relaxed);
     }
@@ -175,6 +182,21 @@ impl TxSeries {
         self.success.store(NO_RUN, Relaxed);
         self.final_success.store(NO_RUN, Relaxed);
     }
+
+    /// The latest result's bits if it is listed at `now`.
+    fn success_at(&self, now: u64) -> Option<u64> {
+        self.listed(self.success.load(Relaxed), now)
+    }
+
+    /// The latest final result's bits if it is listed at `now`.
+    fn final_success_at(&self, now: u64) -> Option<u64> {
+        self.listed(self.final_success.load(Relaxed), now)
+    }
+
+    /// `bits` unless no run ended yet or the result went stale by `now`.
+    fn listed(&self, bits: u64, now: u64) -> Option<u64> {
+        (bits != NO_RUN && now < self.fresh_until.load(Relaxed)).then_some(bits)
+    }
 }
 
 /// One step's series.
@@ -192,6 +214,8 @@ pub struct StepSeries {
 /// Every transaction's series, ordered as the exposition lists them.
 pub struct Store {
     pub buckets: Arc<Buckets>,
+    /// The monotonic origin of `fresh_until`: wall-clock steps do not move it.
+    origin: tokio::time::Instant,
     txs: RwLock<BTreeMap<Key, Arc<TxSeries>>>,
 }
 
@@ -225,6 +249,7 @@ impl Store {
     pub fn new(bounds: &[f64]) -> Self {
         Store {
             buckets: Arc::new(Buckets::new(bounds)),
+            origin: tokio::time::Instant::now(),
             txs: RwLock::default(),
         }
     }
@@ -263,6 +288,7 @@ impl Store {
                     },
                     key: (l.clone(), s.clone(), t.clone(), ip.clone()),
                     success: AtomicU64::new(NO_RUN),
+                    fresh_until: AtomicU64::new(0),
                     duration: [Histogram::new(b), Histogram::new(b)],
                     failures: Default::default(),
                     skipped: Default::default(),
@@ -342,6 +368,12 @@ impl Store {
         }
     }
 
+    /// Nanoseconds since the store's origin on the monotonic clock (tokio's,
+    /// so paused time in tests moves it).
+    pub fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// The transactions as they are now; the lock is not held while writing.
     pub fn snapshot(&self) -> Snapshot {
         let txs: Vec<Arc<TxSeries>> = self
@@ -354,6 +386,7 @@ impl Store {
         Snapshot {
             buckets: self.buckets.clone(),
             txs,
+            now: self.now(),
         }
     }
 }
@@ -362,6 +395,8 @@ impl Store {
 pub struct Snapshot {
     buckets: Arc<Buckets>,
     txs: Vec<Arc<TxSeries>>,
+    /// When it was taken ([`Store::now`]): results stale by then are left out.
+    now: u64,
 }
 
 impl Snapshot {
@@ -391,8 +426,8 @@ impl Snapshot {
             3 => self
                 .txs
                 .iter()
-                .any(|t| retrying(t) && t.final_success.load(Relaxed) != NO_RUN),
-            4 => self.txs.iter().any(|t| t.success.load(Relaxed) != NO_RUN),
+                .any(|t| retrying(t) && t.final_success_at(self.now).is_some()),
+            4 => self.txs.iter().any(|t| t.success_at(self.now).is_some()),
             6 | 7 => self
                 .txs
                 .iter()
@@ -478,11 +513,11 @@ impl Snapshot {
                             if !t.retrying.load(Relaxed) {
                                 continue;
                             }
-                            t.final_success.load(Relaxed)
+                            t.final_success_at(self.now)
                         } else {
-                            t.success.load(Relaxed)
+                            t.success_at(self.now)
                         };
-                        if bits != NO_RUN {
+                        if let Some(bits) = bits {
                             let labels = [
                                 t.ip.as_str(),
                                 t.location.as_str(),

@@ -20,6 +20,9 @@ fn plan(service: &str, transaction: &str, location: &str, steps: &[&str]) -> Tra
         transaction: transaction.into(),
     };
     p.location = location.into();
+    // Results stay listed for 2 intervals + timeout (`stale_after`): long
+    // enough that no test here sees one withdrawn unless it waits for it.
+    p.interval = Duration::from_secs(3600);
     let template = p.steps.pop().expect("one step");
     p.steps = steps
         .iter()
@@ -307,4 +310,50 @@ fn every_address_and_retries_exposition() {
     assert!(!render(&m).contains("ip=\""));
     m.forget(&p);
     assert!(!render(&m).contains("transaction=\"tx\""));
+}
+
+/// Results are withdrawn after `stale_after` (2 intervals + timeout) on the
+/// monotonic clock: a transaction whose runs stop (skipped, stuck, a clock
+/// that jumped) becomes absent, not a repeated old result.
+#[tokio::test(start_paused = true)]
+async fn a_result_older_than_two_intervals_and_the_timeout_is_withdrawn() {
+    let m = Metrics::new(&[1.0]);
+    let mut p = plan("svc", "tx", "tokyo", &["a"]);
+    p.interval = Duration::from_secs(30);
+    p.timeout = Duration::from_secs(20);
+    assert_eq!(stale_after(p.interval, p.timeout), Duration::from_secs(80));
+    let mut tx = m.transaction(&p);
+    let listed = |m: &Metrics| {
+        m.render()
+            .lines()
+            .any(|l| l.starts_with("mimamori_probe_success{"))
+    };
+    tx.record(&outcome(
+        None,
+        vec![step("a", true, [1, 2, 3, 4, 5], false)],
+    ));
+    assert!(listed(&m));
+    // One run skipped: the last result still stands.
+    tokio::time::advance(Duration::from_secs(79)).await;
+    assert!(listed(&m));
+    // Two runs missed and the timeout passed: withdrawn, not repeated.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert!(!listed(&m), "{}", m.render());
+    assert!(
+        !m.render().contains("# TYPE mimamori_probe_success"),
+        "an empty family is left out"
+    );
+    // The next run lists it again.
+    tx.record(&outcome(
+        Some(Reason::Timeout),
+        vec![step("a", false, [1, 2, 3, 4, 5], false)],
+    ));
+    assert!(m.render().contains(
+        "mimamori_probe_success{location=\"tokyo\",service=\"svc\",transaction=\"tx\"} 0\n"
+    ));
+    // Counters and histograms are never withdrawn.
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let text = m.render();
+    assert!(!text.contains("mimamori_probe_success{"));
+    assert!(text.contains("mimamori_probe_failures_total{"));
 }

@@ -290,13 +290,20 @@ impl Queries {
     pub fn new(cfg: &Config, p: &ServicePlan) -> Queries {
         let sel = Selector::service(&p.service);
         let fresh = promql::probe_success_fresh(&sel, p.round_seconds * 1500, &cfg.alerting.job);
-        let by_location = promql::location_failing_of(&fresh, &p.all_addresses);
+        // A blind prober's results are unknown: not failure, not success.
+        let seen = promql::probe_success_seen(&fresh, &cfg.alerting.job);
+        let by_location = promql::location_failing_of(&seen, &p.all_addresses);
         let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
         let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
+        // Reasons only from probers that see: a blind one's failures say nothing.
+        let increase = promql::failures_increase(&sel, &format!("{}ms", p.round_seconds * 2000));
         let reasons = promql::while_failing(
             &format!(
                 "{} > 0",
-                promql::failures_by_reason(&sel, &format!("{}ms", p.round_seconds * 2000))
+                promql::failures_by_reason_of(&promql::probe_success_seen(
+                    &increase,
+                    &cfg.alerting.job
+                ))
             ),
             &failing,
         );

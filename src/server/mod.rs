@@ -24,6 +24,7 @@ pub use body::Body;
 pub use webconfig::{LiveWeb, Web};
 
 mod body;
+pub mod selfcheck;
 pub mod webconfig;
 
 /// Reads environment variables for `${env:...}` and secrets.
@@ -69,6 +70,8 @@ pub struct App {
     shard_override: Option<Shard>,
     env: EnvFn,
     extension: Option<Arc<dyn Extension>>,
+    /// The self-check loop (see [`selfcheck`]), stopped with the app.
+    self_check: Mutex<Option<tokio::task::AbortHandle>>,
     /// The backup checks (run by shard 0 only).
     backups: Mutex<crate::backup::Checks>,
 }
@@ -157,7 +160,14 @@ impl App {
         for w in cfg.warnings() {
             tracing::warn!("{w}");
         }
-        Ok(Arc::new(App {
+        metrics.set_prober_health(
+            location_override
+                .as_deref()
+                .unwrap_or(cfg.global.location.as_str()),
+            true,
+            0.0,
+        );
+        let app = Arc::new(App {
             scrapes: Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES)),
             metrics,
             config: RwLock::new(Arc::new(cfg)),
@@ -169,7 +179,11 @@ impl App {
             env,
             extension,
             backups: Mutex::new(backups),
-        }))
+            self_check: Mutex::new(None),
+        });
+        let handle = tokio::spawn(selfcheck::run(Arc::downgrade(&app), app.ctx.clone()));
+        *app.self_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.abort_handle());
+        Ok(app)
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -260,6 +274,14 @@ impl App {
     }
 
     pub fn stop(&self) {
+        if let Some(h) = self
+            .self_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            h.abort();
+        }
         self.backups
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -252,3 +252,155 @@ async fn config_shard_applies_on_reload() {
     assert!(!m.contains("transaction=\"home\""), "{m}");
     app.stop();
 }
+
+/// A loopback hyper server answering every request with the status held in `status`.
+async fn status_server(status: Arc<std::sync::atomic::AtomicU16>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let status = status.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                    let code = status.load(std::sync::atomic::Ordering::SeqCst);
+                    async move {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(code)
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Waits (at most 20 s) until `/metrics` satisfies `pred`; returns that exposition.
+async fn wait_metrics(app: &App, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let m = app.metrics.render();
+        if pred(&m) {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}:\n{m}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Real self-check targets on loopback: a TCP listener and an HTTP server.
+/// While either answers the prober is healthy; when both fail it is blind
+/// (`mimamori_prober_healthy 0`, since when); it is healthy again only after
+/// the targets have passed for the longest transaction interval plus its
+/// timeout. Only the configured location's targets are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_checks_turn_the_prober_blind_and_back() {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_addr = tcp.local_addr().unwrap();
+    let status = Arc::new(AtomicU16::new(200));
+    let http_addr = status_server(status.clone()).await;
+    let src = format!(
+        "global: {{location: test-a, interval: 1s, timeout: 500ms, step_timeout: 500ms}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: サービス, en: Service}}\n    transactions:\n\
+         \x20     - name: home\n        steps:\n          - {{name: get, url: 'http://{http_addr}/'}}\n\
+         self_check:\n  interval: 100ms\n  timeout: 100ms\n  targets:\n\
+         \x20   - {{name: uplink-tcp, tcp: '{tcp_addr}'}}\n\
+         \x20   - {{name: uplink-http, url: 'http://{http_addr}/generate_204', status: [204, 200]}}\n\
+         \x20   - {{name: elsewhere, tcp: '127.0.0.1:9'}}\n\
+         \x20 locations:\n    test-a: [uplink-tcp, uplink-http]\n    other: [elsewhere]\n"
+    );
+    let app = fixed_app(&src);
+    let healthy = |v: u8| format!("mimamori_prober_healthy{{location=\"test-a\"}} {v}\n");
+    let m = wait_metrics(&app, "both targets pass", |m| {
+        m.contains("mimamori_self_check_success{location=\"test-a\",target=\"uplink-tcp\"} 1\n")
+            && m.contains(
+                "mimamori_self_check_success{location=\"test-a\",target=\"uplink-http\"} 1\n",
+            )
+    })
+    .await;
+    assert!(m.contains(&healthy(1)), "{m}");
+    assert!(
+        m.contains("mimamori_prober_unhealthy_since_timestamp_seconds{location=\"test-a\"} 0\n"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("elsewhere"),
+        "another location's target is never checked: {m}"
+    );
+
+    // One target failing is not blindness.
+    drop(tcp);
+    let m = wait_metrics(&app, "the TCP target fails", |m| {
+        m.contains("target=\"uplink-tcp\"} 0\n")
+    })
+    .await;
+    assert!(m.contains(&healthy(1)), "{m}");
+
+    // Both fail: blind, since about now.
+    status.store(503, Ordering::SeqCst);
+    let before = super::unix_now();
+    let m = wait_metrics(&app, "blind", |m| m.contains(&healthy(0))).await;
+    let since: f64 = m
+        .lines()
+        .find(|l| l.starts_with("mimamori_prober_unhealthy_since_timestamp_seconds{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("since is exported");
+    assert!(
+        since >= before - 1.0 && since <= super::unix_now(),
+        "{since} vs {before}"
+    );
+
+    // The HTTP target answers again: still blind for the hold (1 s interval +
+    // 500 ms timeout), then healthy.
+    status.store(200, Ordering::SeqCst);
+    let passing = tokio::time::Instant::now();
+    let m = wait_metrics(&app, "the HTTP target passes", |m| {
+        m.contains("target=\"uplink-http\"} 1\n")
+    })
+    .await;
+    assert!(m.contains(&healthy(0)), "not healthy at once: {m}");
+    let m = wait_metrics(&app, "healthy again", |m| m.contains(&healthy(1))).await;
+    // The new families pass Prometheus' own linter.
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test.sh)");
+    {
+        use std::io::Write;
+        let mut stdin = promtool.stdin.take().unwrap();
+        stdin.write_all(m.as_bytes()).unwrap();
+    }
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        m.contains("# TYPE mimamori_self_check_success gauge"),
+        "{m}"
+    );
+    assert!(
+        passing.elapsed() >= std::time::Duration::from_millis(1400),
+        "healthy again after {:?}, before the hold",
+        passing.elapsed()
+    );
+    app.stop();
+}

@@ -325,7 +325,7 @@ fn other_configuration_still_passes_its_generated_tests() {
         "clamp_max(count by (service) (mimamori:location_failing{service=\"hanbai\"}), 2)"
     ));
     assert!(rules.contains("vector(0.999)"));
-    assert!(rules.contains("min without (ip) (1 - (mimamori_probe_success{service=\"hanbai\"} and on (service, transaction) (label_replace(label_replace(vector(1), \"service\", \"hanbai\", \"\", \"\"), \"transaction\", \"order-lookup\", \"\", \"\"))))"), "{rules}");
+    assert!(rules.contains("min without (ip) (1 - ((mimamori_probe_success{service=\"hanbai\"} unless on (job, instance) (mimamori_prober_healthy{job=\"mimamori\"} == 0)) and on (service, transaction) (label_replace(label_replace(vector(1), \"service\", \"hanbai\", \"\", \"\"), \"transaction\", \"order-lookup\", \"\", \"\"))))"), "{rules}");
     let tests = files_with(&dir.path().join("rules/tests"), "yaml");
     let out = run(Command::new(tool("promtool"))
         .args(["test", "rules"])

@@ -4,6 +4,7 @@
 
 mod addresses;
 mod backups;
+mod blind;
 mod cardinality;
 mod cli;
 mod common;

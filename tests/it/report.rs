@@ -48,6 +48,9 @@ struct Scenario {
     /// Such a scenario's samples sit late in their step (100 s of 120 s), where the
     /// freshness window alone would carry the last result one step further.
     down: Vec<(i64, i64)>,
+    /// (location, from, to): that location's prober is blind (every
+    /// self-check target fails, `mimamori_prober_healthy 0`).
+    blind: Vec<(&'static str, i64, i64)>,
 }
 
 struct Data {
@@ -65,6 +68,7 @@ fn scenarios() -> Vec<Scenario> {
         slow,
         reset,
         down: vec![],
+        blind: vec![],
     };
     let o = |locations, from: &str, to: &str, reason| Outage {
         locations,
@@ -158,6 +162,51 @@ fn scenarios() -> Vec<Scenario> {
             down: vec![(jst("2026-11-25T03:00:00"), jst("2026-11-25T04:00:00"))],
             ..s("down", vec![], vec![], 0, false)
         },
+        // Tokyo loses its uplink for an hour: its probes all fail and so do its
+        // self-checks. Meanwhile osaka alone sees failures (no outage: tokyo's
+        // failures are unknown, not a second vote), then osaka and fukuoka see
+        // a real 4-minute outage (judged by the two that still see).
+        Scenario {
+            blind: vec![(
+                "tokyo",
+                jst("2026-11-18T10:00:00"),
+                jst("2026-11-18T11:00:00"),
+            )],
+            ..s(
+                "blind",
+                vec![
+                    o(
+                        &["tokyo"],
+                        "2026-11-18T10:00:00",
+                        "2026-11-18T11:00:00",
+                        "connect",
+                    ),
+                    o(
+                        &["osaka"],
+                        "2026-11-18T10:00:00",
+                        "2026-11-18T10:30:00",
+                        "status",
+                    ),
+                    // Two reasons, one location each, so the blind tokyo's
+                    // `connect` (first in name order) would win a tie.
+                    o(
+                        &["osaka"],
+                        "2026-11-18T10:40:00",
+                        "2026-11-18T10:44:00",
+                        "status",
+                    ),
+                    o(
+                        &["fukuoka"],
+                        "2026-11-18T10:40:00",
+                        "2026-11-18T10:44:00",
+                        "tls",
+                    ),
+                ],
+                vec![],
+                0,
+                false,
+            )
+        },
     ]
 }
 
@@ -182,6 +231,23 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
                 .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
                 .collect();
             out.push((format!("up{{{target}}}"), up));
+            labels = format!("{labels},{target}");
+        }
+        if !sc.blind.is_empty() {
+            let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let blind = |t: i64| {
+                sc.blind
+                    .iter()
+                    .any(|&(l, a, b)| l == loc && a <= t && t < b)
+            };
+            let healthy = times
+                .iter()
+                .map(|&t| (t, if blind(t) { 0.0 } else { 1.0 }))
+                .collect();
+            out.push((
+                format!("mimamori_prober_healthy{{location=\"{loc}\",{target}}}"),
+                healthy,
+            ));
             labels = format!("{labels},{target}");
         }
         let fails = |t: i64| {
@@ -508,6 +574,24 @@ fn figures_against_a_real_prometheus() {
     );
     assert_eq!(code("down"), 2);
 
+    // A blind prober's results are unknown, neither failure nor success:
+    // tokyo (blind) and osaka failing together is not an outage; osaka and
+    // fukuoka failing while tokyo is blind is one, judged by the two that see.
+    let v = r("blind");
+    assert_eq!(
+        (n(v, "failure_seconds"), n(v, "unknown_seconds")),
+        (240, 0),
+        "{v}"
+    );
+    let inc = v["incidents"].as_array().unwrap();
+    assert_eq!(inc.len(), 1, "{v}");
+    assert_eq!(inc[0]["start"], "2026-11-18T10:40:00+09:00");
+    assert_eq!(inc[0]["seconds"], 240);
+    assert_eq!(inc[0]["locations"], serde_json::json!(["fukuoka", "osaka"]));
+    // The reason comes from the probers that see, never from the blind one.
+    assert_eq!(inc[0]["reason"], "status", "{v}");
+    assert_eq!(code("blind"), 0);
+
     // Latency just under and just over 99 % (the second with a counter reset).
     let lat = |s: &str| r(s)["latency"].clone();
     let total = 10.0 * 4319.0;
@@ -665,6 +749,7 @@ fn bench_month_of_15s_data() {
             slow: 100,
             reset: false,
             down: vec![],
+            blind: vec![],
         },
         Scenario {
             service: "denshibin",
@@ -678,6 +763,7 @@ fn bench_month_of_15s_data() {
             slow: 0,
             reset: false,
             down: vec![],
+            blind: vec![],
         },
     ];
     let prom = start(&scenarios, &data);

@@ -806,6 +806,73 @@ fn tenant_header_token_and_path_prefix_reach_the_server() {
     assert!(!site_text(&site).contains("s3cret"));
 }
 
+/// `service` at every location, with `job`/`instance` labels and each prober's
+/// `mimamori_prober_healthy`: from `from` on, the locations in `failing` see
+/// it fail and those in `blind` are blind (every self-check target failing).
+fn blind_series(
+    service: &str,
+    failing: &[&str],
+    blind: &[&str],
+    (start, from, end): (i64, i64, i64),
+) -> SeriesSet {
+    let mut out = Vec::new();
+    let times: Vec<i64> = (0..)
+        .map(|k| start + 7 + k * INTERVAL)
+        .take_while(|t| *t < end)
+        .collect();
+    for loc in LOCATIONS {
+        let target = format!("job=\"mimamori\",instance=\"{loc}-{service}:9732\"");
+        let value = |set: &[&str], t: i64, then: f64| {
+            if set.contains(&loc) && t >= from {
+                then
+            } else {
+                1.0
+            }
+        };
+        out.push((
+            format!("mimamori_probe_success{{service=\"{service}\",transaction=\"t\",location=\"{loc}\",{target}}}"),
+            times.iter().map(|&t| (t, value(failing, t, 0.0))).collect(),
+        ));
+        out.push((
+            format!("mimamori_prober_healthy{{location=\"{loc}\",{target}}}"),
+            times.iter().map(|&t| (t, value(blind, t, 0.0))).collect(),
+        ));
+    }
+    out
+}
+
+/// Probers that lose their uplink see everything fail: while blind their
+/// results are unknown on the status page, neither an outage nor up. Every
+/// location of `sales` is blind (and fails): unknown. At `mail`, tokyo is
+/// blind and fails while osaka alone sees failures: one of the two locations
+/// that see is no quorum, so mail is operational, not an outage.
+#[test]
+fn blind_probers_are_unknown_not_an_outage() {
+    let (start, from, end) = (
+        jst("2026-11-29T00:00:00"),
+        jst("2026-12-02T10:10:00"),
+        jst("2026-12-02T11:00:00"),
+    );
+    let sales = blind_series("sales", &LOCATIONS, &LOCATIONS, (start, from, end));
+    let mail = blind_series("mail", &["tokyo", "osaka"], &["tokyo"], (start, from, end));
+    let mut prom = prometheus::start_backfilled(&[sales, mail], start, end);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let site = dir.path().join("site");
+    let (_, err) = render(&cfg, &prom.url, &site, &[]);
+    let v = site_json(&site);
+    assert_eq!(v["fresh"], true, "{err}\n{v}");
+    let s = service(&v, "sales");
+    assert_eq!(s["state"], "unknown", "{s}");
+    assert_eq!(s["incidents"], serde_json::json!([]), "{s}");
+    assert_eq!(day(s, "2026-12-02")["failure_seconds"], 0, "{s}");
+    let m = service(&v, "mail");
+    assert_eq!(m["state"], "operational", "{m}");
+    assert_eq!(m["incidents"], serde_json::json!([]), "{m}");
+    prom.stop();
+}
+
 /// Backups are internal: the public page never names or counts them, even
 /// when `backups:` is configured (here with Prometheus unreachable, so the
 /// page renders from the configuration alone).

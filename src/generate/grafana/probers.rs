@@ -1,6 +1,7 @@
 //! `mimamori-probers`: for whoever runs mimamori — which locations report and
-//! when they were last scraped, success and runs per location, scheduling
-//! lag, skipped runs, configuration reloads, versions, `up`.
+//! when they were last scraped, success and runs per location, self-checks
+//! (blind locations), scheduling lag, skipped runs, configuration reloads,
+//! versions, `up`.
 
 use super::model::{Dashboard, Panel, ThresholdsStyleMode};
 use super::panels::*;
@@ -84,6 +85,41 @@ fn locations_row(cfg: &Config, l: &mut Layout) {
             steps("green", &[]),
             ThresholdsStyleMode::Off,
         )),
+    );
+    l.add(
+        12,
+        6,
+        with_mappings(
+            stat(
+                "プローバーの自己診断 / Prober self-checks",
+                "自己診断先（self_check）がすべて失敗している拠点は「見えていない」: その拠点の結果は不明として扱い、障害にも正常にも数えない。/ A location whose self-check targets all fail is blind: its results count as unknown, neither failure nor success.",
+                vec![instant(
+                    format!("min by (location) ({})", metric::PROBER_HEALTHY),
+                    "{{location}}",
+                )],
+                "none",
+                steps("red", &[(1.0, "green")]),
+            ),
+            value_map(&[
+                ("0", "見えていない / Blind", "red"),
+                ("1", "正常 / Healthy", "green"),
+            ]),
+        ),
+    );
+    l.add(
+        12,
+        6,
+        timeseries(
+            "自己診断先ごとの結果 / Self-check targets",
+            "拠点ごと・自己診断先ごとの最新の結果（1 成功、0 失敗）/ Latest result per location and self-check target (1 success, 0 failure)",
+            vec![range(
+                format!("min by (location, target) ({})", metric::SELF_CHECK_SUCCESS),
+                "{{target}} @ {{location}}",
+            )],
+            "short",
+            steps("green", &[]),
+            ThresholdsStyleMode::Off,
+        ),
     );
 }
 

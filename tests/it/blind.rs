@@ -1,0 +1,228 @@
+//! A prober that loses its uplink, live: two `mimamori serve` at two
+//! locations probe loopback servers, Debian's Prometheus scrapes them with the
+//! rules `mimamori generate` writes. Tokyo's self-check target and its probes'
+//! target go away together (its "uplink"): tokyo must turn blind
+//! (`mimamori_prober_healthy 0`), its failing results must drop out of
+//! `mimamori:location_failing` (unknown, not failure), nothing may page, and
+//! `MimamoriProberBlind` must name tokyo. Real time, kept short as in
+//! `shard.rs`: probes and self-checks every second, rules every 2 s, `for:` 10 s.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mimamori::promql::{metric, record, Selector};
+
+use crate::common::prometheus::free_port;
+use crate::common::stack::{start_prometheus, Proc};
+use crate::common::try_http;
+
+const SERVICE: &str = "shop";
+
+/// A loopback HTTP server answering `200 ok` while `up`, and closing each
+/// connection unanswered while not (what a lost uplink looks like from here).
+fn switchable_server(up: Arc<AtomicBool>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let up = up.clone();
+            std::thread::spawn(move || {
+                if !up.load(Ordering::SeqCst) {
+                    return;
+                }
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    addr
+}
+
+fn start_prober(cfg: &Path, location: &str, target: &str, log: &Path) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--web.listen-address", &addr])
+        .args(["--location", location])
+        .env("TARGET", target)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start mimamori serve");
+    (Proc(child), addr)
+}
+
+fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(()) => return start.elapsed(),
+            Err(last) if start.elapsed() >= limit => {
+                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let Ok((200, body)) = try_http(prom, "GET", &format!("/api/v1/query?query={enc}")) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// `(location, value)` of each series in a query's result.
+fn by_location(result: &[serde_json::Value]) -> BTreeSet<(String, String)> {
+    result
+        .iter()
+        .map(|r| {
+            (
+                r["metric"]["location"].as_str().unwrap_or("").to_string(),
+                r["value"][1].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_prober_without_uplink_is_unknown_never_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let uplink = Arc::new(AtomicBool::new(true));
+    let tokyo_net = switchable_server(uplink.clone());
+    let osaka_net = switchable_server(Arc::new(AtomicBool::new(true)));
+    let cfg = d.join("shop.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{interval: 1s, timeout: 1s, step_timeout: 1s}}\n\
+             services:\n  - name: {SERVICE}\n    display_name: {{ja: ショップ, en: Shop}}\n    transactions:\n\
+             \x20     - name: home\n        steps:\n          - {{name: get, url: 'http://${{env:TARGET}}/home'}}\n\
+             alerting:\n  locations: [tokyo, osaka]\n  job: mimamori\n  runbook_url: https://runbooks.example/{{service}}/{{slo}}\n  grafana_url: https://grafana.example\n\
+             self_check:\n  interval: 1s\n  timeout: 500ms\n  targets:\n    - {{name: uplink, url: 'http://{tokyo_net}/generate_204'}}\n  locations:\n    tokyo: [uplink]\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config", cfg.to_str().unwrap()])
+        .args(["--out", d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
+    for f in std::fs::read_dir(d.join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let text = fast.replace_all(&text, "${1}for: 10s");
+            let text = text.replace("interval: 15s", "interval: 2s");
+            std::fs::write(&f, text).unwrap();
+        }
+    }
+    let (_tokyo, tokyo) = start_prober(&cfg, "tokyo", &tokyo_net, &d.join("tokyo.log"));
+    let (_osaka, osaka) = start_prober(&cfg, "osaka", &osaka_net, &d.join("osaka.log"));
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/rules/*.yml']\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{tokyo}', '{osaka}']}}]\n",
+            d.display(),
+        ),
+    )
+    .unwrap();
+    let storage = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prometheus, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&storage]);
+
+    let svc = Selector::service(SERVICE);
+    let failing_by_location = svc.of(record::LOCATION_FAILING);
+    let pages = Selector::new().eq("severity", "page").of(metric::ALERTS);
+    let healthy = |loc: &str| (loc.to_string(), "0".to_string());
+    wait(Duration::from_secs(60), "both locations seen up", || {
+        let got = by_location(&query(&prom, &failing_by_location));
+        // Rules evaluated before the first scrape see no prober up
+        // (`MimamoriProbersAbsent` pending): wait until that is over too.
+        let paging = query(&prom, &pages);
+        if got == BTreeSet::from([healthy("tokyo"), healthy("osaka")]) && paging.is_empty() {
+            Ok(())
+        } else if !paging.is_empty() {
+            Err(format!("still paging from the start: {paging:?}"))
+        } else {
+            Err(format!("{got:?}"))
+        }
+    });
+
+    // Tokyo loses its uplink: its probes and its self-check fail together.
+    uplink.store(false, Ordering::SeqCst);
+    let lost = Instant::now();
+    let blind_alert = Selector::new()
+        .eq("alertname", "MimamoriProberBlind")
+        .eq("alertstate", "firing")
+        .of(metric::ALERTS);
+    let mut firing = Vec::new();
+    let took = wait(Duration::from_secs(60), "the blind ticket firing", || {
+        // Nothing pages. (Tokyo may fail alone for up to one self-check
+        // interval before it knows it is blind: one location is no quorum.)
+        let got = by_location(&query(&prom, &failing_by_location));
+        let paging = query(&prom, &pages);
+        assert!(paging.is_empty(), "paged: {paging:?}");
+        firing = query(&prom, &blind_alert);
+        if firing.is_empty() {
+            Err(format!("not firing; location_failing {got:?}"))
+        } else {
+            Ok(())
+        }
+    });
+    eprintln!("blind ticket firing {took:?} after the uplink went");
+    assert_eq!(firing.len(), 1, "{firing:?}");
+    assert_eq!(firing[0]["metric"]["location"], "tokyo");
+    assert_eq!(firing[0]["metric"]["severity"], "ticket");
+    // Tokyo's results are in Prometheus (failing), yet unknown to the SLI.
+    let raw = query(
+        &prom,
+        &svc.clone()
+            .eq("location", "tokyo")
+            .of(metric::PROBE_SUCCESS),
+    );
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    assert_eq!(raw[0]["value"][1], "0", "tokyo's probes fail: {raw:?}");
+    // For the next evaluations: tokyo is unknown (absent), osaka judges.
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        assert_eq!(
+            by_location(&query(&prom, &failing_by_location)),
+            BTreeSet::from([healthy("osaka")]),
+            "tokyo is unknown (absent), osaka judges"
+        );
+        assert!(query(&prom, &pages).is_empty());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        query(&prom, &format!("{} == 1", svc.of(record::SERVICE_FAILING))).len(),
+        0
+    );
+    assert!(lost.elapsed() < Duration::from_secs(60));
+}
