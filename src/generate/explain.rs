@@ -75,7 +75,7 @@ fn common(cfg: &Config) -> String {
          | MimamoriServiceBlind | page | no location reports the service (or every reporting prober is blind) for 5 min: its SLO is blind |\n\
          | MimamoriProbersAbsent | page | no prober target is up for 5 min: every SLO is blind |\n\
          | MimamoriProberDown | ticket | a prober cannot be scraped for 5 min |\n\
-         | MimamoriProberBlind | ticket | every self-check target of a prober fails for 2 min: its location is blind, its results count as unknown (neither failure nor success); names the location and since when |\n\
+         | MimamoriProberBlind | ticket | every self-check target of a prober fails for 2 min: its location is blind, its results count as unknown (neither failure nor success); names the location, since when and for how long |\n\
          | MimamoriLocationFailing | ticket | one location fails while the quorum succeeds, for 10 min |\n\
          | MimamoriLocationNotReporting | ticket | a configured location sends nothing for 10 min |\n\
          | MimamoriTransactionsBlind | ticket | a prober (shard) cannot be scraped for 5 min while its location's other probers report: names each transaction only it ran (`transaction`, `location`, `instance`); blind there, never failure time |\n\

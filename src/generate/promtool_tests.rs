@@ -886,6 +886,7 @@ fn blind_tests(c: &Ctx) -> Vec<TestGroup> {
                             "{{ $value | humanizeTimestamp }}",
                             &format!("1970-01-01 00:{:02}:00 +0000 UTC", start / MIN),
                         ),
+                        (rules::BLIND_FOR, "5m 0s"),
                     ],
                 ),
             }],

@@ -361,6 +361,11 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
     }
 }
 
+/// In `MimamoriProberBlind`'s text: for how long the prober has been blind
+/// (its `$value` is since when), as of the alert's evaluation.
+pub const BLIND_FOR: &str =
+    "{{ with printf \"time() - %f\" $value | query }}{{ . | first | value | humanizeDuration }}{{ end }}";
+
 /// Rules for one service: `rules/<service>.yml`.
 pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
     let s = sel(p);
@@ -596,8 +601,8 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
             annotations: annotations(
                 format!("拠点 {LOCATION} のプローバー {INSTANCE} が外部に到達できません / Prober {INSTANCE} at location {LOCATION} is blind"),
                 format!(
-                    "拠点 {LOCATION} のプローバー {INSTANCE} は {{{{ $value | humanizeTimestamp }}}} から自己診断先（self_check）のすべてに失敗しています（回線断の可能性）。その間この拠点の監視結果は不明として扱い、障害にも正常にも数えていません。他の拠点で判定を続けています。\n\
-                     Prober {INSTANCE} at {LOCATION} has failed every self-check target since {{{{ $value | humanizeTimestamp }}}} (its uplink is probably down). Its results count as unknown, neither failure nor success, while this lasts; the other locations still judge the SLO."
+                    "拠点 {LOCATION} のプローバー {INSTANCE} は {{{{ $value | humanizeTimestamp }}}} から{BLIND_FOR}間、自己診断先（self_check）のすべてに失敗しています（回線断の可能性）。その間この拠点の監視結果は不明として扱い、障害にも正常にも数えていません。他の拠点で判定を続けています。\n\
+                     Prober {INSTANCE} at {LOCATION} has failed every self-check target since {{{{ $value | humanizeTimestamp }}}}, for {BLIND_FOR} (its uplink is probably down). Its results count as unknown, neither failure nor success, while this lasts; the other locations still judge the SLO."
                 ),
                 rb("probers"),
                 dash.clone(),

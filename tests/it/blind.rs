@@ -200,6 +200,20 @@ fn a_prober_without_uplink_is_unknown_never_failing() {
     assert_eq!(firing.len(), 1, "{firing:?}");
     assert_eq!(firing[0]["metric"]["location"], "tokyo");
     assert_eq!(firing[0]["metric"]["severity"], "ticket");
+    // The ticket says since when and for how long (rendered by Prometheus).
+    let (_, alerts) = try_http(&prom, "GET", "/api/v1/alerts").unwrap();
+    let alerts: serde_json::Value = serde_json::from_str(&alerts).unwrap();
+    let ticket = alerts["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "MimamoriProberBlind")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    let text = ticket["annotations"]["description"].as_str().unwrap();
+    let for_how_long =
+        regex::Regex::new(r"since \d{4}-\d\d-\d\d [^,]+, for (\d+[dhm] )*\d+(\.\d+)?s \(").unwrap();
+    assert!(for_how_long.is_match(text), "{text}");
+    assert!(text.contains("拠点 tokyo"), "{text}");
     // Tokyo's results are in Prometheus (failing), yet unknown to the SLI.
     let raw = query(
         &prom,

@@ -531,7 +531,16 @@ fn with_query_offset(test: &Path, offset: u64, shift_evals: bool) -> String {
             }
         }
     }
-    serde_yaml::to_string(&v).unwrap()
+    // `MimamoriProberBlind` says for how long: from the prober's own "since"
+    // timestamp (a value, not shifted) to the evaluation, `offset` later.
+    let text = serde_yaml::to_string(&v).unwrap();
+    if shift_evals {
+        assert_eq!(offset, 60, "the blind ticket's durations below are for 1 m");
+        text.replace("から5m 0s間", "から6m 0s間")
+            .replace("for 5m 0s (", "for 6m 0s (")
+    } else {
+        text
+    }
 }
 
 /// Rulers evaluate late on purpose (Mimir's evaluation delay / `query_offset`, Prometheus ≥
