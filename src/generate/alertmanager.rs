@@ -146,7 +146,7 @@ const HEADER: &str = "\
 # Pages (severity=\"page\") go out at any hour, quickly, repeated hourly while they
 # last. Tickets (severity=\"ticket\") go out only in support hours, public holidays
 # excluded, and are delivered when support hours begin if still firing. A page
-# inhibits the ticket for the same service and SLO. Needs Alertmanager >= 0.25
+# inhibits the ticket for the same service and SLO (and backup). Needs Alertmanager >= 0.25
 # (time_intervals with a location).
 # Check with: amtool check-config deploy/alertmanager/alertmanager.yml
 ";
@@ -190,7 +190,9 @@ pub fn build(cfg: &Config, holidays: &[Holiday]) -> anyhow::Result<AlertmanagerC
         inhibit_rules: vec![InhibitRule {
             source_matchers: vec![severity("page")],
             target_matchers: vec![severity("ticket")],
-            equal: vec!["service", "slo"],
+            // `backup` too: a page about one backup never hides another one's ticket
+            // (alerts without the label, the SLO ones, compare equal on it).
+            equal: vec!["service", "slo", "backup"],
         }],
         receivers: vec![receiver("page", &a.page), receiver("ticket", &a.ticket)],
         time_intervals,

@@ -59,7 +59,7 @@ fn common(cfg: &Config) -> String {
     let sh = &cfg.alerting.support_hours;
     let _ = writeln!(
         o,
-        " ({} {}, {}{}). A page inhibits the ticket for the same service and SLO.\n",
+        " ({} {}, {}{}). A page inhibits the ticket for the same service and SLO (and the same backup, for backup alerts).\n",
         sh.weekdays.join(", "),
         sh.times.join(" and "),
         sh.timezone,

@@ -580,3 +580,79 @@ async fn reload_without_the_backup_removes_its_series() {
     app.stop();
     assert!(!text.contains("mimamori_backup_"), "{text}");
 }
+
+/// Alertmanager with the generated routing: a page about one backup
+/// (anonymous access to `database`) inhibits that backup's tickets, never
+/// another backup's of the same service (a second backup `files` missing a
+/// day still reaches the ticket queue); an availability page still inhibits
+/// the availability tickets of its service.
+#[test]
+fn a_page_about_one_backup_never_hides_another_backups_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_backups(dir.path());
+    let (_am, am) = crate::common::stack::start_alertmanager(
+        dir.path(),
+        &dir.path().join("deploy/alertmanager/alertmanager.yml"),
+    );
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let alert = |name: &str, severity: &str, slo: &str, backup: Option<&str>| {
+        let mut labels = serde_json::json!({
+            "alertname": name, "severity": severity, "slo": slo, "service": "hanbai",
+        });
+        if let Some(b) = backup {
+            labels["backup"] = b.into();
+        }
+        serde_json::json!({ "labels": labels })
+    };
+    let sent = serde_json::json!([
+        alert("BackupAnonymousAccess", "page", "backup", Some("database")),
+        alert("BackupCheckFailing", "ticket", "backup", Some("database")),
+        alert("BackupDayMissing", "ticket", "backup", Some("files")),
+        alert("MimamoriAvailabilityFastBurn", "page", "availability", None),
+        alert("MimamoriLocationFailing", "ticket", "availability", None),
+    ]);
+    let start = std::time::Instant::now();
+    loop {
+        let posted = client
+            .post(format!("http://{am}/api/v2/alerts"))
+            .json(&sent)
+            .send()
+            .map(|r| r.status().is_success())
+            .unwrap_or(false);
+        if posted {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Alertmanager did not start: {}",
+            std::fs::read_to_string(dir.path().join("alertmanager.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let inhibited = |name: &str| -> bool {
+        let got: serde_json::Value = client
+            .get(format!("http://{am}/api/v2/alerts"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let a = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["labels"]["alertname"] == name)
+            .unwrap_or_else(|| panic!("{name} in {got}"));
+        !a["status"]["inhibitedBy"].as_array().unwrap().is_empty()
+    };
+    assert!(inhibited("BackupCheckFailing"), "same backup: inhibited");
+    assert!(
+        !inhibited("BackupDayMissing"),
+        "another backup of the same service is not hidden by the page"
+    );
+    assert!(inhibited("MimamoriLocationFailing"), "same service and SLO");
+    assert!(!inhibited("BackupAnonymousAccess"));
+}
