@@ -267,3 +267,42 @@ pub fn tests(cfg: &Config) -> anyhow::Result<Option<String>> {
     };
     Ok(Some(serde_yaml::to_string(&file)?))
 }
+
+/// The backup objective in words, for `mimamori explain` and
+/// `rules/README.md`; empty without `backups:`.
+pub fn explain(cfg: &Config) -> String {
+    if cfg.backups.is_empty() {
+        return String::new();
+    }
+    let mut o = String::from(
+        "## Backups (seed §6: daily, kept 6 months off-site, administrators only)\n\n\
+         `mimamori-backups.yml`, one rule per backup and alert. A backup's check lists its \
+         location (S3 prefix or directory) on its own interval; the thresholds are its own:\n\n\
+         | backup | service | checked every | stale (ticket) after | very stale (page) after |\n\
+         |---|---|---|---|---|\n",
+    );
+    for b in &cfg.backups {
+        let max_age = b.expect.max_age.0;
+        let page = max_age + std::time::Duration::from_secs(PAGE_AFTER_HOURS * 3600);
+        o.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} |\n",
+            b.name,
+            b.display_name.ja,
+            b.service,
+            crate::config::duration::fmt_prom(b.interval.0),
+            hours(max_age),
+            hours(page),
+        ));
+    }
+    o.push_str(
+        "\n| alert | severity | fires when |\n|---|---|---|\n\
+         | BackupStale | ticket | the newest backup is older than the backup's `expect.max_age`, for 5 min |\n\
+         | BackupVeryStale | page | older than `max_age` + 24 h, for 5 min |\n\
+         | BackupDayMissing | ticket | a calendar date (Asia/Tokyo) of the last 183 has no backup, for 30 min |\n\
+         | BackupRetentionShort | ticket | the oldest backup is newer than six calendar months ago (or `since`), for 30 min |\n\
+         | BackupAnonymousAccess | page | an unsigned list or read of the location was not refused (readable by anyone, not administrators only), at once |\n\
+         | BackupCheckFailing | ticket | the location cannot be listed for two check intervals: the backups' state is unknown |\n\n\
+         A page inhibits the tickets of the same backup only, never another backup's.\n",
+    );
+    o
+}

@@ -86,6 +86,11 @@ fn common(cfg: &Config) -> String {
          | MimamoriLegacyTlsAccepted | ticket | a server completes a TLS 1.0 or 1.1 handshake (the SLO disables anything below 1.2) |\n\
          | MimamoriPlainHttpServed | ticket | the service's `plain_http_url` serves content instead of refusing or redirecting to HTTPS |\n",
     );
+    let backups = super::backups::explain(cfg);
+    if !backups.is_empty() {
+        o.push('\n');
+        o.push_str(&backups);
+    }
     o
 }
 

@@ -453,6 +453,12 @@ fn generated_backup_rules_pass_promtool_and_can_fail() {
     let dir = tempfile::tempdir().unwrap();
     generate_backups(dir.path());
     let rules = dir.path().join("rules");
+    let readme = std::fs::read_to_string(rules.join("README.md")).unwrap();
+    assert!(
+        readme.contains("| database (販売データベース) | hanbai | 15m | 26h | 50h |")
+            && readme.contains("| BackupAnonymousAccess | page |"),
+        "rules/README.md explains each backup's thresholds: {readme}"
+    );
     let (ok, text) = promtool(&rules, &["check", "rules", "mimamori-backups.yml"]);
     assert!(ok && text.contains("SUCCESS: 12 rules found"), "{text}");
     let tests = rules.join("tests");
@@ -492,6 +498,11 @@ fn generated_backup_rules_pass_promtool_and_can_fail() {
         .unwrap();
     assert!(st.status.success());
     assert!(!plain.path().join("rules/mimamori-backups.yml").exists());
+    assert!(
+        !std::fs::read_to_string(plain.path().join("rules/README.md"))
+            .unwrap()
+            .contains("## Backups")
+    );
     assert!(!plain
         .path()
         .join("rules/tests/mimamori-backups.yaml")
