@@ -56,6 +56,7 @@ pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
         Some(Ok((o, _))) => o,
         _ => return attempts(plan, ctx, None).await,
     };
+    let looking_up = Instant::now();
     let ips = match timeout(
         plan.timeout,
         super::resolve::lookup(&a.hosts, &origin.host, origin.port, a.ip_protocol),
@@ -72,20 +73,31 @@ pub async fn run(plan: &TransactionPlan, ctx: &ProbeContext) -> Outcome {
             return failed(Reason::Timeout, m, started);
         }
     };
+    let lookup = looking_up.elapsed();
     let runs = ips
         .into_iter()
         .take(crate::config::MAX_ADDRESSES)
         .map(|ip| {
             let pin = (origin.host.clone(), ip);
             async move {
-                super::outcome::AddressOutcome {
-                    ip,
-                    outcome: attempts(plan, ctx, Some(pin)).await,
-                }
+                let mut outcome = attempts(plan, ctx, Some(pin)).await;
+                charge_lookup(&mut outcome, lookup);
+                super::outcome::AddressOutcome { ip, outcome }
             }
         });
     let addresses = futures_util::future::join_all(runs).await;
     summarize(plan, addresses, started)
+}
+
+/// The one lookup of a `resolve: all` run is every address's: a customer
+/// resolves the name too. It is the first step's `resolve` phase and part of
+/// its duration and the run's, as with `resolve: first`.
+fn charge_lookup(outcome: &mut Outcome, lookup: std::time::Duration) {
+    outcome.duration += lookup;
+    if let Some(first) = outcome.steps.first_mut() {
+        first.duration += lookup;
+        first.phases.add(super::outcome::Phase::Resolve, lookup);
+    }
 }
 
 /// A run that failed before any address was tried.

@@ -176,6 +176,18 @@ async fn every_address_has_its_series_and_a_broken_one_fails_the_run() {
         ),
         Some(1.0)
     );
+    // The one lookup is each address's first step's resolve phase.
+    for ip in ["ip=\"127.0.0.1\"", "ip=\"127.0.0.2\""] {
+        let resolve = value(
+            &text,
+            "mimamori_step_phase_seconds",
+            &[ip, "phase=\"resolve\""],
+        );
+        assert!(
+            resolve.is_some_and(|r| r > 0.0),
+            "{ip}: {resolve:?}\n{text}"
+        );
+    }
     let (ok, report) = crate::common::promtool_check_metrics(&text);
     assert!(ok, "{report}");
 
