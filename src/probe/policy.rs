@@ -111,20 +111,40 @@ pub async fn policy_loop(
     tokio::time::sleep(first).await;
     loop {
         for (step, host, port, name) in &policy.legacy_targets {
+            let addresses = match policy_addresses(&plan, host, *port, timeout).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::debug!(service = %plan.key.service, %host, "legacy TLS check inconclusive: {e}");
+                    continue;
+                }
+            };
             for version in Legacy::ALL {
                 let fresh = policy.interval / 2;
-                match checker
-                    .legacy(host, *port, name, version, fresh, timeout)
-                    .await
-                {
-                    Ok(accepted) => report(Verdict::Legacy {
+                // Accepted when any address accepts: the customers who land
+                // there get the old protocol. Unknown when none answers.
+                let mut verdict = None;
+                for ip in &addresses {
+                    match checker
+                        .legacy(ip, *port, name, version, fresh, timeout)
+                        .await
+                    {
+                        Ok(true) => {
+                            tracing::debug!(service = %plan.key.service, %host, %ip, version = version.as_str(), "legacy TLS accepted");
+                            verdict = Some(true);
+                            break;
+                        }
+                        Ok(false) => verdict = Some(false),
+                        Err(e) => {
+                            tracing::debug!(service = %plan.key.service, %host, %ip, version = version.as_str(), "legacy TLS check inconclusive: {e}")
+                        }
+                    }
+                }
+                if let Some(accepted) = verdict {
+                    report(Verdict::Legacy {
                         step,
                         version,
                         accepted,
-                    }),
-                    Err(e) => {
-                        tracing::debug!(service = %plan.key.service, %host, version = version.as_str(), "legacy TLS check inconclusive: {e}")
-                    }
+                    });
                 }
             }
         }
@@ -138,6 +158,28 @@ pub async fn policy_loop(
         }
         tokio::time::sleep(policy.interval).await;
     }
+}
+
+/// The addresses whose legacy handshakes are tried, resolved as the
+/// transaction resolves (`global.hosts_file`, `ip_protocol`): the first one,
+/// or with `resolve: all` every one (up to the same limit as the runs).
+async fn policy_addresses(
+    plan: &TransactionPlan,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<String>, String> {
+    let a = &plan.addressing;
+    let lookup = super::resolve::lookup(&a.hosts, host, port, a.ip_protocol);
+    let ips = tokio::time::timeout(timeout, lookup)
+        .await
+        .map_err(|_| format!("resolving {host}: timeout {timeout:?} reached"))??;
+    let n = if a.every_address() {
+        crate::config::MAX_ADDRESSES
+    } else {
+        1
+    };
+    Ok(ips.into_iter().take(n).map(|ip| ip.to_string()).collect())
 }
 
 /// Whether a plain-HTTP address refuses service: `Some(true)` when the

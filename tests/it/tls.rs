@@ -204,21 +204,26 @@ impl Drop for Proc {
 
 /// `openssl s_server` with extra flags; returns the port once it accepts connections.
 fn s_server(dir: &std::path::Path, flags: &[&str]) -> (Proc, u16) {
-    let pki = ca();
-    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
-    let (cp, kp) = (
-        dir.join(format!("c{}.pem", flags.len())),
-        dir.join(format!("k{}.pem", flags.len())),
-    );
-    std::fs::write(&cp, c).unwrap();
-    std::fs::write(&kp, k).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    (s_server_at(dir, "127.0.0.1", port, flags), port)
+}
+
+/// `openssl s_server` at `ip:port` with extra flags, once it accepts connections.
+fn s_server_at(dir: &std::path::Path, ip: &str, port: u16, flags: &[&str]) -> Proc {
+    let pki = ca();
+    let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
+    let (cp, kp) = (
+        dir.join(format!("c{}-{ip}.pem", flags.len())),
+        dir.join(format!("k{}-{ip}.pem", flags.len())),
+    );
+    std::fs::write(&cp, c).unwrap();
+    std::fs::write(&kp, k).unwrap();
     let child = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .args(["s_server", "-accept", &format!("{ip}:{port}"), "-cert"])
         .arg(&cp)
         .arg("-key")
         .arg(&kp)
@@ -231,8 +236,8 @@ fn s_server(dir: &std::path::Path, flags: &[&str]) -> (Proc, u16) {
         .expect("openssl on PATH");
     let p = Proc(child);
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (p, port);
+        if std::net::TcpStream::connect((ip, port)).is_ok() {
+            return p;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -520,4 +525,68 @@ async fn two_apps_side_by_side_keep_their_own_verdicts() {
     assert!(apps.iter().all(|a| reported(a)));
     // Two apps, two versions: four handshakes (one process-wide cache made two).
     assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// Behind one name, 127.0.0.1 refuses TLS 1.0/1.1 and 127.0.0.2 accepts them
+/// (hosts file written by the test). With `resolve: all` every address is
+/// checked, so the legacy one is found; with `resolve: first` only the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_tls_at_any_address_counts_with_resolve_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _modern = s_server_at(dir.path(), "127.0.0.1", port, &["-no_tls1", "-no_tls1_1"]);
+    let _old = s_server_at(
+        dir.path(),
+        "127.0.0.2",
+        port,
+        &["-cipher", "ALL:@SECLEVEL=0"],
+    );
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 shop.test\n127.0.0.2 shop.test\n").unwrap();
+    let accepted = |resolve: &'static str| {
+        let src = format!(
+            "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s, hosts_file: '{}'}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: {resolve}\n        tls: {{server_name: localhost}}\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
+            hosts.display()
+        );
+        async move {
+            let cfg = config::parse(&src, "t.yaml").unwrap();
+            let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+            let app = mimamori::server::App::start(
+                cfg,
+                mimamori::server::AppOptions {
+                    env: Arc::new(|_| None),
+                    ..mimamori::server::AppOptions::new(fixed)
+                },
+            )
+            .unwrap();
+            let line = |text: &str, v: &str| {
+                text.lines()
+                    .find(|l| {
+                        l.starts_with("mimamori_tls_legacy_accepted{")
+                            && l.contains(&format!("version=\"{v}\""))
+                    })
+                    .and_then(|l| l.rsplit(' ').next())
+                    .map(str::to_string)
+            };
+            let mut got = (None, None);
+            for _ in 0..150 {
+                let text = app.metrics.render();
+                got = (line(&text, "TLSv1.0"), line(&text, "TLSv1.1"));
+                if got.0.is_some() && got.1.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            app.stop();
+            got
+        }
+    };
+    let yes = (Some("1".to_string()), Some("1".to_string()));
+    let no = (Some("0".to_string()), Some("0".to_string()));
+    assert_eq!(accepted("all").await, yes, "127.0.0.2 accepts legacy TLS");
+    assert_eq!(accepted("first").await, no, "only 127.0.0.1 is checked");
 }
