@@ -516,25 +516,13 @@ async fn https_is_verified_against_the_name_at_every_address() {
     assert!(o.addresses[0].outcome.steps[0].tls.is_some());
 }
 
-/// The result vector of an instant query (empty while Prometheus is not ready).
-fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
-    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let Ok((200, body)) =
-        crate::common::try_http(prom, "GET", &format!("/api/v1/query?query={enc}"))
-    else {
-        return Vec::new();
-    };
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["data"]["result"].as_array().cloned().unwrap_or_default()
-}
-
 /// Live: `mimamori serve` probes one name behind a working and a broken
 /// address, Prometheus scrapes it with the rules `mimamori generate` writes.
 /// The service whose transaction counts any address fails at the location;
 /// the one that counts all addresses does not.
 #[test]
 fn generated_rules_collapse_addresses_as_configured_live() {
-    use crate::common::stack::{start_prometheus, Proc};
+    use crate::common::stack::{results as query, start_prometheus, Proc};
     use mimamori::promql::{metric, record, Selector};
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use mimamori::promql::{metric, record, Selector};
 
 use crate::common::prometheus::free_port;
-use crate::common::stack::{start_prometheus, Proc};
+use crate::common::stack::{results as query, start_prometheus, wait_ok as wait, Proc};
 use crate::common::try_http;
 
 const SERVICE: &str = "shop";
@@ -66,28 +66,6 @@ fn start_prober(cfg: &Path, location: &str, target: &str, log: &Path) -> (Proc, 
         .spawn()
         .expect("start mimamori serve");
     (Proc(child), addr)
-}
-
-fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
-    let start = Instant::now();
-    loop {
-        match f() {
-            Ok(()) => return start.elapsed(),
-            Err(last) if start.elapsed() >= limit => {
-                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
-
-fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
-    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let Ok((200, body)) = try_http(prom, "GET", &format!("/api/v1/query?query={enc}")) else {
-        return Vec::new();
-    };
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
 /// `(location, value)` of each series in a query's result.

@@ -21,7 +21,7 @@ use mimamori::config::Shard;
 use mimamori::promql::{metric, record, Selector};
 
 use crate::common::prometheus::free_port;
-use crate::common::stack::{start_prometheus, Proc};
+use crate::common::stack::{results as query, start_prometheus, wait_ok as wait, Proc};
 use crate::common::{promtool_check_metrics, try_http};
 
 const SERVICE: &str = "shop";
@@ -89,29 +89,6 @@ fn start_prober(cfg: &Path, shard: u32, log: &Path) -> Prober {
         _proc: Proc(child),
         addr,
     }
-}
-
-fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
-    let start = Instant::now();
-    loop {
-        match f() {
-            Ok(()) => return start.elapsed(),
-            Err(last) if start.elapsed() >= limit => {
-                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
-
-/// The result vector of an instant query.
-fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
-    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let Ok((200, body)) = try_http(prom, "GET", &format!("/api/v1/query?query={enc}")) else {
-        return Vec::new();
-    };
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
 /// The values of `label` in a query's result.

@@ -244,3 +244,29 @@ pub fn fault(demo: &str, service: &str, mode: &str, seconds: u64) {
     );
     assert_eq!(code, 200, "{body}");
 }
+
+/// Polls `f` every 250 ms until it is `Ok`; panics with its last `Err`
+/// after `limit`. How long it took.
+pub fn wait_ok(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(()) => return start.elapsed(),
+            Err(last) if start.elapsed() >= limit => {
+                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// The result vector of an instant query (empty while Prometheus is not ready).
+pub fn results(prom: &str, q: &str) -> Vec<serde_json::Value> {
+    let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let Ok((200, body)) = super::try_http(prom, "GET", &format!("/api/v1/query?query={enc}"))
+    else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
