@@ -504,10 +504,33 @@ impl TxMetrics {
                 (self.retrying, fresh_until),
             );
         }
-        // TLS facts stay per transaction: the last address's win.
+        // TLS facts stay per transaction: the version and cipher are the last
+        // address's; each step's certificate expiry is the earliest any
+        // address presented (customers landing on a load balancer with an old
+        // certificate see that one).
         for a in &outcome.addresses {
             self.record_tls(&a.outcome);
         }
+        for i in 0..self.steps_names.len() {
+            let earliest = outcome
+                .addresses
+                .iter()
+                .filter_map(|a| a.outcome.steps.get(i)?.tls.as_ref()?.not_after)
+                .min();
+            if let Some(exp) = earliest {
+                self.set_expiry(i, exp);
+            }
+        }
+    }
+
+    fn set_expiry(&mut self, i: usize, not_after: i64) {
+        let [s, t, l] = &self.labels;
+        self.tls_expiry_steps[i]
+            .get_or_insert_with(|| {
+                self.tls_expiry
+                    .with_label_values(&[s, t, l, &self.steps_names[i]])
+            })
+            .set(not_after as f64);
     }
 
     fn record_tls(&mut self, outcome: &Outcome) {
@@ -517,13 +540,7 @@ impl TxMetrics {
             }
             if let Some(tls) = &st.tls {
                 if let Some(exp) = tls.not_after {
-                    let [s, t, l] = &self.labels;
-                    self.tls_expiry_steps[i]
-                        .get_or_insert_with(|| {
-                            self.tls_expiry
-                                .with_label_values(&[s, t, l, &self.steps_names[i]])
-                        })
-                        .set(exp as f64);
+                    self.set_expiry(i, exp);
                 }
                 if self.last_tls[i]
                     .as_ref()

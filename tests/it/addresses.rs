@@ -660,3 +660,60 @@ fn check_says_how_addresses_and_retries_count() {
         "{text}"
     );
 }
+
+/// Two load balancers behind one name with certificates of different
+/// lifetimes: the exported expiry is the earliest (the older certificate is
+/// what customers landing there see), whichever address answered last.
+#[tokio::test]
+async fn the_earliest_certificate_of_any_address_is_the_expiry() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::from_params(&ca, &ca_key);
+    let leaf = |year: i32| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["shop.test".to_string()]).unwrap();
+        p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        p.not_after = rcgen::date_time_ymd(year, 1, 1);
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let (early_cert, early_key) = leaf(2029);
+    let (late_cert, late_key) = leaf(2031);
+    let ip = |s: &str| SocketAddr::new(s.parse().unwrap(), port);
+    serve_tls(ip("127.0.0.1"), early_cert, early_key);
+    serve_tls(ip("127.0.0.2"), late_cert, late_key);
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, TWO).unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let src = format!(
+        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}', ca_file: '{}'}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: all\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
+        hosts.display(),
+        ca_file.display()
+    );
+    let cfg = config::parse(&src, "test.yaml").unwrap();
+    let plan = plan::build(&cfg, "test", &|_| None).unwrap().remove(0);
+    let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
+    let mut tx = metrics.transaction(&plan);
+    let o = transaction::run(&plan, &ProbeContext::default()).await;
+    assert!(o.success, "{:?}", o.message);
+    assert_eq!(o.addresses.len(), 2);
+    tx.record(&o);
+    let expiry = value(
+        &metrics.render(),
+        "mimamori_tls_certificate_expiry_timestamp_seconds",
+        &["step=\"get\""],
+    );
+    // 2029-01-01T00:00:00Z, not 2031's.
+    assert_eq!(expiry, Some(1_861_920_000.0));
+}
