@@ -78,11 +78,14 @@ pub fn plans(
                 .map(|t| t.render(&HashMap::new(), &secrets))
                 .filter(|v| !v.is_empty())
                 .collect();
-        let place = place(b, &secrets).map_err(|m| {
-            let p = crate::config::locate::Path::root()
+        let place = place(cfg, b, &secrets).map_err(|(field, m)| {
+            let mut p = crate::config::locate::Path::root()
                 .key("backups")
                 .index(i)
                 .key("s3");
+            if let Some(f) = field {
+                p = p.key(f);
+            }
             ConfigErrors(vec![cfg.source.error(&p, m)])
         })?;
         out.push(Arc::new(BackupPlan {
@@ -99,18 +102,45 @@ pub fn plans(
     Ok(out)
 }
 
-fn place(b: &Backup, secrets: &HashMap<String, String>) -> Result<Place, String> {
+/// CA certificates in a PEM file, for an HTTPS endpoint with a private CA.
+fn read_cas(path: &std::path::Path) -> Result<Vec<object_store::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let cas = object_store::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+    if cas.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(cas)
+}
+
+/// Where a backup is; an error names the field under `s3` it is about.
+fn place(
+    cfg: &Config,
+    b: &Backup,
+    secrets: &HashMap<String, String>,
+) -> Result<Place, (Option<&'static str>, String)> {
     if let Some(dir) = &b.directory {
         return Ok(Place::Directory(dir.clone()));
     }
     let s3 = b.s3.as_ref().expect("validate: s3 or directory");
+    let mut cas = Vec::new();
+    if let Some(f) = &cfg.global.ca_file {
+        // Read and checked with the transactions' plans; here only used.
+        cas.extend(read_cas(f).unwrap_or_default());
+    }
+    if let Some(f) = &s3.ca_file {
+        cas.extend(read_cas(f).map_err(|m| (Some("ca_file"), m))?);
+    }
     let vars = HashMap::new();
     let build = |anonymous: bool| {
         use object_store::aws::AmazonS3Builder;
-        let client = object_store::ClientOptions::new()
+        let mut client = object_store::ClientOptions::new()
             .with_allow_http(true)
             .with_timeout(b.timeout.0)
             .with_connect_timeout(b.timeout.0.min(Duration::from_secs(10)));
+        for ca in &cas {
+            client = client.with_root_certificate(ca.clone());
+        }
         // A failed check is retried at the next interval, not inside it.
         let retry = object_store::RetryConfig {
             max_retries: 0,
@@ -134,7 +164,7 @@ fn place(b: &Backup, secrets: &HashMap<String, String>) -> Result<Place, String>
         // The builder's own messages name no secret values.
         builder
             .build()
-            .map_err(|e| format!("cannot use this S3 location: {e}"))
+            .map_err(|e| (None, format!("cannot use this S3 location: {e}")))
     };
     let prefix = s3.prefix.trim_matches('/');
     Ok(Place::S3 {

@@ -62,6 +62,11 @@ pub struct S3Location {
     pub access_key_id: Template,
     /// Secret access key (`${secret:NAME}` or `${env:NAME}`).
     pub secret_access_key: Template,
+    /// PEM file of extra CA certificates for an HTTPS endpoint with a
+    /// private CA (e.g. an on-premises S3-compatible store); trusted beside
+    /// the system roots and `global.ca_file`.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Objectives of a backup.

@@ -667,3 +667,123 @@ fn a_page_about_one_backup_never_hides_another_backups_ticket() {
     assert!(inhibited("MimamoriLocationFailing"), "same service and SLO");
     assert!(!inhibited("BackupAnonymousAccess"));
 }
+
+/// An HTTPS front for `backend` (`host:port`) with the given certificate:
+/// the S3 endpoint of an on-premises store with a private CA.
+fn tls_front(backend: String, cert_pem: String, key_pem: String) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((s, _)) = listener.accept().await {
+                let (acceptor, backend) = (acceptor.clone(), backend.clone());
+                tokio::spawn(async move {
+                    let Ok(mut front) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let Ok(mut back) = tokio::net::TcpStream::connect(&backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut front, &mut back).await;
+                });
+            }
+        });
+    });
+    port
+}
+
+/// An S3 endpoint over HTTPS with a private CA: checked with `s3.ca_file`
+/// (signed and anonymous requests alike); without it the certificate is not
+/// trusted and the check fails as unreachable, never silently passing.
+#[tokio::test]
+async fn s3_over_https_with_a_private_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let root = tempfile::tempdir().unwrap();
+    daily(&root.path().join("backups").join("portal"), 0, 3, &[]);
+    let (_s3, endpoint) = start_s3s(root.path());
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "backup CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .unwrap();
+    let port = tls_front(
+        endpoint.trim_start_matches("http://").to_string(),
+        cert.pem(),
+        key.serialize_pem(),
+    );
+    let ca_file = root.path().join("backup-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let https = format!("https://localhost:{port}");
+    let entry = s3_entry(&https, "backups", "portal/", "");
+    let secret_line = "      secret_access_key: ${secret:s3_secret}\n";
+    let with_ca = entry.replace(
+        secret_line,
+        &format!("{secret_line}      ca_file: '{}'\n", ca_file.display()),
+    );
+    assert_ne!(with_ca, entry);
+
+    let out = observe(&plans_of(&config(&with_ca), SECRET)[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(1.0),
+        "{out}"
+    );
+    assert_eq!(
+        value(&out, "mimamori_backup_anonymous_access_refused"),
+        Some(1.0),
+        "{out}"
+    );
+
+    let out = observe(&plans_of(&config(&entry), SECRET)[0]).await;
+    assert_eq!(
+        value(&out, "mimamori_backup_check_success"),
+        Some(0.0),
+        "{out}"
+    );
+    assert!(
+        out.contains("mimamori_backup_check_failures_total{backup=\"db\",reason=\"unreachable\",service=\"portal\"} 1"),
+        "{out}"
+    );
+
+    // A ca_file that is not there is a configuration error at its place.
+    let missing = entry.replace(
+        secret_line,
+        &format!("{secret_line}      ca_file: /nonexistent/ca.pem\n"),
+    );
+    let cfg = mimamori::config::parse(&config(&missing), "backups.yaml").unwrap();
+    let Err(err) = backup::plans(&cfg, &|_| Some("x".into())) else {
+        panic!("a missing ca_file is an error");
+    };
+    let err = err.to_string();
+    assert!(
+        err.starts_with(
+            "backups.yaml:23:7: backups[0].s3.ca_file: cannot read /nonexistent/ca.pem: "
+        ),
+        "{err}"
+    );
+}
