@@ -440,6 +440,53 @@ pub fn le_regex(bound: f64) -> String {
     }
 }
 
+/// The backup objective's series, one value per (service, backup): the
+/// contract the backup alerts, `report` and the internal status view share.
+pub mod backup {
+    use super::{metric, Selector};
+
+    const BY: &str = "by (service, backup)";
+
+    /// When the newest backup was made (Unix seconds).
+    pub fn newest(sel: &Selector) -> String {
+        format!("max {BY} ({})", sel.of(metric::BACKUP_LAST_SUCCESS))
+    }
+
+    /// Seconds since the newest backup.
+    pub fn age(sel: &Selector) -> String {
+        format!("time() - {}", newest(sel))
+    }
+
+    /// Dates covered minus dates expected: below 0 while a date has no backup.
+    pub fn dates_margin(sel: &Selector) -> String {
+        format!(
+            "max {BY} ({} - {})",
+            sel.of(metric::BACKUP_DATES_COVERED),
+            sel.of(metric::BACKUP_DATES_EXPECTED)
+        )
+    }
+
+    /// The oldest backup minus the time it must be older than: above 0
+    /// while retention is short.
+    pub fn retention_margin(sel: &Selector) -> String {
+        format!(
+            "min {BY} ({} - {})",
+            sel.of(metric::BACKUP_OLDEST),
+            sel.of(metric::BACKUP_RETENTION_REQUIRED)
+        )
+    }
+
+    /// 1 while unsigned access is refused, 0 once any prober saw it allowed.
+    pub fn anonymous_refused(sel: &Selector) -> String {
+        format!("min {BY} ({})", sel.of(metric::BACKUP_ANONYMOUS_REFUSED))
+    }
+
+    /// 1 while some prober can list the location.
+    pub fn check_success(sel: &Selector) -> String {
+        format!("max {BY} ({})", sel.of(metric::BACKUP_CHECK_SUCCESS))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::rules::{runbook, service_dashboard, Group, Rule, RuleFile};
 use crate::config::{Backup, Config};
-use crate::promql::{decimal, metric};
+use crate::promql::{backup, decimal, metric, Selector};
 
 /// The rule file's name under `rules/`.
 pub const RULE_FILE: &str = "mimamori-backups.yml";
@@ -26,10 +26,6 @@ fn hours(d: std::time::Duration) -> String {
     } else {
         crate::config::duration::fmt_prom(d)
     }
-}
-
-fn selector(b: &Backup) -> String {
-    format!("{{service=\"{}\", backup=\"{}\"}}", b.service, b.name)
 }
 
 #[allow(clippy::too_many_arguments)] // one call per alert reads as a table
@@ -72,13 +68,12 @@ fn alert(
 
 /// The alerts of one backup.
 fn backup_rules(cfg: &Config, b: &Backup) -> Vec<Rule> {
-    let s = selector(b);
-    let by = "by (service, backup)";
+    let sel = Selector::service(&b.service).eq("backup", &b.name);
     // Written out, not templated: each rule is one backup's.
     let who = format!("{} / {}", b.service, b.name);
     let max_age = b.expect.max_age.as_secs_f64();
     let page_age = max_age + (PAGE_AFTER_HOURS * 3600) as f64;
-    let age = format!("time() - max {by} ({}{s})", metric::BACKUP_LAST_SUCCESS);
+    let age = backup::age(&sel);
     vec![
         alert(cfg, b, "BackupStale", format!("{age} > {}", decimal(max_age)), Some("5m".into()), "ticket",
             "バックアップが古くなっています / The newest backup is older than its objective",
@@ -87,22 +82,22 @@ fn backup_rules(cfg: &Config, b: &Backup) -> Vec<Rule> {
             "バックアップが1日以上途絶えています / No backup for a day past the objective",
             &format!("{who}: 最新のバックアップが {} より古くなっています。すぐに確認してください。\nThe newest backup of {who} is older than {}: look now.", hours(std::time::Duration::from_secs_f64(page_age)), hours(std::time::Duration::from_secs_f64(page_age)))),
         alert(cfg, b, "BackupDayMissing",
-            format!("max {by} ({}{s} - {}{s}) < 0", metric::BACKUP_DATES_COVERED, metric::BACKUP_DATES_EXPECTED),
+            format!("{} < 0", backup::dates_margin(&sel)),
             Some("30m".into()), "ticket",
             "バックアップのない日があります / A day in the retention window has no backup",
             &format!("{who}: 直近 183 日（東京時間の暦日）のうち、バックアップのない日があります。\n{who}: a calendar date (Asia/Tokyo) of the last 183 has no backup.")),
         alert(cfg, b, "BackupRetentionShort",
-            format!("min {by} ({}{s} - {}{s}) > 0", metric::BACKUP_OLDEST, metric::BACKUP_RETENTION_REQUIRED),
+            format!("{} > 0", backup::retention_margin(&sel)),
             Some("30m".into()), "ticket",
             "バックアップの保持期間が6か月未満です / Backups are not kept for six months",
             &format!("{who}: 最も古いバックアップが6か月前（または since）より新しく、保持期間が足りません。\n{who}: the oldest backup is newer than six calendar months ago (or `since`): retention is short.")),
         alert(cfg, b, "BackupAnonymousAccess",
-            format!("min {by} ({}{s}) == 0", metric::BACKUP_ANONYMOUS_REFUSED),
+            format!("{} == 0", backup::anonymous_refused(&sel)),
             None, "page",
             "バックアップに匿名でアクセスできます / Backups can be read without credentials",
             &format!("{who}: 認証なしの一覧または読み取りが拒否されませんでした。データ漏えいです。管理者以外が読めないよう直ちに設定してください。\n{who}: an unsigned list or read was not refused: a data leak. Only administrators may read backups.")),
         alert(cfg, b, "BackupCheckFailing",
-            format!("max {by} ({}{s}) == 0", metric::BACKUP_CHECK_SUCCESS),
+            format!("{} == 0", backup::check_success(&sel)),
             Some(crate::config::duration::fmt_prom(b.interval.0 * 2)), "ticket",
             "バックアップの確認ができません / The backup location cannot be checked",
             &format!("{who}: 保存先を一覧できません（理由は mimamori_backup_check_failures_total の reason）。バックアップの状態は不明です。\n{who}: the location cannot be listed (see the reason label of mimamori_backup_check_failures_total); the backups' state is unknown.")),

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::promql::{metric, Selector};
+use crate::promql::Selector;
 use crate::query::{self, Client};
 
 /// Query step: the default check interval.
@@ -74,11 +74,10 @@ pub async fn reports(
         .filter(|b| services.is_empty() || services.iter().any(|s| *s == b.service.as_str()))
     {
         let sel = Selector::service(&b.service).eq("backup", &b.name);
-        let by = "by (service, backup)";
         let (from, to) = (start + STEP as i64, until.max(start + STEP as i64));
         let newest = client
             .query_range(
-                &format!("max {by} ({})", sel.of(metric::BACKUP_LAST_SUCCESS)),
+                &crate::promql::backup::newest(&sel),
                 from,
                 to,
                 STEP,
@@ -86,11 +85,7 @@ pub async fn reports(
             .await?;
         let margin = client
             .query_range(
-                &format!(
-                    "min {by} ({} - {})",
-                    sel.of(metric::BACKUP_OLDEST),
-                    sel.of(metric::BACKUP_RETENTION_REQUIRED)
-                ),
+                &crate::promql::backup::retention_margin(&sel),
                 from,
                 to,
                 STEP,
