@@ -32,6 +32,10 @@ pub struct StatusArgs {
     /// for backfilled data and post-mortems.
     #[arg(long, hide = true, value_name = "TIME")]
     pub now: Option<String>,
+    /// The internal view for staff: also the backups (seed §6), marked
+    /// internal and not indexed. Never serve it on the public address.
+    #[arg(long)]
+    pub internal: bool,
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -43,5 +47,6 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         refresh: args.refresh,
         render: args.render,
         now: args.now,
+        internal: args.internal,
     })
 }

@@ -76,12 +76,7 @@ pub async fn reports(
         let sel = Selector::service(&b.service).eq("backup", &b.name);
         let (from, to) = (start + STEP as i64, until.max(start + STEP as i64));
         let newest = client
-            .query_range(
-                &crate::promql::backup::newest(&sel),
-                from,
-                to,
-                STEP,
-            )
+            .query_range(&crate::promql::backup::newest(&sel), from, to, STEP)
             .await?;
         let margin = client
             .query_range(

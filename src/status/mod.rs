@@ -7,6 +7,7 @@
 //! is stored: incidents are derived from Prometheus, so a restart or a second
 //! replica shows the same page. `--render DIR` writes the same files once.
 
+pub mod backups;
 pub mod render;
 pub mod snapshot;
 pub mod web;
@@ -46,6 +47,9 @@ pub struct Options {
     /// Evaluate as if it were this time (RFC 3339), moving on with the clock:
     /// for backfilled data and post-mortems.
     pub now: Option<String>,
+    /// The internal view: also the backups (seed §6), marked internal and
+    /// kept out of search engines. Never for the public address.
+    pub internal: bool,
 }
 
 /// The clock the page is evaluated with.
@@ -71,6 +75,8 @@ struct Source {
     external_url: String,
     /// Data older than this (seconds) is not shown as a state.
     stale_after: i64,
+    /// See [`Options::internal`].
+    internal: bool,
 }
 
 impl Source {
@@ -91,6 +97,7 @@ impl Source {
             refresh,
             external_url: args.external_url.clone(),
             stale_after,
+            internal: args.internal,
         })
     }
 
@@ -109,7 +116,16 @@ impl Source {
         deadline: Option<Duration>,
     ) -> Snapshot {
         let started = Instant::now();
-        let fetch = snapshot::fetch(&self.client, &self.cfg, &self.plans, cache, now, self.tz);
+        let fetch = async {
+            let data =
+                snapshot::fetch(&self.client, &self.cfg, &self.plans, cache, now, self.tz).await?;
+            let backups = if self.internal {
+                Some(backups::fetch(&self.client, &self.cfg, now, self.tz).await?)
+            } else {
+                None
+            };
+            Ok::<_, crate::query::Error>((data, backups))
+        };
         let fetched = match deadline {
             Some(d) => tokio::time::timeout(d, fetch).await,
             None => Ok(fetch.await),
@@ -120,15 +136,21 @@ impl Source {
             "status refresh"
         );
         let error = match fetched {
-            Ok(Ok(data)) => {
-                return snapshot::assemble(
+            Ok(Ok((data, backups))) => {
+                let mut snap = snapshot::assemble(
                     &self.cfg,
                     &self.plans,
                     &data,
                     now,
                     self.tz,
                     self.stale_after,
-                )
+                );
+                snap.internal = self.internal;
+                snap.backups = backups;
+                if !snap.fresh {
+                    snapshot::mark_unknown(&mut snap);
+                }
+                return snap;
             }
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!(
@@ -141,7 +163,16 @@ impl Source {
             Some(s) => s.clone(),
             None => {
                 let empty = vec![ServiceData::default(); self.plans.len()];
-                snapshot::assemble(&self.cfg, &self.plans, &empty, now, self.tz, 0)
+                let mut snap = snapshot::assemble(&self.cfg, &self.plans, &empty, now, self.tz, 0);
+                snap.internal = self.internal;
+                snap.backups = self.internal.then(|| {
+                    self.cfg
+                        .backups
+                        .iter()
+                        .map(|b| backups::judge(b, None, None, None, None, None, now, self.tz))
+                        .collect()
+                });
+                snap
             }
         };
         snapshot::mark_unknown(&mut snap);

@@ -22,6 +22,8 @@ pub struct File {
 pub type Site = BTreeMap<String, File>;
 
 const STYLE: &str = include_str!("templates/style.css");
+/// Only on the internal view: the public site never names backups.
+const INTERNAL_STYLE: &str = include_str!("templates/internal.css");
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
@@ -132,6 +134,15 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             body: STYLE.as_bytes().to_vec(),
         },
     );
+    if snap.internal {
+        site.insert(
+            "/internal.css".into(),
+            File {
+                content_type: "text/css; charset=utf-8",
+                body: INTERNAL_STYLE.as_bytes().to_vec(),
+            },
+        );
+    }
     site.insert(
         "/api/v1/status.json".into(),
         File {

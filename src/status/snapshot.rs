@@ -66,6 +66,12 @@ pub struct Snapshot {
     pub maintenance: Vec<MaintenanceItem>,
     /// Published notices, newest first.
     pub notices: Vec<NoticeItem>,
+    /// The internal view (`--internal`): never served to customers.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    /// The backups, on the internal view only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backups: Option<Vec<super::backups::BackupStatus>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -405,6 +411,8 @@ pub fn assemble(
         services,
         maintenance: maintenance(cfg, now, tz),
         notices: Vec::new(),
+        internal: false,
+        backups: None,
     };
     snap.notices = notices(cfg, now, tz, &mut snap.services);
     if !fresh {
@@ -419,6 +427,9 @@ pub fn mark_unknown(snap: &mut Snapshot) {
     for s in &mut snap.services {
         s.state = State::Unknown;
         s.since = snap.data_as_of;
+    }
+    for b in snap.backups.iter_mut().flatten() {
+        b.state = "unknown";
     }
 }
 

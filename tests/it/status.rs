@@ -898,3 +898,150 @@ fn status_page_never_shows_backups() {
         assert!(!all.contains(word), "the status page shows {word:?}");
     }
 }
+
+/// The backup series of one backup every 2 minutes over `[start, end)`.
+fn backup_series(name: &str, start: i64, end: i64, values: [(&str, f64); 7]) -> SeriesSet {
+    let times: Vec<i64> = (0..)
+        .map(|k| start + 7 + k * INTERVAL)
+        .take_while(|t| *t < end)
+        .collect();
+    values
+        .iter()
+        .map(|(metric, v)| {
+            (
+                format!("{metric}{{service=\"sales\",backup=\"{name}\",job=\"mimamori\",instance=\"tokyo-0:9732\"}}"),
+                times.iter().map(|&t| (t, *v)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// `--internal` adds the backups (seed §6), judged as their alerts judge
+/// them from a real Prometheus: a healthy one is OK; one that is stale,
+/// missing dates, short of six months and readable without credentials
+/// needs attention, each problem in words. The page says it is internal and
+/// asks not to be indexed; without `--internal` nothing of it appears.
+#[test]
+fn internal_view_shows_backups_the_public_page_never() {
+    let (start, end) = (jst("2026-12-01T00:00:00"), jst("2026-12-02T11:00:00"));
+    let now = jst("2026-12-02T10:30:00");
+    let required = jst("2026-06-02T00:00:00") as f64;
+    let good = backup_series(
+        "db",
+        start,
+        end,
+        [
+            (
+                "mimamori_backup_last_success_timestamp_seconds",
+                (now - 8 * 3600) as f64,
+            ),
+            (
+                "mimamori_backup_oldest_timestamp_seconds",
+                required - 86400.0 * 20.0,
+            ),
+            (
+                "mimamori_backup_retention_required_timestamp_seconds",
+                required,
+            ),
+            ("mimamori_backup_dates_covered", 183.0),
+            ("mimamori_backup_dates_expected", 183.0),
+            ("mimamori_backup_anonymous_access_refused", 1.0),
+            ("mimamori_backup_check_success", 1.0),
+        ],
+    );
+    let leaky = backup_series(
+        "files",
+        start,
+        end,
+        [
+            (
+                "mimamori_backup_last_success_timestamp_seconds",
+                (now - 30 * 3600) as f64,
+            ),
+            (
+                "mimamori_backup_oldest_timestamp_seconds",
+                required + 86400.0 * 10.0,
+            ),
+            (
+                "mimamori_backup_retention_required_timestamp_seconds",
+                required,
+            ),
+            ("mimamori_backup_dates_covered", 181.0),
+            ("mimamori_backup_dates_expected", 183.0),
+            ("mimamori_backup_anonymous_access_refused", 0.0),
+            ("mimamori_backup_check_success", 1.0),
+        ],
+    );
+    let sales = series("sales", &[], start, end);
+    let mail = series("mail", &[], start, end);
+    let mut prom = prometheus::start_backfilled(&[sales, mail, good, leaky], start, end);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    let mut text = CONFIG.to_string();
+    text.push_str(
+        "backups:\n\
+         \x20 - {service: sales, name: db, display_name: {ja: 販売DB, en: Sales DB}, directory: /nonexistent}\n\
+         \x20 - {service: sales, name: files, display_name: {ja: 販売ファイル, en: Sales files}, directory: /nonexistent}\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+
+    let site = dir.path().join("internal");
+    let (code, err) = render(&cfg, &prom.url, &site, &["--internal"]);
+    assert_eq!(code, 0, "{err}");
+    let v = site_json(&site);
+    assert_eq!(v["internal"], true);
+    let b = v["backups"].as_array().unwrap();
+    assert_eq!(b.len(), 2, "{v}");
+    assert_eq!(b[0]["backup"], "db");
+    assert_eq!(b[0]["state"], "ok", "{}", b[0]);
+    assert_eq!(b[0]["age_seconds"], 8 * 3600);
+    assert_eq!(b[0]["problems"], serde_json::json!([]));
+    assert_eq!(b[1]["state"], "attention", "{}", b[1]);
+    let problems: Vec<&str> = b[1]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["en"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "readable without credentials (a data leak)",
+            "the newest backup is 1 d 6 h old (objective: within 1 d 2 h)",
+            "2 of the last 183 dates have no backup",
+            "six months are not kept",
+        ],
+        "{}",
+        b[1]
+    );
+    let ja = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(ja.contains("<meta name=\"robots\" content=\"noindex, nofollow\">"));
+    assert!(ja.contains("社内向け"), "the page says it is internal");
+    assert!(
+        ja.contains("data-backup=\"files\" data-state=\"attention\""),
+        "{ja}"
+    );
+    assert!(ja.contains("認証なしで一覧・読み取りできます（データ漏えい）"));
+    let en = std::fs::read_to_string(site.join("en/index.html")).unwrap();
+    assert!(en.contains("Backups (daily, kept 6 months, administrators only)"));
+    // Its own stylesheet (the page's CSP allows no inline style).
+    assert!(ja.contains("href=\"./internal.css\""));
+    assert!(site.join("internal.css").exists());
+
+    let public = dir.path().join("public");
+    let (code, err) = render(&cfg, &prom.url, &public, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!public.join("internal.css").exists());
+    let all = site_text(&public);
+    for word in [
+        "販売DB",
+        "Sales files",
+        "バックアップ",
+        "backup",
+        "noindex",
+        "社内向け",
+    ] {
+        assert!(!all.contains(word), "the public page shows {word:?}");
+    }
+    prom.stop();
+}
