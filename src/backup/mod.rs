@@ -123,6 +123,11 @@ fn place(
         return Ok(Place::Directory(dir.clone()));
     }
     let s3 = b.s3.as_ref().expect("validate: s3 or directory");
+    if s3.endpoint.starts_with("http://") {
+        // Allowed (test servers, a store on the same host), never quietly:
+        // the listing and the access key id travel unencrypted.
+        tracing::warn!(service = %b.service, backup = %b.name, "backup endpoint uses plain HTTP: use https");
+    }
     let mut cas = Vec::new();
     if let Some(f) = &cfg.global.ca_file {
         // Read and checked with the transactions' plans; here only used.
