@@ -305,7 +305,7 @@ pub enum Resolve {
 }
 
 /// Address families a transaction may use.
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum IpProtocol {
     #[default]

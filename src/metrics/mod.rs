@@ -469,11 +469,11 @@ impl TxMetrics {
                 outcome,
                 (self.retrying, fresh_until),
             );
-            self.record_tls(outcome);
+            self.record_tls(&[outcome]);
             return;
         }
-        let store = self.store.clone();
         let [s, t, l] = &self.labels;
+        let store = &self.store;
         let ips: Vec<String> = outcome.addresses.iter().map(|a| a.ip.to_string()).collect();
         store.keep_ips(l, s, t, &ips);
         if outcome.addresses.is_empty() {
@@ -484,7 +484,7 @@ impl TxMetrics {
                 outcome,
                 (false, fresh_until),
             );
-            self.record_tls(outcome);
+            self.record_tls(&[outcome]);
             return;
         }
         self.series.clear_success();
@@ -504,44 +504,27 @@ impl TxMetrics {
                 (self.retrying, fresh_until),
             );
         }
-        // TLS facts stay per transaction: the version and cipher are the last
-        // address's; each step's certificate expiry is the earliest any
-        // address presented (customers landing on a load balancer with an old
-        // certificate see that one).
-        for a in &outcome.addresses {
-            self.record_tls(&a.outcome);
-        }
+        let runs: Vec<&Outcome> = outcome.addresses.iter().map(|a| &a.outcome).collect();
+        self.record_tls(&runs);
+    }
+
+    /// TLS facts stay per transaction. Of the runs given (one per address
+    /// with `resolve: all`), each step's certificate expiry is the earliest
+    /// any of them was shown (customers landing on a load balancer with an
+    /// old certificate see that one); its version and cipher the last run's.
+    fn record_tls(&mut self, runs: &[&Outcome]) {
         for i in 0..self.steps_names.len() {
-            let earliest = outcome
-                .addresses
-                .iter()
-                .filter_map(|a| a.outcome.steps.get(i)?.tls.as_ref()?.not_after)
-                .min();
-            if let Some(exp) = earliest {
-                self.set_expiry(i, exp);
+            let facts = || runs.iter().filter_map(|o| o.steps.get(i)?.tls.as_ref());
+            if let Some(not_after) = facts().filter_map(|tls| tls.not_after).min() {
+                let [s, t, l] = &self.labels;
+                self.tls_expiry_steps[i]
+                    .get_or_insert_with(|| {
+                        self.tls_expiry
+                            .with_label_values(&[s, t, l, &self.steps_names[i]])
+                    })
+                    .set(not_after as f64);
             }
-        }
-    }
-
-    fn set_expiry(&mut self, i: usize, not_after: i64) {
-        let [s, t, l] = &self.labels;
-        self.tls_expiry_steps[i]
-            .get_or_insert_with(|| {
-                self.tls_expiry
-                    .with_label_values(&[s, t, l, &self.steps_names[i]])
-            })
-            .set(not_after as f64);
-    }
-
-    fn record_tls(&mut self, outcome: &Outcome) {
-        for (i, st) in outcome.steps.iter().enumerate() {
-            if i >= self.steps_names.len() {
-                continue;
-            }
-            if let Some(tls) = &st.tls {
-                if let Some(exp) = tls.not_after {
-                    self.set_expiry(i, exp);
-                }
+            if let Some(tls) = facts().next_back() {
                 if self.last_tls[i]
                     .as_ref()
                     .map(|(v, c)| (v.as_str(), c.as_str()))

@@ -12,15 +12,26 @@ use tokio::time::Instant;
 use super::context::ProbeContext;
 use super::http::{Outgoing, Session};
 use super::outcome::{Phases, Reason};
-use super::plan::TransactionPlan;
+use super::plan::{Addressing, TransactionPlan};
 use super::tls::Legacy;
 
 /// Legacy handshakes in flight at once per checker: thousands of transactions
 /// start together, and each check holds a blocking thread.
 const CHECKS_AT_ONCE: usize = 4;
 
-/// Recent legacy-TLS verdicts per (host, port, server name, version).
-type Verdicts = HashMap<(String, u16, String, &'static str), (Instant, bool)>;
+/// Recent legacy-TLS verdicts per (host, port, server name, version, every
+/// address, address family).
+type Verdicts = HashMap<
+    (
+        String,
+        u16,
+        String,
+        &'static str,
+        bool,
+        crate::config::IpProtocol,
+    ),
+    (Instant, bool),
+>;
 
 /// Owns what the policy loops of one app share: the bound on legacy
 /// handshakes in flight, and recent verdicts, so that many transactions of
@@ -56,20 +67,29 @@ pub enum Verdict<'a> {
 }
 
 impl PolicyChecker {
-    /// Whether `host:port` accepts `version`; a verdict from the last
-    /// `fresh` (any transaction's) answers without a new handshake. `Err`
-    /// when the server could not be reached.
+    /// Whether `host:port` accepts `version`, at the addresses the
+    /// transaction would use ([`Addressing`]: the first one, or with
+    /// `resolve: all` any of them: the customers who land there get the old
+    /// protocol). A verdict from the last `fresh` (any transaction's)
+    /// answers without resolving or a new handshake. `Err` when no address
+    /// could be reached.
     async fn legacy(
         &self,
-        host: &str,
-        port: u16,
-        name: &str,
+        (host, port, name): (&str, u16, &str),
+        addressing: &Addressing,
         version: Legacy,
         fresh: Duration,
         timeout: Duration,
     ) -> Result<bool, String> {
         let _permit = self.checks.acquire().await;
-        let key = (host.to_string(), port, name.to_string(), version.as_str());
+        let key = (
+            host.to_string(),
+            port,
+            name.to_string(),
+            version.as_str(),
+            addressing.every_address(),
+            addressing.ip_protocol,
+        );
         let cached = self
             .verdicts
             .lock()
@@ -80,18 +100,54 @@ impl PolicyChecker {
         if let Some(b) = cached {
             return Ok(b);
         }
-        let (h, n) = (host.to_string(), name.to_string());
-        let accepted = tokio::task::spawn_blocking(move || {
-            super::tls::legacy_accepted(&h, port, &n, version, timeout)
-        })
-        .await
-        .map_err(|e| e.to_string())??;
+        let mut verdict = Err(String::new());
+        for ip in addresses(addressing, host, port, timeout).await? {
+            let (h, n) = (ip.to_string(), name.to_string());
+            let accepted = tokio::task::spawn_blocking(move || {
+                super::tls::legacy_accepted(&h, port, &n, version, timeout)
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            match accepted {
+                Ok(true) => {
+                    tracing::debug!(%host, %ip, version = version.as_str(), "legacy TLS accepted");
+                    verdict = Ok(true);
+                    break;
+                }
+                Ok(false) => verdict = Ok(false),
+                Err(e) if verdict.is_err() => verdict = Err(e),
+                Err(_) => {}
+            }
+        }
+        let accepted = verdict?;
         self.verdicts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, (Instant::now(), accepted));
         Ok(accepted)
     }
+}
+
+/// The addresses whose legacy handshakes are tried, resolved as the
+/// transaction resolves (`global.hosts_file`, `ip_protocol`): the first one,
+/// or with `resolve: all` every one (up to the same limit as the runs).
+async fn addresses(
+    a: &Addressing,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<std::net::IpAddr>, String> {
+    let lookup = super::resolve::lookup(&a.hosts, host, port, a.ip_protocol);
+    let ips = tokio::time::timeout(timeout, lookup)
+        .await
+        .map_err(|_| format!("resolving {host}: timeout {timeout:?} reached"))??;
+    let n = if a.every_address() {
+        crate::config::MAX_ADDRESSES
+    } else {
+        1
+    };
+    Ok(ips.into_iter().take(n).collect())
 }
 
 /// Checks the policy of `plan` after `first` and then every policy
@@ -111,40 +167,26 @@ pub async fn policy_loop(
     tokio::time::sleep(first).await;
     loop {
         for (step, host, port, name) in &policy.legacy_targets {
-            let addresses = match policy_addresses(&plan, host, *port, timeout).await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::debug!(service = %plan.key.service, %host, "legacy TLS check inconclusive: {e}");
-                    continue;
-                }
-            };
             for version in Legacy::ALL {
                 let fresh = policy.interval / 2;
-                // Accepted when any address accepts: the customers who land
-                // there get the old protocol. Unknown when none answers.
-                let mut verdict = None;
-                for ip in &addresses {
-                    match checker
-                        .legacy(ip, *port, name, version, fresh, timeout)
-                        .await
-                    {
-                        Ok(true) => {
-                            tracing::debug!(service = %plan.key.service, %host, %ip, version = version.as_str(), "legacy TLS accepted");
-                            verdict = Some(true);
-                            break;
-                        }
-                        Ok(false) => verdict = Some(false),
-                        Err(e) => {
-                            tracing::debug!(service = %plan.key.service, %host, %ip, version = version.as_str(), "legacy TLS check inconclusive: {e}")
-                        }
-                    }
-                }
-                if let Some(accepted) = verdict {
-                    report(Verdict::Legacy {
+                match checker
+                    .legacy(
+                        (host, *port, name),
+                        &plan.addressing,
+                        version,
+                        fresh,
+                        timeout,
+                    )
+                    .await
+                {
+                    Ok(accepted) => report(Verdict::Legacy {
                         step,
                         version,
                         accepted,
-                    });
+                    }),
+                    Err(e) => {
+                        tracing::debug!(service = %plan.key.service, %host, version = version.as_str(), "legacy TLS check inconclusive: {e}")
+                    }
                 }
             }
         }
@@ -158,28 +200,6 @@ pub async fn policy_loop(
         }
         tokio::time::sleep(policy.interval).await;
     }
-}
-
-/// The addresses whose legacy handshakes are tried, resolved as the
-/// transaction resolves (`global.hosts_file`, `ip_protocol`): the first one,
-/// or with `resolve: all` every one (up to the same limit as the runs).
-async fn policy_addresses(
-    plan: &TransactionPlan,
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Result<Vec<String>, String> {
-    let a = &plan.addressing;
-    let lookup = super::resolve::lookup(&a.hosts, host, port, a.ip_protocol);
-    let ips = tokio::time::timeout(timeout, lookup)
-        .await
-        .map_err(|_| format!("resolving {host}: timeout {timeout:?} reached"))??;
-    let n = if a.every_address() {
-        crate::config::MAX_ADDRESSES
-    } else {
-        1
-    };
-    Ok(ips.into_iter().take(n).map(|ip| ip.to_string()).collect())
 }
 
 /// Whether a plain-HTTP address refuses service: `Some(true)` when the

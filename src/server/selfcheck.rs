@@ -70,26 +70,36 @@ pub fn recovery_hold(cfg: &Config) -> Duration {
         .unwrap_or(g.interval.0 + g.timeout.0)
 }
 
+/// The client for URL targets: redirects not followed, the self-check
+/// timeout, the probes' TLS roots (`global.ca_file` included).
+pub fn client(
+    timeout: Duration,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Option<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .user_agent(concat!("mimamori-self-check/", env!("CARGO_PKG_VERSION")));
+    if let Some(tls) = tls {
+        b = b.use_preconfigured_tls((**tls).clone());
+    }
+    b.build().ok()
+}
+
 /// Checks one target within `timeout`: a TCP connection, or an HTTP(S)
-/// request answered with an accepted status (redirects are not followed).
+/// request with `client` answered with an accepted status.
 pub async fn check(
     target: &SelfCheckTarget,
     timeout: Duration,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    client: Option<&reqwest::Client>,
 ) -> bool {
     let work = async {
         if let Some(addr) = &target.tcp {
             return tokio::net::TcpStream::connect(addr.as_str()).await.is_ok();
         }
-        let Some(url) = &target.url else { return false };
-        let mut b = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .user_agent(concat!("mimamori-self-check/", env!("CARGO_PKG_VERSION")));
-        if let Some(tls) = tls {
-            b = b.use_preconfigured_tls((**tls).clone());
-        }
-        let Ok(client) = b.build() else { return false };
+        let (Some(url), Some(client)) = (&target.url, client) else {
+            return false;
+        };
         match client.get(url.as_str()).send().await {
             Ok(r) => {
                 let code = r.status().as_u16();
@@ -109,6 +119,9 @@ pub async fn check(
 pub async fn run(app: Weak<App>, ctx: Arc<ProbeContext>) {
     let mut health = Health::default();
     let mut was_healthy = true;
+    // Kept while the TLS roots and the timeout stay (`tls_config` hands out
+    // the same `Arc` while the CA files are unchanged).
+    let mut http: Option<(Option<Arc<rustls::ClientConfig>>, Duration, reqwest::Client)> = None;
     loop {
         let Some(a) = app.upgrade() else { return };
         let cfg = a.config();
@@ -117,14 +130,24 @@ pub async fn run(app: Weak<App>, ctx: Arc<ProbeContext>) {
         drop(a);
         let sc = &cfg.self_check;
         let targets = sc.targets_of(&location);
-        let tls = if targets.iter().any(|t| t.url.is_some()) {
+        let client = if targets.iter().any(|t| t.url.is_some()) {
             let ca: Vec<_> = cfg.global.ca_file.iter().cloned().collect();
-            ctx.tls_config(&ca).ok()
+            let tls = ctx.tls_config(&ca).ok();
+            // The kept client holds its roots' `Arc`, so equal pointers are the same roots.
+            let kept = http.as_ref().is_some_and(|(t, d, _)| {
+                *d == sc.timeout.0 && t.as_ref().map(Arc::as_ptr) == tls.as_ref().map(Arc::as_ptr)
+            });
+            if !kept {
+                http = client(sc.timeout.0, tls.as_ref()).map(|c| (tls, sc.timeout.0, c));
+            }
+            http.as_ref().map(|(_, _, c)| c.clone())
         } else {
             None
         };
         let results = futures_util::future::join_all(
-            targets.iter().map(|t| check(t, sc.timeout.0, tls.as_ref())),
+            targets
+                .iter()
+                .map(|t| check(t, sc.timeout.0, client.as_ref())),
         )
         .await;
         let all_failed = !results.is_empty() && results.iter().all(|ok| !ok);
@@ -199,10 +222,18 @@ mod tests {
             status: vec![crate::config::StatusSpec { lo: 200, hi: 399 }],
         };
         let t = Duration::from_secs(2);
-        assert!(check(&target(Some(addr.to_string()), None), t, None).await);
+        let http = client(t, None).expect("a client");
+        assert!(check(&target(Some(addr.to_string()), None), t, Some(&http)).await);
         drop(listener);
-        assert!(!check(&target(Some(addr.to_string()), None), t, None).await);
+        assert!(!check(&target(Some(addr.to_string()), None), t, Some(&http)).await);
         // Nothing listens there any more: the HTTP check fails too.
-        assert!(!check(&target(None, Some(format!("http://{addr}/"))), t, None).await);
+        assert!(
+            !check(
+                &target(None, Some(format!("http://{addr}/"))),
+                t,
+                Some(&http)
+            )
+            .await
+        );
     }
 }

@@ -77,6 +77,14 @@ pub async fn fetch(
     Ok(out)
 }
 
+/// Every configured backup with nothing known (Prometheus not reached yet).
+pub fn unknown(cfg: &Config, now: i64, tz: Tz) -> Vec<BackupStatus> {
+    cfg.backups
+        .iter()
+        .map(|b| judge(b, None, None, None, None, None, now, tz))
+        .collect()
+}
+
 /// Judges one backup as its alerts do (stale past `max_age`, a date
 /// missing, retention short, anonymous access, the check failing).
 #[allow(clippy::too_many_arguments)] // the fetched facts, one each
@@ -131,18 +139,15 @@ pub fn judge(
             "six months are not kept",
         ));
     }
-    let state = if check_ok != Some(true) || newest.is_none() {
+    let state = if anonymous_refused == Some(false) {
+        // A leak is never hidden behind "unknown".
+        "attention"
+    } else if check_ok != Some(true) || newest.is_none() {
         "unknown"
     } else if problems.is_empty() {
         "ok"
     } else {
         "attention"
-    };
-    // An anonymous-access leak is never hidden behind "unknown".
-    let state = if anonymous_refused == Some(false) {
-        "attention"
-    } else {
-        state
     };
     BackupStatus {
         service: b.service.to_string(),

@@ -137,20 +137,15 @@ impl Source {
         );
         let error = match fetched {
             Ok(Ok((data, backups))) => {
-                let mut snap = snapshot::assemble(
+                return snapshot::assemble(
                     &self.cfg,
                     &self.plans,
                     &data,
                     now,
                     self.tz,
                     self.stale_after,
-                );
-                snap.internal = self.internal;
-                snap.backups = backups;
-                if !snap.fresh {
-                    snapshot::mark_unknown(&mut snap);
-                }
-                return snap;
+                )
+                .with_backups(backups)
             }
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!(
@@ -163,16 +158,11 @@ impl Source {
             Some(s) => s.clone(),
             None => {
                 let empty = vec![ServiceData::default(); self.plans.len()];
-                let mut snap = snapshot::assemble(&self.cfg, &self.plans, &empty, now, self.tz, 0);
-                snap.internal = self.internal;
-                snap.backups = self.internal.then(|| {
-                    self.cfg
-                        .backups
-                        .iter()
-                        .map(|b| backups::judge(b, None, None, None, None, None, now, self.tz))
-                        .collect()
-                });
-                snap
+                let unknown = self
+                    .internal
+                    .then(|| backups::unknown(&self.cfg, now, self.tz));
+                snapshot::assemble(&self.cfg, &self.plans, &empty, now, self.tz, 0)
+                    .with_backups(unknown)
             }
         };
         snapshot::mark_unknown(&mut snap);

@@ -421,6 +421,18 @@ pub fn assemble(
     snap
 }
 
+impl Snapshot {
+    /// With `Some` backups (even none configured), the internal view.
+    pub fn with_backups(mut self, backups: Option<Vec<super::backups::BackupStatus>>) -> Snapshot {
+        self.internal = backups.is_some();
+        self.backups = backups;
+        if !self.fresh {
+            mark_unknown(&mut self);
+        }
+        self
+    }
+}
+
 /// Every state unknown since the last good data: the page never shows a state it does not know.
 pub fn mark_unknown(snap: &mut Snapshot) {
     snap.fresh = false;

@@ -404,20 +404,7 @@ fn an_unreadable_hosts_file_is_a_config_error_with_its_place() {
 
 /// A rustls server on `addr` with `cert_pem`, answering every request with 200.
 fn serve_tls(addr: SocketAddr, cert_pem: String, key_pem: String) {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .map(|c| c.unwrap())
-        .collect();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let acceptor = crate::common::pki::acceptor(&cert_pem, &key_pem);
     let listener = std::net::TcpListener::bind(addr).unwrap();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
@@ -445,47 +432,25 @@ fn serve_tls(addr: SocketAddr, cert_pem: String, key_pem: String) {
     });
 }
 
-#[tokio::test]
-async fn https_is_verified_against_the_name_at_every_address() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name.push(DnType::CommonName, "test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::from_params(&ca, &ca_key);
-    let leaf = |name: &str| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    // 127.0.0.2 shows a certificate for another name: it must fail there only.
+/// Two rustls servers behind `shop.test` at one port (127.0.0.1 and
+/// 127.0.0.2, each with its `(cert_pem, key_pem)`) and the plan of a
+/// `resolve: all` transaction trusting `pki`'s CA.
+fn two_https_servers(
+    dir: &tempfile::TempDir,
+    pki: &crate::common::pki::Pki,
+    [first, second]: [(String, String); 2],
+) -> std::sync::Arc<plan::TransactionPlan> {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = probe.local_addr().unwrap().port();
-        drop(probe);
-        port
+        probe.local_addr().unwrap().port()
     };
-    let (good_cert, good_key) = leaf("shop.test");
-    let (bad_cert, bad_key) = leaf("other.test");
-    serve_tls(
-        SocketAddr::new("127.0.0.1".parse().unwrap(), port),
-        good_cert,
-        good_key,
-    );
-    serve_tls(
-        SocketAddr::new("127.0.0.2".parse().unwrap(), port),
-        bad_cert,
-        bad_key,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let ip = |s: &str| SocketAddr::new(s.parse().unwrap(), port);
+    serve_tls(ip("127.0.0.1"), first.0, first.1);
+    serve_tls(ip("127.0.0.2"), second.0, second.1);
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, TWO).unwrap();
     let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let src = format!(
         "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}', ca_file: '{}'}}\n\
          services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: all\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
@@ -493,7 +458,18 @@ async fn https_is_verified_against_the_name_at_every_address() {
         ca_file.display()
     );
     let cfg = config::parse(&src, "test.yaml").unwrap();
-    let plan = plan::build(&cfg, "test", &|_| None).unwrap().remove(0);
+    plan::build(&cfg, "test", &|_| None).unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn https_is_verified_against_the_name_at_every_address() {
+    use crate::common::pki::{ca, leaf};
+    // 127.0.0.2 shows a certificate for another name: it must fail there only.
+    let pki = ca();
+    let (good_cert, good_key, _) = leaf(&pki, &["shop.test"], 2024, 2099);
+    let (bad_cert, bad_key, _) = leaf(&pki, &["other.test"], 2024, 2099);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = two_https_servers(&dir, &pki, [(good_cert, good_key), (bad_cert, bad_key)]);
     let o = transaction::run(&plan, &ProbeContext::default()).await;
     let by_ip: Vec<(String, bool, Option<mimamori::probe::Reason>)> = o
         .addresses
@@ -543,23 +519,7 @@ fn generated_rules_collapse_addresses_as_configured_live() {
     cfg.push_str("alerting:\n  locations: [loopback]\n  job: mimamori\n  runbook_url: https://runbooks.example/{service}/{slo}\n  grafana_url: https://grafana.example\n");
     let cfg_path = d.join("shop.yaml");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["generate", "--config", cfg_path.to_str().unwrap()])
-        .args(["--out", d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for f in std::fs::read_dir(d.join("rules")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|e| e == "yml") {
-            let text = std::fs::read_to_string(&f).unwrap();
-            std::fs::write(&f, text.replace("interval: 15s", "interval: 2s")).unwrap();
-        }
-    }
+    crate::common::stack::generate_fast_rules(&cfg_path, d, false);
     let addr = format!("127.0.0.1:{}", crate::common::prometheus::free_port());
     let _prober = Proc(
         Command::new(env!("CARGO_BIN_EXE_mimamori"))
@@ -666,43 +626,12 @@ fn check_says_how_addresses_and_retries_count() {
 /// what customers landing there see), whichever address answered last.
 #[tokio::test]
 async fn the_earliest_certificate_of_any_address_is_the_expiry() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name.push(DnType::CommonName, "test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::from_params(&ca, &ca_key);
-    let leaf = |year: i32| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec!["shop.test".to_string()]).unwrap();
-        p.not_before = rcgen::date_time_ymd(2024, 1, 1);
-        p.not_after = rcgen::date_time_ymd(year, 1, 1);
-        let cert = p.signed_by(&key, &issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let (early_cert, early_key) = leaf(2029);
-    let (late_cert, late_key) = leaf(2031);
-    let ip = |s: &str| SocketAddr::new(s.parse().unwrap(), port);
-    serve_tls(ip("127.0.0.1"), early_cert, early_key);
-    serve_tls(ip("127.0.0.2"), late_cert, late_key);
+    use crate::common::pki::{ca, leaf};
+    let pki = ca();
+    let (early_cert, early_key, _) = leaf(&pki, &["shop.test"], 2024, 2029);
+    let (late_cert, late_key, _) = leaf(&pki, &["shop.test"], 2024, 2031);
     let dir = tempfile::tempdir().unwrap();
-    let hosts = dir.path().join("hosts");
-    std::fs::write(&hosts, TWO).unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
-    let src = format!(
-        "global: {{location: test, interval: 1m, timeout: 5s, step_timeout: 2s, hosts_file: '{}', ca_file: '{}'}}\n\
-         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        resolve: all\n        steps:\n          - {{name: get, url: 'https://shop.test:{port}/'}}\n",
-        hosts.display(),
-        ca_file.display()
-    );
-    let cfg = config::parse(&src, "test.yaml").unwrap();
-    let plan = plan::build(&cfg, "test", &|_| None).unwrap().remove(0);
+    let plan = two_https_servers(&dir, &pki, [(early_cert, early_key), (late_cert, late_key)]);
     let metrics = Metrics::new(&config::DEFAULT_BUCKETS);
     let mut tx = metrics.transaction(&plan);
     let o = transaction::run(&plan, &ProbeContext::default()).await;

@@ -671,20 +671,7 @@ fn a_page_about_one_backup_never_hides_another_backups_ticket() {
 /// An HTTPS front for `backend` (`host:port`) with the given certificate:
 /// the S3 endpoint of an on-premises store with a private CA.
 fn tls_front(backend: String, cert_pem: String, key_pem: String) -> u16 {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .map(|c| c.unwrap())
-        .collect();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let acceptor = crate::common::pki::acceptor(&cert_pem, &key_pem);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -717,27 +704,19 @@ fn tls_front(backend: String, cert_pem: String, key_pem: String) -> u16 {
 /// trusted and the check fails as unreachable, never silently passing.
 #[tokio::test]
 async fn s3_over_https_with_a_private_ca() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use crate::common::pki::{ca, leaf};
     let root = tempfile::tempdir().unwrap();
     daily(&root.path().join("backups").join("portal"), 0, 3, &[]);
     let (_s3, endpoint) = start_s3s(root.path());
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name.push(DnType::CommonName, "backup CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
-        .unwrap();
+    let pki = ca();
+    let (cert, key, _) = leaf(&pki, &["localhost"], 2024, 2099);
     let port = tls_front(
         endpoint.trim_start_matches("http://").to_string(),
-        cert.pem(),
-        key.serialize_pem(),
+        cert,
+        key,
     );
     let ca_file = root.path().join("backup-ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let https = format!("https://localhost:{port}");
     let entry = s3_entry(&https, "backups", "portal/", "");
     let secret_line = "      secret_access_key: ${secret:s3_secret}\n";

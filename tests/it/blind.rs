@@ -8,8 +8,6 @@
 //! `shard.rs`: probes and self-checks every second, rules every 2 s, `for:` 10 s.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,40 +17,12 @@ use std::time::{Duration, Instant};
 use mimamori::promql::{metric, record, Selector};
 
 use crate::common::prometheus::free_port;
-use crate::common::stack::{results as query, start_prometheus, wait_ok as wait, Proc};
+use crate::common::stack::{
+    results as query, start_prometheus, switchable_ok_server, wait_ok as wait, Proc,
+};
 use crate::common::try_http;
 
 const SERVICE: &str = "shop";
-
-/// A loopback HTTP server answering `200 ok` while `up`, and closing each
-/// connection unanswered while not (what a lost uplink looks like from here).
-fn switchable_server(up: Arc<AtomicBool>) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let up = up.clone();
-            std::thread::spawn(move || {
-                if !up.load(Ordering::SeqCst) {
-                    return;
-                }
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                );
-            });
-        }
-    });
-    addr
-}
 
 fn start_prober(cfg: &Path, location: &str, target: &str, log: &Path) -> (Proc, String) {
     let addr = format!("127.0.0.1:{}", free_port());
@@ -86,8 +56,8 @@ fn a_prober_without_uplink_is_unknown_never_failing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let uplink = Arc::new(AtomicBool::new(true));
-    let tokyo_net = switchable_server(uplink.clone());
-    let osaka_net = switchable_server(Arc::new(AtomicBool::new(true)));
+    let tokyo_net = switchable_ok_server(uplink.clone());
+    let osaka_net = switchable_ok_server(Arc::new(AtomicBool::new(true)));
     let cfg = d.join("shop.yaml");
     std::fs::write(
         &cfg,
@@ -100,26 +70,7 @@ fn a_prober_without_uplink_is_unknown_never_failing() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["generate", "--config", cfg.to_str().unwrap()])
-        .args(["--out", d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
-    for f in std::fs::read_dir(d.join("rules")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|e| e == "yml") {
-            let text = std::fs::read_to_string(&f).unwrap();
-            let text = fast.replace_all(&text, "${1}for: 10s");
-            let text = text.replace("interval: 15s", "interval: 2s");
-            std::fs::write(&f, text).unwrap();
-        }
-    }
+    crate::common::stack::generate_fast_rules(&cfg, d, true);
     let (_tokyo, tokyo) = start_prober(&cfg, "tokyo", &tokyo_net, &d.join("tokyo.log"));
     let (_osaka, osaka) = start_prober(&cfg, "osaka", &osaka_net, &d.join("osaka.log"));
     let prom_cfg = d.join("prometheus.yml");

@@ -11,8 +11,6 @@
 //! would fire).
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,27 +34,7 @@ struct Prober {
 
 /// A loopback HTTP server answering `200 ok` to everything.
 fn ok_server() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                );
-            });
-        }
-    });
-    addr
+    crate::common::stack::switchable_ok_server(std::sync::Arc::new(true.into()))
 }
 
 fn config(target: &str, transactions: &[String]) -> String {
@@ -147,26 +125,7 @@ fn a_dead_shard_is_blind_never_an_outage() {
     std::fs::write(&cfg, config(&ok_server(), &transactions)).unwrap();
 
     // The generated rules, with faster groups and `for:` as said above.
-    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["generate", "--config", cfg.to_str().unwrap()])
-        .args(["--out", d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let fast = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
-    for f in std::fs::read_dir(d.join("rules")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|e| e == "yml") {
-            let text = std::fs::read_to_string(&f).unwrap();
-            let text = fast.replace_all(&text, "${1}for: 10s");
-            let text = text.replace("interval: 15s", "interval: 2s");
-            std::fs::write(&f, text).unwrap();
-        }
-    }
+    crate::common::stack::generate_fast_rules(&cfg, d, true);
 
     let mut probers: Vec<Option<Prober>> = (0..SHARDS)
         .map(|i| Some(start_prober(&cfg, i, &d.join(format!("shard-{i}.log")))))

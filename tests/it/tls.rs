@@ -6,45 +6,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::pki::{acceptor, ca, leaf, Pki};
 use mimamori::config;
 use mimamori::probe::plan;
 use mimamori::probe::policy::plain_http_refused;
 use mimamori::probe::tls::{legacy_accepted, Legacy};
 use mimamori::probe::{transaction, ProbeContext, Reason};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{CertificateParams, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-struct Pki {
-    ca_pem: String,
-    ca_params: CertificateParams,
-    ca_key: KeyPair,
-}
-
-fn ca() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, "test CA");
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = p.self_signed(&ca_key).unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        ca_params: p,
-        ca_key,
-    }
-}
-
-/// A leaf certificate for `names`, valid from/to the given years; `(cert_pem, key_pem, der)`.
-fn leaf(pki: &Pki, names: &[&str], from: i32, to: i32) -> (String, String, Vec<u8>) {
-    let key = KeyPair::generate().unwrap();
-    let mut p =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    p.not_before = rcgen::date_time_ymd(from, 1, 1);
-    p.not_after = rcgen::date_time_ymd(to, 1, 1);
-    let issuer = Issuer::from_params(&pki.ca_params, &pki.ca_key);
-    let cert = p.signed_by(&key, &issuer).unwrap();
-    (cert.pem(), key.serialize_pem(), cert.der().to_vec())
-}
 
 /// A TLS server (rustls) answering every request with 200.
 async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
@@ -55,20 +25,7 @@ type Kinds = Arc<std::sync::Mutex<Vec<rustls::HandshakeKind>>>;
 
 /// The same, recording whether each handshake was full or resumed.
 async fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .map(|c| c.unwrap())
-        .collect();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let acceptor = acceptor(cert_pem, key_pem);
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     let kinds = Kinds::default();
@@ -202,6 +159,20 @@ impl Drop for Proc {
     }
 }
 
+/// An exporter app running the configuration `src` (no environment).
+fn start_app(src: &str) -> Arc<mimamori::server::App> {
+    let cfg = config::parse(src, "t.yaml").unwrap();
+    let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
+    mimamori::server::App::start(
+        cfg,
+        mimamori::server::AppOptions {
+            env: Arc::new(|_| None),
+            ..mimamori::server::AppOptions::new(fixed)
+        },
+    )
+    .unwrap()
+}
+
 /// `openssl s_server` with extra flags; returns the port once it accepts connections.
 fn s_server(dir: &std::path::Path, flags: &[&str]) -> (Proc, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -296,16 +267,7 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     let src = format!(
         "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    plain_http_url: http://127.0.0.1:{plain_port}/\n    transactions:\n      - name: tx\n        tls: {{server_name: localhost}}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{old}/'}}\n"
     );
-    let cfg = config::parse(&src, "t.yaml").unwrap();
-    let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(
-        cfg,
-        mimamori::server::AppOptions {
-            env: Arc::new(|_| None),
-            ..mimamori::server::AppOptions::new(fixed)
-        },
-    )
-    .unwrap();
+    let app = start_app(&src);
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -400,16 +362,7 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
         tx("b"),
         tx("c")
     );
-    let cfg = config::parse(&src, "t.yaml").unwrap();
-    let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-    let app = mimamori::server::App::start(
-        cfg,
-        mimamori::server::AppOptions {
-            env: Arc::new(|_| None),
-            ..mimamori::server::AppOptions::new(fixed)
-        },
-    )
-    .unwrap();
+    let app = start_app(&src);
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics.render();
@@ -493,19 +446,7 @@ async fn two_apps_side_by_side_keep_their_own_verdicts() {
     let src = format!(
         "global: {{location: test, interval: 2s, timeout: 2s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n"
     );
-    let cfg = config::parse(&src, "t.yaml").unwrap();
-    let start = || {
-        let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-        mimamori::server::App::start(
-            cfg.clone(),
-            mimamori::server::AppOptions {
-                env: Arc::new(|_| None),
-                ..mimamori::server::AppOptions::new(fixed)
-            },
-        )
-        .unwrap()
-    };
-    let apps = [start(), start()];
+    let apps = [start_app(&src), start_app(&src)];
     let reported = |app: &mimamori::server::App| {
         app.metrics
             .render()
@@ -553,16 +494,7 @@ async fn legacy_tls_at_any_address_counts_with_resolve_all() {
             hosts.display()
         );
         async move {
-            let cfg = config::parse(&src, "t.yaml").unwrap();
-            let fixed = mimamori::server::ConfigSource::Fixed(Box::new(cfg.clone()));
-            let app = mimamori::server::App::start(
-                cfg,
-                mimamori::server::AppOptions {
-                    env: Arc::new(|_| None),
-                    ..mimamori::server::AppOptions::new(fixed)
-                },
-            )
-            .unwrap();
+            let app = start_app(&src);
             let line = |text: &str, v: &str| {
                 text.lines()
                     .find(|l| {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dashboards;
+pub mod pki;
 pub mod prometheus;
 pub mod stack;
 

@@ -270,3 +270,62 @@ pub fn results(prom: &str, q: &str) -> Vec<serde_json::Value> {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
+
+/// `mimamori generate --config cfg --out out`, then its rule groups sped up
+/// for a live test: evaluated every 2 s, and with `short_for` every `for:`
+/// cut to 10 s.
+pub fn generate_fast_rules(cfg: &Path, out: &Path, short_for: bool) {
+    let st = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config"])
+        .arg(cfg)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let for_ = regex::Regex::new(r"(?m)^(\s*)for: \S+$").unwrap();
+    for f in std::fs::read_dir(out.join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let mut text = std::fs::read_to_string(&f).unwrap();
+            if short_for {
+                text = for_.replace_all(&text, "${1}for: 10s").into_owned();
+            }
+            std::fs::write(&f, text.replace("interval: 15s", "interval: 2s")).unwrap();
+        }
+    }
+}
+
+/// A loopback HTTP server answering `200 ok` while `up`, and closing each
+/// connection unanswered while not (what a lost uplink looks like from here).
+pub fn switchable_ok_server(up: Arc<std::sync::atomic::AtomicBool>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let up = up.clone();
+            std::thread::spawn(move || {
+                if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    addr
+}
