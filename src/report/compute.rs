@@ -18,11 +18,76 @@ pub struct Window {
     pub title: String,
 }
 
+/// Why a step is unknown, where that can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Prometheus recorded a failed scrape of a prober (`up == 0`).
+    ProberDown,
+    /// A prober said it cannot see (its self-checks failed).
+    Blind,
+    /// Older than the Prometheus retention: the data is gone.
+    Retention,
+    /// Before the first result Prometheus holds for the service.
+    BeforeFirstSample,
+    /// No sample: no scrape, a Prometheus that was down, or a gap in the data.
+    NoSample,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [
+        Cause::ProberDown,
+        Cause::Blind,
+        Cause::Retention,
+        Cause::BeforeFirstSample,
+        Cause::NoSample,
+    ];
+
+    /// The JSON name (`unknown_by_cause` keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::ProberDown => "prober_down",
+            Cause::Blind => "blind",
+            Cause::Retention => "retention",
+            Cause::BeforeFirstSample => "before_first_sample",
+            Cause::NoSample => "no_sample",
+        }
+    }
+
+    /// Words for people: Japanese, English.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Cause::ProberDown => (
+                "監視拠点の停止（Prometheus が取得に失敗）",
+                "prober down (Prometheus could not scrape it)",
+            ),
+            Cause::Blind => (
+                "監視拠点の回線断（自己診断の失敗）",
+                "prober blind (its self-checks failed)",
+            ),
+            Cause::Retention => (
+                "Prometheus の保存期間より前（データ削除済み）",
+                "older than the Prometheus retention (data deleted)",
+            ),
+            Cause::BeforeFirstSample => (
+                "監視開始前（最初のデータより前）",
+                "before monitoring began (before the first sample)",
+            ),
+            Cause::NoSample => (
+                "データの欠落（取得なし、Prometheus の停止など）",
+                "no sample (not scraped, Prometheus down, or a gap)",
+            ),
+        }
+    }
+}
+
 /// What Prometheus said about one step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepData {
     /// `service_failing` at the end of the step: `None` when no location reported.
     pub failing: Option<bool>,
+    /// Why no location reported (only for unknown steps, where it can be told).
+    pub cause: Option<Cause>,
     /// Locations that saw the service failing (only asked for failing steps).
     pub locations: BTreeSet<String>,
     /// Failed runs by reason around the step (only asked for failing steps).
@@ -63,12 +128,19 @@ pub enum Class {
     Up,
 }
 
+/// Unknown time between two stretches of failure up to this long keeps them
+/// one incident: a scrape gap in the middle of an outage does not make two.
+pub const MERGE_UNKNOWN_SECONDS: i64 = 120;
+
 /// An interval of failure time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub start: i64,
     pub end: i64,
+    /// Failure seconds inside it.
     pub seconds: i64,
+    /// Unknown seconds inside it (between its stretches of failure).
+    pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: Option<String>,
 }
@@ -86,6 +158,8 @@ pub struct Figures {
     /// Operating time of the whole month (equal to `operating_seconds` once the month is over).
     pub month_operating_seconds: i64,
     pub incidents: Vec<Incident>,
+    /// Unknown seconds by cause (`None`: not told).
+    pub unknown_by_cause: BTreeMap<Option<Cause>, i64>,
 }
 
 impl Figures {
@@ -93,6 +167,14 @@ impl Figures {
     pub fn availability(&self) -> Ratio {
         Ratio::new(
             self.operating_seconds - self.failure_seconds,
+            self.operating_seconds,
+        )
+    }
+
+    /// Observed operating time ÷ operating time: how much of the period the figure saw.
+    pub fn coverage(&self) -> Ratio {
+        Ratio::new(
+            self.operating_seconds - self.unknown_seconds,
             self.operating_seconds,
         )
     }
@@ -212,8 +294,11 @@ pub fn figures(inp: &Inputs) -> Figures {
         month_operating_seconds: (inp.month_end - inp.start)
             - overlap(&planned, inp.start, inp.month_end),
         incidents: Vec::new(),
+        unknown_by_cause: BTreeMap::new(),
     };
+    // The open incident, its reasons, and unknown seconds since its last failure.
     let mut open: Option<(Incident, BTreeMap<String, f64>)> = None;
+    let mut pending_unknown = 0;
     let n = ((inp.until - inp.start) + inp.step - 1) / inp.step.max(1);
     let empty = StepData::default();
     for k in 0..n.max(0) {
@@ -226,34 +311,51 @@ pub fn figures(inp: &Inputs) -> Figures {
             Class::Maintenance => {}
             Class::Failure => f.failure_seconds += rest,
             Class::Grace => f.grace_seconds += rest,
-            Class::Unknown => f.unknown_seconds += rest,
+            Class::Unknown => {
+                f.unknown_seconds += rest;
+                *f.unknown_by_cause.entry(d.cause).or_default() += rest;
+            }
             Class::Up => {}
         }
-        if class == Class::Failure {
-            let (inc, reasons) = open.get_or_insert_with(|| {
-                (
-                    Incident {
-                        start: a,
-                        end: b,
-                        seconds: 0,
-                        locations: Vec::new(),
-                        reason: None,
-                    },
-                    BTreeMap::new(),
-                )
-            });
-            inc.end = b;
-            inc.seconds += rest;
-            for l in &d.locations {
-                if !inc.locations.contains(l) {
-                    inc.locations.push(l.clone());
+        match class {
+            Class::Failure => {
+                let (inc, reasons) = open.get_or_insert_with(|| {
+                    (
+                        Incident {
+                            start: a,
+                            end: b,
+                            seconds: 0,
+                            unknown_seconds: 0,
+                            locations: Vec::new(),
+                            reason: None,
+                        },
+                        BTreeMap::new(),
+                    )
+                });
+                inc.end = b;
+                inc.seconds += rest;
+                inc.unknown_seconds += std::mem::take(&mut pending_unknown);
+                for l in &d.locations {
+                    if !inc.locations.contains(l) {
+                        inc.locations.push(l.clone());
+                    }
+                }
+                for (r, v) in &d.reasons {
+                    *reasons.entry(r.clone()).or_default() += v;
                 }
             }
-            for (r, v) in &d.reasons {
-                *reasons.entry(r.clone()).or_default() += v;
+            // A short stretch of unknown inside an outage does not end it.
+            Class::Unknown
+                if open.is_some() && pending_unknown + rest <= MERGE_UNKNOWN_SECONDS =>
+            {
+                pending_unknown += rest;
             }
-        } else if let Some(done) = open.take() {
-            f.incidents.push(close(done));
+            _ => {
+                pending_unknown = 0;
+                if let Some(done) = open.take() {
+                    f.incidents.push(close(done));
+                }
+            }
         }
     }
     if let Some(done) = open.take() {
@@ -436,5 +538,37 @@ mod tests {
         inp.month_end = 600;
         let f = figures(&inp);
         assert_eq!(f.unknown_seconds, 480);
+    }
+
+    #[test]
+    fn unknown_inside_an_outage_keeps_one_incident_up_to_the_bound() {
+        // failure, 60 s unknown, failure: one incident with 60 s unknown inside.
+        let v = vec![Some(true), None, None, None, None, Some(true), Some(false)];
+        let f = figures(&inputs(v, 15));
+        assert_eq!(f.incidents.len(), 1);
+        let i = &f.incidents[0];
+        assert_eq!((i.start, i.end, i.seconds, i.unknown_seconds), (0, 90, 30, 60));
+        // Past the bound (120 s), two incidents; the unknown belongs to neither.
+        let mut v = vec![Some(true)];
+        v.extend(vec![None; 9]);
+        v.push(Some(true));
+        let f = figures(&inputs(v, 15));
+        assert_eq!(f.incidents.len(), 2);
+        assert_eq!(f.incidents[0].unknown_seconds, 0);
+        assert_eq!((f.incidents[0].end, f.incidents[1].start), (15, 150));
+        // Unknown that ends in success is not part of the incident.
+        let f = figures(&inputs(vec![Some(true), None, Some(false), Some(true)], 15));
+        assert_eq!(f.incidents.len(), 2);
+        assert_eq!(f.incidents[0].unknown_seconds, 0);
+    }
+
+    #[test]
+    fn coverage_is_observed_operating_time_and_causes_add_up() {
+        let mut inp = inputs(vec![Some(false), None, None, Some(false)], 60);
+        inp.steps[1].cause = Some(Cause::ProberDown);
+        let f = figures(&inp);
+        assert_eq!(f.coverage(), Ratio::new(120, 240));
+        assert_eq!(f.unknown_by_cause[&Some(Cause::ProberDown)], 60);
+        assert_eq!(f.unknown_by_cause[&None], 60);
     }
 }
