@@ -158,8 +158,8 @@ pub struct Figures {
     /// Operating time of the whole month (equal to `operating_seconds` once the month is over).
     pub month_operating_seconds: i64,
     pub incidents: Vec<Incident>,
-    /// Unknown seconds by cause (`None`: not told).
-    pub unknown_by_cause: BTreeMap<Option<Cause>, i64>,
+    /// Unknown seconds by cause (a step whose cause was not told counts as [`Cause::NoSample`]).
+    pub unknown_by_cause: BTreeMap<Cause, i64>,
 }
 
 impl Figures {
@@ -185,6 +185,40 @@ impl Figures {
             self.operating_seconds - self.failure_seconds - self.unknown_seconds,
             self.operating_seconds,
         )
+    }
+}
+
+/// What a period's availability figure may claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// At least the objective, over enough observed time.
+    Met,
+    /// Below the objective with the failure time seen: more data could only add failure.
+    Missed,
+    /// At least the objective with what was seen, but too little was seen to say so.
+    NotDeterminable,
+}
+
+impl Verdict {
+    /// `objective` as a ratio (0.9999), `min_coverage` in percent (99).
+    pub fn of(f: &Figures, objective: f64, min_coverage: f64) -> Verdict {
+        if !f.availability().at_least(objective) {
+            Verdict::Missed
+        } else if !f.coverage().at_least(min_coverage / 100.0) {
+            Verdict::NotDeterminable
+        } else {
+            Verdict::Met
+        }
+    }
+
+    /// Japanese / English, as the text outputs print it.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Verdict::Met => ("達成", "met"),
+            Verdict::Missed => ("未達", "missed"),
+            Verdict::NotDeterminable => ("判定不能", "not determinable"),
+        }
     }
 }
 
@@ -313,7 +347,10 @@ pub fn figures(inp: &Inputs) -> Figures {
             Class::Grace => f.grace_seconds += rest,
             Class::Unknown => {
                 f.unknown_seconds += rest;
-                *f.unknown_by_cause.entry(d.cause).or_default() += rest;
+                *f
+                    .unknown_by_cause
+                    .entry(d.cause.unwrap_or(Cause::NoSample))
+                    .or_default() += rest;
             }
             Class::Up => {}
         }
@@ -568,7 +605,25 @@ mod tests {
         inp.steps[1].cause = Some(Cause::ProberDown);
         let f = figures(&inp);
         assert_eq!(f.coverage(), Ratio::new(120, 240));
-        assert_eq!(f.unknown_by_cause[&Some(Cause::ProberDown)], 60);
-        assert_eq!(f.unknown_by_cause[&None], 60);
+        assert_eq!(f.unknown_by_cause[&Cause::ProberDown], 60);
+        assert_eq!(f.unknown_by_cause[&Cause::NoSample], 60);
+    }
+
+    #[test]
+    fn too_little_observed_is_not_determinable_but_a_miss_is_a_miss() {
+        // 2 of 100 steps observed, both up: 100 % of what was seen, 2 % coverage.
+        let mut v = vec![None; 100];
+        v[0] = Some(false);
+        v[1] = Some(false);
+        let f = figures(&inputs(v.clone(), 60));
+        assert_eq!(f.availability(), Ratio::new(6000, 6000));
+        assert_eq!(Verdict::of(&f, 0.9999, 99.0), Verdict::NotDeterminable);
+        assert_eq!(Verdict::of(&f, 0.9999, 1.0), Verdict::Met);
+        v[1] = Some(true);
+        let f = figures(&inputs(v, 60));
+        assert_eq!(Verdict::of(&f, 0.9999, 99.0), Verdict::Missed);
+        let all = figures(&inputs(vec![Some(false); 100], 60));
+        assert_eq!(all.coverage(), Ratio::new(6000, 6000));
+        assert_eq!(Verdict::of(&all, 0.9999, 100.0), Verdict::Met);
     }
 }
