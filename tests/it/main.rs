@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod dashboards;
 mod deploy;
+mod docs;
 #[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;
