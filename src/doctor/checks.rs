@@ -20,19 +20,28 @@ pub const STATUS_DAYS: f64 = 92.0;
 /// A maintenance window that began or ended this recently may not have
 /// reached every prober's series yet: either state is accepted.
 pub const MAINTENANCE_SLACK_SECONDS: i64 = 120;
+/// Marks a prober whose location is not known (in a map keyed by location).
+const UNKNOWN_LOCATION: &str = "\u{0}";
 /// Listed by name at most; the rest are counted.
 const LIST: usize = 5;
 
 /// Every check, in the order printed.
 pub fn all(cfg: &Config, facts: &Facts, now: i64) -> Vec<Check> {
     if let Err(e) = &facts.reachable {
+        let (ja, en) = match e {
+            Error::Unreachable { url, cause } => (
+                format!("Prometheus {url} に接続できません: {cause}"),
+                format!("cannot reach Prometheus at {url}: {cause}"),
+            ),
+            other => (
+                format!("Prometheus に問い合わせできません: {other}"),
+                format!("cannot query Prometheus: {other}"),
+            ),
+        };
         return vec![Check::new(
             "prometheus",
             Status::Unknown,
-            (
-                format!("Prometheus に問い合わせできません: {e}"),
-                format!("cannot query Prometheus: {e}"),
-            ),
+            (ja, en),
             (
                 "--prometheus.url と認証・CA の指定を確かめてください。ほかの確認は行えません".into(),
                 "check --prometheus.url, the credentials and the CA file; nothing else can be checked"
@@ -107,13 +116,17 @@ pub fn prom_duration(s: &str) -> Option<f64> {
     let mut total = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let n: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "y" => 365.0 * 86400.0,
             "w" => 7.0 * 86400.0,
@@ -238,11 +251,15 @@ pub fn rules(cfg: &Config, facts: &Facts) -> Vec<Check> {
             ID,
             Status::Problem,
             (
-                format!("同じ規則グループが 2 回以上読み込まれています: {}", list(&twice)),
+                format!(
+                    "同じ規則グループが 2 回以上読み込まれています: {}",
+                    list(&twice)
+                ),
                 format!("rule groups loaded more than once: {}", list(&twice)),
             ),
             (
-                "古い規則ファイルを rule_files から外してください（同じ系列を二重に記録します）".into(),
+                "古い規則ファイルを rule_files から外してください（同じ系列を二重に記録します）"
+                    .into(),
                 "remove the older rule file from rule_files (both record the same series)".into(),
             ),
         ));
@@ -328,7 +345,11 @@ pub fn locations(cfg: &Config, facts: &Facts) -> Vec<Check> {
                 if ja {
                     format!("{l}（{} 台）", p.len())
                 } else {
-                    format!("{l} ({} prober{})", p.len(), if p.len() == 1 { "" } else { "s" })
+                    format!(
+                        "{l} ({} prober{})",
+                        p.len(),
+                        if p.len() == 1 { "" } else { "s" }
+                    )
                 }
             })
             .collect::<Vec<_>>()
@@ -408,7 +429,11 @@ pub fn locations(cfg: &Config, facts: &Facts) -> Vec<Check> {
     if out.is_empty() {
         out.push(Check::ok(
             ID,
-            format!("設定の拠点 {n}/{n} がすべて報告中: {}", describe(true), n = configured.len()),
+            format!(
+                "設定の拠点 {n}/{n} がすべて報告中: {}",
+                describe(true),
+                n = configured.len()
+            ),
             format!(
                 "all {n} configured locations report: {}",
                 describe(false),
@@ -445,7 +470,11 @@ pub fn scrape(cfg: &Config, facts: &Facts) -> Vec<Check> {
     // instance → (interval seconds, measured?)
     let mut every: BTreeMap<String, (f64, bool)> = BTreeMap::new();
     if let Ok(t) = &facts.targets {
-        for t in t.active.iter().filter(|t| t.labels.get("job").map(String::as_str) == Some(job)) {
+        for t in t
+            .active
+            .iter()
+            .filter(|t| t.labels.get("job").map(String::as_str) == Some(job))
+        {
             if let Some(s) = t.scrape_interval.as_deref().and_then(prom_duration) {
                 let instance = t.labels.get("instance").cloned().unwrap_or_default();
                 every.insert(instance, (s, false));
@@ -490,10 +519,11 @@ pub fn scrape(cfg: &Config, facts: &Facts) -> Vec<Check> {
     // location → (largest interval, measured?, probers)
     let mut by_location: BTreeMap<String, (f64, bool, usize)> = BTreeMap::new();
     for (instance, (s, measured)) in &every {
+        // A prober with no results yet (or down) is named by its instance.
         let loc = location_of
             .get(instance)
             .cloned()
-            .unwrap_or_else(|| format!("? ({instance})"));
+            .unwrap_or_else(|| format!("{UNKNOWN_LOCATION}{instance}"));
         let e = by_location.entry(loc).or_insert((0.0, false, 0));
         if *s > e.0 {
             e.0 = *s;
@@ -516,9 +546,16 @@ pub fn scrape(cfg: &Config, facts: &Facts) -> Vec<Check> {
             } else {
                 ("", "")
             };
+            let (loc_ja, loc_en) = match loc.strip_prefix(UNKNOWN_LOCATION) {
+                Some(instance) => (
+                    format!("拠点不明の {instance}"),
+                    format!("{instance} (location unknown: no results)"),
+                ),
+                None => (format!("拠点 {loc}"), format!("location {loc}")),
+            };
             let finding = (
-                format!("拠点 {loc}: {} ごとに取り込み{how_ja}、試験は {} ごと", dur(s), dur(probe)),
-                format!("location {loc}: scraped every {}{how_en}, probed every {}", dur(s), dur(probe)),
+                format!("{loc_ja}: {} ごとに取り込み{how_ja}、試験は {} ごと", dur(s), dur(probe)),
+                format!("{loc_en}: scraped every {}{how_en}, probed every {}", dur(s), dur(probe)),
             );
             if s > probe + 1e-6 {
                 let n = faster(s);
@@ -605,15 +642,26 @@ pub fn up(cfg: &Config, facts: &Facts) -> Check {
         let other: BTreeSet<&str> = facts
             .probers
             .as_ref()
-            .map(|p| p.iter().map(|s| label(s, "job")).filter(|j| *j != job).collect())
+            .map(|p| {
+                p.iter()
+                    .map(|s| label(s, "job"))
+                    .filter(|j| *j != job)
+                    .collect()
+            })
             .unwrap_or_default();
         let other: Vec<&str> = other.into_iter().collect();
         let (ja, en) = if other.is_empty() {
             (String::new(), String::new())
         } else {
             (
-                format!("（mimamori_probe_success は job={} で届いています）", list(&other)),
-                format!(" (mimamori_probe_success arrives with job {})", list(&other)),
+                format!(
+                    "（mimamori_probe_success は job={} で届いています）",
+                    list(&other)
+                ),
+                format!(
+                    " (mimamori_probe_success arrives with job {})",
+                    list(&other)
+                ),
             )
         };
         return Check::new(
@@ -654,7 +702,10 @@ pub fn up(cfg: &Config, facts: &Facts) -> Check {
     if down.is_empty() {
         return Check::ok(
             ID,
-            format!("job {job} のプローバー {} 台すべて取り込めています", up.len()),
+            format!(
+                "job {job} のプローバー {} 台すべて取り込めています",
+                up.len()
+            ),
             format!("all {} probers of job {job} are up", up.len()),
         );
     }
@@ -837,6 +888,16 @@ fn retention_setting(facts: &Facts) -> Option<(Option<f64>, String, Option<Strin
     })
 }
 
+/// Days as a plain number (`7`, `36500`, `1.5`).
+fn plain_days(days: f64) -> String {
+    let r = (days * 10.0).round() / 10.0;
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
 /// 7. The TSDB retention against what `report` and the status page read.
 pub fn retention(facts: &Facts) -> Check {
     const ID: &str = "retention";
@@ -868,27 +929,49 @@ pub fn retention(facts: &Facts) -> Check {
             ID,
             Status::Warn,
             (
-                format!("保持期間はサイズ {} だけで決まり、何日分残るか分かりません", size.as_deref().unwrap_or("")),
-                format!("retention is by size only ({}): how many days are kept is unknown", size.as_deref().unwrap_or("")),
+                format!(
+                    "保持期間はサイズ {} だけで決まり、何日分残るか分かりません",
+                    size.as_deref().unwrap_or("")
+                ),
+                format!(
+                    "retention is by size only ({}): how many days are kept is unknown",
+                    size.as_deref().unwrap_or("")
+                ),
             ),
             (
-                format!("--storage.tsdb.retention.time={}d 以上も指定してください", STATUS_DAYS + 1.0),
-                format!("also set --storage.tsdb.retention.time={}d or more", STATUS_DAYS + 1.0),
+                format!(
+                    "--storage.tsdb.retention.time={}d 以上も指定してください",
+                    STATUS_DAYS + 1.0
+                ),
+                format!(
+                    "also set --storage.tsdb.retention.time={}d or more",
+                    STATUS_DAYS + 1.0
+                ),
             ),
         );
     };
     let days = seconds / 86400.0;
+    let (text, text_en) = (
+        format!("{text}（{} 日）", plain_days(days)),
+        format!("{text} ({} days)", plain_days(days)),
+    );
     let fix = (
-        format!("--storage.tsdb.retention.time={}d 以上にしてください", STATUS_DAYS + 1.0),
-        format!("set --storage.tsdb.retention.time={}d or more", STATUS_DAYS + 1.0),
+        format!(
+            "--storage.tsdb.retention.time={}d 以上にしてください",
+            STATUS_DAYS + 1.0
+        ),
+        format!(
+            "set --storage.tsdb.retention.time={}d or more",
+            STATUS_DAYS + 1.0
+        ),
     );
     if days < REPORT_DAYS {
         return Check::new(
             ID,
             Status::Problem,
             (
-                format!("TSDB の保持期間 {text} は {need}に足りません"),
-                format!("TSDB retention {text} is too short for {need_en}"),
+                format!("TSDB の保持期間 {text}は {need}に足りません"),
+                format!("TSDB retention {text_en} is too short for {need_en}"),
             ),
             fix,
         );
@@ -898,8 +981,8 @@ pub fn retention(facts: &Facts) -> Check {
             ID,
             Status::Warn,
             (
-                format!("TSDB の保持期間 {text} は report には足りますが、状態ページ（最大 {STATUS_DAYS} 日）には足りません"),
-                format!("TSDB retention {text} is enough for report but not for the status page (up to {STATUS_DAYS} days)"),
+                format!("TSDB の保持期間 {text}は report には足りますが、状態ページ（最大 {STATUS_DAYS} 日）には足りません"),
+                format!("TSDB retention {text_en} is enough for report but not for the status page (up to {STATUS_DAYS} days)"),
             ),
             fix,
         );
@@ -909,8 +992,8 @@ pub fn retention(facts: &Facts) -> Check {
             ID,
             Status::Warn,
             (
-                format!("TSDB の保持期間 {text} は {need}に足りますが、サイズ上限 {size} で先に消えることがあります"),
-                format!("TSDB retention {text} is enough for {need_en}, but the size limit {size} may delete data sooner"),
+                format!("TSDB の保持期間 {text}は {need}に足りますが、サイズ上限 {size} で先に消えることがあります"),
+                format!("TSDB retention {text_en} is enough for {need_en}, but the size limit {size} may delete data sooner"),
             ),
             (
                 "サイズ上限を外すか、少なくとも 93 日分が収まる大きさにしてください".into(),
@@ -920,7 +1003,7 @@ pub fn retention(facts: &Facts) -> Check {
         None => Check::ok(
             ID,
             format!("TSDB の保持期間 {text}: {need}に十分"),
-            format!("TSDB retention {text}: enough for {need_en}"),
+            format!("TSDB retention {text_en}: enough for {need_en}"),
         ),
     }
 }
@@ -933,9 +1016,7 @@ fn window_at<'a>(
     t: i64,
 ) -> Option<&'a crate::config::MaintenanceWindow> {
     cfg.planned_windows().find(|w| {
-        w.services.iter().any(|n| n == service)
-            && w.start.timestamp() <= t
-            && t < w.end.timestamp()
+        w.services.iter().any(|n| n == service) && w.start.timestamp() <= t && t < w.end.timestamp()
     })
 }
 
@@ -1041,8 +1122,14 @@ pub fn maintenance(cfg: &Config, facts: &Facts, now: i64) -> Vec<Check> {
             ID,
             Status::Warn,
             (
-                format!("設定にないサービスの保守状態が届いています: {}", list(&unknown_services)),
-                format!("probers report the maintenance state of services not in the configuration: {}", list(&unknown_services)),
+                format!(
+                    "設定にないサービスの保守状態が届いています: {}",
+                    list(&unknown_services)
+                ),
+                format!(
+                    "probers report the maintenance state of services not in the configuration: {}",
+                    list(&unknown_services)
+                ),
             ),
             hint(),
         ));
@@ -1086,6 +1173,99 @@ mod tests {
             .map(|t| (*t, 1.0))
             .collect();
         assert_eq!(spacing(&p), Some(15.0));
+    }
+
+    fn nothing() -> Facts {
+        let e = || Error::Status {
+            url: "http://p/".into(),
+            status: 404,
+            body: String::new(),
+        };
+        Facts {
+            reachable: Ok(()),
+            build: Err(e()),
+            rules: Err(e()),
+            targets: Err(e()),
+            alertmanagers: Err(e()),
+            alertmanager_ready: Vec::new(),
+            flags: Err(e()),
+            runtime: Err(e()),
+            up: Err(e()),
+            probers: Err(e()),
+            exported: Err(e()),
+            versions: Err(e()),
+            maintenance: Err(e()),
+        }
+    }
+
+    fn runtime(retention: &str) -> Facts {
+        Facts {
+            runtime: Ok(crate::query::api::RuntimeInfo {
+                storage_retention: retention.into(),
+            }),
+            ..nothing()
+        }
+    }
+
+    #[test]
+    fn retention_against_report_and_status_page() {
+        let r = retention(&runtime("100y"));
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(r
+            .finding_en
+            .starts_with("TSDB retention 100y (36500 days): enough"));
+        let r = retention(&runtime("15d"));
+        assert_eq!(r.status, Status::Problem);
+        assert!(r
+            .finding_en
+            .starts_with("TSDB retention 15d (15 days) is too short for report"));
+        let r = retention(&runtime("70d"));
+        assert_eq!(r.status, Status::Warn);
+        assert!(r
+            .finding_en
+            .contains("enough for report but not for the status page"));
+        let r = retention(&runtime("100d or 1GiB"));
+        assert_eq!(r.status, Status::Warn);
+        assert!(r
+            .finding_en
+            .contains("the size limit 1GiB may delete data sooner"));
+        let r = retention(&runtime("1GiB"));
+        assert_eq!(r.status, Status::Warn);
+        assert!(r.finding_en.contains("retention is by size only (1GiB)"));
+        // Without runtimeinfo, the flags; "0s" is Prometheus' default of 15 days.
+        let flags = |t: &str| Facts {
+            flags: Ok([("storage.tsdb.retention.time".to_string(), t.to_string())].into()),
+            ..nothing()
+        };
+        assert_eq!(retention(&flags("0s")).status, Status::Problem);
+        assert!(retention(&flags("0s")).finding_en.contains("15d (15 days)"));
+        assert_eq!(retention(&flags("93d")).status, Status::Ok);
+        assert_eq!(retention(&nothing()).status, Status::Unknown);
+    }
+
+    #[test]
+    fn unreachable_prometheus_is_one_unknown() {
+        let cfg = crate::config::load(std::path::Path::new("deploy/aoulu.yaml")).unwrap();
+        let facts = Facts {
+            reachable: Err(Error::Unreachable {
+                url: "http://p/".into(),
+                cause: "connection refused".into(),
+            }),
+            ..nothing()
+        };
+        let checks = all(&cfg, &facts, 0);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Unknown);
+        assert_eq!(
+            checks[0].finding_en,
+            "cannot reach Prometheus at http://p/: connection refused"
+        );
+        // Every API missing (404): each check says it cannot tell, none invents a verdict.
+        let checks = all(&cfg, &nothing(), 0);
+        assert!(
+            checks[1..].iter().all(|c| c.status == Status::Unknown),
+            "{checks:#?}"
+        );
     }
 
     #[test]

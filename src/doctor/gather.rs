@@ -104,10 +104,7 @@ pub async fn gather(client: &Client, cfg: &Config, opts: &ClientOptions, now: i6
             .ne("exported_location", "")
             .of(metric::PROBE_SUCCESS)
     );
-    let versions = format!(
-        "group by (job, instance, version) ({})",
-        metric::BUILD_INFO
-    );
+    let versions = format!("group by (job, instance, version) ({})", metric::BUILD_INFO);
     let reachable = client.query("vector(1)", now).await.map(|_| ());
     if let Err(e) = reachable {
         // Nothing else will answer either: do not wait for every timeout again.
@@ -151,7 +148,12 @@ pub async fn gather(client: &Client, cfg: &Config, opts: &ClientOptions, now: i6
         let http = alertmanager_client(opts);
         let answers =
             futures_util::future::join_all(am.active.iter().map(|a| ready(&http, &a.url))).await;
-        alertmanager_ready = am.active.iter().map(|a| a.url.clone()).zip(answers).collect();
+        alertmanager_ready = am
+            .active
+            .iter()
+            .map(|a| a.url.clone())
+            .zip(answers)
+            .collect();
     }
     Facts {
         reachable: Ok(()),

@@ -232,7 +232,10 @@ mod tests {
         assert_eq!(exit_code(&[c(Status::Ok), c(Status::Warn)], false), 0);
         assert_eq!(exit_code(&[c(Status::Warn)], true), 1);
         assert_eq!(exit_code(&[c(Status::Unknown), c(Status::Warn)], false), 2);
-        assert_eq!(exit_code(&[c(Status::Unknown), c(Status::Problem)], false), 1);
+        assert_eq!(
+            exit_code(&[c(Status::Unknown), c(Status::Problem)], false),
+            1
+        );
     }
 
     #[test]

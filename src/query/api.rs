@@ -110,7 +110,11 @@ struct Envelope<T> {
 impl Client {
     /// `GET api` under the base address with the client's credentials and
     /// headers; the `data` of a successful answer.
-    async fn get<T: DeserializeOwned>(&self, api: &str, params: &[(&str, &str)]) -> Result<T, Error> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        api: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, Error> {
         let url = self.base.join(api).expect("a relative API path joins");
         self.queries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
