@@ -32,7 +32,7 @@ pub struct Config {
     #[serde(default)]
     pub alerting: Alerting,
     /// Endpoints each location's probers check to know whether they can see
-    /// anything at all (see the README's "When the prober is blind").
+    /// anything at all (see docs/probing.md, "When the prober is blind").
     #[serde(default)]
     pub self_check: SelfCheck,
     /// Where services' backups are kept and what they are held to (see `backup.rs`).

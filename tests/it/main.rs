@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod dashboards;
 mod deploy;
+mod docs;
 mod doctor;
 #[cfg(feature = "demo")]
 mod exporter;
