@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod doctor;
 pub mod generate;
 pub mod metrics;
 pub mod probe;

@@ -44,7 +44,7 @@ pub fn header(config_path: &str) -> String {
 }
 
 /// The Prometheus rule files, `(file name, rules)`, each expression parse-checked.
-fn rule_files(
+pub fn rule_files(
     cfg: &Config,
     plans: &[plan::ServicePlan],
 ) -> anyhow::Result<Vec<(String, rules::RuleFile)>> {
