@@ -339,6 +339,11 @@ fn render(path: &[Seg]) -> String {
 
 /// `MINIMAL` with `value` at `path` (sections, lists and entries made on the way).
 fn with_value_at(path: &[Seg], value: Value) -> String {
+    edited(path, |node| *node = value)
+}
+
+/// `MINIMAL` with the node at `path` (made on the way, `null` if new) changed by `change`.
+fn edited(path: &[Seg], change: impl FnOnce(&mut Value)) -> String {
     let mut doc: Value = serde_yaml::from_str(MINIMAL).unwrap();
     let mut node = &mut doc;
     for seg in path {
@@ -370,8 +375,25 @@ fn with_value_at(path: &[Seg], value: Value) -> String {
             }
         };
     }
-    *node = value;
+    change(node);
     serde_yaml::to_string(&doc).unwrap()
+}
+
+/// `services[].capture.<name>.json` as segments.
+fn parse_key_path(path: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        if part == "<name>" {
+            out.push(Seg::Entry);
+            continue;
+        }
+        let key = part.trim_end_matches("[]");
+        out.push(Seg::Key(key.to_string()));
+        for _ in 0..(part.len() - key.len()) / 2 {
+            out.push(Seg::Item);
+        }
+    }
+    out
 }
 
 /// The loader's first error for `yaml`, if any.
@@ -602,18 +624,113 @@ fn configuration_md_documents_exactly_the_keys_the_loader_accepts() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-fn the_example_in_configuration_md_loads() {
+/// What `config::parse` makes of `yaml`, as text (without where it came from).
+fn loaded(yaml: &str) -> Option<String> {
+    let mut cfg = config::parse(yaml, "probe.yaml").ok()?;
+    cfg.source = Default::default();
+    Some(format!("{cfg:?}"))
+}
+
+/// The example of docs/configuration.md.
+fn documented_example() -> String {
     let doc = read("docs/configuration.md");
     let start = doc
         .find("## An example with every section")
         .expect("the example's heading");
-    let block = doc[start..]
+    doc[start..]
         .split("```yaml\n")
         .nth(1)
         .and_then(|b| b.split("\n```").next())
-        .expect("a yaml block after the heading");
-    let cfg = config::parse(block, "docs/configuration.md")
+        .expect("a yaml block after the heading")
+        .to_string()
+}
+
+/// The node at `path` of `doc` if it exists (a list's first entry, a mapping's first value).
+fn existing<'a>(doc: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
+    let mut node = doc;
+    for seg in path {
+        node = match seg {
+            Seg::Key(k) => node.as_mapping_mut()?.get_mut(k.as_str())?,
+            Seg::Item => node.as_sequence_mut()?.first_mut()?,
+            Seg::Entry => node.as_mapping_mut()?.values_mut().next()?,
+        };
+    }
+    Some(node)
+}
+
+#[test]
+fn documented_defaults_are_the_loaders() {
+    // A default cell that starts with a `value` (not a reference to another
+    // key) is checked twice where possible: the smallest file with the key's
+    // section present must load to the same configuration as that file with
+    // the key set to the value; and the example above with the key left out
+    // must load to the same configuration as the example with the key set to
+    // the value. A key whose section is in neither (or would not load without
+    // it) cannot be checked; an assertion below keeps the number checked from
+    // falling silently.
+    let doc = read("docs/configuration.md");
+    let example: Value = serde_yaml::from_str(&documented_example()).unwrap();
+    let documented: BTreeSet<String> = table_rows(&doc, "key")
+        .iter()
+        .filter_map(|(_, c)| code_spans(&c[0]).pop())
+        .collect();
+    let (mut checked, mut problems) = (BTreeSet::new(), Vec::new());
+    for (n, cells) in table_rows(&doc, "key") {
+        let (Some(key), true) = (code_spans(&cells[0]).pop(), cells[2].starts_with('`')) else {
+            continue;
+        };
+        let default = code_spans(&cells[2]).remove(0);
+        if documented.contains(&default) {
+            continue;
+        }
+        let path = parse_key_path(&key);
+        let (parent, Some(Seg::Key(name))) = (&path[..path.len() - 1], path.last()) else {
+            unreachable!("a documented key ends in a name")
+        };
+        let value: Value = serde_yaml::from_str(&default).unwrap();
+        let mut pairs = vec![(
+            loaded(&edited(parent, |v| {
+                if v.is_null() {
+                    *v = Value::Mapping(Mapping::new())
+                }
+            })),
+            loaded(&with_value_at(&path, value.clone())),
+        )];
+        let (mut without, mut with) = (example.clone(), example.clone());
+        if let (Some(Value::Mapping(w)), Some(Value::Mapping(s))) =
+            (existing(&mut without, parent), existing(&mut with, parent))
+        {
+            w.remove(name.as_str());
+            s.insert(Value::String(name.clone()), value);
+            let text = |v: &Value| serde_yaml::to_string(v).unwrap();
+            pairs.push((loaded(&text(&without)), loaded(&text(&with))));
+        }
+        for (base, set) in pairs {
+            match (base, set) {
+                (Some(b), Some(s)) if b == s => {
+                    checked.insert(key.clone());
+                }
+                (Some(_), Some(_)) => problems.push(format!(
+                    "configuration.md:{n}: `{key}` is documented to default to `{default}`, but setting it changes the configuration"
+                )),
+                (Some(_), None) => problems.push(format!(
+                    "configuration.md:{n}: `{key}: {default}` (the documented default) does not load"
+                )),
+                (None, _) => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        checked.len() >= 34,
+        "only {} defaults could be checked: {checked:?}",
+        checked.len()
+    );
+}
+
+#[test]
+fn the_example_in_configuration_md_loads() {
+    let cfg = config::parse(&documented_example(), "docs/configuration.md")
         .unwrap_or_else(|e| panic!("the example does not load:\n{e}"));
     // It shows every section.
     assert!(!cfg.secrets.is_empty() && !cfg.maintenance.is_empty() && !cfg.notices.is_empty());

@@ -11,6 +11,7 @@ mod common;
 mod dashboards;
 mod deploy;
 mod docs;
+mod doctor;
 #[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;
