@@ -88,6 +88,9 @@ pub struct StepData {
     pub failing: Option<bool>,
     /// Why no location reported (only for unknown steps, where it can be told).
     pub cause: Option<Cause>,
+    /// How long a result stood for when this step was judged, in seconds: the
+    /// longer of the probe interval and the measured scrape interval (0: not fetched).
+    pub spacing: u64,
     /// Locations that saw the service failing (only asked for failing steps).
     pub locations: BTreeSet<String>,
     /// Failed runs by reason around the step (only asked for failing steps).
@@ -400,6 +403,38 @@ pub fn figures(inp: &Inputs) -> Figures {
     }
     f.operating_seconds = f.month_seconds - f.maintenance_seconds;
     f
+}
+
+/// The figures of `[a, b)` from steps of `step` seconds beginning at `start`
+/// (`end`: the end of the period whose operating time sets the budget, e.g.
+/// the month's end for a month in progress).
+#[allow(clippy::too_many_arguments)]
+pub fn figures_between(
+    steps: &[StepData],
+    start: i64,
+    step: i64,
+    windows: &[Window],
+    grace: i64,
+    a: i64,
+    b: i64,
+    end: i64,
+) -> Figures {
+    let step = step.max(1);
+    let k0 = ((a - start).max(0) / step) as usize;
+    let k1 = (((b - start).max(0) + step - 1) / step) as usize;
+    let steps = steps
+        .get(k0.min(steps.len())..k1.min(steps.len()))
+        .unwrap_or(&[])
+        .to_vec();
+    figures(&Inputs {
+        start: a,
+        until: b,
+        month_end: end,
+        step,
+        steps,
+        windows: windows.to_vec(),
+        grace,
+    })
 }
 
 fn close((mut inc, reasons): (Incident, BTreeMap<String, f64>)) -> Incident {
