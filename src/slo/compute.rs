@@ -350,8 +350,7 @@ pub fn figures(inp: &Inputs) -> Figures {
             Class::Grace => f.grace_seconds += rest,
             Class::Unknown => {
                 f.unknown_seconds += rest;
-                *f
-                    .unknown_by_cause
+                *f.unknown_by_cause
                     .entry(d.cause.unwrap_or(Cause::NoSample))
                     .or_default() += rest;
             }
@@ -385,9 +384,7 @@ pub fn figures(inp: &Inputs) -> Figures {
                 }
             }
             // A short stretch of unknown inside an outage does not end it.
-            Class::Unknown
-                if open.is_some() && pending_unknown + rest <= MERGE_UNKNOWN_SECONDS =>
-            {
+            Class::Unknown if open.is_some() && pending_unknown + rest <= MERGE_UNKNOWN_SECONDS => {
                 pending_unknown += rest;
             }
             _ => {
@@ -619,7 +616,10 @@ mod tests {
         let f = figures(&inputs(v, 15));
         assert_eq!(f.incidents.len(), 1);
         let i = &f.incidents[0];
-        assert_eq!((i.start, i.end, i.seconds, i.unknown_seconds), (0, 90, 30, 60));
+        assert_eq!(
+            (i.start, i.end, i.seconds, i.unknown_seconds),
+            (0, 90, 30, 60)
+        );
         // Past the bound (120 s), two incidents; the unknown belongs to neither.
         let mut v = vec![Some(true)];
         v.extend(vec![None; 9]);

@@ -6,8 +6,8 @@
 //! it with [`super::compute`], so a failure means the same thing on both.
 
 use super::compute::{Cause, StepData, Window};
-use super::spacing;
 use super::plan::ServicePlan;
+use super::spacing;
 use crate::config::Config;
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
@@ -136,10 +136,7 @@ pub async fn fetch_steps(
         .await?
     {
         let loc = s.labels.get("location").cloned().unwrap_or_default();
-        counts.insert(
-            loc,
-            s.points.iter().map(|&(t, v)| (t as i64, v)).collect(),
-        );
+        counts.insert(loc, s.points.iter().map(|&(t, v)| (t as i64, v)).collect());
     }
     for run in spacing::runs(&counts, start, n, step, p.round_seconds.max(1)) {
         let q = Queries::new(cfg, p, run.spacing);
@@ -221,7 +218,8 @@ async fn fetch_run(
 
 /// Why each unknown step is unknown: older than the retention, before the
 /// first sample Prometheus holds, a prober Prometheus could not scrape, a
-/// blind prober, or else simply no sample.
+/// blind prober, or else simply no sample. Asks about probers only over the
+/// unknown steps after the first data (a long stretch before it costs one query).
 async fn causes(
     client: &Client,
     cfg: &Config,
@@ -231,58 +229,60 @@ async fn causes(
     oldest: Option<i64>,
     steps: &mut [StepData],
 ) -> Result<(), query::Error> {
-    let unknown: Vec<usize> = (0..steps.len())
-        .filter(|&k| steps[k].failing.is_none())
-        .collect();
-    let (Some(&a), Some(&b)) = (unknown.first(), unknown.last()) else {
+    if steps.iter().all(|d| d.failing.is_some()) {
         return Ok(());
-    };
+    }
     let at = |k: usize| start + (k as i64 + 1) * st;
-    let step = st as u64;
-    let job = &cfg.alerting.job;
-    let (down, blind) = futures_util::future::try_join(
-        client.query_range(&promql::count_probers_down(job), at(a), at(b), step),
-        client.query_range(&promql::count_probers_blind(job), at(a), at(b), step),
-    )
-    .await?;
-    for (series, cause) in [(down, Cause::ProberDown), (blind, Cause::Blind)] {
-        for s in series {
-            for (t, v) in s.points {
-                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
-                    if d.failing.is_none() && d.cause.is_none() && v > 0.0 {
-                        d.cause = Some(cause);
+    // Before the first result: none in the range before it, and none in the
+    // 31 days before the range (asked only when the range begins unknown).
+    let first_known = steps.iter().position(|d| d.failing.is_some());
+    let none_before = first_known != Some(0)
+        && client
+            .query(
+                &format!(
+                    "count(last_over_time({}[31d]))",
+                    sel.of(promql::metric::PROBE_SUCCESS)
+                ),
+                start,
+            )
+            .await?
+            .iter()
+            .all(|s| s.value.is_nan() || s.value <= 0.0);
+    for (k, d) in steps.iter_mut().enumerate() {
+        if d.failing.is_some() {
+            continue;
+        }
+        if oldest.is_some_and(|o| at(k) <= o) {
+            d.cause = Some(Cause::Retention);
+        } else if none_before && first_known.is_none_or(|f| k < f) {
+            d.cause = Some(Cause::BeforeFirstSample);
+        }
+    }
+    let unknown: Vec<usize> = (0..steps.len())
+        .filter(|&k| steps[k].failing.is_none() && steps[k].cause.is_none())
+        .collect();
+    if let (Some(&a), Some(&b)) = (unknown.first(), unknown.last()) {
+        let step = st as u64;
+        let job = &cfg.alerting.job;
+        let (down, blind) = futures_util::future::try_join(
+            client.query_range(&promql::count_probers_down(job), at(a), at(b), step),
+            client.query_range(&promql::count_probers_blind(job), at(a), at(b), step),
+        )
+        .await?;
+        for (series, cause) in [(down, Cause::ProberDown), (blind, Cause::Blind)] {
+            for s in series {
+                for (t, v) in s.points {
+                    if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
+                        if d.failing.is_none() && d.cause.is_none() && v > 0.0 {
+                            d.cause = Some(cause);
+                        }
                     }
                 }
             }
         }
     }
-    // Before the first result: none in the range before it, and none in the 31 days before the range.
-    let first_known = steps.iter().position(|d| d.failing.is_some());
-    let before = client
-        .query(
-            &format!(
-                "count(last_over_time({}[31d]))",
-                sel.of(promql::metric::PROBE_SUCCESS)
-            ),
-            start,
-        )
-        .await?;
-    let none_before = before.iter().all(|s| !(s.value > 0.0));
-    for (k, d) in steps.iter_mut().enumerate() {
-        if d.failing.is_some() {
-            continue;
-        }
-        if oldest.is_some_and(|o| start + (k as i64 + 1) * st <= o) {
-            d.cause = Some(Cause::Retention);
-        } else if d.cause.is_none() {
-            d.cause = Some(
-                if none_before && first_known.is_none_or(|f| k < f) {
-                    Cause::BeforeFirstSample
-                } else {
-                    Cause::NoSample
-                },
-            );
-        }
+    for d in steps.iter_mut().filter(|d| d.failing.is_none()) {
+        d.cause.get_or_insert(Cause::NoSample);
     }
     Ok(())
 }

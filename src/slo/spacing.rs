@@ -76,7 +76,7 @@ pub fn runs(
     for points in counts.values() {
         let mut own: Vec<Option<f64>> = vec![None; blocks];
         for &(t, c) in points {
-            if !(c >= 2.0) {
+            if c.is_nan() || c < 2.0 {
                 continue;
             }
             if let Some(b) = block_of(t) {
@@ -84,21 +84,25 @@ pub fn runs(
                 own[b] = Some(own[b].map_or(s, |o: f64| o.min(s)));
             }
         }
-        for b in 0..blocks {
+        for (b, slot) in overall.iter_mut().enumerate() {
             let lo = b.saturating_sub(1);
             let hi = (b + 1).min(blocks - 1);
-            let widened = own[lo..=hi].iter().flatten().copied().fold(None, |m: Option<f64>, s| {
-                Some(m.map_or(s, |m| m.max(s)))
-            });
+            let widened = own[lo..=hi]
+                .iter()
+                .flatten()
+                .copied()
+                .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
             if let Some(s) = widened {
-                overall[b] = Some(overall[b].map_or(s, |o: f64| o.max(s)));
+                *slot = Some(slot.map_or(s, |o: f64| o.max(s)));
             }
         }
     }
     let mut out: Vec<Run> = Vec::new();
     for (b, s) in overall.iter().enumerate() {
         // Whole seconds, rounded up; never shorter than the probe interval.
-        let spacing = s.map_or(round, |s| (s - 1e-9).ceil().max(1.0) as u64).max(round);
+        let spacing = s
+            .map_or(round, |s| (s - 1e-9).ceil().max(1.0) as u64)
+            .max(round);
         let first = b * block_steps;
         let len = block_steps.min(n - first);
         match out.last_mut() {
@@ -119,7 +123,10 @@ mod tests {
 
     /// Counts for one location: windows every 10 minutes over `[0, hours)` with
     /// a sample every `spacing(t)` seconds.
-    fn counts(hours: i64, spacing: impl Fn(i64) -> Option<i64>) -> BTreeMap<String, Vec<(i64, f64)>> {
+    fn counts(
+        hours: i64,
+        spacing: impl Fn(i64) -> Option<i64>,
+    ) -> BTreeMap<String, Vec<(i64, f64)>> {
         let mut v = Vec::new();
         let mut t = WINDOW_SECONDS;
         while t <= hours * 3600 + 3600 {
@@ -134,9 +141,20 @@ mod tests {
     fn the_scrape_interval_sets_the_spacing_when_longer_than_the_probe_interval() {
         for (scrape, want) in [(5, 15), (15, 15), (30, 30), (60, 60), (120, 120)] {
             let r = runs(&counts(24, |_| Some(scrape)), 0, 5760, 15, 15);
-            assert_eq!(r, [Run { first: 0, len: 5760, spacing: want }], "{scrape}");
+            assert_eq!(
+                r,
+                [Run {
+                    first: 0,
+                    len: 5760,
+                    spacing: want
+                }],
+                "{scrape}"
+            );
         }
-        assert_eq!(runs(&counts(24, |_| Some(60)), 0, 5760, 15, 15)[0].freshness_ms(), 90_000);
+        assert_eq!(
+            runs(&counts(24, |_| Some(60)), 0, 5760, 15, 15)[0].freshness_ms(),
+            90_000
+        );
     }
 
     #[test]
@@ -147,8 +165,16 @@ mod tests {
         assert_eq!(
             r,
             [
-                Run { first: 0, len: 10 * 240, spacing: 15 },
-                Run { first: 10 * 240, len: 14 * 240, spacing: 60 },
+                Run {
+                    first: 0,
+                    len: 10 * 240,
+                    spacing: 15
+                },
+                Run {
+                    first: 10 * 240,
+                    len: 14 * 240,
+                    spacing: 60
+                },
             ]
         );
     }
@@ -165,15 +191,40 @@ mod tests {
                 Some(15)
             }
         });
-        assert_eq!(runs(&c, 0, 5760, 15, 15), [Run { first: 0, len: 5760, spacing: 15 }]);
+        assert_eq!(
+            runs(&c, 0, 5760, 15, 15),
+            [Run {
+                first: 0,
+                len: 5760,
+                spacing: 15
+            }]
+        );
         // No data at all: the probe interval.
-        assert_eq!(runs(&BTreeMap::new(), 0, 10, 15, 15), [Run { first: 0, len: 10, spacing: 15 }]);
+        assert_eq!(
+            runs(&BTreeMap::new(), 0, 10, 15, 15),
+            [Run {
+                first: 0,
+                len: 10,
+                spacing: 15
+            }]
+        );
     }
 
     #[test]
     fn locations_with_different_spacings_take_the_longest() {
         let mut c = counts(3, |_| Some(15));
-        c.extend(counts(3, |_| Some(30)).into_iter().map(|(_, v)| ("osaka".to_string(), v)));
-        assert_eq!(runs(&c, 0, 720, 15, 15), [Run { first: 0, len: 720, spacing: 30 }]);
+        c.extend(
+            counts(3, |_| Some(30))
+                .into_values()
+                .map(|v| ("osaka".to_string(), v)),
+        );
+        assert_eq!(
+            runs(&c, 0, 720, 15, 15),
+            [Run {
+                first: 0,
+                len: 720,
+                spacing: 30
+            }]
+        );
     }
 }

@@ -856,10 +856,10 @@ notices:
         // 60 s steps over ~90 days: 128,790 steps, three pieces of four chunks.
         assert!(total > 2 * PIECE_STEPS, "{total}");
         // Each piece of nothing but unknown steps: the sample counts (1), the
-        // verdict (4 chunks), why it is unknown (probers down and blind, 4
-        // chunks each, and whether any data came before: 1). Each refresh
-        // first asks for the retention (1).
-        const PIECE: usize = 1 + 4 + 4 + 4 + 1;
+        // verdict (4 chunks), and whether any data came before (1: none, so
+        // every step is before the first sample and no prober is asked
+        // about). Each refresh first asks for the retention (1).
+        const PIECE: usize = 1 + 4 + 1;
         let limit = Arc::new(std::sync::atomic::AtomicUsize::new(1 + 2 * PIECE));
         let url = gated_prometheus(limit.clone()).await;
         let client = Client::new(&query::ClientOptions {
@@ -902,8 +902,8 @@ notices:
             .await
             .unwrap();
         assert_eq!(data[0].steps.len(), total + 1);
-        // The retention, then the counts, the verdict and the three questions about unknown time.
-        assert_eq!(client.queries_sent() - before, 1 + (1 + 1 + 3) + 2);
+        // The retention, then the counts, the verdict and whether data came before.
+        assert_eq!(client.queries_sent() - before, 1 + (1 + 1 + 1) + 2);
     }
 
     #[test]
