@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod doctor;
 pub mod generate;
 pub mod metrics;
 pub mod probe;
@@ -15,4 +16,5 @@ pub mod query;
 pub mod report;
 pub mod scheduler;
 pub mod server;
+pub mod slo;
 pub mod status;

@@ -50,7 +50,8 @@ YAML
 "$BIN" demo --web.listen-address "127.0.0.1:$DEMO_PORT" "$@" > "$work/demo.out" 2>"$work/demo.log" & pids+=($!)
 "$AM" --config.file="$work/gen/deploy/alertmanager/alertmanager.yml" --storage.path="$work/am" \
   --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= 2>"$work/alertmanager.log" & pids+=($!)
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+# 100 days kept: what `report` (last month) and the status page (90 days) read; `doctor` checks it.
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" --storage.tsdb.retention.time=100d \
   --web.listen-address="127.0.0.1:$PROM_PORT" 2>"$work/prometheus.log" & pids+=($!)
 
 for _ in $(seq 1 60); do
@@ -67,6 +68,7 @@ mimamori local stack — 見守り
   Alertmanager          http://127.0.0.1:$AM_PORT/#/alerts
   status page           http://127.0.0.1:$STATUS_PORT/  (English: /en/)
   month to date         $BIN report --config deploy/aoulu.yaml --prometheus.url http://127.0.0.1:$PROM_PORT --month $(date +%Y-%m)
+  check the stack       $BIN doctor --config deploy/aoulu.yaml --prometheus.url http://127.0.0.1:$PROM_PORT
   break denshibin       curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=down&seconds=600'
                         (a page fires within about 2 minutes; see rules/README.md)
   logs                  $work/*.log

@@ -4,6 +4,7 @@
 mod check;
 #[cfg(feature = "demo")]
 mod demo;
+mod doctor;
 mod explain;
 mod generate;
 mod probe;
@@ -22,6 +23,7 @@ use crate::config::{self, ConfigErrors};
 pub use check::CheckArgs;
 #[cfg(feature = "demo")]
 pub use demo::DemoArgs;
+pub use doctor::DoctorArgs;
 pub use explain::ExplainArgs;
 pub use generate::GenerateArgs;
 pub use probe::ProbeArgs;
@@ -63,6 +65,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Public status page (ja/en) with incidents, maintenance calendar and feeds, from Prometheus.
     Status(StatusArgs),
+    /// Check the live stack (rules loaded, scrape intervals, labels, probers, Alertmanager,
+    /// retention, maintenance) against what the rules, report and status rely on.
+    Doctor(DoctorArgs),
 }
 
 /// A duration flag such as `10s` or `1m30s`.
@@ -112,5 +117,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => report::run(args),
         Command::Status(args) => status::run(args),
+        Command::Doctor(args) => doctor::run(args),
     }
 }

@@ -17,6 +17,7 @@ pub struct MaintenanceWindow {
     /// RFC 3339 with offset, e.g. `2027-05-09T01:00:00+09:00`.
     #[serde(deserialize_with = "de_time")]
     pub start: DateTime<FixedOffset>,
+    /// RFC 3339 with offset; after `start`.
     #[serde(deserialize_with = "de_time")]
     pub end: DateTime<FixedOffset>,
     /// When customers were told.
@@ -24,6 +25,7 @@ pub struct MaintenanceWindow {
     pub announced_at: DateTime<FixedOffset>,
     /// Where customers were told (e.g. the user guide's maintenance page).
     pub announced_via: String,
+    /// Title shown on the status page and in its calendar.
     #[serde(default)]
     pub title: DisplayName,
 }
@@ -44,6 +46,7 @@ pub enum NoticeKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
+    /// What the notice is about.
     pub kind: NoticeKind,
     /// When it was (or is to be) published; RFC 3339 with offset.
     #[serde(deserialize_with = "de_time")]
@@ -54,7 +57,9 @@ pub struct Notice {
     /// Services concerned; empty: all.
     #[serde(default)]
     pub services: Vec<String>,
+    /// Title (Japanese and English).
     pub title: DisplayName,
+    /// Text (Japanese and English).
     #[serde(default)]
     pub body: DisplayName,
 }

@@ -32,12 +32,13 @@ pub struct Config {
     #[serde(default)]
     pub alerting: Alerting,
     /// Endpoints each location's probers check to know whether they can see
-    /// anything at all (see the README's "When the prober is blind").
+    /// anything at all (see docs/probing.md, "When the prober is blind").
     #[serde(default)]
     pub self_check: SelfCheck,
     /// Where services' backups are kept and what they are held to (see `backup.rs`).
     #[serde(default)]
     pub backups: Vec<Backup>,
+    /// Where the file came from, for placing later errors (not read from the file).
     #[serde(skip)]
     pub source: Arc<Source>,
 }
@@ -198,7 +199,9 @@ impl TryFrom<raw::SecretSource> for SecretSource {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DisplayName {
+    /// Japanese.
     pub ja: String,
+    /// English.
     pub en: String,
 }
 
@@ -221,12 +224,14 @@ pub struct Service {
     pub plain_http_url: Option<Template>,
 }
 
+/// The objectives a service is held to (docs/configuration.md, `services`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Objectives {
     /// Monthly availability target in percent (AOULU: 99.99).
     #[serde(deserialize_with = "de_availability")]
     pub availability: f64,
+    /// The latency objective.
     pub latency: LatencyObjective,
 }
 
@@ -239,6 +244,7 @@ impl Default for Objectives {
     }
 }
 
+/// Share of operations that must be answered within a threshold.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LatencyObjective {
@@ -262,6 +268,7 @@ impl Default for LatencyObjective {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Transaction {
+    /// The `transaction` label: lowercase letters, digits, `_` and `-`; unique in the service.
     pub name: LabelName,
     /// Overrides `global.interval`.
     pub interval: Option<Dur>,
@@ -292,6 +299,7 @@ pub struct Transaction {
     pub retries: u32,
     /// Pause before each retry (default 1s).
     pub retry_delay: Option<Dur>,
+    /// The operations, run in order; at least one.
     pub steps: Vec<Step>,
 }
 
@@ -339,6 +347,7 @@ pub const MAX_RETRIES: u32 = 10;
 /// Most addresses of one name a `resolve: all` transaction probes (and `ip` label values).
 pub const MAX_ADDRESSES: usize = 16;
 
+/// TLS settings of a transaction.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TlsOptions {
@@ -352,6 +361,7 @@ pub struct TlsOptions {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The `step` label; unique in the transaction.
     pub name: LabelName,
     /// Default `GET`.
     #[serde(default)]
@@ -359,8 +369,10 @@ pub struct Step {
     /// `https://` or `http://` (or a variable that holds one).
     #[serde(deserialize_with = "de_url")]
     pub url: Template,
+    /// Request headers; values may use `${...}`.
     #[serde(default)]
     pub headers: BTreeMap<HeaderName, Template>,
+    /// Request body: `{raw: ...}`, `{json: ...}` or `{form: ...}`.
     #[serde(default, with = "serde_yaml::with::singleton_map")]
     pub body: Option<Body>,
     /// Overrides `global.step_timeout`.
@@ -371,6 +383,7 @@ pub struct Step {
     /// Other hosts a redirect may lead to.
     #[serde(default)]
     pub allow_redirect_hosts: Vec<String>,
+    /// Assertions on the answer (default: a 2xx status).
     #[serde(default)]
     pub expect: Expect,
     /// Values taken from the answer for later steps.
@@ -466,14 +479,19 @@ pub struct Expect {
     /// Accepted statuses: codes (`200`), ranges (`"200-299"`) or classes (`"2xx"`); default 2xx.
     #[serde(default)]
     pub status: Vec<StatusSpec>,
+    /// Assertions on response headers.
     #[serde(default)]
     pub headers: Vec<HeaderExpect>,
+    /// Strings that must occur in the body.
     #[serde(default)]
     pub body_contains: Vec<String>,
+    /// Strings that must not occur in the body.
     #[serde(default)]
     pub body_not_contains: Vec<String>,
+    /// Regexes that must match the body.
     #[serde(default)]
     pub body_regex: Vec<Pattern>,
+    /// Assertions on values of a JSON body.
     #[serde(default)]
     pub json: Vec<JsonExpect>,
 }
@@ -481,7 +499,9 @@ pub struct Expect {
 /// An accepted status code or range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusSpec {
+    /// Lowest accepted code.
     pub lo: u16,
+    /// Highest accepted code.
     pub hi: u16,
 }
 
@@ -548,6 +568,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
 pub struct HeaderExpect {
     /// Response header.
     pub name: HeaderName,
+    /// What the value must be.
     pub check: HeaderCheck,
 }
 
@@ -588,6 +609,7 @@ impl TryFrom<raw::HeaderExpect> for HeaderExpect {
 pub struct JsonExpect {
     /// Where the value is; empty for the whole document.
     pub pointer: JsonPointer,
+    /// What the value must be.
     pub check: JsonCheck,
 }
 
@@ -619,6 +641,7 @@ impl TryFrom<raw::JsonExpect> for JsonExpect {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "raw::Capture")]
 pub struct Capture {
+    /// Where the value comes from.
     pub from: CaptureFrom,
     /// Treat the value as a secret (masked everywhere), e.g. a session token.
     pub secret: bool,
@@ -662,6 +685,7 @@ mod raw {
 
     use super::{HeaderName, JsonPointer, Pattern};
 
+    /// `{env: NAME}` or `{file: PATH}`, exactly one.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SecretSource {
@@ -669,6 +693,7 @@ mod raw {
         pub file: Option<PathBuf>,
     }
 
+    /// `{name, equals | contains | regex | exists}`, exactly one check.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct HeaderExpect {
@@ -679,6 +704,7 @@ mod raw {
         pub exists: Option<bool>,
     }
 
+    /// `{pointer, equals | exists}`, exactly one check.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct JsonExpect {
@@ -687,6 +713,7 @@ mod raw {
         pub exists: Option<bool>,
     }
 
+    /// `{json | regex | header, secret}`, exactly one source.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Capture {

@@ -1,10 +1,13 @@
-//! A small client for the Prometheus HTTP query API, shared by `report` and `status`.
+//! A small client for the Prometheus HTTP query API, shared by `report`, `status` and `doctor`.
 //!
-//! Speaks only `/api/v1/query` and `/api/v1/query_range`, which Prometheus,
+//! Queries speak only `/api/v1/query` and `/api/v1/query_range`, which Prometheus,
 //! Thanos Query, Mimir and VictoriaMetrics all serve, under any path prefix.
 //! Range queries are cut into chunks that stay under the server's limit of
 //! 11,000 points per series and sent a few at a time. Credentials (basic-auth
 //! password, bearer token) are read from files and never appear in an error.
+//! The status APIs `doctor` reads (rules, targets, Alertmanagers, flags) are in [`api`].
+
+pub mod api;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -13,39 +13,26 @@ use chrono::{DateTime, Utc};
 use mimamori::backup::{self, BackupMetrics, BackupPlan, Reason, WINDOW_DATES};
 
 use crate::common::stack::{free_port, Proc};
+use crate::common::tools::{self, tool};
+use crate::common::{wait_until, wait_until_async};
 
 const KEY_ID: &str = "AKIAMIMAMORITEST";
 const SECRET: &str = "s3cr3t/Key+With=Signs";
 const DAY: u64 = 86_400;
 
-fn s3s_fs() -> PathBuf {
-    let p = dirs_home().join(".cargo/bin/s3s-fs");
-    assert!(
-        p.exists(),
-        "s3s-fs is not installed: cargo install --locked s3s-fs@0.14.1 --features binary"
-    );
-    p
-}
-
-fn dirs_home() -> PathBuf {
-    PathBuf::from(std::env::var("HOME").expect("HOME is set"))
-}
-
 /// Waits until something accepts connections on the port.
-fn wait_port(port: u16) {
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_port(port: u16, what: &str) {
+    wait_until(Duration::from_secs(30), what, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
 }
 
-fn start_s3s(root: &Path) -> (Proc, String) {
+/// s3s-fs serving the buckets in `root`, and its endpoint; `None` when
+/// s3s-fs is not installed (see `common::tools`).
+fn start_s3s(root: &Path) -> Option<(Proc, String)> {
+    let s3s_fs = tool("s3s-fs")?;
     let port = free_port();
-    let child = Command::new(s3s_fs())
+    let child = Command::new(s3s_fs)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", KEY_ID, "--secret-key", SECRET])
         .arg(root)
@@ -54,8 +41,8 @@ fn start_s3s(root: &Path) -> (Proc, String) {
         .spawn()
         .expect("s3s-fs starts");
     let p = Proc(child);
-    wait_port(port);
-    (p, format!("http://127.0.0.1:{port}"))
+    wait_port(port, "s3s-fs to listen");
+    Some((p, format!("http://127.0.0.1:{port}")))
 }
 
 /// A file `days` days old (mtime).
@@ -161,7 +148,9 @@ async fn s3_fresh_full_and_private() {
         "x.dump",
         Duration::from_secs(400 * DAY),
     );
-    let (_s3, endpoint) = start_s3s(root.path());
+    let Some((_s3, endpoint)) = start_s3s(root.path()) else {
+        return;
+    };
     let plans = plans_of(
         &config(&s3_entry(&endpoint, "backups", "portal/", "")),
         SECRET,
@@ -207,7 +196,9 @@ async fn s3_stale_gap_and_short_retention() {
     let bucket = root.path().join("backups");
     // Newest 3 days old, 40 days back, a gap 10 days ago.
     daily(&bucket.join("db"), 3, 40, &[10]);
-    let (_s3, endpoint) = start_s3s(root.path());
+    let Some((_s3, endpoint)) = start_s3s(root.path()) else {
+        return;
+    };
     let plans = plans_of(&config(&s3_entry(&endpoint, "backups", "db", "")), SECRET);
     let out = observe(&plans[0]).await;
     let newest = value(&out, "mimamori_backup_last_success_timestamp_seconds").unwrap();
@@ -237,7 +228,9 @@ async fn s3_dates_from_names_and_since() {
         );
     }
     backup_file(&bucket, "README.txt", Duration::from_secs(900 * DAY));
-    let (_s3, endpoint) = start_s3s(root.path());
+    let Some((_s3, endpoint)) = start_s3s(root.path()) else {
+        return;
+    };
     let since = today - chrono::Days::new(5);
     let extra = format!(
         "    name_pattern: 'db-(?P<year>\\d{{4}})(?P<month>\\d\\d)(?P<day>\\d\\d)'\n    since: {since}\n"
@@ -272,7 +265,9 @@ use chrono::TimeZone;
 async fn s3_wrong_credentials_and_endpoint_down() {
     let root = tempfile::tempdir().unwrap();
     daily(&root.path().join("backups"), 0, 3, &[]);
-    let (mut s3, endpoint) = start_s3s(root.path());
+    let Some((mut s3, endpoint)) = start_s3s(root.path()) else {
+        return;
+    };
     let plans = plans_of(
         &config(&s3_entry(&endpoint, "backups", "", "")),
         "wrong-secret",
@@ -309,29 +304,26 @@ async fn s3_wrong_credentials_and_endpoint_down() {
 /// allowed, which must show as 0.
 #[tokio::test]
 async fn s3_anonymous_access_allowed() {
+    if !tools::python_module(
+        "moto.server",
+        "python3 -m pip install 'moto[server]==5.2.1'",
+    ) {
+        return;
+    }
     let port = free_port();
     let moto = Command::new("python3")
         .args(["-m", "moto.server", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn();
-    let Ok(moto) = moto else {
-        panic!("python3 is needed: apt-get install python3; python3 -m pip install 'moto[server]==5.2.1'");
-    };
+        .spawn()
+        .expect("python3 starts");
     let _moto = Proc(moto);
     let endpoint = format!("http://127.0.0.1:{port}");
-    let start = std::time::Instant::now();
+    wait_until_async(Duration::from_secs(30), "moto to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
     let client = reqwest::Client::new();
-    loop {
-        if client.get(format!("{endpoint}/")).send().await.is_ok() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "moto does not start: python3 -m pip install 'moto[server]==5.2.1'"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let r = client
         .put(format!("{endpoint}/open"))
         .header("x-amz-acl", "public-read")
@@ -430,11 +422,11 @@ fn generate_backups(out: &Path) {
 }
 
 fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("promtool")
+    let out = Command::new(tools::needed("promtool"))
         .current_dir(dir)
         .args(args)
         .output()
-        .expect("promtool runs (apt-get install prometheus; scripts/test.sh does)");
+        .expect("promtool starts");
     (
         out.status.success(),
         format!(
@@ -450,6 +442,9 @@ fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
 /// routing still passes amtool. Without `backups:` no backup file is written.
 #[test]
 fn generated_backup_rules_pass_promtool_and_can_fail() {
+    let (Some(_), Some(amtool)) = (tool("promtool"), tool("amtool")) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     generate_backups(dir.path());
     let rules = dir.path().join("rules");
@@ -464,11 +459,11 @@ fn generated_backup_rules_pass_promtool_and_can_fail() {
     let tests = rules.join("tests");
     let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-backups.yaml"]);
     assert!(ok, "{text}");
-    let st = Command::new("amtool")
+    let st = Command::new(amtool)
         .arg("check-config")
         .arg(dir.path().join("deploy/alertmanager/alertmanager.yml"))
         .output()
-        .expect("amtool runs (apt-get install prometheus-alertmanager)");
+        .expect("amtool starts");
     assert!(
         st.status.success(),
         "{}",
@@ -531,14 +526,15 @@ async fn exporter_checks_backups_on_shard_zero_only() {
     };
     let first = start(Shard::new(0, 2).unwrap());
     let second = start(Shard::new(1, 2).unwrap());
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = first.metrics.render();
+    let text = wait_until_async(Duration::from_secs(10), "the first backup check", || {
+        let text = first.metrics.render();
         if text.contains("mimamori_backup_check_success{") {
-            break;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let other = second.metrics.render();
     first.stop();
     second.stop();
@@ -572,15 +568,15 @@ async fn reload_without_the_backup_removes_its_series() {
         },
     )
     .unwrap();
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = app.metrics.render();
+    wait_until_async(Duration::from_secs(10), "the first backup check", || {
+        let text = app.metrics.render();
         if text.contains("mimamori_backup_check_success{") {
-            break;
+            Ok(())
+        } else {
+            Err(text)
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(text.contains("mimamori_backup_check_success{"), "{text}");
+    })
+    .await;
     std::fs::write(
         &file,
         config("  []\n").replace("backups:\n  []", "backups: []"),
@@ -599,6 +595,9 @@ async fn reload_without_the_backup_removes_its_series() {
 /// the availability tickets of its service.
 #[test]
 fn a_page_about_one_backup_never_hides_another_backups_ticket() {
+    if tools::one_of(&["prometheus-alertmanager", "alertmanager"]).is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     generate_backups(dir.path());
     let (_am, am) = crate::common::stack::start_alertmanager(
@@ -626,24 +625,26 @@ fn a_page_about_one_backup_never_hides_another_backups_ticket() {
         alert("MimamoriAvailabilityFastBurn", "page", "availability", None),
         alert("MimamoriLocationFailing", "ticket", "availability", None),
     ]);
-    let start = std::time::Instant::now();
-    loop {
-        let posted = client
-            .post(format!("http://{am}/api/v2/alerts"))
-            .json(&sent)
-            .send()
-            .map(|r| r.status().is_success())
-            .unwrap_or(false);
-        if posted {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "Alertmanager did not start: {}",
-            std::fs::read_to_string(dir.path().join("alertmanager.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(30),
+        "Alertmanager to take the alerts",
+        || {
+            let posted = client
+                .post(format!("http://{am}/api/v2/alerts"))
+                .json(&sent)
+                .send()
+                .is_ok_and(|r| r.status().is_success());
+            if posted {
+                Ok(())
+            } else {
+                Err(format!(
+                    "not taken; Alertmanager's log:\n{}",
+                    std::fs::read_to_string(dir.path().join("alertmanager.log"))
+                        .unwrap_or_default()
+                ))
+            }
+        },
+    );
     let inhibited = |name: &str| -> bool {
         let got: serde_json::Value = client
             .get(format!("http://{am}/api/v2/alerts"))
@@ -672,31 +673,19 @@ fn a_page_about_one_backup_never_hides_another_backups_ticket() {
 /// the S3 endpoint of an on-premises store with a private CA.
 fn tls_front(backend: String, cert_pem: String, key_pem: String) -> u16 {
     let acceptor = crate::common::pki::acceptor(&cert_pem, &key_pem);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((s, _)) = listener.accept().await {
-                let (acceptor, backend) = (acceptor.clone(), backend.clone());
-                tokio::spawn(async move {
-                    let Ok(mut front) = acceptor.accept(s).await else {
-                        return;
-                    };
-                    let Ok(mut back) = tokio::net::TcpStream::connect(&backend).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut front, &mut back).await;
-                });
-            }
-        });
-    });
-    port
+    crate::common::server::serve("127.0.0.1:0", move |s| {
+        let (acceptor, backend) = (acceptor.clone(), backend.clone());
+        async move {
+            let Ok(mut front) = acceptor.accept(s).await else {
+                return;
+            };
+            let Ok(mut back) = tokio::net::TcpStream::connect(&backend).await else {
+                return;
+            };
+            let _ = tokio::io::copy_bidirectional(&mut front, &mut back).await;
+        }
+    })
+    .port()
 }
 
 /// An S3 endpoint over HTTPS with a private CA: checked with `s3.ca_file`
@@ -707,7 +696,9 @@ async fn s3_over_https_with_a_private_ca() {
     use crate::common::pki::{ca, leaf};
     let root = tempfile::tempdir().unwrap();
     daily(&root.path().join("backups").join("portal"), 0, 3, &[]);
-    let (_s3, endpoint) = start_s3s(root.path());
+    let Some((_s3, endpoint)) = start_s3s(root.path()) else {
+        return;
+    };
     let pki = ca();
     let (cert, key, _) = leaf(&pki, &["localhost"], 2024, 2099);
     let port = tls_front(

@@ -165,12 +165,16 @@ services:
 
     // The outside really varied, and every kind of failure happened. (The
     // server counts a request when its head has arrived: allow it a moment.)
-    for _ in 0..40 {
-        if count_a.load(Ordering::SeqCst) + count_b.load(Ordering::SeqCst) == 6 * KINDS {
-            break;
+    let counted = || count_a.load(Ordering::SeqCst) + count_b.load(Ordering::SeqCst);
+    crate::common::wait_until_async(Duration::from_secs(2), "every request counted", || {
+        let n = counted();
+        if n >= 6 * KINDS {
+            Ok(())
+        } else {
+            Err(format!("{n} of {}", 6 * KINDS))
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     assert_eq!(count_a.load(Ordering::SeqCst), 3 * KINDS);
     assert_eq!(count_b.load(Ordering::SeqCst), 3 * KINDS);
     let want: BTreeSet<&str> = [

@@ -1,8 +1,8 @@
 //! The generated Grafana dashboards: valid JSON, snapshot-tested, equal to the
 //! committed `dashboards/`, of the type `@grafana/schema` gives a dashboard
-//! (checked by `tsc`, see `tests/grafana-schema/`), and every query valid
-//! PromQL by the real `promtool` (and, when `MIMAMORI_PROMETHEUS_URL` is set,
-//! answered by a live Prometheus).
+//! (checked by `tsc`, see `tests/grafana-schema/`), every query valid PromQL
+//! by the real `promtool` and answered by a live Prometheus that scrapes
+//! `mimamori demo` with the committed rules loaded.
 //!
 //! Update the committed files and snapshots with
 //! `MIMAMORI_BLESS=1 cargo test --test it dashboards::` and `cargo insta review`
@@ -12,10 +12,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mimamori::generate::{grafana, slo};
+use mimamori::generate::grafana;
+use mimamori::slo::plan;
 use serde_json::Value;
 
 use crate::common::dashboards::*;
+use crate::common::tools::{npm_folder, tool};
 
 /// The shipped config changed so that no two services share their numbers:
 /// the queries take their per-service forms.
@@ -24,14 +26,14 @@ fn uneven() -> Vec<(String, String)> {
     cfg.services[1].objectives.availability = 99.9;
     cfg.services[1].objectives.latency.threshold =
         mimamori::config::Dur(Duration::from_millis(2500));
-    let mut plans = slo::plans(&cfg);
+    let mut plans = plan::plans(&cfg);
     for (i, p) in plans.iter_mut().enumerate() {
-        p.alerts = vec![slo::BurnAlert {
+        p.alerts = vec![plan::BurnAlert {
             name: "MimamoriAvailabilityFastBurn".into(),
-            slo: slo::Slo::Availability,
-            severity: slo::Severity::Page,
-            long: slo::W1H,
-            short: slo::W5M,
+            slo: plan::Slo::Availability,
+            severity: plan::Severity::Page,
+            long: plan::W1H,
+            short: plan::W5M,
             burn: 14.4 * (i + 1) as f64,
         }];
     }
@@ -39,8 +41,7 @@ fn uneven() -> Vec<(String, String)> {
 }
 
 /// Runs `promtool check rules` on the queries wrapped as recording rules.
-fn promtool_check(queries: &[Query]) -> Result<(), String> {
-    let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into());
+fn promtool_check(promtool: &Path, queries: &[Query]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dashboard-queries.yaml");
     let rules: Vec<Value> = queries
@@ -51,14 +52,12 @@ fn promtool_check(queries: &[Query]) -> Result<(), String> {
     let doc = serde_json::json!({"groups": [{"name": "dashboard-queries", "rules": rules}]});
     // JSON is YAML, and keeps every query on one line for promtool's messages.
     std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    let out = Command::new(&promtool)
+    let out = Command::new(promtool)
         .arg("check")
         .arg("rules")
         .arg(&file)
         .output()
-        .map_err(|e| {
-            format!("cannot run `{promtool}` ({e}): install Prometheus' promtool (Debian: apt-get install prometheus) or set PROMTOOL")
-        })?;
+        .map_err(|e| format!("cannot run `{}`: {e}", promtool.display()))?;
     if out.status.success() {
         return Ok(());
     }
@@ -123,7 +122,10 @@ fn every_query_is_valid_promql_by_promtool() {
             q.expr
         );
     }
-    if let Err(e) = promtool_check(&queries) {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    if let Err(e) = promtool_check(&promtool, &queries) {
         panic!("{e}");
     }
 }
@@ -144,7 +146,10 @@ fn per_service_forms_are_valid_promql_by_promtool() {
         service.contains("vector(28.8)"),
         "the per-service threshold series is drawn"
     );
-    if let Err(e) = promtool_check(&queries) {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    if let Err(e) = promtool_check(&promtool, &queries) {
         panic!("{e}");
     }
 }
@@ -165,7 +170,10 @@ fn the_promtool_check_catches_a_broken_query() {
         panel: String::new(),
         expr: "sum(rate(mimamori_probe_success[5m])".into(),
     };
-    let err = promtool_check(&[broken]).expect_err("an unclosed paren must fail");
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let err = promtool_check(&promtool, &[broken]).expect_err("an unclosed paren must fail");
     assert!(err.contains("promtool check rules failed"), "{err}");
 }
 
@@ -218,48 +226,36 @@ fn variables_are_substituted_like_grafana_does() {
 
 /// How the schema check ended.
 enum Schema {
-    /// `node` is not installed: the check cannot run here.
-    NoNode,
     Pass(String),
     Fail(String),
 }
 
 /// Type-checks `dashboards` against `@grafana/schema` with `tsc`
-/// (`tests/grafana-schema/check.mjs`). Panics when the check cannot run for
-/// another reason than a missing `node` (e.g. `npm ci` not run).
-fn schema_check(dashboards: &[(String, String)]) -> Schema {
-    let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
-    if Command::new(&node).arg("--version").output().is_err() {
-        return Schema::NoNode;
-    }
+/// (`tests/grafana-schema/check.mjs`); `None` when `node` or the folder's
+/// `node_modules` is missing (see `common::tools`). Panics when the check
+/// cannot run for another reason.
+fn schema_check(dashboards: &[(String, String)]) -> Option<Schema> {
+    let (node, folder) = npm_folder("grafana-schema")?;
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in dashboards {
         let name = Path::new(path).file_name().unwrap();
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     let out = Command::new(&node)
-        .arg(root().join("tests/grafana-schema/check.mjs"))
+        .arg(folder.join("check.mjs"))
         .arg(dir.path())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `{node}`: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", node.display()));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     match out.status.code() {
-        Some(0) => Schema::Pass(text),
-        Some(1) => Schema::Fail(text),
+        Some(0) => Some(Schema::Pass(text)),
+        Some(1) => Some(Schema::Fail(text)),
         _ => panic!("the schema check could not run (scripts/test.sh installs it):\n{text}"),
     }
-}
-
-fn node_missing() {
-    eprintln!(
-        "\n*** SKIPPED: `node` is not installed, so the dashboards were NOT checked against \
-         @grafana/schema. Install Node 20 and run `npm ci --prefix tests/grafana-schema` \
-         (scripts/test.sh does both). ***\n"
-    );
 }
 
 #[test]
@@ -271,9 +267,9 @@ fn every_dashboard_passes_the_grafana_schema() {
             .map(|(path, text)| (path.replace("dashboards/", "dashboards/uneven-"), text)),
     );
     match schema_check(&all) {
-        Schema::NoNode => node_missing(),
-        Schema::Pass(out) => assert!(out.contains("6 dashboards pass"), "{out}"),
-        Schema::Fail(out) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
+        None => {}
+        Some(Schema::Pass(out)) => assert!(out.contains("6 dashboards pass"), "{out}"),
+        Some(Schema::Fail(out)) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
     }
 }
 
@@ -297,9 +293,9 @@ fn the_schema_check_catches_a_misspelt_key() {
         serde_json::to_string_pretty(&d).unwrap(),
     )];
     match schema_check(&broken) {
-        Schema::NoNode => node_missing(),
-        Schema::Pass(out) => panic!("a broken dashboard passed the schema check:\n{out}"),
-        Schema::Fail(out) => {
+        None => {}
+        Some(Schema::Pass(out)) => panic!("a broken dashboard passed the schema check:\n{out}"),
+        Some(Schema::Fail(out)) => {
             for wrong in [
                 "'\"decimal\"' does not exist",
                 "'\"backgrond\"'",
@@ -316,17 +312,86 @@ fn the_schema_check_catches_a_misspelt_key() {
 // Live Prometheus
 // ---------------------------------------------------------------------------
 
-/// Every query against the Prometheus at `MIMAMORI_PROMETHEUS_URL` (set by the
-/// end-to-end stack test, with `mimamori demo` scraped and the generated rules
-/// loaded): none may fail, and the core panels must return data.
+/// Every query against a real Prometheus scraping `mimamori demo` every
+/// second, with the committed rules (what deploy/aoulu.yaml generates, as the
+/// dashboards) evaluated every second: none may fail, and the core panels
+/// must return data once the rules have run. A query Prometheus refuses fails
+/// at once; a core panel that stays empty fails after two minutes.
 #[test]
 fn every_query_runs_against_a_live_prometheus() {
-    let Ok(url) = std::env::var("MIMAMORI_PROMETHEUS_URL") else {
-        eprintln!("note: MIMAMORI_PROMETHEUS_URL is not set; live dashboard queries skipped (tests/e2e.rs runs them against the real stack)");
+    let Some(prometheus) = tool("prometheus") else {
         return;
     };
+    let demo = crate::common::start_demo(&["--interval", "1s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rules = d.join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let interval = regex::Regex::new(r"(?m)^(\s*)interval: \S+$").unwrap();
+    for f in std::fs::read_dir(root().join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yml") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                interval.is_match(&text),
+                "{}: no group interval",
+                f.display()
+            );
+            let fast = interval.replace_all(&text, "${1}interval: 1s");
+            std::fs::write(rules.join(f.file_name().unwrap()), fast.as_ref()).unwrap();
+        }
+    }
+    let config = d.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/*.yml']\n\
+             scrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{}']}}]\n",
+            rules.display(),
+            demo.addr
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", crate::common::prometheus::free_port());
+    let _prometheus = crate::common::prometheus::Prometheus::adopt(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", d.join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(d.join("prometheus.log")).unwrap())
+            .spawn()
+            .expect("prometheus starts"),
+    );
+    let url = format!("http://{addr}");
+    crate::common::wait_until(Duration::from_secs(60), "Prometheus ready", || {
+        crate::common::prometheus::http_status(&addr, "/-/ready") == Some(200)
+    });
+    let log = |d: &Path| std::fs::read_to_string(d.join("prometheus.log")).unwrap_or_default();
+    // The core panels' queries until they have data (the month's budget
+    // samples its minutes at whole minutes: up to a minute), then all.
+    let core: Vec<Query> = all_queries().into_iter().filter(is_core).collect();
+    assert!(core.len() > 20, "{} core queries", core.len());
+    crate::common::wait_until(
+        Duration::from_secs(120),
+        "every core panel to have data",
+        || {
+            let LiveResults { failed, empty } = live_results(&url, &core);
+            assert!(
+                failed.is_empty(),
+                "queries failed:\n{}\nPrometheus log:\n{}",
+                failed.join("\n"),
+                log(d)
+            );
+            if empty.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("core panels without data:\n{}", empty.join("\n")))
+            }
+        },
+    );
     if let Err(e) = live_check(&url) {
-        panic!("{e}");
+        panic!("{e}\nPrometheus log:\n{}", log(d));
     }
 }
 
@@ -347,11 +412,13 @@ fn backup_rows_pass_promtool_and_the_schema() {
     assert!(service.contains(r#"backup=\"mail-store\""#));
     let queries = queries_of(&all);
     assert!(queries.iter().any(|q| q.expr.contains("mimamori_backup_")));
-    promtool_check(&queries).unwrap();
+    if let Some(promtool) = tool("promtool") {
+        promtool_check(&promtool, &queries).unwrap();
+    }
     match schema_check(&all) {
-        Schema::NoNode => node_missing(),
-        Schema::Pass(out) => assert!(out.contains("3 dashboards pass"), "{out}"),
-        Schema::Fail(out) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
+        None => {}
+        Some(Schema::Pass(out)) => assert!(out.contains("3 dashboards pass"), "{out}"),
+        Some(Schema::Fail(out)) => panic!("dashboards fail @grafana/schema (tsc):\n{out}"),
     }
     let (_, plain) = generated()
         .into_iter()

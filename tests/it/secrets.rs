@@ -7,13 +7,16 @@
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+
+use crate::common::prometheus::free_port;
+use crate::common::{http, wait_until};
 
 /// A password with characters that change under form, percent and JSON encoding.
 const PASSWORD: &str = "Pw:Zq8#x/+&=ü kL9\"";
@@ -119,28 +122,11 @@ async fn hostile(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
 }
 
 fn start_hostile() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((s, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(s), hyper::service::service_fn(hostile)),
-                );
-            }
-        });
-    });
-    addr
+    crate::common::server::serve("127.0.0.1:0", |s| async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(s), hyper::service::service_fn(hostile))
+            .await;
+    })
 }
 
 fn config(base: &str) -> String {
@@ -212,26 +198,6 @@ services:
     )
 }
 
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let resp = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("http://{addr}{path}"))
-        .send()
-        .unwrap();
-    (resp.status().as_u16(), resp.text().unwrap())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn mimamori(args: &[&str], base: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mimamori"));
     c.args(args)
@@ -265,22 +231,25 @@ fn secrets_never_reach_metrics_logs_or_output() {
     // serve, logging everything, until every transaction has failed at least twice.
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("serve.log");
-    let mut child = mimamori(
-        &[
-            "--log.level",
-            "trace",
-            "serve",
-            "--config",
-            cfg,
-            "--web.listen-address",
-            &addr,
-        ],
-        &base,
-    )
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(&log).unwrap())
-    .spawn()
-    .unwrap();
+    // Killed when dropped, also when an assertion fails.
+    let mut child = crate::common::stack::Proc(
+        mimamori(
+            &[
+                "--log.level",
+                "trace",
+                "serve",
+                "--config",
+                cfg,
+                "--web.listen-address",
+                &addr,
+            ],
+            &base,
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap(),
+    );
     let transactions = [
         "login-then-echo",
         "header-echo",
@@ -290,33 +259,31 @@ fn secrets_never_reach_metrics_logs_or_output() {
         "foreign-redirect",
         "error-page",
     ];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let metrics = loop {
-        std::thread::sleep(Duration::from_millis(250));
-        let Ok(_) = TcpStream::connect(&addr) else {
-            assert!(Instant::now() < deadline, "exporter never listened");
-            continue;
-        };
-        let (status, body) = http_get(&addr, "/metrics");
-        assert_eq!(status, 200);
-        let failed_twice = transactions.iter().all(|t| {
-            body.lines().any(|l| {
-                l.starts_with("mimamori_probe_duration_seconds_count{")
-                    && l.contains(&format!("transaction=\"{t}\""))
-                    && l.contains("result=\"failure\"")
-                    && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)
-            })
-        });
-        if failed_twice {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not every transaction failed twice in 30 s:\n{body}"
-        );
-    };
-    let _ = child.kill();
-    let _ = child.wait();
+    wait_until(Duration::from_secs(30), "the exporter to listen", || {
+        TcpStream::connect(&addr).is_ok()
+    });
+    let metrics = wait_until(
+        Duration::from_secs(30),
+        "every transaction to fail twice",
+        || {
+            let (status, body) = http(&addr, "GET", "/metrics");
+            assert_eq!(status, 200);
+            let failed_twice = transactions.iter().all(|t| {
+                body.lines().any(|l| {
+                    l.starts_with("mimamori_probe_duration_seconds_count{")
+                        && l.contains(&format!("transaction=\"{t}\""))
+                        && l.contains("result=\"failure\"")
+                        && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)
+                })
+            });
+            if failed_twice {
+                Ok(body)
+            } else {
+                Err(body)
+            }
+        },
+    );
+    child.kill();
     let logs = std::fs::read_to_string(&log).unwrap();
 
     // The failures happened for the intended reasons, and were logged in detail.

@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -373,14 +373,6 @@ fn browse(addr: &str, dir: &Path, docs: Option<&Path>) {
     }
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "{what} within {secs} s");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn status_page_against_a_real_prometheus() {
     let (start, end) = (jst("2026-08-31T00:00:00"), jst("2026-12-02T11:00:00"));
@@ -620,15 +612,19 @@ fn status_page_against_a_real_prometheus() {
     // Prometheus gone: status unknown, with the time of the last good data.
     let as_of = v["data_as_of"].clone();
     prom.stop();
-    wait_for("status unknown after Prometheus stopped", 20, || {
-        let v = json(&addr);
-        v["fresh"] == false
-            && v["services"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|s| s["state"] == "unknown")
-    });
+    crate::common::wait_until(
+        Duration::from_secs(20),
+        "status unknown after Prometheus stopped",
+        || {
+            let v = json(&addr);
+            v["fresh"] == false
+                && v["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|s| s["state"] == "unknown")
+        },
+    );
     let v = json(&addr);
     assert_eq!(v["data_as_of"], as_of);
     assert!(

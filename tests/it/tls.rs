@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::pki::{acceptor, ca, leaf, Pki};
+use crate::common::tools::tool;
+use crate::common::{wait_until, wait_until_async};
 use mimamori::config;
 use mimamori::probe::plan;
 use mimamori::probe::policy::plain_http_refused;
@@ -206,17 +208,17 @@ fn s_server_at(dir: &std::path::Path, ip: &str, port: u16, flags: &[&str]) -> Pr
         .spawn()
         .expect("openssl on PATH");
     let p = Proc(child);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect((ip, port)).is_ok() {
-            return p;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("s_server did not start");
+    wait_until(Duration::from_secs(5), "openssl s_server to listen", || {
+        std::net::TcpStream::connect((ip, port)).is_ok()
+    });
+    p
 }
 
 #[test]
 fn legacy_tls_is_detected_against_openssl_s_server() {
+    if tool("openssl").is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let t = Duration::from_secs(5);
     let (_old, old) = s_server(dir.path(), &["-cipher", "ALL:@SECLEVEL=0"]);
@@ -250,6 +252,9 @@ fn legacy_tls_is_detected_against_openssl_s_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exporter_reports_legacy_tls_and_plain_http() {
+    if tool("openssl").is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (_old, old) = s_server(dir.path(), &["-cipher", "ALL:@SECLEVEL=0"]);
     // A plain-HTTP port that serves content unencrypted.
@@ -268,17 +273,21 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
         "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    plain_http_url: http://127.0.0.1:{plain_port}/\n    transactions:\n      - name: tx\n        tls: {{server_name: localhost}}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{old}/'}}\n"
     );
     let app = start_app(&src);
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = app.metrics.render();
-        if text.contains("mimamori_tls_legacy_accepted")
-            && text.contains("mimamori_plain_http_refused")
-            && text.matches("mimamori_tls_legacy_accepted{").count() == 2
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let text = wait_until_async(
+        Duration::from_secs(10),
+        "both legacy TLS verdicts and the plain HTTP check",
+        || {
+            let text = app.metrics.render();
+            if text.contains("mimamori_plain_http_refused")
+                && text.matches("mimamori_tls_legacy_accepted{").count() == 2
+            {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .await;
     app.stop();
     assert!(text.contains("mimamori_tls_legacy_accepted{location=\"test\",service=\"svc\",step=\"get\",transaction=\"tx\",version=\"TLSv1.1\"} 1"), "{text}");
     assert!(
@@ -363,14 +372,15 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
         tx("c")
     );
     let app = start_app(&src);
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = app.metrics.render();
+    let text = wait_until_async(Duration::from_secs(10), "six legacy TLS verdicts", || {
+        let text = app.metrics.render();
         if text.matches("mimamori_tls_legacy_accepted{").count() == 6 {
-            break;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     app.stop();
     assert_eq!(
         text.matches("mimamori_tls_legacy_accepted{").count(),
@@ -410,32 +420,28 @@ async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
     )
     .unwrap();
     let success = "mimamori_probe_success{location=\"test\",service=\"svc\",transaction=\"tx\"}";
-    let wait_for = |want: &'static str| {
+    let wait_for = |want: &'static str, what: &'static str| {
         let app = app.clone();
         async move {
-            let mut text = String::new();
-            for _ in 0..100 {
-                text = app.metrics.render();
+            wait_until_async(Duration::from_secs(10), what, || {
+                let text = app.metrics.render();
                 if text
                     .lines()
                     .any(|l| l.starts_with(success) && l.ends_with(want))
                 {
-                    return true;
+                    Ok(())
+                } else {
+                    Err(text)
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            eprintln!("{text}");
-            false
+            })
+            .await
         }
     };
-    assert!(wait_for(" 0").await, "the untrusted CA must fail the probe");
+    wait_for(" 0", "the untrusted CA to fail the probe").await;
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let reloaded = app.respond(&http::Method::POST, "/-/reload", "");
     assert_eq!(reloaded.status(), 200);
-    assert!(
-        wait_for(" 1").await,
-        "after the reload the replaced CA file must be trusted"
-    );
+    wait_for(" 1", "the replaced CA file to be trusted after the reload").await;
     app.stop();
 }
 
@@ -454,16 +460,15 @@ async fn two_apps_side_by_side_keep_their_own_verdicts() {
             .count()
             == 2
     };
-    for _ in 0..100 {
-        if apps.iter().all(|a| reported(a)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_async(
+        Duration::from_secs(10),
+        "both apps' legacy TLS verdicts",
+        || apps.iter().all(|a| reported(a)),
+    )
+    .await;
     for a in &apps {
         a.stop();
     }
-    assert!(apps.iter().all(|a| reported(a)));
     // Two apps, two versions: four handshakes (one process-wide cache made two).
     assert_eq!(legacy_hellos.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
@@ -473,6 +478,9 @@ async fn two_apps_side_by_side_keep_their_own_verdicts() {
 /// checked, so the legacy one is found; with `resolve: first` only the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_tls_at_any_address_counts_with_resolve_all() {
+    if tool("openssl").is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -504,15 +512,14 @@ async fn legacy_tls_at_any_address_counts_with_resolve_all() {
                     .and_then(|l| l.rsplit(' ').next())
                     .map(str::to_string)
             };
-            let mut got = (None, None);
-            for _ in 0..150 {
+            let got = wait_until_async(Duration::from_secs(15), "both legacy TLS verdicts", || {
                 let text = app.metrics.render();
-                got = (line(&text, "TLSv1.0"), line(&text, "TLSv1.1"));
-                if got.0.is_some() && got.1.is_some() {
-                    break;
+                match (line(&text, "TLSv1.0"), line(&text, "TLSv1.1")) {
+                    (Some(v10), Some(v11)) => Ok((Some(v10), Some(v11))),
+                    got => Err(format!("{got:?}")),
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            })
+            .await;
             app.stop();
             got
         }

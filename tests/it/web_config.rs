@@ -342,11 +342,10 @@ async fn serve_flag_serves_over_tls_with_basic_auth() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "never listened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::wait_until_async(Duration::from_secs(20), "the exporter to listen", || {
+        std::net::TcpStream::connect(addr).is_ok()
+    })
+    .await;
     let tls = Some(client_config(&ca.der, None));
     let ok = get(
         addr,

@@ -202,22 +202,39 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// Every dashboard query against the Prometheus at `url`: none may fail, and
-/// the core panels must return data.
-pub fn live_check(url: &str) -> Result<(), String> {
-    let mut errors = Vec::new();
+/// What the dashboard queries got from a live Prometheus.
+pub struct LiveResults {
+    /// Queries Prometheus refused, with its error.
+    pub failed: Vec<String>,
+    /// Queries of the core panels that returned no data.
+    pub empty: Vec<String>,
+}
+
+/// Whether `q` is a query of one of the [`CORE_PANELS`].
+pub fn is_core(q: &Query) -> bool {
+    CORE_PANELS.iter().any(|p| q.panel.starts_with(p))
+}
+
+/// `queries` against the Prometheus at `url`.
+pub fn live_results(url: &str, queries: &[Query]) -> LiveResults {
+    let mut failed = Vec::new();
     let mut empty = Vec::new();
-    for q in all_queries() {
+    for q in queries {
         match live_query(url, &q.expr) {
-            Err(e) => errors.push(format!("{}: {e}\n    {}", q.place, q.expr)),
-            Ok(0) if CORE_PANELS.iter().any(|p| q.panel.starts_with(p)) => {
-                empty.push(format!("{}\n    {}", q.place, q.expr))
-            }
+            Err(e) => failed.push(format!("{}: {e}\n    {}", q.place, q.expr)),
+            Ok(0) if is_core(q) => empty.push(format!("{}\n    {}", q.place, q.expr)),
             Ok(_) => {}
         }
     }
-    if !errors.is_empty() {
-        return Err(format!("queries failed:\n{}", errors.join("\n")));
+    LiveResults { failed, empty }
+}
+
+/// Every dashboard query against the Prometheus at `url`: none may fail, and
+/// the core panels must return data.
+pub fn live_check(url: &str) -> Result<(), String> {
+    let LiveResults { failed, empty } = live_results(url, &all_queries());
+    if !failed.is_empty() {
+        return Err(format!("queries failed:\n{}", failed.join("\n")));
     }
     if !empty.is_empty() {
         return Err(format!(

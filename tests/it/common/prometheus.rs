@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::wait_until;
+
 /// `(name{labels}, points)`, points `(unix seconds, value)` in time order.
 pub type SeriesSet = Vec<(String, Vec<(i64, f64)>)>;
 
@@ -37,12 +39,12 @@ pub fn backfill(all: &[SeriesSet], start: i64, end: i64, dir: &Path, db: &Path) 
         for part in files.chunks(files.len().div_ceil(2).max(1)) {
             s.spawn(move || {
                 for f in part {
-                    let out = Command::new("promtool")
+                    let out = Command::new(super::tools::needed("promtool"))
                         .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
                         .arg(f)
                         .arg(db)
                         .output()
-                        .expect("promtool runs (scripts/test.sh installs it)");
+                        .expect("promtool starts");
                     assert!(
                         out.status.success(),
                         "promtool on {}: {}",
@@ -72,6 +74,13 @@ impl Prometheus {
             url: String::new(),
             addr: String::new(),
             _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Fails the test if Prometheus has exited (while waiting for it to start on `port`).
+    fn exited_at_start(&mut self, port: u16) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("Prometheus exited at start ({status}); is port {port} taken?");
         }
     }
 
@@ -109,7 +118,7 @@ pub fn http_status(addr: &str, path: &str) -> Option<u16> {
 /// Debian's Prometheus serving the blocks in `db` under the path prefix
 /// `/prom` on `addr`, with `extra` flags.
 fn spawn_on_blocks(config: &Path, db: &Path, addr: &str, extra: &[String]) -> Child {
-    Command::new("prometheus")
+    Command::new(super::tools::needed("prometheus"))
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", db.display()))
         .args(extra)
@@ -124,7 +133,7 @@ fn spawn_on_blocks(config: &Path, db: &Path, addr: &str, extra: &[String]) -> Ch
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)")
+        .expect("prometheus starts")
 }
 
 /// Backfills `all` over `[start, end)` and serves it under the path prefix `/prom`.
@@ -146,17 +155,10 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
         addr: addr.clone(),
         _dir: dir,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_status(&addr, "/prom/-/ready") != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus not ready within 60 s"
-        );
-        if let Ok(Some(status)) = p.child.try_wait() {
-            panic!("Prometheus exited at start ({status}); is port {port} taken?");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(Duration::from_secs(60), "Prometheus ready", || {
+        p.exited_at_start(port);
+        http_status(&addr, "/prom/-/ready") == Some(200)
+    });
     p
 }
 
@@ -268,25 +270,14 @@ pub fn start_secured(data: Option<(&[SeriesSet], i64, i64)>) -> Secured {
         .no_proxy()
         .build()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = client
+    wait_until(Duration::from_secs(60), "Prometheus ready", || {
+        prometheus.exited_at_start(port);
+        client
             .get(format!("{url}/-/ready"))
             .basic_auth(SECURED_USER, Some(SECURED_PASSWORD))
             .send()
-            .is_ok_and(|r| r.status() == 200);
-        if ready {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus not ready within 60 s"
-        );
-        if let Ok(Some(status)) = prometheus.child.try_wait() {
-            panic!("Prometheus exited at start ({status}); is port {port} taken?");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            .is_ok_and(|r| r.status() == 200)
+    });
     Secured {
         prometheus,
         url,
