@@ -88,9 +88,10 @@ for f in tests/*.rs tests/*/main.rs; do
 done
 logs=target/test-logs
 rm -rf "$logs" && mkdir -p "$logs"
-start=$SECONDS
+# A step's heading, with the seconds since this script started.
+step() { echo "== [${SECONDS} s] $*"; }
 
-echo "== cargo build (the real-time stack tests first: ${stack_tests[*]})"
+step "cargo build (the real-time stack tests first: ${stack_tests[*]})"
 cargo test --no-run --quiet "${stack_tests[@]/#/--test=}"
 # Each in its own process group, so that an early exit (clippy failing, Ctrl-C) takes the
 # tests' Prometheus, Alertmanager and demo processes down with them.
@@ -106,31 +107,31 @@ for t in "${stack_tests[@]}"; do
   pids[$t]=$!
 done
 set +m
-echo "== started in the background: ${stack_tests[*]} (logs in $logs/)"
+step "started in the background: ${stack_tests[*]} (logs in $logs/)"
 
-echo "== cargo build (everything else the tests need)"
+step "cargo build (everything else the tests need)"
 cargo test --no-run --quiet
-echo "== generated files are up to date"
+step "generated files are up to date"
 ./target/debug/mimamori generate --config deploy/aoulu.yaml --prometheus-operator --check
 # The test build is the only one: a `cargo build` would compile the crate again, since the
 # dev-dependencies turn on features of shared dependencies (tokio's test-util, reqwest's blocking),
 # and relink target/debug/mimamori under the running stack tests. The build users get (default
 # features, no dev-dependencies) is checked by the second clippy instead, without code generation.
-echo "== cargo clippy, every target"
+step "cargo clippy, every target"
 cargo clippy --all-targets --quiet -- -D warnings
-echo "== cargo clippy, the build users get (default features, no dev-dependencies)"
+step "cargo clippy, the build users get (default features, no dev-dependencies)"
 cargo clippy --quiet -- -D warnings
-echo "== cargo clippy, slim build (no demo)"
+step "cargo clippy, slim build (no demo)"
 cargo clippy --no-default-features --quiet -- -D warnings
 
 failed=()
-echo "== cargo test (unit tests, ${other_tests[*]}, doc tests)"
+step "cargo test (unit tests, ${other_tests[*]}, doc tests)"
 cargo test --no-fail-fast --lib --bins "${other_tests[@]}" 2>&1 | tee "$logs/tests.log" \
   || failed+=("unit and integration tests")
 cargo test --no-fail-fast --doc 2>&1 | tee "$logs/doc.log" || failed+=("doc tests")
 
 for t in "${stack_tests[@]}"; do
-  echo "== cargo test --test $t (started in the background)"
+  step "cargo test --test $t (started in the background)"
   st=0
   wait "${pids[$t]}" || st=$?
   unset "pids[$t]"
@@ -141,13 +142,13 @@ trap - EXIT
 cat "$logs"/*.log >target/test.log
 
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "== FAILED: ${failed[*]}"
+  step "FAILED: ${failed[*]}"
 else
-  echo "== all tests passed"
+  step "all tests passed"
 fi
 # One summary over every test binary, in the test harness' own words (FAILED also when a
 # binary died without its own summary line).
-awk -v secs=$((SECONDS - start)) -v failed=${#failed[@]} '
+awk -v secs=$SECONDS -v failed=${#failed[@]} '
   /^test result: / {
     for (i = 1; i <= NF; i++) {
       if ($i ~ /^passed;/) p += $(i - 1); if ($i ~ /^failed;/) f += $(i - 1)
@@ -157,7 +158,7 @@ awk -v secs=$((SECONDS - start)) -v failed=${#failed[@]} '
     n++
   }
   END {
-    printf "test result: %s. %d passed; %d failed; %d ignored; %d measured; %d filtered out; %d test binaries, %d s from the first build\n",
+    printf "test result: %s. %d passed; %d failed; %d ignored; %d measured; %d filtered out; %d test binaries; %d s in all\n",
       (f == 0 && failed == 0 ? "ok" : "FAILED"), p, f, g, m, o, n, secs
   }' target/test.log
 [ ${#failed[@]} -eq 0 ]
