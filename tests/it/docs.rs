@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use mimamori::config;
 use serde_yaml::{Mapping, Value};
 
+use crate::common::prometheus::free_port;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -887,37 +889,18 @@ impl Drop for Child {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_port(port: u16) {
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::common::wait_until(
+        std::time::Duration::from_secs(30),
+        &format!("something to listen on {port}"),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
 }
 
-/// s3s-fs, where installed (as `scripts/test.sh` does); under CI it must be.
+/// s3s-fs, where installed (as `scripts/test.sh` does); under CI it must be
+/// (`common::tools`). Without it the S3-only backup family is not checked.
 fn s3s_fs() -> Option<PathBuf> {
-    let p = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/s3s-fs");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "s3s-fs is not installed: cargo install --locked s3s-fs@0.14.1 --features binary"
-    );
-    eprintln!("s3s-fs is not installed: the S3-only backup family is not checked");
-    None
+    crate::common::tools::tool("s3s-fs")
 }
 
 #[test]
