@@ -16,4 +16,5 @@ pub mod query;
 pub mod report;
 pub mod scheduler;
 pub mod server;
+pub mod slo;
 pub mod status;

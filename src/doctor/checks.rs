@@ -54,7 +54,7 @@ pub fn all(cfg: &Config, facts: &Facts, now: i64) -> Vec<Check> {
     out.extend(locations(cfg, facts));
     out.extend(scrape(cfg, facts));
     out.push(exported_location(facts));
-    out.push(up(cfg, facts));
+    out.push(up(cfg, facts, now));
     out.push(versions(facts));
     out.extend(alertmanager(facts));
     out.push(retention(facts));
@@ -631,13 +631,19 @@ pub fn exported_location(facts: &Facts) -> Check {
 }
 
 /// 4. Probers Prometheus cannot scrape.
-pub fn up(cfg: &Config, facts: &Facts) -> Check {
+pub fn up(cfg: &Config, facts: &Facts, now: i64) -> Check {
     const ID: &str = "up";
     let job = cfg.alerting.job.as_str();
     let up = match &facts.up {
         Ok(u) => u,
         Err(e) => return unknown(ID, ("プローバーの up", "the probers' up"), e),
     };
+    // A target removed from the scrape config leaves a few minutes of old samples: not a prober.
+    let fresh = |s: &&crate::query::Series| {
+        let allowed = (3.0 * spacing(&s.points).unwrap_or(30.0)).max(90.0);
+        s.points.last().is_some_and(|p| p.0 >= now as f64 - allowed)
+    };
+    let up: Vec<&crate::query::Series> = up.iter().filter(fresh).collect();
     if up.is_empty() {
         let other: BTreeSet<&str> = facts
             .probers
@@ -1265,6 +1271,188 @@ mod tests {
         assert!(
             checks[1..].iter().all(|c| c.status == Status::Unknown),
             "{checks:#?}"
+        );
+    }
+
+    fn aoulu() -> Config {
+        crate::config::load(std::path::Path::new("deploy/aoulu.yaml")).unwrap()
+    }
+
+    fn sample(labels: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value,
+        }
+    }
+
+    fn target(instance: &str, every: &str) -> crate::query::api::Target {
+        serde_json::from_value(serde_json::json!({
+            "labels": {"job": "mimamori", "instance": instance},
+            "scrapeInterval": every,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_60s_scrape_of_15s_probes_is_a_warning_that_says_why() {
+        let facts = Facts {
+            targets: Ok(crate::query::api::Targets {
+                active: vec![target("a:9732", "1m"), target("b:9732", "15s")],
+            }),
+            probers: Ok(vec![
+                sample(
+                    &[
+                        ("job", "mimamori"),
+                        ("instance", "a:9732"),
+                        ("location", "tokyo-a"),
+                    ],
+                    1.0,
+                ),
+                sample(
+                    &[
+                        ("job", "mimamori"),
+                        ("instance", "b:9732"),
+                        ("location", "osaka-b"),
+                    ],
+                    1.0,
+                ),
+            ]),
+            ..nothing()
+        };
+        let checks = scrape(&aoulu(), &facts);
+        assert_eq!(checks.len(), 2, "{checks:#?}");
+        let osaka = &checks[0];
+        assert_eq!(osaka.status, Status::Ok);
+        assert_eq!(
+            osaka.finding_en,
+            "location osaka-b: scraped every 15s, probed every 15s"
+        );
+        let tokyo = &checks[1];
+        assert_eq!(tokyo.status, Status::Warn);
+        assert_eq!(
+            tokyo.finding_en,
+            "location tokyo-a: scraped every 1m, probed every 15s"
+        );
+        assert!(
+            tokyo.hint_en.contains("failure time is judged at the 1m spacing; set scrape_interval: 15s for job mimamori"),
+            "{}",
+            tokyo.hint_en
+        );
+        // Without a targets API (remote write, Mimir), the spacing is measured from the samples.
+        let up = crate::query::Series {
+            labels: [("instance".to_string(), "a:9732".to_string())].into(),
+            points: (0..5).map(|i| (f64::from(i) * 60.0, 1.0)).collect(),
+        };
+        let facts = Facts {
+            up: Ok(vec![up]),
+            probers: facts.probers,
+            ..nothing()
+        };
+        let checks = scrape(&aoulu(), &facts);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Warn);
+        assert_eq!(
+            checks[0].finding_en,
+            "location tokyo-a: scraped every 1m (measured from samples), probed every 15s"
+        );
+    }
+
+    #[test]
+    fn maintenance_state_against_the_configuration_with_slack_at_the_edges() {
+        let cfg = aoulu();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+        let reported = |on: f64| Facts {
+            maintenance: Ok(["hanbai", "denshibin"]
+                .iter()
+                .map(|svc| {
+                    sample(
+                        &[
+                            ("job", "mimamori"),
+                            ("instance", "a:1"),
+                            ("location", "tokyo-a"),
+                            ("service", svc),
+                        ],
+                        on,
+                    )
+                })
+                .collect()),
+            ..nothing()
+        };
+        let verdict = |on: f64, t: &str| {
+            let c = maintenance(&cfg, &reported(on), at(t));
+            (c.iter().map(|c| c.status).max().unwrap(), c)
+        };
+        // Inside the window 01:00-05:00 JST.
+        assert_eq!(verdict(1.0, "2027-05-09T02:00:00+09:00").0, Status::Ok);
+        let (s, c) = verdict(0.0, "2027-05-09T02:00:00+09:00");
+        assert_eq!(s, Status::Problem);
+        assert!(c[0].finding_en.starts_with(
+            "hanbai: the configuration has a maintenance window now (2027-05-09T01:00:00+09:00 to 2027-05-09T05:00:00+09:00), but these probers do not report it: mimamori/a:1 (tokyo-a)"
+        ), "{c:#?}");
+        // A minute after the start or the end, either state is accepted.
+        assert_eq!(verdict(0.0, "2027-05-09T01:01:00+09:00").0, Status::Ok);
+        assert_eq!(verdict(1.0, "2027-05-09T05:01:00+09:00").0, Status::Ok);
+        // Five minutes after the end, a prober still in maintenance runs an old configuration.
+        let (s, c) = verdict(1.0, "2027-05-09T05:05:00+09:00");
+        assert_eq!(s, Status::Problem);
+        assert!(c[0].finding_en.contains("no maintenance window is in force in the configuration now, but these probers report one"));
+        // A service no prober knows: the probers run an older configuration.
+        let only_hanbai = Facts {
+            maintenance: Ok(vec![sample(&[("service", "hanbai")], 0.0)]),
+            ..nothing()
+        };
+        let c = maintenance(&cfg, &only_hanbai, at("2026-12-01T00:00:00Z"));
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            c[0].finding_en,
+            "no prober reports the maintenance state of service denshibin"
+        );
+    }
+
+    #[test]
+    fn probers_down_are_named_and_removed_targets_forgotten() {
+        let series = |instance: &str, last: f64, value: f64| crate::query::Series {
+            labels: [
+                ("job".to_string(), "mimamori".to_string()),
+                ("instance".to_string(), instance.to_string()),
+            ]
+            .into(),
+            points: (0..5)
+                .map(|i| (last - f64::from(4 - i) * 15.0, value))
+                .collect(),
+        };
+        let now = 1_000_000;
+        let facts = Facts {
+            up: Ok(vec![
+                series("a:1", now as f64 - 5.0, 1.0),
+                series("b:1", now as f64 - 5.0, 0.0),
+                // Removed from the scrape config four minutes ago, down then: forgotten.
+                series("c:1", now as f64 - 240.0, 0.0),
+            ]),
+            ..nothing()
+        };
+        let c = up(&aoulu(), &facts, now);
+        assert_eq!(c.status, Status::Problem);
+        assert_eq!(
+            c.finding_en,
+            "1 of 2 probers are down (up == 0): mimamori/b:1"
+        );
+        let none = Facts {
+            up: Ok(Vec::new()),
+            probers: Ok(vec![sample(
+                &[("job", "blackbox"), ("instance", "a:1")],
+                1.0,
+            )]),
+            ..nothing()
+        };
+        let c = up(&aoulu(), &none, now);
+        assert_eq!(c.status, Status::Problem);
+        assert_eq!(
+            c.finding_en,
+            "no up series of job=\"mimamori\" (alerting.job) (mimamori_probe_success arrives with job blackbox)"
         );
     }
 

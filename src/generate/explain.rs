@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use super::slo::{self, ServicePlan, Severity, Slo, EVAL_SECONDS};
 use crate::config::Config;
 use crate::promql::decimal;
+use crate::slo::plan::{self, ServicePlan, Severity, Slo, EVAL_SECONDS};
 
 fn pct(x: f64) -> String {
     decimal((x * 10000.0).round() / 100.0)
@@ -25,7 +25,7 @@ fn quorum_text(cfg: &Config) -> String {
 /// Text printed by `mimamori explain`.
 pub fn text(cfg: &Config) -> String {
     let mut o = String::new();
-    for p in slo::plans(cfg) {
+    for p in plan::plans(cfg) {
         service(cfg, &p, &mut o);
     }
     o.push_str(&common(cfg));

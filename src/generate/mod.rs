@@ -13,13 +13,13 @@ pub mod holidays;
 pub mod promtool_tests;
 pub mod ruler;
 pub mod rules;
-pub mod slo;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::slo::plan;
 
 /// One generated file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub fn header(config_path: &str) -> String {
 /// The Prometheus rule files, `(file name, rules)`, each expression parse-checked.
 pub fn rule_files(
     cfg: &Config,
-    plans: &[slo::ServicePlan],
+    plans: &[plan::ServicePlan],
 ) -> anyhow::Result<Vec<(String, rules::RuleFile)>> {
     let mut out = Vec::new();
     for p in plans {
@@ -69,7 +69,7 @@ pub fn rule_files(
 pub fn files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut out = Vec::new();
     let head = header(&display_path(&cfg.source.file));
-    let plans = slo::plans(cfg);
+    let plans = plan::plans(cfg);
     let rule_files = rule_files(cfg, &plans)?;
     for (name, rf) in &rule_files {
         out.push(GeneratedFile::new(
@@ -116,7 +116,7 @@ pub fn prometheus_rule(cfg: &Config) -> anyhow::Result<GeneratedFile> {
         name: &'static str,
         labels: std::collections::BTreeMap<&'static str, &'static str>,
     }
-    let groups = rule_files(cfg, &slo::plans(cfg))?
+    let groups = rule_files(cfg, &plan::plans(cfg))?
         .into_iter()
         .flat_map(|(_, rf)| rf.groups)
         .collect();

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::rules::{self, Rule, INSTANCE, LOCATION, TRANSACTION, VALUE};
-use super::slo::{ServicePlan, Slo, EVAL_SECONDS};
 use crate::config::Config;
 use crate::promql::{self, decimal, metric, record as rec};
+use crate::slo::plan::{ServicePlan, Slo, EVAL_SECONDS};
 
 #[derive(Serialize)]
 struct TestFile {
@@ -182,7 +182,7 @@ impl Ctx<'_> {
         out
     }
 
-    fn burn_rule(&self, name: &str) -> (Rule, &super::slo::BurnAlert) {
+    fn burn_rule(&self, name: &str) -> (Rule, &crate::slo::plan::BurnAlert) {
         let a = self
             .p
             .alerts
@@ -277,7 +277,7 @@ impl Ctx<'_> {
 }
 
 /// What the annotation's query computes: Go's `%f` of the value, divided in PromQL.
-fn share(value: f64, w: super::slo::Window) -> String {
+fn share(value: f64, w: crate::slo::plan::Window) -> String {
     let printed: f64 = format!("{value:.6}").parse().expect("number");
     format!("{:.1}", printed / rules::share_divisor(w))
 }
@@ -409,7 +409,7 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     let seen = start + lag;
     // Failure seconds recorded by time t (inclusive).
     let failure_at = |t: u64| ((t - seen) / EVAL_SECONDS + 1) as f64 * EVAL_SECONDS as f64;
-    let burn = |a: &super::slo::BurnAlert, secs: f64| {
+    let burn = |a: &crate::slo::plan::BurnAlert, secs: f64| {
         secs / (a.long.seconds as f64 * p.availability_budget)
     };
     let first_fire = seen + (p.smallest_firing_outage(fast) / EVAL_SECONDS - 1) * EVAL_SECONDS;

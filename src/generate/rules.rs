@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use super::slo::{self, BurnAlert, ServicePlan, Severity, Slo, Window};
 use crate::config::Config;
 use crate::promql::{self, dashboard, decimal, metric, record as rec, Selector};
+use crate::slo::plan::{self, BurnAlert, ServicePlan, Severity, Slo, Window};
 
 /// Placeholder for the alert's value in annotations; tests substitute the expected number.
 pub const VALUE: &str = "{{ $value | printf \"%.1f\" }}";
@@ -132,7 +132,7 @@ pub fn lasts(burn: f64) -> (String, String) {
 
 /// Divisor turning a burn rate over `w` into the percentage of a 30-day budget it spent.
 pub fn share_divisor(w: Window) -> f64 {
-    slo::W30D.seconds as f64 / w.seconds as f64 / 100.0
+    plan::W30D.seconds as f64 / w.seconds as f64 / 100.0
 }
 
 /// Template for the percentage of the 30-day budget spent in `w` at the alert's
@@ -213,7 +213,7 @@ fn failure_seconds(p: &ServicePlan, w: Window) -> Rule {
             "sum_over_time({}[{}]) * {}",
             sel(p).of(rec::AVAILABILITY_ERRORS),
             w.name,
-            slo::EVAL_SECONDS
+            plan::EVAL_SECONDS
         ),
     )
 }
@@ -425,7 +425,7 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
         fast.push(r);
     }
     let mut long = Vec::new();
-    for w in slo::WINDOWS {
+    for w in plan::WINDOWS {
         window_rules(p, w, if w.is_long() { &mut long } else { &mut fast });
     }
     for slo in [Slo::Availability, Slo::Latency] {
@@ -433,7 +433,7 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
             rec::BUDGET_REMAINING_30D,
             format!(
                 "1 - {} / {}",
-                s.of(&rec::error_ratio(slo.label(), slo::W30D.name)),
+                s.of(&rec::error_ratio(slo.label(), plan::W30D.name)),
                 decimal(p.budget(slo))
             ),
         );
@@ -453,12 +453,12 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
         groups: vec![
             Group {
                 name: format!("mimamori-{}", p.service),
-                interval: format!("{}s", slo::EVAL_SECONDS),
+                interval: format!("{}s", plan::EVAL_SECONDS),
                 rules: fast,
             },
             Group {
                 name: format!("mimamori-{}-long", p.service),
-                interval: slo::LONG_EVAL.into(),
+                interval: plan::LONG_EVAL.into(),
                 rules: long,
             },
         ],
@@ -669,7 +669,7 @@ pub fn prober_rules(cfg: &Config) -> RuleFile {
         groups: vec![
             Group {
                 name: "mimamori-probers".into(),
-                interval: format!("{}s", slo::EVAL_SECONDS),
+                interval: format!("{}s", plan::EVAL_SECONDS),
                 rules: probers,
             },
             Group {
@@ -734,7 +734,7 @@ fn tls_policy_rules(rb: &dyn Fn(&str) -> String, dash: &str) -> Vec<Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::slo::plans;
+    use crate::slo::plan::plans;
     use std::collections::BTreeSet;
 
     fn aoulu() -> Config {

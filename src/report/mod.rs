@@ -3,13 +3,11 @@
 //! The seed promises (operating time − failure time) ÷ operating time ≥ 99.99 %
 //! per calendar month. This module asks Prometheus for the exporter's own
 //! series (with the definitions in [`crate::promql`], the same the rules use),
-//! classifies every probe interval of the month ([`compute`]) and prints the
+//! classifies every probe interval of the month ([`crate::slo::compute`]) and prints the
 //! figures ([`render`]). Exit codes let a cron job act: 0 met, 1 missed,
 //! 2 data incomplete or Prometheus unreachable, 64 usage or configuration error.
 
 pub mod backups;
-pub mod compute;
-pub mod month;
 pub mod render;
 
 use std::path::PathBuf;
@@ -18,12 +16,14 @@ use std::process::ExitCode;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::config::{self, Config, ConfigErrors};
-use crate::generate::slo::ServicePlan;
+use crate::config::{Config, ConfigErrors};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client, ClientOptions};
-use compute::{Figures, Inputs, Ratio, StepData, Window};
-use month::{Month, Period};
+use crate::slo::compute::{self, Figures, Inputs, Ratio, Window};
+use crate::slo::history::{fetch_steps, windows, Queries};
+use crate::slo::month::{self, Month, Period};
+use crate::slo::plan::ServicePlan;
+use crate::slo::{self, LoadError};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,6 +58,16 @@ pub enum ReportError {
     Config(#[from] ConfigErrors),
     #[error("{0}")]
     Query(#[from] query::Error),
+}
+
+impl From<LoadError> for ReportError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Config(e) => ReportError::Config(e),
+            LoadError::Usage(m) => ReportError::Usage(m),
+            LoadError::Query(e) => ReportError::Query(e),
+        }
+    }
 }
 
 impl ReportError {
@@ -198,29 +208,18 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
 
 /// Makes the report at `now` (unix seconds) and renders it.
 pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError> {
-    let cfg = config::load(&args.config)?;
-    let tz = month::zone(&cfg.alerting.support_hours.timezone).map_err(ReportError::Usage)?;
+    let slo::Context {
+        cfg,
+        plans,
+        tz,
+        client,
+    } = slo::Context::load(&args.config, &args.prometheus, &args.services)?;
     let month = match &args.month {
         Some(m) => Month::parse(m).map_err(ReportError::Usage)?,
         None => month::last_complete(now, tz),
     };
-    for s in &args.services {
-        if cfg.service(s).is_none() {
-            let known: Vec<&str> = cfg.services.iter().map(|s| s.name.as_str()).collect();
-            return Err(ReportError::Usage(format!(
-                "--service '{s}': no such service in {} (known: {})",
-                args.config.display(),
-                known.join(", ")
-            )));
-        }
-    }
-    let plans: Vec<ServicePlan> = crate::generate::slo::plans(&cfg)
-        .into_iter()
-        .filter(|p| args.services.is_empty() || args.services.contains(&p.service))
-        .collect();
     // Fails early, before any query, for a month that has not begun.
     Period::new(month, tz, now, 1).map_err(ReportError::Usage)?;
-    let client = Client::new(&args.prometheus)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -253,136 +252,6 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
     tracing::debug!(queries = client.queries_sent(), "report done");
     let text = render::render(&report, args.format);
     Ok((report, text))
-}
-
-/// Windows of `service` overlapping `[start, end)`, as the report sees them.
-pub fn windows(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<Window> {
-    let months = cfg.global.maintenance_notice_months;
-    cfg.maintenance
-        .iter()
-        .filter(|w| w.services.iter().any(|s| s == service))
-        .filter(|w| w.start.timestamp() < end && w.end.timestamp() > start)
-        .map(|w| Window {
-            start: w.start.timestamp(),
-            end: w.end.timestamp(),
-            announced_at: w.announced_at.timestamp(),
-            in_time: w.announced_in_time(months),
-            title: if w.title.ja.is_empty() {
-                w.title.en.clone()
-            } else {
-                format!("{} / {}", w.title.ja, w.title.en)
-            },
-        })
-        .collect()
-}
-
-/// The queries for one service, from the shared definitions in [`promql`].
-pub struct Queries {
-    /// Per service, 1/0 while a quorum of the (freshly) reporting locations sees it failing.
-    pub failing: String,
-    /// Per location, present only while the service is failing and that location sees it.
-    pub locations: String,
-    /// Per reason, failed runs, present only while the service is failing.
-    pub reasons: String,
-}
-
-impl Queries {
-    pub fn new(cfg: &Config, p: &ServicePlan) -> Queries {
-        let sel = Selector::service(&p.service);
-        let fresh = promql::probe_success_fresh(&sel, p.round_seconds * 1500, &cfg.alerting.job);
-        // A blind prober's results are unknown: not failure, not success.
-        let seen = promql::probe_success_seen(&fresh, &cfg.alerting.job);
-        let by_location = promql::location_failing_of(&seen, &p.all_addresses);
-        let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
-        let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
-        // Reasons only from probers that see: a blind one's failures say nothing.
-        let increase = promql::failures_increase(&sel, &format!("{}ms", p.round_seconds * 2000));
-        let reasons = promql::while_failing(
-            &format!(
-                "{} > 0",
-                promql::failures_by_reason_of(&promql::probe_success_seen(
-                    &increase,
-                    &cfg.alerting.job
-                ))
-            ),
-            &failing,
-        );
-        Queries {
-            failing,
-            locations,
-            reasons,
-        }
-    }
-}
-
-/// Index of the step a range-query point at `t` (a step's end) describes.
-fn step_index(t: f64, start: i64, step: i64) -> Option<usize> {
-    let k = ((t - start as f64) / step as f64).round() as i64 - 1;
-    (k >= 0).then_some(k as usize)
-}
-
-/// What Prometheus says about `n` steps of `step` seconds from `start`: the
-/// quorum's verdict for each, and for failing steps the locations and reasons.
-/// Shared by `report` (one month) and `status` (the last 90 days).
-pub async fn fetch_steps(
-    client: &Client,
-    q: &Queries,
-    start: i64,
-    n: usize,
-    step: u64,
-) -> Result<Vec<StepData>, query::Error> {
-    let mut steps = vec![StepData::default(); n];
-    let st = step as i64;
-    let n = n as i64;
-    if n > 0 {
-        for s in client
-            .query_range(&q.failing, start + st, start + n * st, step)
-            .await?
-        {
-            for (t, v) in s.points {
-                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
-                    d.failing = Some(v >= 0.5);
-                }
-            }
-        }
-    }
-    // Locations and reasons only where the service failed.
-    let failing: Vec<usize> = (0..steps.len())
-        .filter(|&k| steps[k].failing == Some(true))
-        .collect();
-    if let (Some(&first), Some(&last)) = (failing.first(), failing.last()) {
-        let (a, b) = (
-            start + (first as i64 + 1) * st,
-            start + (last as i64 + 1) * st,
-        );
-        let (locs, reasons) = futures_util::future::try_join(
-            client.query_range(&q.locations, a, b, step),
-            client.query_range(&q.reasons, a, b, step),
-        )
-        .await?;
-        for s in locs {
-            let Some(loc) = s.labels.get("location") else {
-                continue;
-            };
-            for (t, _) in s.points {
-                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
-                    d.locations.insert(loc.clone());
-                }
-            }
-        }
-        for s in reasons {
-            let Some(reason) = s.labels.get("reason") else {
-                continue;
-            };
-            for (t, v) in s.points {
-                if let Some(d) = step_index(t, start, st).and_then(|k| steps.get_mut(k)) {
-                    *d.reasons.entry(reason.clone()).or_default() += v;
-                }
-            }
-        }
-    }
-
-    Ok(steps)
 }
 
 async fn service_report(

@@ -6,9 +6,9 @@
 
 use std::fmt::Write;
 
-use super::compute::floor_percent;
 use super::{Format, Report, ServiceReport};
 use crate::promql::decimal;
+use crate::slo::compute::floor_percent;
 
 pub fn render(r: &Report, format: Format) -> String {
     match format {

@@ -1,7 +1,7 @@
 //! `mimamori status`: the public status page the SLO's notices need (seed §1, §4).
 //!
 //! A refresh loop asks Prometheus once per `--refresh` (never per visitor),
-//! builds one [`snapshot::Snapshot`] with `report`'s definitions of failure,
+//! builds one [`snapshot::Snapshot`] with [`crate::slo`]'s definitions of failure,
 //! maintenance and unknown time, and renders every page and feed from it
 //! ([`render`]); the server ([`web`]) only hands out the rendered files. Nothing
 //! is stored: incidents are derived from Prometheus, so a restart or a second
@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono_tz::Tz;
 
-use crate::config::{self, Config};
-use crate::generate::slo::ServicePlan;
+use crate::config::Config;
 use crate::query::{Client, ClientOptions};
+use crate::slo::{self, plan::ServicePlan};
 use render::Site;
 use snapshot::{Cache, ServiceData, Snapshot};
 
@@ -81,11 +81,13 @@ struct Source {
 
 impl Source {
     fn new(args: &Options) -> anyhow::Result<Source> {
-        let cfg = config::load(&args.config)?;
-        let tz = crate::report::month::zone(&cfg.alerting.support_hours.timezone)
-            .map_err(anyhow::Error::msg)?;
-        let plans = crate::generate::slo::plans(&cfg);
-        let client = Client::new(&args.prometheus)?;
+        let slo::Context {
+            cfg,
+            plans,
+            tz,
+            client,
+        } = slo::Context::load(&args.config, &args.prometheus, &[])
+            .map_err(slo::LoadError::into_anyhow)?;
         let max_step = plans.iter().map(|p| p.round_seconds).max().unwrap_or(60) as i64;
         let refresh = args.refresh.max(Duration::from_secs(1));
         let stale_after = (2 * refresh.as_secs() as i64).max(2 * max_step);

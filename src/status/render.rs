@@ -320,7 +320,7 @@ maintenance:
         )
         .unwrap();
         let cfg = crate::config::load(&path).unwrap();
-        let plans = crate::generate::slo::plans(&cfg);
+        let plans = crate::slo::plan::plans(&cfg);
         let tz = chrono_tz::Asia::Tokyo;
         let empty = vec![super::super::snapshot::ServiceData::default()];
         let snap = super::super::snapshot::assemble(&cfg, &plans, &empty, 1_800_000_000, tz, 120);

@@ -1,7 +1,7 @@
 //! One snapshot of what Prometheus says, made once per refresh and read by every visitor.
 //!
-//! The steps come from [`crate::report::fetch_steps`] and are classified by
-//! [`crate::report::compute`], so a failure, a maintenance window and unknown
+//! The steps come from [`crate::slo::history::fetch_steps`] and are classified by
+//! [`crate::slo::compute`], so a failure, a maintenance window and unknown
 //! time mean on the page exactly what they mean in `mimamori report`. The
 //! snapshot is a pure function of the configuration, the fetched steps and
 //! the evaluation time ([`assemble`]): two replicas, or one restarted, show
@@ -15,12 +15,12 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, DisplayName, NoticeKind};
-use crate::generate::slo::{ServicePlan, Severity, Slo};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
-use crate::report::compute::{self, floor_percent, Figures, StepData};
-use crate::report::month::{self, Month};
-use crate::report::{self, Queries};
+use crate::slo::compute::{self, floor_percent, Figures, StepData};
+use crate::slo::history::{self, Queries};
+use crate::slo::month::{self, Month};
+use crate::slo::plan::{ServicePlan, Severity, Slo};
 
 /// Days of history shown as bars.
 pub const DAYS: usize = 90;
@@ -265,7 +265,7 @@ pub async fn fetch(
             if n == 0 {
                 break;
             }
-            let fetched = report::fetch_steps(client, &q, from, n, step as u64).await?;
+            let fetched = history::fetch_steps(client, &q, from, n, step as u64).await?;
             let (_, shared, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
             let steps = Arc::make_mut(shared);
             steps.extend(fetched);
@@ -454,7 +454,7 @@ fn service_status(
 ) -> ServiceStatus {
     let step = p.round_seconds.max(1) as i64;
     let until = d.start + d.steps.len() as i64 * step;
-    let windows = report::windows(cfg, &p.service, d.start, i64::MAX);
+    let windows = history::windows(cfg, &p.service, d.start, i64::MAX);
     let whole = figures(d, p, &windows, d.start, until, until);
     let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
     let shown_from = day_start(first_day, tz);
@@ -803,7 +803,7 @@ notices:
     #[test]
     fn slow_means_the_latency_budget_burns_at_the_paging_rate() {
         let cfg = cfg();
-        let p = &crate::generate::slo::plans(&cfg)[0];
+        let p = &crate::slo::plan::plans(&cfg)[0];
         // 99 % within 3 s: the paging alert burns at 14.4×, 14.4 % of operations slow.
         assert_eq!(slow_burn(p), 14.4);
         // One slow answer among a hundred (or among five) is not a slow service.
@@ -819,7 +819,7 @@ notices:
     #[tokio::test]
     async fn a_refresh_cut_short_keeps_what_it_fetched() {
         let cfg = cfg();
-        let plans = crate::generate::slo::plans(&cfg);
+        let plans = crate::slo::plan::plans(&cfg);
         let tz = chrono_tz::Asia::Tokyo;
         let now = t("2026-12-02T10:30:30+09:00");
         let (start, until) = range(now, tz, 60);
@@ -874,7 +874,7 @@ notices:
     #[test]
     fn an_ongoing_failure_is_an_outage_with_its_start_and_stale_data_is_unknown() {
         let cfg = cfg();
-        let plans = crate::generate::slo::plans(&cfg);
+        let plans = crate::slo::plan::plans(&cfg);
         let tz = chrono_tz::Asia::Tokyo;
         let now = t("2026-12-02T10:30:30+09:00");
         let (start, until) = range(now, tz, 60);

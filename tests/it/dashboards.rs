@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mimamori::generate::{grafana, slo};
+use mimamori::generate::grafana;
+use mimamori::slo::plan;
 use serde_json::Value;
 
 use crate::common::dashboards::*;
@@ -25,14 +26,14 @@ fn uneven() -> Vec<(String, String)> {
     cfg.services[1].objectives.availability = 99.9;
     cfg.services[1].objectives.latency.threshold =
         mimamori::config::Dur(Duration::from_millis(2500));
-    let mut plans = slo::plans(&cfg);
+    let mut plans = plan::plans(&cfg);
     for (i, p) in plans.iter_mut().enumerate() {
-        p.alerts = vec![slo::BurnAlert {
+        p.alerts = vec![plan::BurnAlert {
             name: "MimamoriAvailabilityFastBurn".into(),
-            slo: slo::Slo::Availability,
-            severity: slo::Severity::Page,
-            long: slo::W1H,
-            short: slo::W5M,
+            slo: plan::Slo::Availability,
+            severity: plan::Severity::Page,
+            long: plan::W1H,
+            short: plan::W5M,
             burn: 14.4 * (i + 1) as f64,
         }];
     }

@@ -24,9 +24,9 @@ use chrono::FixedOffset;
 
 use self::model::*;
 use self::panels::{dashboard_links, ds, TAG};
-use super::slo::{self, ServicePlan};
 use crate::config::Config;
 use crate::promql::{self, bucket, count, decimal, le_regex, metric, record, Selector};
+use crate::slo::plan::{self, ServicePlan};
 
 /// Grafana's dashboard schema version the JSON follows (Grafana 10.4 / 11).
 const SCHEMA_VERSION: u32 = 39;
@@ -37,7 +37,7 @@ const JST_OFFSET_SECS: i32 = 9 * 3600;
 
 /// Every dashboard for `cfg` as (relative path, pretty JSON with a trailing newline).
 pub fn dashboards(cfg: &Config) -> Vec<(String, String)> {
-    dashboards_with(cfg, &slo::plans(cfg))
+    dashboards_with(cfg, &plan::plans(cfg))
 }
 
 /// Like [`dashboards`], from the given plans (one per service, in

@@ -6,8 +6,8 @@ use super::model::{Dashboard, Link, LinkType, Panel, RepeatDirection, Thresholds
 use super::panels::*;
 use super::*;
 use crate::generate::rules::runbook;
-use crate::generate::slo::{BurnAlert, Slo};
 use crate::promql::dashboard;
+use crate::slo::plan::{BurnAlert, Slo};
 
 /// The selected service.
 fn sel() -> Selector {

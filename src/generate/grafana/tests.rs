@@ -21,7 +21,7 @@ fn parsed(cfg: &Config) -> Vec<Value> {
 
 #[test]
 fn the_month_budget_matches_the_seed() {
-    let p = &slo::plans(&aoulu())[0];
+    let p = &plan::plans(&aoulu())[0];
     assert!((p.budget_seconds(30) - 259.2).abs() < 1e-9, "4.32 min");
     assert!(human_budget(p.budget_seconds(30)).contains("(4.32 min)"));
     assert!(human_budget(p.budget_seconds(31)).contains("(4.46 min)"));
