@@ -15,7 +15,6 @@ mod gather;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::config;
@@ -146,7 +145,7 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let now = Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     let facts = rt.block_on(gather(&client, &cfg, &args.prometheus, now));
     let checks = checks::all(&cfg, &facts, now);
     let d = Diagnosis {
