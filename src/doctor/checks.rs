@@ -162,7 +162,7 @@ fn prometheus(facts: &Facts) -> Check {
 ///    loaded, once, at its generated interval, and no rule of it fails.
 pub fn rules(cfg: &Config, facts: &Facts) -> Vec<Check> {
     const ID: &str = "rules";
-    let plans = generate::slo::plans(cfg);
+    let plans = crate::slo::plan::plans(cfg);
     let expected: Vec<(String, f64)> = match generate::rule_files(cfg, &plans) {
         Ok(files) => files
             .into_iter()
