@@ -109,7 +109,7 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
         cfg.global.location =
             config::LabelName::new(l.clone()).map_err(|m| anyhow::anyhow!("--location {m}"))?;
     }
-    let now = chrono::Utc::now().fixed_offset();
+    let now = crate::clock::now().fixed_offset();
     for s in &args.maintenance {
         anyhow::ensure!(
             cfg.service(s).is_some(),
