@@ -275,7 +275,7 @@ impl Drop for Checks {
 
 /// One check of one backup, recorded.
 pub async fn run_once(plan: &BackupPlan, metrics: &BackupMetrics) {
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     match tokio::time::timeout(plan.timeout, check(plan)).await {
         Ok(Ok(listing)) => metrics.record(plan, &listing, now),
         Ok(Err(f)) => {

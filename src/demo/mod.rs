@@ -108,7 +108,7 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
     if let Some(l) = &args.location {
         cfg.global.location = l.clone();
     }
-    let now = chrono::Utc::now().fixed_offset();
+    let now = crate::clock::now().fixed_offset();
     for s in &args.maintenance {
         anyhow::ensure!(
             cfg.service(s).is_some(),

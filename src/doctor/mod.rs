@@ -15,7 +15,6 @@ mod gather;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::query::{self, ClientOptions};
@@ -139,7 +138,7 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let now = Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     let facts = rt.block_on(gather(&ctx.client, &ctx.cfg, &args.prometheus, now));
     let checks = checks::all(&ctx.cfg, &ctx.plans, &facts, now);
     let d = Diagnosis {

@@ -13,7 +13,6 @@ pub mod render;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::config::{Config, ConfigErrors, DisplayName};
@@ -188,7 +187,7 @@ impl Report {
 
 /// Entry point from the CLI: prints the report, or the reason there is none.
 pub fn run(args: Options) -> anyhow::Result<ExitCode> {
-    match execute(&args, Utc::now().timestamp()) {
+    match execute(&args, crate::clock::now().timestamp()) {
         Ok((report, text)) => {
             print!("{text}");
             Ok(ExitCode::from(report.exit_code()))

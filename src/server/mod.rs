@@ -78,7 +78,7 @@ pub struct App {
 }
 
 fn unix_now() -> f64 {
-    std::time::SystemTime::now()
+    crate::clock::system_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
@@ -258,7 +258,7 @@ impl App {
     /// Sets `mimamori_maintenance_active` for this moment.
     fn update_maintenance(&self) {
         let cfg = self.config();
-        let now = chrono::Utc::now();
+        let now = crate::clock::now();
         let active: Vec<(String, bool)> = cfg
             .services
             .iter()

@@ -186,7 +186,7 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
             .with_context(|| format!("--now '{t}'"))?
             .timestamp(),
-        None => chrono::Utc::now().timestamp(),
+        None => crate::clock::now().timestamp(),
     };
     let clock = Clock {
         offset,

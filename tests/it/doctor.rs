@@ -208,7 +208,7 @@ fn doctor_finds_each_misconfiguration() {
     let cfg = d.join("config.yaml");
     std::fs::write(&cfg, config(&target, "")).unwrap();
     // The doctor's copy has a maintenance window in force now that the probers never heard of.
-    let now = chrono::Utc::now();
+    let now = mimamori::clock::now();
     let rfc =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let newer = d.join("newer.yaml");
