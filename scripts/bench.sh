@@ -22,7 +22,9 @@
 #           second each, side by side: CPU per transaction run, HTTP then HTTPS.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
-# directory, default /tmp/mimamori-bench). Everything listens on 127.0.0.1 only.
+# directory, default /tmp/mimamori-bench), BENCH_PROFILE (cargo profile, default
+# release; `profiling` keeps debug info for perf and callgrind). Everything
+# listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,7 +32,8 @@ W=${BENCH_DIR:-/tmp/mimamori-bench}
 SECS=${BENCH_SECONDS:-60}
 NGINX_HTTP=18080 NGINX_HTTPS=18443 DELAY_PORT=18090
 BB_PORT=19115 PROM_PORT=19090 MM_PORT=19732 MM1_PORT=19733
-MM=$ROOT/target/release/mimamori
+PROFILE=${BENCH_PROFILE:-release}
+MM=$ROOT/target/$PROFILE/mimamori
 HZ=$(getconf CLK_TCK)
 mkdir -p "$W"
 PIDS=()
@@ -54,8 +57,8 @@ install() {
     # The packages start daemons on their default ports; this script runs its own.
     $sudo systemctl stop nginx prometheus prometheus-blackbox-exporter 2>/dev/null || true
   fi
-  log "building (release)"
-  cargo build --release --quiet --bin mimamori --example delay_server --example connect_floor
+  log "building ($PROFILE)"
+  cargo build --profile "$PROFILE" --quiet --bin mimamori --example delay_server --example connect_floor
 }
 
 # user+sys CPU ticks of a process
@@ -224,7 +227,7 @@ compare() {
   start_prometheus http http_2xx $NGINX_HTTP
   start_mimamori mm-http $MM_PORT "$W/http-a.yaml"; MM_A=$MM_PID
   start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
-  "$ROOT/target/release/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
+  "$ROOT/target/$PROFILE/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
   FLOOR_PID=$!; PIDS+=($FLOOR_PID)
   measure "HTTP, 200 probes/s each"
   stop $PROM_PID; stop $MM_A; stop $MM_B; stop $FLOOR_PID; FLOOR_PID=
@@ -307,7 +310,7 @@ scale() {
 
 accuracy() {
   local delay_ms=${ACCURACY_DELAY_MS:-50}
-  "$ROOT/target/release/examples/delay_server" 127.0.0.1:$DELAY_PORT "${delay_ms}ms" >"$W/delay.log" 2>&1 &
+  "$ROOT/target/$PROFILE/examples/delay_server" 127.0.0.1:$DELAY_PORT "${delay_ms}ms" >"$W/delay.log" 2>&1 &
   local dpid=$!; PIDS+=($dpid)
   sleep 0.5
   gen_config 500 1s "http://127.0.0.1:$DELAY_PORT/d" > "$W/accuracy.yaml"

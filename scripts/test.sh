@@ -71,14 +71,94 @@ fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
-echo "== cargo clippy, slim build (no demo)"
-cargo clippy --no-default-features --quiet -- -D warnings
-echo "== cargo build"
-cargo build --quiet
-echo "== generated files are up to date"
+
+# The test binaries run side by side. The real-time stack tests (tests/e2e*.rs) spend minutes
+# waiting on the clock (probe intervals, burn windows, Alertmanager's grouping), so they are built
+# first and started in the background; clippy, the rest of the build and the other tests run
+# meanwhile, and the run ends when the slowest finishes. Every test target in tests/ runs: the
+# stack tests in the background, the others (tests/it/, ...) in the foreground.
+stack_tests=() other_tests=()
+for f in tests/*.rs tests/*/main.rs; do
+  [ -e "$f" ] || continue
+  t=${f#tests/}; t=${t%/main.rs}; t=${t%.rs}
+  case $t in
+    e2e*) stack_tests+=("$t") ;;
+    *) other_tests+=(--test "$t") ;;
+  esac
+done
+logs=target/test-logs
+rm -rf "$logs" && mkdir -p "$logs"
+# A step's heading, with the seconds since this script started.
+step() { echo "== [${SECONDS} s] $*"; }
+
+step "cargo build (the real-time stack tests first: ${stack_tests[*]})"
+cargo test --no-run --quiet "${stack_tests[@]/#/--test=}"
+# Each in its own process group, so that an early exit (clippy failing, Ctrl-C) takes the
+# tests' Prometheus, Alertmanager and demo processes down with them.
+declare -A pids=()
+stop_background() {
+  for t in "${!pids[@]}"; do kill -TERM -- "-${pids[$t]}" 2>/dev/null || true; done
+}
+trap stop_background EXIT
+trap 'exit 130' INT TERM
+set -m
+for t in "${stack_tests[@]}"; do
+  cargo test --no-fail-fast --test "$t" -- --show-output >"$logs/$t.log" 2>&1 &
+  pids[$t]=$!
+done
+set +m
+step "started in the background: ${stack_tests[*]} (logs in $logs/)"
+
+step "cargo build (everything else the tests need)"
+cargo test --no-run --quiet
+step "generated files are up to date"
 ./target/debug/mimamori generate --config deploy/aoulu.yaml --prometheus-operator --check
-echo "== cargo test"
-cargo test --no-fail-fast 2>&1 | tee target/test.log
-echo "== all tests passed"
+# The test build is the only one: a `cargo build` would compile the crate again, since the
+# dev-dependencies turn on features of shared dependencies (tokio's test-util, reqwest's blocking),
+# and relink target/debug/mimamori under the running stack tests. The build users get (default
+# features, no dev-dependencies) is checked by the second clippy instead, without code generation.
+step "cargo clippy, every target"
+cargo clippy --all-targets --quiet -- -D warnings
+step "cargo clippy, the build users get (default features, no dev-dependencies)"
+cargo clippy --quiet -- -D warnings
+step "cargo clippy, slim build (no demo)"
+cargo clippy --no-default-features --quiet -- -D warnings
+
+failed=()
+step "cargo test (unit tests, ${other_tests[*]}, doc tests)"
+cargo test --no-fail-fast --lib --bins "${other_tests[@]}" 2>&1 | tee "$logs/tests.log" \
+  || failed+=("unit and integration tests")
+cargo test --no-fail-fast --doc 2>&1 | tee "$logs/doc.log" || failed+=("doc tests")
+
+for t in "${stack_tests[@]}"; do
+  step "cargo test --test $t (started in the background)"
+  st=0
+  wait "${pids[$t]}" || st=$?
+  unset "pids[$t]"
+  cat "$logs/$t.log"
+  [ "$st" -eq 0 ] || failed+=("$t")
+done
+trap - EXIT
+cat "$logs"/*.log >target/test.log
+
+if [ ${#failed[@]} -gt 0 ]; then
+  step "FAILED: ${failed[*]}"
+else
+  step "all tests passed"
+fi
+# One summary over every test binary, in the test harness' own words (FAILED also when a
+# binary died without its own summary line).
+awk -v secs=$SECONDS -v failed=${#failed[@]} '
+  /^test result: / {
+    for (i = 1; i <= NF; i++) {
+      if ($i ~ /^passed;/) p += $(i - 1); if ($i ~ /^failed;/) f += $(i - 1)
+      if ($i ~ /^ignored;/) g += $(i - 1); if ($i ~ /^measured;/) m += $(i - 1)
+      if ($i ~ /^filtered/) o += $(i - 1)
+    }
+    n++
+  }
+  END {
+    printf "test result: %s. %d passed; %d failed; %d ignored; %d measured; %d filtered out; %d test binaries; %d s in all\n",
+      (f == 0 && failed == 0 ? "ok" : "FAILED"), p, f, g, m, o, n, secs
+  }' target/test.log
+[ ${#failed[@]} -eq 0 ]

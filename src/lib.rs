@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;

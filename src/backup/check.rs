@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn names_give_tokyo_dates() {
         let re = regex::Regex::new(r"db-(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d)").unwrap();
-        let m = Utc::now();
+        let m = crate::clock::now();
         let t = time_of(Some(&re), "daily/db-20261203.tar.zst", m).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-12-02T15:00:00+00:00");
         assert_eq!(time_of(Some(&re), "README", m), None);

@@ -107,7 +107,7 @@ pub fn pki() -> anyhow::Result<DemoPki> {
         .distinguished_name
         .push(DnType::CommonName, "aoulu demo");
     // A realistic lifetime, so certificate-expiry panels show days left.
-    let expiry = chrono::Utc::now() + chrono::Duration::days(90);
+    let expiry = crate::clock::now() + chrono::Duration::days(90);
     use chrono::Datelike;
     params.not_after =
         rcgen::date_time_ymd(expiry.year(), expiry.month() as u8, expiry.day() as u8);

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::generate;
 use crate::query::api::RuleGroup;
 use crate::query::{Error, Sample};
+use crate::slo::plan::ServicePlan;
 
 /// Days of data `report` needs at worst: the previous calendar month, asked
 /// for on the last day of a 31-day month after a 31-day month.
@@ -26,7 +27,7 @@ const UNKNOWN_LOCATION: &str = "\u{0}";
 const LIST: usize = 5;
 
 /// Every check, in the order printed.
-pub fn all(cfg: &Config, facts: &Facts, now: i64) -> Vec<Check> {
+pub fn all(cfg: &Config, plans: &[ServicePlan], facts: &Facts, now: i64) -> Vec<Check> {
     if let Err(e) = &facts.reachable {
         let (ja, en) = match e {
             Error::Unreachable { url, cause } => (
@@ -50,7 +51,7 @@ pub fn all(cfg: &Config, facts: &Facts, now: i64) -> Vec<Check> {
         )];
     }
     let mut out = vec![prometheus(facts)];
-    out.extend(rules(cfg, facts));
+    out.extend(rules(cfg, plans, facts));
     out.extend(locations(cfg, facts));
     out.extend(scrape(cfg, facts));
     out.push(exported_location(facts));
@@ -160,10 +161,9 @@ fn prometheus(facts: &Facts) -> Check {
 
 /// 1. Every group `mimamori generate` writes for this configuration is
 ///    loaded, once, at its generated interval, and no rule of it fails.
-pub fn rules(cfg: &Config, facts: &Facts) -> Vec<Check> {
+pub fn rules(cfg: &Config, plans: &[ServicePlan], facts: &Facts) -> Vec<Check> {
     const ID: &str = "rules";
-    let plans = crate::slo::plan::plans(cfg);
-    let expected: Vec<(String, f64)> = match generate::rule_files(cfg, &plans) {
+    let expected: Vec<(String, f64)> = match generate::rule_files(cfg, plans) {
         Ok(files) => files
             .into_iter()
             .flat_map(|(_, rf)| rf.groups)
@@ -1259,7 +1259,8 @@ mod tests {
             }),
             ..nothing()
         };
-        let checks = all(&cfg, &facts, 0);
+        let plans = crate::slo::plan::plans(&cfg);
+        let checks = all(&cfg, &plans, &facts, 0);
         assert_eq!(checks.len(), 1);
         assert_eq!(checks[0].status, Status::Unknown);
         assert_eq!(
@@ -1267,7 +1268,7 @@ mod tests {
             "cannot reach Prometheus at http://p/: connection refused"
         );
         // Every API missing (404): each check says it cannot tell, none invents a verdict.
-        let checks = all(&cfg, &nothing(), 0);
+        let checks = all(&cfg, &plans, &nothing(), 0);
         assert!(
             checks[1..].iter().all(|c| c.status == Status::Unknown),
             "{checks:#?}"

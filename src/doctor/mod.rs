@@ -15,11 +15,10 @@ mod gather;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
 use serde::Serialize;
 
-use crate::config;
-use crate::query::{self, Client, ClientOptions};
+use crate::query::{self, ClientOptions};
+use crate::slo;
 
 pub use gather::{gather, Facts};
 
@@ -129,14 +128,7 @@ pub fn exit_code(checks: &[Check], strict: bool) -> u8 {
 
 /// Entry point from the CLI.
 pub fn run(args: Options) -> anyhow::Result<ExitCode> {
-    let cfg = match config::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mimamori doctor: {e}");
-            return Ok(ExitCode::from(64));
-        }
-    };
-    let client = match Client::new(&args.prometheus) {
+    let ctx = match slo::Context::load(&args.config, &args.prometheus, &[]) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mimamori doctor: {e}");
@@ -146,11 +138,11 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let now = Utc::now().timestamp();
-    let facts = rt.block_on(gather(&client, &cfg, &args.prometheus, now));
-    let checks = checks::all(&cfg, &facts, now);
+    let now = crate::clock::now().timestamp();
+    let facts = rt.block_on(gather(&ctx.client, &ctx.cfg, &args.prometheus, now));
+    let checks = checks::all(&ctx.cfg, &ctx.plans, &facts, now);
     let d = Diagnosis {
-        prometheus_url: client.url().to_string(),
+        prometheus_url: ctx.client.url().to_string(),
         exit_code: exit_code(&checks, args.strict),
         checks,
     };

@@ -14,10 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
 use serde::Serialize;
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, DisplayName};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client, ClientOptions};
 use crate::slo::compute::{self, Cause, Figures, Inputs, Ratio, StepData, Verdict, Window};
@@ -92,12 +91,6 @@ pub struct Report {
     /// The backup objective, each date of the month (only with `backups:`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<backups::BackupReport>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DisplayName {
-    pub ja: String,
-    pub en: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,7 +224,7 @@ impl Report {
 
 /// Entry point from the CLI: prints the report, or the reason there is none.
 pub fn run(args: Options) -> anyhow::Result<ExitCode> {
-    match execute(&args, Utc::now().timestamp()) {
+    match execute(&args, crate::clock::now().timestamp()) {
         Ok((report, text)) => {
             print!("{text}");
             Ok(ExitCode::from(report.exit_code()))

@@ -10,6 +10,7 @@
 pub mod backups;
 pub mod render;
 pub mod snapshot;
+pub mod time;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -168,7 +169,7 @@ impl Source {
             }
         };
         snapshot::mark_unknown(&mut snap);
-        snap.generated_at = snapshot::Time(now, snap.generated_at.1);
+        snap.generated_at = time::Time(now, snap.generated_at.1);
         snap.error = Some(error);
         snap
     }
@@ -185,7 +186,7 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
             .with_context(|| format!("--now '{t}'"))?
             .timestamp(),
-        None => chrono::Utc::now().timestamp(),
+        None => crate::clock::now().timestamp(),
     };
     let clock = Clock {
         offset,
@@ -233,8 +234,12 @@ pub fn write_site(site: &Site, dir: &std::path::Path) -> anyhow::Result<()> {
 async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let mut cache = Cache::default();
     let deadline = Some(source.refresh.max(Duration::from_secs(5)));
+    // The first fill reads up to 93 days; the page is not served before it,
+    // so it gets longer than a refresh (a slow or busy Prometheus still
+    // shows the page, as unknown, after 30 s).
+    let first_deadline = Some(source.refresh.max(Duration::from_secs(30)));
     let first = source
-        .refresh(&mut cache, None, clock.now(), deadline)
+        .refresh(&mut cache, None, clock.now(), first_deadline)
         .await;
     let site = Arc::new(RwLock::new(Arc::new(source.site(&first))));
     let listener = tokio::net::TcpListener::bind(listen)

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mimamori::backup::{self, BackupMetrics, BackupPlan, Reason, WINDOW_DATES};
@@ -51,7 +51,7 @@ fn backup_file(dir: &Path, name: &str, age: Duration) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"not read by mimamori").unwrap();
     let f = std::fs::File::options().write(true).open(&path).unwrap();
-    f.set_modified(SystemTime::now() - age).unwrap();
+    f.set_modified(mimamori::clock::system_now() - age).unwrap();
 }
 
 /// Daily backups `from..=to` days ago (hour 3 of each), skipping `gaps`.
@@ -90,12 +90,13 @@ backups:
 fn plans_of(yaml: &str, secret: &str) -> Vec<Arc<BackupPlan>> {
     let cfg = mimamori::config::parse(yaml, "backups.yaml").unwrap_or_else(|e| panic!("{e}"));
     let secret = secret.to_string();
-    backup::plans(&cfg, &move |k| match k {
+    let secrets = mimamori::config::load_secrets(&cfg, &move |k| match k {
         "TEST_S3_KEY_ID" => Some(KEY_ID.to_string()),
         "TEST_S3_SECRET" => Some(secret.clone()),
         _ => None,
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    backup::plans(&cfg, &secrets).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn s3_entry(endpoint: &str, bucket: &str, prefix: &str, extra: &str) -> String {
@@ -134,7 +135,7 @@ fn value(exposition: &str, metric: &str) -> Option<f64> {
 }
 
 fn now_secs() -> f64 {
-    Utc::now().timestamp() as f64
+    mimamori::clock::now().timestamp() as f64
 }
 
 #[tokio::test]
@@ -218,7 +219,9 @@ async fn s3_stale_gap_and_short_retention() {
 async fn s3_dates_from_names_and_since() {
     let root = tempfile::tempdir().unwrap();
     let bucket = root.path().join("names");
-    let today = Utc::now().with_timezone(&backup::TZ).date_naive();
+    let today = mimamori::clock::now()
+        .with_timezone(&backup::TZ)
+        .date_naive();
     for d in 1..=5u64 {
         let date = today - chrono::Days::new(d);
         backup_file(
@@ -746,7 +749,8 @@ async fn s3_over_https_with_a_private_ca() {
         &format!("{secret_line}      ca_file: /nonexistent/ca.pem\n"),
     );
     let cfg = mimamori::config::parse(&config(&missing), "backups.yaml").unwrap();
-    let Err(err) = backup::plans(&cfg, &|_| Some("x".into())) else {
+    let secrets = mimamori::config::load_secrets(&cfg, &|_| Some("x".into())).unwrap();
+    let Err(err) = backup::plans(&cfg, &secrets) else {
         panic!("a missing ca_file is an error");
     };
     let err = err.to_string();

@@ -57,42 +57,32 @@ fn answer(i: usize) -> Option<String> {
 }
 
 /// Serves `answer(n)` to the n-th request for `/h`; `/ok` always succeeds.
-async fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                continue;
+    let addr = crate::common::server::serve("127.0.0.1:0", move |mut s| {
+        let c = c.clone();
+        async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = if head.starts_with(b"GET /ok ") {
+                Some("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".into())
+            } else {
+                answer(c.fetch_add(1, Ordering::SeqCst))
             };
-            let c = c.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
+            match text {
+                Some(t) => {
+                    let _ = s.write_all(t.as_bytes()).await;
+                    let _ = s.shutdown().await;
                 }
-                let text = if head.starts_with(b"GET /ok ") {
-                    Some(
-                        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-                            .into(),
-                    )
-                } else {
-                    answer(c.fetch_add(1, Ordering::SeqCst))
-                };
-                match text {
-                    Some(t) => {
-                        let _ = s.write_all(t.as_bytes()).await;
-                        let _ = s.shutdown().await;
-                    }
-                    None => tokio::time::sleep(Duration::from_secs(5)).await,
-                }
-            });
+                None => tokio::time::sleep(Duration::from_secs(5)).await,
+            }
         }
     });
     (addr, count)
@@ -120,8 +110,8 @@ fn series(text: &str) -> BTreeSet<(String, BTreeMap<String, String>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_values_never_create_series() {
-    let (a, count_a) = start_server().await;
-    let (b, count_b) = start_server().await;
+    let (a, count_a) = start_server();
+    let (b, count_b) = start_server();
     let yaml = format!(
         r#"global: {{location: card-a, interval: 1h, timeout: 2s, step_timeout: 300ms, max_body_bytes: 1024, max_redirects: 2}}
 services:
@@ -142,7 +132,14 @@ services:
     );
     let cfg = mimamori::config::parse(&yaml, "card.yaml").unwrap();
     let ctx = mimamori::probe::ProbeContext::default();
-    let plans = mimamori::probe::plan::build_in(&ctx, &cfg, "card-a", &|_| None).unwrap();
+    let plans = mimamori::probe::plan::build_in(
+        &ctx,
+        &cfg,
+        "card-a",
+        &|_| None,
+        &mimamori::config::load_secrets(&cfg, &|_| None),
+    )
+    .unwrap();
     let metrics = Metrics::new(&cfg.global.buckets);
     let mut txs: Vec<_> = plans.iter().map(|p| metrics.transaction(p)).collect();
 

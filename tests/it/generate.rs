@@ -275,7 +275,7 @@ fn latency_threshold_off_the_buckets_is_refused() {
 fn holiday_list_covers_next_year() {
     use chrono::Datelike;
     let (_, last) = mimamori::generate::holidays::years();
-    let next = chrono::Utc::now().year() + 1;
+    let next = mimamori::clock::now().year() + 1;
     assert!(
         last >= next,
         "src/generate/holidays_jp.csv ends in {last}: run scripts/update-holidays.py and `mimamori generate`"

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::pki::{acceptor, ca, leaf, Pki};
+use crate::common::server::serve;
 use crate::common::tools::tool;
 use crate::common::{wait_until, wait_until_async};
 use mimamori::config;
@@ -16,44 +17,38 @@ use mimamori::probe::tls::{legacy_accepted, Legacy};
 use mimamori::probe::{transaction, ProbeContext, Reason};
 use rcgen::{CertificateParams, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// A TLS server (rustls) answering every request with 200.
-async fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
-    tls_server_recording(cert_pem, key_pem).await.0
+fn tls_server(cert_pem: &str, key_pem: &str) -> u16 {
+    tls_server_recording(cert_pem, key_pem).0
 }
 
 type Kinds = Arc<std::sync::Mutex<Vec<rustls::HandshakeKind>>>;
 
 /// The same, recording whether each handshake was full or resumed.
-async fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
+fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
     let acceptor = acceptor(cert_pem, key_pem);
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
     let kinds = Kinds::default();
     let seen = kinds.clone();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let acceptor = acceptor.clone();
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(mut t) = acceptor.accept(s).await else {
-                    return;
-                };
-                if let Some(k) = t.get_ref().1.handshake_kind() {
-                    seen.lock().unwrap().push(k);
-                }
-                let mut buf = [0u8; 4096];
-                let _ = t.read(&mut buf).await;
-                let _ = t
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    )
-                    .await;
-                let _ = t.shutdown().await;
-            });
+    let port = serve("127.0.0.1:0", move |s| {
+        let acceptor = acceptor.clone();
+        let seen = seen.clone();
+        async move {
+            let Ok(mut t) = acceptor.accept(s).await else {
+                return;
+            };
+            if let Some(k) = t.get_ref().1.handshake_kind() {
+                seen.lock().unwrap().push(k);
+            }
+            let mut buf = [0u8; 4096];
+            let _ = t.read(&mut buf).await;
+            let _ = t
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .await;
+            let _ = t.shutdown().await;
         }
-    });
+    })
+    .port();
     (port, kinds)
 }
 
@@ -61,7 +56,7 @@ async fn tls_server_recording(cert_pem: &str, key_pem: &str) -> (u16, Kinds) {
 async fn every_run_pays_a_full_handshake() {
     let (_dir, pki, ca_file) = ca_on_disk();
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
-    let (port, kinds) = tls_server_recording(&c, &k).await;
+    let (port, kinds) = tls_server_recording(&c, &k);
     let plan = plan_for(&format!("https://localhost:{port}/"), &ca_file);
     for _ in 0..3 {
         assert!(
@@ -99,7 +94,7 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
 
     // Good: succeeds, facts recorded, expiry is the leaf's notAfter (earliest in chain).
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
-    let port = tls_server(&c, &k).await;
+    let port = tls_server(&c, &k);
     let o = transaction::run(
         &plan_for(&format!("https://localhost:{port}/"), &ca_file),
         &ProbeContext::default(),
@@ -124,7 +119,7 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
         ),
     ];
     for ((c, k, _), host, want) in cases {
-        let port = tls_server(&c, &k).await;
+        let port = tls_server(&c, &k);
         let o = transaction::run(
             &plan_for(&format!("https://{host}:{port}/"), &ca_file),
             &ProbeContext::default(),
@@ -139,7 +134,7 @@ async fn good_expired_self_signed_and_wrong_host_certificates() {
         .unwrap()
         .self_signed(&key)
         .unwrap();
-    let port = tls_server(&selfsigned.pem(), &key.serialize_pem()).await;
+    let port = tls_server(&selfsigned.pem(), &key.serialize_pem());
     let o = transaction::run(
         &plan_for(&format!("https://localhost:{port}/"), &ca_file),
         &ProbeContext::default(),
@@ -258,17 +253,14 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     let dir = tempfile::tempdir().unwrap();
     let (_old, old) = s_server(dir.path(), &["-cipher", "ALL:@SECLEVEL=0"]);
     // A plain-HTTP port that serves content unencrypted.
-    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let plain_port = plain.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = plain.accept().await {
-            let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf).await;
-            let _ = s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-                .await;
-        }
-    });
+    let plain_port = serve("127.0.0.1:0", |mut s| async move {
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            .await;
+    })
+    .port();
     let src = format!(
         "global: {{location: test, interval: 1s, timeout: 1s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    plain_http_url: http://127.0.0.1:{plain_port}/\n    transactions:\n      - name: tx\n        tls: {{server_name: localhost}}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{old}/'}}\n"
     );
@@ -296,15 +288,16 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
     );
 
     // Redirect to HTTPS and a closed port both count as refused.
-    let redirect = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rport = redirect.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = redirect.accept().await {
-            let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf).await;
-            let _ = s.write_all(b"HTTP/1.1 301 Moved\r\nLocation: https://localhost/\r\nContent-Length: 0\r\n\r\n").await;
-        }
-    });
+    let rport = serve("127.0.0.1:0", |mut s| async move {
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf).await;
+        let _ = s
+            .write_all(
+                b"HTTP/1.1 301 Moved\r\nLocation: https://localhost/\r\nContent-Length: 0\r\n\r\n",
+            )
+            .await;
+    })
+    .port();
     let ctx = ProbeContext::default();
     let tls = ctx.tls_config(&[]).unwrap();
     assert_eq!(
@@ -337,31 +330,28 @@ async fn exporter_reports_legacy_tls_and_plain_http() {
 /// A server that counts ClientHellos offering a version below TLS 1.2
 /// (client_version in bytes 9..11 of the first record), then closes the
 /// connection; its port and the count.
-async fn legacy_hello_counter() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
+fn legacy_hello_counter() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let legacy_hellos = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = legacy_hellos.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut head = [0u8; 11];
-                if s.read_exact(&mut head).await.is_ok()
-                    && head[0] == 0x16
-                    && u16::from_be_bytes([head[9], head[10]]) < 0x0303
-                {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                }
-            });
+    let port = serve("127.0.0.1:0", move |mut s| {
+        let counter = counter.clone();
+        async move {
+            let mut head = [0u8; 11];
+            if s.read_exact(&mut head).await.is_ok()
+                && head[0] == 0x16
+                && u16::from_be_bytes([head[9], head[10]]) < 0x0303
+            {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
         }
-    });
+    })
+    .port();
     (port, legacy_hellos)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_checks_are_shared_by_transactions_of_one_server() {
-    let (port, legacy_hellos) = legacy_hello_counter().await;
+    let (port, legacy_hellos) = legacy_hello_counter();
     let tx = |name: &str| {
         format!("      - name: {name}\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n")
     };
@@ -397,7 +387,7 @@ async fn legacy_checks_are_shared_by_transactions_of_one_server() {
 async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
     let (dir, pki, ca_file) = ca_on_disk();
     let (c, k, _) = leaf(&pki, &["localhost"], 2024, 2099);
-    let port = tls_server(&c, &k).await;
+    let port = tls_server(&c, &k);
     // At first the file holds another CA, which did not sign the server's certificate.
     std::fs::write(&ca_file, ca().ca_pem).unwrap();
     let cfg_file = dir.path().join("m.yaml");
@@ -448,7 +438,7 @@ async fn reload_reads_a_ca_file_replaced_at_the_same_path() {
 /// Apps side by side share nothing: each has its own legacy-TLS verdicts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_apps_side_by_side_keep_their_own_verdicts() {
-    let (port, legacy_hellos) = legacy_hello_counter().await;
+    let (port, legacy_hellos) = legacy_hello_counter();
     let src = format!(
         "global: {{location: test, interval: 2s, timeout: 2s, step_timeout: 1s}}\nservices:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: tx\n        steps:\n          - {{name: get, url: 'https://127.0.0.1:{port}/'}}\n"
     );

@@ -38,7 +38,7 @@ pub struct Query {
 /// for the hour before now.
 pub fn substitute(expr: &str, place: &str) -> String {
     let now_ms = u64::try_from(
-        std::time::SystemTime::now()
+        mimamori::clock::system_now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis(),
