@@ -304,6 +304,35 @@ fn every_scrape_interval_gives_the_same_figures_and_the_rules_agree() {
     }
     eprintln!("{summary}");
 
+    // Three days seen of November: hanbai's figure is not determinable, said
+    // with what was seen and why the rest is unknown; exit code 2.
+    let h = service(&nov, "hanbai15");
+    assert_eq!(h["verdict"], "not_determinable", "{h}");
+    assert_eq!(h["met"], false);
+    assert_eq!(h["coverage_percent"], 10.0);
+    assert_eq!(h["unknown_by_cause"]["before_first_sample"], 2_332_800, "{h}");
+    assert_eq!(service(&nov, "denshibin15")["verdict"], "missed");
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["report", "--config"])
+        .arg(&cfg)
+        .args([
+            "--prometheus.url",
+            &prom.url,
+            "--month",
+            "2026-11",
+            "--service",
+            "hanbai15",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{table}");
+    assert!(
+        table.contains("99.993 %  (目標 / objective 99.99 %: 判定不能 / not determinable (観測 10.00 % / observed 10.00 %))"),
+        "{table}"
+    );
+    assert!(table.contains("監視開始前"), "{table}");
+
     // The status page, on the same data at 15 s and 60 s (it reads 90 days
     // of every service, so two cases keep it quick): one incident per outage,
     // no day of the three as "no data".
