@@ -60,25 +60,24 @@ pub enum Place {
     Directory(PathBuf),
 }
 
-/// Builds the plan of every configured backup. Only `${secret:}` and
-/// `${env:}` are resolved; a secret that cannot be read is placed at its name.
+/// Builds the plan of every configured backup, with the `secrets` the
+/// transactions' plans use (loaded once, `config::load_secrets`).
 pub fn plans(
     cfg: &Config,
-    env: &dyn Fn(&str) -> Option<String>,
+    secrets: &HashMap<String, String>,
 ) -> Result<Vec<Arc<BackupPlan>>, ConfigErrors> {
     if cfg.backups.is_empty() {
         return Ok(Vec::new());
     }
-    let secrets = crate::config::load_secrets(cfg, env).map_err(ConfigErrors)?;
     let mut out = Vec::new();
     for (i, b) in cfg.backups.iter().enumerate() {
         let masked =
             b.s3.iter()
                 .flat_map(|s3| [&s3.access_key_id, &s3.secret_access_key])
-                .map(|t| t.render(&HashMap::new(), &secrets))
+                .map(|t| t.render(&HashMap::new(), secrets))
                 .filter(|v| !v.is_empty())
                 .collect();
-        let place = place(cfg, b, &secrets).map_err(|(field, m)| {
+        let place = place(cfg, b, secrets).map_err(|(field, m)| {
             let mut p = crate::config::locate::Path::root()
                 .key("backups")
                 .index(i)

@@ -17,8 +17,8 @@ pub struct DemoArgs {
     #[arg(long, value_parser = super::parse_duration)]
     pub interval: Option<Duration>,
     /// Probe location name.
-    #[arg(long)]
-    pub location: Option<String>,
+    #[arg(long, value_parser = super::parse_label_name)]
+    pub location: Option<crate::config::LabelName>,
     /// Put SERVICE in an announced maintenance window from now on for an hour (repeatable).
     #[arg(long, value_name = "SERVICE")]
     pub maintenance: Vec<String>,

@@ -75,6 +75,11 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     config::duration::parse(s)
 }
 
+/// A label-value flag such as `--location tokyo`, checked by the one label-name rule.
+pub fn parse_label_name(s: &str) -> Result<config::LabelName, String> {
+    config::LabelName::new(s)
+}
+
 /// Exit code 64 (EX_USAGE) for a bad configuration, as linkerd2-proxy does; 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| c.is::<ConfigErrors>()) {

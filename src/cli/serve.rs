@@ -15,8 +15,8 @@ pub struct ServeArgs {
     #[arg(long = "web.listen-address", default_value = server::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Probe location name (the `location` label); overrides global.location.
-    #[arg(long)]
-    pub location: Option<String>,
+    #[arg(long, value_parser = super::parse_label_name)]
+    pub location: Option<config::LabelName>,
     /// Run only shard INDEX/COUNT (0-based) of the transactions, so COUNT
     /// probers of one location split them; overrides global.shard.
     #[arg(long, value_name = "INDEX/COUNT")]

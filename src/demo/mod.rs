@@ -25,7 +25,7 @@ pub struct DemoOptions {
     /// Run every transaction this often instead of the configured interval.
     pub interval: Option<Duration>,
     /// Probe location name.
-    pub location: Option<String>,
+    pub location: Option<config::LabelName>,
     /// Services put in an announced maintenance window from now on for an hour.
     pub maintenance: Vec<String>,
     /// TLS and basic authentication for the endpoints (exporter-toolkit format).
@@ -106,8 +106,7 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
         }
     }
     if let Some(l) = &args.location {
-        cfg.global.location =
-            config::LabelName::new(l.clone()).map_err(|m| anyhow::anyhow!("--location {m}"))?;
+        cfg.global.location = l.clone();
     }
     let now = crate::clock::now().fixed_offset();
     for s in &args.maintenance {
@@ -172,7 +171,7 @@ pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
     let app = App::start(
         cfg.clone(),
         AppOptions {
-            location: args.location.clone(),
+            location: args.location.clone().map(String::from),
             env,
             extension: Some(switch),
             ..AppOptions::new(ConfigSource::Fixed(Box::new(cfg)))

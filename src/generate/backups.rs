@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use super::promtool_tests::{AlertTest, ExpAlert, Series, TestFile, TestGroup};
 use super::rules::{runbook, service_dashboard, Group, Rule, RuleFile};
 use crate::config::{Backup, Config};
 use crate::promql::{backup, decimal, metric, Selector};
@@ -122,40 +121,6 @@ pub fn rule_file(cfg: &Config) -> Option<RuleFile> {
     })
 }
 
-#[derive(Serialize)]
-struct TestFile {
-    rule_files: Vec<String>,
-    evaluation_interval: String,
-    tests: Vec<TestGroup>,
-}
-
-#[derive(Serialize)]
-struct TestGroup {
-    name: String,
-    interval: String,
-    input_series: Vec<Series>,
-    alert_rule_test: Vec<AlertTest>,
-}
-
-#[derive(Serialize)]
-struct Series {
-    series: String,
-    values: String,
-}
-
-#[derive(Serialize)]
-struct AlertTest {
-    eval_time: String,
-    alertname: String,
-    exp_alerts: Vec<ExpAlert>,
-}
-
-#[derive(Serialize)]
-struct ExpAlert {
-    exp_labels: BTreeMap<String, String>,
-    exp_annotations: BTreeMap<String, String>,
-}
-
 /// Scenarios for each backup, in minutes from 0 with one sample a minute:
 /// the newest backup stays at time 0 (stale after max_age, paging a day
 /// later); a gap day; retention short; anonymous access; the check failing.
@@ -220,6 +185,7 @@ pub fn tests(cfg: &Config) -> anyhow::Result<Option<String>> {
                 fires(format!("{}m", page_m + 30), "BackupVeryStale", "page"),
                 quiet(format!("{}m", page_m + 30), "BackupCheckFailing"),
             ],
+            promql_expr_test: vec![],
         });
         // The other objectives, one at a time: fresh, then each breaks at 2h.
         let at = |m: u64| format!("{m}m");
@@ -253,6 +219,7 @@ pub fn tests(cfg: &Config) -> anyhow::Result<Option<String>> {
                 fires(at(120 + fail_for + 1), "BackupCheckFailing", "ticket"),
                 quiet(at(300), "BackupStale"),
             ],
+            promql_expr_test: vec![],
         });
     }
     let file = TestFile {

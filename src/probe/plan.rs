@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 
 use crate::config::locate::Path;
-use crate::config::{Body, CaptureFrom, Config, ConfigErrors, Expect, Template};
+use crate::config::{Body, CaptureFrom, Config, ConfigError, ConfigErrors, Expect, Template};
 
 use super::mask::Masker;
 
@@ -106,30 +106,41 @@ pub struct CapturePlan {
     pub secret: bool,
 }
 
-/// [`build_in`] with a probe context of its own (tests, `mimamori check`).
+/// [`build_in`] with a probe context of its own and the secrets loaded here
+/// (tests, `mimamori check`).
 pub fn build(
     cfg: &Config,
     location: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
-    build_in(&super::ProbeContext::default(), cfg, location, env)
+    let secrets = crate::config::load_secrets(cfg, env);
+    build_in(
+        &super::ProbeContext::default(),
+        cfg,
+        location,
+        env,
+        &secrets,
+    )
 }
 
 /// Builds every plan of the configuration, with TLS settings from `ctx`.
 /// `env` reads environment variables (injected so tests need not touch the
-/// process environment).
+/// process environment). `secrets` are loaded once by the caller, which
+/// hands the same values to the backup plans; a secret that could not be
+/// read is reported here, with the plans' other errors.
 pub fn build_in(
     ctx: &super::ProbeContext,
     cfg: &Config,
     location: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    secrets: &Result<HashMap<String, String>, Vec<ConfigError>>,
 ) -> Result<Vec<Arc<TransactionPlan>>, ConfigErrors> {
     let src = cfg.source.clone();
     let mut errs = Vec::new();
-    let secrets = match crate::config::load_secrets(cfg, env) {
-        Ok(s) => s,
+    let secrets = match secrets {
+        Ok(s) => s.clone(),
         Err(e) => {
-            errs.extend(e);
+            errs.extend(e.iter().cloned());
             HashMap::new()
         }
     };

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, DisplayName};
 use crate::promql::Selector;
 use crate::query::{self, Client};
 
@@ -20,7 +20,7 @@ const STEP: u64 = 900;
 pub struct BackupReport {
     pub service: String,
     pub backup: String,
-    pub display_name: super::DisplayName,
+    pub display_name: DisplayName,
     pub days: Vec<BackupDay>,
     /// Expected dates without a backup.
     pub dates_missing: u32,
@@ -149,10 +149,7 @@ pub async fn reports(
         out.push(BackupReport {
             service: b.service.to_string(),
             backup: b.name.to_string(),
-            display_name: super::DisplayName {
-                ja: b.display_name.ja.clone(),
-                en: b.display_name.en.clone(),
-            },
+            display_name: b.display_name.clone(),
             days,
             dates_missing: missing,
             dates_retention_short: short_n,

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, DisplayName};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client, ClientOptions};
 use crate::slo::compute::{self, Figures, Inputs, Ratio, Window};
@@ -90,12 +90,6 @@ pub struct Report {
     /// The backup objective, each date of the month (only with `backups:`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<backups::BackupReport>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DisplayName {
-    pub ja: String,
-    pub en: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,6 +4,7 @@
 //! Nothing in a request can make the exporter contact a target: there is no
 //! `?target=` parameter; only configured transactions are ever run.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::config::{self, Config, ConfigErrors, Shard};
+use crate::config::{self, Config, ConfigErrors, LabelName, Shard};
 use crate::metrics::Metrics;
 use crate::probe::policy::PolicyChecker;
 use crate::probe::{plan, ProbeContext};
@@ -129,14 +130,13 @@ impl App {
         let ctx = ProbeContext::new();
         let runner = runner.unwrap_or_else(|| Arc::new(HttpRunner(ctx.clone())));
         let policy = PolicyChecker::new(ctx.clone());
-        let (plans, shard) = plans_for(
+        let (plans, shard, backup_plans) = plans_for(
             &ctx,
             &cfg,
             location_override.as_deref(),
             shard_override,
             &env,
         )?;
-        let backup_plans = backup_plans_for(&cfg, shard, &env)?;
         let metrics = Arc::new(Metrics::new(&cfg.global.buckets));
         metrics.set_shard(shard);
         let mut backups = crate::backup::Checks::new(Arc::new(crate::backup::BackupMetrics::new(
@@ -213,14 +213,13 @@ impl App {
                 ConfigSource::File(p) => config::load(p)?,
                 ConfigSource::Fixed(c) => (**c).clone(),
             };
-            let (plans, shard) = plans_for(
+            let (plans, shard, backup_plans) = plans_for(
                 &self.ctx,
                 &cfg,
                 self.location_override.as_deref(),
                 self.shard_override,
                 &self.env,
             )?;
-            let backup_plans = backup_plans_for(&cfg, shard, &self.env)?;
             Ok::<_, ConfigErrors>((cfg, plans, shard, backup_plans))
         })();
         match result {
@@ -486,22 +485,33 @@ pub async fn signals(app: Arc<App>) {
     tracing::info!("shutting down");
 }
 
-/// The plans this prober runs, at its location (`--location`, else
-/// `global.location`) and of its shard (`--shard`, else `global.shard`), with
-/// that shard: what start and reload both build. Every plan is built before
-/// the shard is picked, so each shard refuses the same configurations.
+/// What start and reload both build: the plans this prober runs, at its
+/// location (`--location`, else `global.location`) and of its shard
+/// (`--shard`, else `global.shard`), that shard, and its backup checks. The
+/// secrets are read once here, for the transactions and the backups alike.
+type Plans = (
+    Vec<Arc<plan::TransactionPlan>>,
+    Shard,
+    Vec<Arc<crate::backup::BackupPlan>>,
+);
+
+/// See [`Plans`]. Every plan is built before the shard is picked, so each
+/// shard refuses the same configurations.
 fn plans_for(
     ctx: &ProbeContext,
     cfg: &Config,
     location_override: Option<&str>,
     shard_override: Option<Shard>,
     env: &EnvFn,
-) -> Result<(Vec<Arc<plan::TransactionPlan>>, Shard), ConfigErrors> {
+) -> Result<Plans, ConfigErrors> {
     let location = location_override.unwrap_or(cfg.global.location.as_str());
     let shard = shard_override.unwrap_or(cfg.global.shard);
-    let mut plans = plan::build_in(ctx, cfg, location, env.as_ref())?;
+    let secrets = config::load_secrets(cfg, env.as_ref());
+    // A secret that cannot be read is an error of these plans.
+    let mut plans = plan::build_in(ctx, cfg, location, env.as_ref(), &secrets)?;
     plans.retain(|p| shard.runs(&p.key.service, &p.key.transaction));
-    Ok((plans, shard))
+    let secrets = secrets.map_err(ConfigErrors)?;
+    Ok((plans, shard, backup_plans_for(cfg, shard, &secrets)?))
 }
 
 /// The backup checks this prober runs: every configured one on shard 0 (of
@@ -510,9 +520,9 @@ fn plans_for(
 fn backup_plans_for(
     cfg: &Config,
     shard: Shard,
-    env: &EnvFn,
+    secrets: &HashMap<String, String>,
 ) -> Result<Vec<Arc<crate::backup::BackupPlan>>, ConfigErrors> {
-    let plans = crate::backup::plans(cfg, env.as_ref())?;
+    let plans = crate::backup::plans(cfg, secrets)?;
     Ok(if shard.index() == 0 {
         plans
     } else {
@@ -525,20 +535,14 @@ pub async fn serve(
     path: PathBuf,
     cfg: Config,
     listen: SocketAddr,
-    location: Option<String>,
+    location: Option<LabelName>,
     shard: Option<Shard>,
     web: LiveWeb,
 ) -> anyhow::Result<()> {
-    if let Some(l) = &location {
-        anyhow::ensure!(
-            l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'),
-            "--location '{l}' must start with a lowercase letter and use only a-z, 0-9, '_' and '-'"
-        );
-    }
     let app = App::start(
         cfg,
         AppOptions {
-            location,
+            location: location.map(String::from),
             shard,
             ..AppOptions::new(ConfigSource::File(path))
         },

@@ -5,7 +5,7 @@
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::snapshot::Time;
+use super::time::{duration, Time};
 use crate::config::{Config, DisplayName};
 use crate::promql::{backup, Selector};
 use crate::query::{self, Client};
@@ -117,13 +117,13 @@ pub fn judge(
         problems.push(DisplayName {
             ja: format!(
                 "最新のバックアップが {} 前です（目標 {} 以内）",
-                super::render::duration(a, "ja"),
-                super::render::duration(max_age, "ja")
+                duration(a, "ja"),
+                duration(max_age, "ja")
             ),
             en: format!(
                 "the newest backup is {} old (objective: within {})",
-                super::render::duration(a, "en"),
-                super::render::duration(max_age, "en")
+                duration(a, "en"),
+                duration(max_age, "en")
             ),
         });
     }

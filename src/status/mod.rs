@@ -10,6 +10,7 @@
 pub mod backups;
 pub mod render;
 pub mod snapshot;
+pub mod time;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -168,7 +169,7 @@ impl Source {
             }
         };
         snapshot::mark_unknown(&mut snap);
-        snap.generated_at = snapshot::Time(now, snap.generated_at.1);
+        snap.generated_at = time::Time(now, snap.generated_at.1);
         snap.error = Some(error);
         snap
     }

@@ -11,6 +11,7 @@ use chrono::{TimeZone, Utc};
 use minijinja::{context, AutoEscape, Environment};
 
 use super::snapshot::Snapshot;
+use super::time::duration;
 
 /// One file of the site: its path (as served; `/` ends in `index.html` on disk) and content.
 #[derive(Debug, Clone)]
@@ -61,46 +62,6 @@ fn env() -> Environment<'static> {
             .unwrap_or(s)
     });
     env
-}
-
-/// A duration in words, e.g. `1時間5分` / `1 h 5 min`.
-pub fn duration(secs: i64, lang: &str) -> String {
-    let secs = secs.max(0);
-    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    let ja = lang == "ja";
-    let mut parts = Vec::new();
-    if d > 0 {
-        parts.push(if ja {
-            format!("{d}日")
-        } else {
-            format!("{d} d")
-        });
-    }
-    if h > 0 {
-        parts.push(if ja {
-            format!("{h}時間")
-        } else {
-            format!("{h} h")
-        });
-    }
-    if m > 0 {
-        parts.push(if ja {
-            format!("{m}分")
-        } else {
-            format!("{m} min")
-        });
-    }
-    if s > 0 && d == 0 && h == 0 {
-        parts.push(if ja {
-            format!("{s}秒")
-        } else {
-            format!("{s} s")
-        });
-    }
-    if parts.is_empty() {
-        return if ja { "0分".into() } else { "0 min".into() };
-    }
-    parts.join(if ja { "" } else { " " })
 }
 
 /// Renders the whole site. `base_url` (may be empty) makes the feeds' links absolute.
@@ -354,13 +315,5 @@ maintenance:
             "{ics}"
         );
         assert!(ics.contains("DTSTART:20270531T160000Z\r\n"));
-    }
-
-    #[test]
-    fn durations_read_as_words() {
-        assert_eq!(duration(3900, "ja"), "1時間5分");
-        assert_eq!(duration(3900, "en"), "1 h 5 min");
-        assert_eq!(duration(90, "en"), "1 min 30 s");
-        assert_eq!(duration(0, "ja"), "0分");
     }
 }

@@ -14,12 +14,14 @@ use chrono::{Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::backups::BackupStatus;
+use super::time::Time;
 use crate::config::{Config, DisplayName, NoticeKind};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
 use crate::slo::compute::{self, floor_percent, Figures, StepData};
 use crate::slo::history::{self, Queries};
-use crate::slo::month::{self, Month};
+use crate::slo::month::Month;
 use crate::slo::plan::{ServicePlan, Severity, Slo};
 
 /// Days of history shown as bars.
@@ -38,16 +40,6 @@ pub enum State {
     Slow,
     Maintenance,
     Unknown,
-}
-
-/// Unix seconds, serialized as local RFC 3339 in the zone it carries (the SLO's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Time(pub i64, pub Tz);
-
-impl Serialize for Time {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&month::local(self.0, self.1))
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +63,7 @@ pub struct Snapshot {
     pub internal: bool,
     /// The backups, on the internal view only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub backups: Option<Vec<super::backups::BackupStatus>>,
+    pub backups: Option<Vec<BackupStatus>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -423,7 +415,7 @@ pub fn assemble(
 
 impl Snapshot {
     /// With `Some` backups (even none configured), the internal view.
-    pub fn with_backups(mut self, backups: Option<Vec<super::backups::BackupStatus>>) -> Snapshot {
+    pub fn with_backups(mut self, backups: Option<Vec<BackupStatus>>) -> Snapshot {
         self.internal = backups.is_some();
         self.backups = backups;
         if !self.fresh {

@@ -90,12 +90,13 @@ backups:
 fn plans_of(yaml: &str, secret: &str) -> Vec<Arc<BackupPlan>> {
     let cfg = mimamori::config::parse(yaml, "backups.yaml").unwrap_or_else(|e| panic!("{e}"));
     let secret = secret.to_string();
-    backup::plans(&cfg, &move |k| match k {
+    let secrets = mimamori::config::load_secrets(&cfg, &move |k| match k {
         "TEST_S3_KEY_ID" => Some(KEY_ID.to_string()),
         "TEST_S3_SECRET" => Some(secret.clone()),
         _ => None,
     })
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    backup::plans(&cfg, &secrets).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn s3_entry(endpoint: &str, bucket: &str, prefix: &str, extra: &str) -> String {
@@ -748,7 +749,8 @@ async fn s3_over_https_with_a_private_ca() {
         &format!("{secret_line}      ca_file: /nonexistent/ca.pem\n"),
     );
     let cfg = mimamori::config::parse(&config(&missing), "backups.yaml").unwrap();
-    let Err(err) = backup::plans(&cfg, &|_| Some("x".into())) else {
+    let secrets = mimamori::config::load_secrets(&cfg, &|_| Some("x".into())).unwrap();
+    let Err(err) = backup::plans(&cfg, &secrets) else {
         panic!("a missing ca_file is an error");
     };
     let err = err.to_string();

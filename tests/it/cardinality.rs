@@ -132,7 +132,14 @@ services:
     );
     let cfg = mimamori::config::parse(&yaml, "card.yaml").unwrap();
     let ctx = mimamori::probe::ProbeContext::default();
-    let plans = mimamori::probe::plan::build_in(&ctx, &cfg, "card-a", &|_| None).unwrap();
+    let plans = mimamori::probe::plan::build_in(
+        &ctx,
+        &cfg,
+        "card-a",
+        &|_| None,
+        &mimamori::config::load_secrets(&cfg, &|_| None),
+    )
+    .unwrap();
     let metrics = Metrics::new(&cfg.global.buckets);
     let mut txs: Vec<_> = plans.iter().map(|p| metrics.transaction(p)).collect();
 
