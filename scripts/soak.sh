@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak run, not part of the tests: the real exporter probing 160 transactions
 # (half healthy, half hostile) every second for 10 minutes, with RSS and open
-# file descriptors sampled from /proc. Figures are printed; see README "Soak".
+# file descriptors sampled from /proc. Figures are printed; see docs/soak.md.
 #
 #   scripts/soak.sh                     # 600 s, 160 transactions, debug build
 #   SOAK_SECONDS=60 SOAK_TRANSACTIONS=40 PROFILE=release scripts/soak.sh

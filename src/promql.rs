@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-/// Series the exporter writes (see the README's metric table).
+/// Series the exporter writes (see docs/metrics.md, checked against a real /metrics).
 pub mod metric {
     pub const PROBE_SUCCESS: &str = "mimamori_probe_success";
     pub const PROBE_DURATION: &str = "mimamori_probe_duration_seconds";

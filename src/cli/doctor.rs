@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::prometheus::PrometheusArgs;
 use crate::doctor::{self, Format, Options};
+use crate::query::ClientOptions;
 
 /// Flags of `mimamori doctor`.
 #[derive(Debug, Clone, clap::Args)]
@@ -13,7 +13,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub config: PathBuf,
     #[command(flatten)]
-    pub prometheus: PrometheusArgs,
+    pub prometheus: ClientOptions,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Exit 1 on warnings too, not only on problems.
@@ -24,7 +24,7 @@ pub struct DoctorArgs {
 pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     doctor::run(Options {
         config: args.config,
-        prometheus: args.prometheus.into(),
+        prometheus: args.prometheus,
         format: args.format,
         strict: args.strict,
     })

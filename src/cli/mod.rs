@@ -1,5 +1,14 @@
-//! Command-line interface: every clap struct (one file per command) and the
-//! dispatch to the modules that do the work. Nothing else depends on it.
+//! Command-line interface: the command list, the flags of each command (one
+//! file per command) and the dispatch to the modules that do the work.
+//! Nothing else depends on it.
+//!
+//! Flags are parsed and checked here, at the edge (durations, months, headers,
+//! shards, label names through `value_parser`), so a command receives typed,
+//! valid options and never parses text a user typed. Where a command's
+//! options are exactly its flags (`report::Options`, `status::Options`, the
+//! shared `query::ClientOptions`) the command's own struct derives
+//! `clap::Args` and is used here directly: one struct, no mirror to copy
+//! field by field.
 
 mod check;
 #[cfg(feature = "demo")]
@@ -8,10 +17,7 @@ mod doctor;
 mod explain;
 mod generate;
 mod probe;
-mod prometheus;
-mod report;
 mod serve;
-mod status;
 
 use std::process::ExitCode;
 
@@ -27,10 +33,7 @@ pub use doctor::DoctorArgs;
 pub use explain::ExplainArgs;
 pub use generate::GenerateArgs;
 pub use probe::ProbeArgs;
-pub use prometheus::PrometheusArgs;
-pub use report::ReportArgs;
 pub use serve::ServeArgs;
-pub use status::StatusArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,9 +65,9 @@ pub enum Command {
     /// Print the arithmetic behind each objective's alerts.
     Explain(ExplainArgs),
     /// Monthly availability and latency against the objectives, from Prometheus.
-    Report(ReportArgs),
+    Report(crate::report::Options),
     /// Public status page (ja/en) with incidents, maintenance calendar and feeds, from Prometheus.
-    Status(StatusArgs),
+    Status(crate::status::Options),
     /// Check the live stack (rules loaded, scrape intervals, labels, probers, Alertmanager,
     /// retention, maintenance) against what the rules, report and status rely on.
     Doctor(DoctorArgs),
@@ -120,8 +123,93 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Explain(args) => explain::run(args),
-        Command::Report(args) => report::run(args),
-        Command::Status(args) => status::run(args),
+        Command::Report(args) => crate::report::run(args),
+        Command::Status(args) => crate::status::run(args),
         Command::Doctor(args) => doctor::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("mimamori").chain(args.iter().copied()))
+    }
+
+    /// Bad values stop at the command line (EX_USAGE), each with its reason;
+    /// the commands receive typed values.
+    #[test]
+    fn flags_are_checked_at_the_edge() {
+        let prom = [
+            "--config",
+            "c.yaml",
+            "--prometheus.url",
+            "http://127.0.0.1:9090/",
+        ];
+        for (args, says) in [
+            (
+                vec!["serve", "--config", "c.yaml", "--location", "Tokyo"],
+                "'Tokyo' must start with a lowercase letter",
+            ),
+            (
+                [&["report"][..], &prom, &["--month", "2026-13"]].concat(),
+                "expected YYYY-MM",
+            ),
+            (
+                [&["report"][..], &prom, &["--prometheus.header", "X-Org"]].concat(),
+                "expected NAME=VALUE",
+            ),
+            (
+                [&["status"][..], &prom, &["--refresh", "soon"]].concat(),
+                "--refresh",
+            ),
+            (
+                [&["status"][..], &prom, &["--now", "yesterday"]].concat(),
+                "expected RFC 3339",
+            ),
+            (
+                [
+                    &["doctor"][..],
+                    &prom,
+                    &["--prometheus.timeout", "1 fortnight"],
+                ]
+                .concat(),
+                "--prometheus.timeout",
+            ),
+        ] {
+            let e = parse(&args).expect_err(&args.join(" "));
+            assert_eq!(e.kind(), ErrorKind::ValueValidation, "{args:?}");
+            assert!(e.to_string().contains(says), "{args:?}: {e}");
+        }
+        let Command::Report(r) = parse(
+            &[
+                &["report"][..],
+                &prom,
+                &[
+                    "--month",
+                    "2026-11",
+                    "--prometheus.header",
+                    "X-Scope-OrgID=a",
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap()
+        .command
+        else {
+            panic!("report");
+        };
+        assert_eq!(r.month.map(|m| m.to_string()).as_deref(), Some("2026-11"));
+        assert_eq!(r.prometheus.headers[0].name.as_str(), "x-scope-orgid");
+        let Command::Serve(s) = parse(&["serve", "--config", "c.yaml", "--location", "tokyo-a"])
+            .unwrap()
+            .command
+        else {
+            panic!("serve");
+        };
+        assert_eq!(s.location.as_deref(), Some("tokyo-a"));
     }
 }

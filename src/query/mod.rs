@@ -22,24 +22,63 @@ pub const MAX_POINTS: u64 = 11_000;
 /// Range-query chunks in flight at once.
 pub const CONCURRENCY: usize = 4;
 
-/// How to reach Prometheus (the `--prometheus.*` flags of `report` and `status`, see `cli::prometheus`).
-#[derive(Debug, Clone)]
+/// How to reach Prometheus: the `--prometheus.*` flags of every command that
+/// queries it (`report`, `status`, `doctor`), parsed and checked by clap, so
+/// a malformed header or duration never gets past the command line.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ClientOptions {
     /// Prometheus (or Thanos Query, Mimir, VictoriaMetrics) base address; may carry a path
     /// prefix, e.g. https://mimir.example/prometheus.
+    #[arg(long = "prometheus.url", value_name = "URL")]
     pub url: String,
     /// User name for HTTP basic authentication.
+    #[arg(long = "prometheus.basic-auth-user", value_name = "USER")]
     pub basic_auth_user: Option<String>,
     /// File holding the basic-auth password (trailing newline removed).
+    #[arg(
+        long = "prometheus.basic-auth-password-file",
+        value_name = "FILE",
+        requires = "basic_auth_user"
+    )]
     pub basic_auth_password_file: Option<PathBuf>,
     /// File holding a bearer token (trailing newline removed).
+    #[arg(
+        long = "prometheus.bearer-token-file",
+        value_name = "FILE",
+        conflicts_with = "basic_auth_user"
+    )]
     pub bearer_token_file: Option<PathBuf>,
     /// Extra request header, e.g. X-Scope-OrgID=tenant-a; repeatable.
-    pub headers: Vec<String>,
+    #[arg(long = "prometheus.header", value_name = "NAME=VALUE", value_parser = Header::parse)]
+    pub headers: Vec<Header>,
     /// CA certificate(s) (PEM) to trust besides the bundled Mozilla roots (webpki-roots).
+    #[arg(long = "prometheus.ca-file", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Deadline for one HTTP request.
+    #[arg(long = "prometheus.timeout", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub timeout: Duration,
+}
+
+/// One extra request header (`--prometheus.header NAME=VALUE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: reqwest::header::HeaderName,
+    pub value: reqwest::header::HeaderValue,
+}
+
+impl Header {
+    /// Parses `NAME=VALUE` (spaces around either trimmed).
+    pub fn parse(h: &str) -> Result<Header, String> {
+        use reqwest::header::{HeaderName, HeaderValue};
+        let (name, value) = h
+            .split_once('=')
+            .ok_or("expected NAME=VALUE, e.g. X-Scope-OrgID=tenant-a")?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("invalid header name '{name}'"))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("{name}: invalid header value"))?;
+        Ok(Header { name, value })
+    }
 }
 
 /// What can go wrong. Messages never hold a password or token.
@@ -108,7 +147,7 @@ fn read_secret(path: &std::path::Path, what: &str) -> Result<String, Error> {
 
 impl Client {
     pub fn new(args: &ClientOptions) -> Result<Self, Error> {
-        use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+        use reqwest::header::{HeaderMap, HeaderValue};
         let mut base = reqwest::Url::parse(&args.url).map_err(|e| {
             Error::Options(format!(
                 "--prometheus.url '{}': {e} (expected e.g. http://127.0.0.1:9090)",
@@ -159,18 +198,7 @@ impl Client {
 
         let mut headers = HeaderMap::new();
         for h in &args.headers {
-            let (name, value) = h.split_once('=').ok_or_else(|| {
-                Error::Options(format!(
-                    "--prometheus.header '{h}': expected NAME=VALUE, e.g. X-Scope-OrgID=tenant-a"
-                ))
-            })?;
-            let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                Error::Options(format!("--prometheus.header: invalid header name '{name}'"))
-            })?;
-            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-                Error::Options(format!("--prometheus.header {name}: invalid header value"))
-            })?;
-            headers.append(name, value);
+            headers.append(h.name.clone(), h.value.clone());
         }
 
         let mut builder = reqwest::Client::builder()
@@ -490,7 +518,7 @@ mod tests {
             basic_auth_user: None,
             basic_auth_password_file: None,
             bearer_token_file: None,
-            headers: vec!["X-Scope-OrgID=tenant-a".into()],
+            headers: vec![Header::parse("X-Scope-OrgID=tenant-a").unwrap()],
             ca_file: None,
             timeout: Duration::from_secs(1),
         };
@@ -498,10 +526,18 @@ mod tests {
         assert_eq!(c.url(), "https://prom.example/prefix/");
         assert!(!format!("{c:?}").contains("secret"));
         let bad = ClientOptions {
-            headers: vec!["nonsense".into()],
+            url: "ftp://prom.example/".into(),
             ..args
         };
         assert!(matches!(Client::new(&bad), Err(Error::Options(_))));
+        for (bad, says) in [
+            ("nonsense", "expected NAME=VALUE"),
+            ("X Y=1", "invalid header name 'X Y'"),
+            ("X-Y=a\nb", "x-y: invalid header value"),
+        ] {
+            let e = Header::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -36,16 +36,22 @@ pub enum Format {
     Json,
 }
 
-/// What `mimamori report` was asked for (its flags: `cli::report`).
-#[derive(Debug, Clone)]
+/// What `mimamori report` is asked for: its flags, parsed and checked by clap
+/// (a month that is not YYYY-MM never reaches [`execute`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// The exporter's configuration: services, objectives, maintenance windows, time zone.
+    #[arg(long)]
     pub config: PathBuf,
+    #[command(flatten)]
     pub prometheus: ClientOptions,
     /// Calendar month in the SLO's time zone, YYYY-MM; default: the last complete month.
-    pub month: Option<String>,
+    #[arg(long, value_parser = Month::parse)]
+    pub month: Option<Month>,
+    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Only this service (repeatable); default: every service.
+    #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 }
 
@@ -244,10 +250,7 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         tz,
         client,
     } = slo::Context::load(&args.config, &args.prometheus, &args.services)?;
-    let month = match &args.month {
-        Some(m) => Month::parse(m).map_err(ReportError::Usage)?,
-        None => month::last_complete(now, tz),
-    };
+    let month = args.month.unwrap_or_else(|| month::last_complete(now, tz));
     // Fails early, before any query, for a month that has not begun.
     Period::new(month, tz, now, 1).map_err(ReportError::Usage)?;
     let rt = tokio::runtime::Builder::new_current_thread()

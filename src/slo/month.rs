@@ -26,7 +26,7 @@ impl fmt::Display for Month {
 impl Month {
     /// Parses exactly `YYYY-MM`.
     pub fn parse(s: &str) -> Result<Month, String> {
-        let bad = || format!("--month '{s}': expected YYYY-MM, e.g. 2026-11");
+        let bad = || "expected YYYY-MM, e.g. 2026-11".to_string();
         let b = s.as_bytes();
         if b.len() != 7
             || b[4] != b'-'

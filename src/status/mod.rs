@@ -20,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
 use crate::config::Config;
@@ -31,26 +32,41 @@ use snapshot::{Cache, ServiceData, Snapshot};
 /// Default listen address: next to the exporter's 9732.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9733";
 
-/// What `mimamori status` was asked for (its flags: `cli::status`).
-#[derive(Debug, Clone)]
+/// What `mimamori status` is asked for: its flags, parsed and checked by clap
+/// (durations and `--now` arrive as values, not text).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// The mimamori configuration: services, `maintenance:` and `notices:`.
+    #[arg(long)]
     pub config: PathBuf,
+    #[command(flatten)]
     pub prometheus: ClientOptions,
     /// Address to serve the page on.
+    #[arg(long = "web.listen-address", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Public address of the page (e.g. https://status.example.jp/), for absolute links in the feeds.
+    #[arg(long = "web.external-url", value_name = "URL", default_value = "")]
     pub external_url: String,
     /// How often Prometheus is asked (every visitor sees the same snapshot).
+    #[arg(long, default_value = "30s", value_parser = crate::config::duration::parse)]
     pub refresh: Duration,
     /// Write the pages and feeds as static files into DIR once, and exit.
+    #[arg(long, value_name = "DIR")]
     pub render: Option<PathBuf>,
     /// Evaluate as if it were this time (RFC 3339), moving on with the clock:
     /// for backfilled data and post-mortems.
-    pub now: Option<String>,
-    /// The internal view: also the backups (seed §6), marked internal and
-    /// kept out of search engines. Never for the public address.
+    #[arg(long, hide = true, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<DateTime<FixedOffset>>,
+    /// The internal view for staff: also the backups (seed §6), marked
+    /// internal and not indexed. Never serve it on the public address.
+    #[arg(long)]
     pub internal: bool,
+}
+
+/// `--now`: an RFC 3339 time, e.g. 2026-12-02T10:30:00+09:00.
+fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-12-02T10:30:00+09:00)"))
 }
 
 /// The clock the page is evaluated with.
@@ -182,10 +198,8 @@ impl Source {
 /// Entry point from the CLI.
 pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     let source = Source::new(&args)?;
-    let offset = match &args.now {
-        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-            .with_context(|| format!("--now '{t}'"))?
-            .timestamp(),
+    let offset = match args.now {
+        Some(t) => t.timestamp(),
         None => crate::clock::now().timestamp(),
     };
     let clock = Clock {
