@@ -310,7 +310,10 @@ fn every_scrape_interval_gives_the_same_figures_and_the_rules_agree() {
     assert_eq!(h["verdict"], "not_determinable", "{h}");
     assert_eq!(h["met"], false);
     assert_eq!(h["coverage_percent"], 10.0);
-    assert_eq!(h["unknown_by_cause"]["before_first_sample"], 2_332_800, "{h}");
+    assert_eq!(
+        h["unknown_by_cause"]["before_first_sample"], 2_332_800,
+        "{h}"
+    );
     assert_eq!(service(&nov, "denshibin15")["verdict"], "missed");
     let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .args(["report", "--config"])
