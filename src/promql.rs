@@ -252,14 +252,39 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Per location: the samples of its fullest `mimamori_probe_success` series
+/// in the last `window` (a PromQL duration): how often Prometheus really
+/// stored a result there (`slo::spacing`).
+pub fn samples_per_window(sel: &Selector, window: &str) -> String {
+    format!(
+        "max by (location) (count_over_time({}[{window}]))",
+        sel.of(metric::PROBE_SUCCESS)
+    )
+}
+
+/// How many probers of `job` Prometheus failed to scrape (`up == 0`): a cause of unknown time.
+pub fn count_probers_down(job: &str) -> String {
+    format!("count({})", probers_down(job))
+}
+
+/// How many probers of `job` say they are blind: a cause of unknown time.
+pub fn count_probers_blind(job: &str) -> String {
+    format!(
+        "count({} == 0)",
+        Selector::new().eq("job", job).of(metric::PROBER_HEALTHY)
+    )
+}
+
 /// `mimamori_probe_success` as of each evaluation, from samples no older than
 /// `max_age_ms`, and never from a target whose last scrape failed (`up == 0`
 /// of the probers' `job`).
 ///
 /// Read raw, a selector reaches back 5 minutes (Prometheus' lookback), so a gap
 /// in the data would look like 5 more minutes of the last result. `report`
-/// asks with `max_age_ms` = 1.5 probe intervals: a step is known only when a
-/// result was scraped within it (with half an interval of scrape jitter to spare).
+/// asks with `max_age_ms` = 1.5 × the spacing of the results (the longer of
+/// the probe interval and the scrape interval measured from the data, see
+/// `slo::spacing`): a step is known only when a result was scraped within one
+/// spacing of it (with half a spacing of scrape jitter to spare).
 pub fn probe_success_fresh(sel: &Selector, max_age_ms: u64, job: &str) -> String {
     format!(
         "(last_over_time({}[{max_age_ms}ms]) unless on (job, instance) ({} == 0))",

@@ -162,6 +162,16 @@ fn de_latency_target<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::E
     percent(d, "99")
 }
 
+fn de_min_coverage<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let p = f64::deserialize(d)?;
+    if !(p > 0.0 && p <= 100.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{p} must be a percentage above 0 and at most 100, e.g. 99"
+        )));
+    }
+    Ok(p)
+}
+
 pub(super) fn de_quorum<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     match Option::<u32>::deserialize(d)? {
         Some(0) => Err(serde::de::Error::custom("must be at least 1")),
@@ -233,6 +243,12 @@ pub struct Objectives {
     pub availability: f64,
     /// The latency objective.
     pub latency: LatencyObjective,
+    /// Share of the operating time, in percent, that must have been observed
+    /// before a month's figure is called met (default 99). Below it `report`
+    /// and the status page say "判定不能 / not determinable" with the coverage,
+    /// and `report` exits 2: a figure that was not observed never reads as met.
+    #[serde(deserialize_with = "de_min_coverage")]
+    pub min_coverage: f64,
 }
 
 impl Default for Objectives {
@@ -240,6 +256,7 @@ impl Default for Objectives {
         Objectives {
             availability: 99.99,
             latency: LatencyObjective::default(),
+            min_coverage: 99.0,
         }
     }
 }

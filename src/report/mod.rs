@@ -10,6 +10,7 @@
 pub mod backups;
 pub mod render;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,8 +19,8 @@ use serde::Serialize;
 use crate::config::{Config, ConfigErrors, DisplayName};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client, ClientOptions};
-use crate::slo::compute::{self, Figures, Inputs, Ratio, Window};
-use crate::slo::history::{fetch_steps, windows, Queries};
+use crate::slo::compute::{self, Cause, Figures, Inputs, Ratio, StepData, Verdict, Window};
+use crate::slo::history::{fetch_steps, windows};
 use crate::slo::month::{self, Month, Period};
 use crate::slo::plan::ServicePlan;
 use crate::slo::{self, LoadError};
@@ -112,12 +113,27 @@ pub struct ServiceReport {
     pub availability_percent: f64,
     pub availability_worst_case_percent: f64,
     pub objective_percent: f64,
+    /// `verdict == "met"`.
     pub met: bool,
+    /// `met`, `missed`, or `not_determinable` (less than `min_coverage_percent` observed).
+    pub verdict: Verdict,
+    /// Observed operating time ÷ operating time, in percent: how much of the month the figure saw.
+    pub coverage_percent: f64,
+    /// `objectives.min_coverage`: below it the figure is not determinable.
+    pub min_coverage_percent: f64,
+    /// Unknown seconds by cause (`prober_down`, `blind`, `retention`, `before_first_sample`, `no_sample`).
+    pub unknown_by_cause: BTreeMap<Cause, i64>,
+    /// How long a result stood for (seconds): the longer of the probe
+    /// interval and the scrape interval measured from the data; each step was
+    /// judged with results no older than 1.5 × this.
+    pub result_spacing_seconds: Vec<u64>,
     pub budget_seconds: f64,
     pub budget_used_percent: f64,
     pub latency: Latency,
     pub incidents: Vec<IncidentOut>,
     pub maintenance: Vec<MaintenanceOut>,
+    /// Each day of the month (in the SLO's zone) up to the end of the report.
+    pub days: Vec<DayOut>,
     pub warnings: Vec<String>,
     /// For text output: the exact fractions and the period.
     #[serde(skip)]
@@ -129,6 +145,7 @@ pub struct ServiceReport {
 pub struct Exact {
     pub availability: Option<Ratio>,
     pub worst_case: Option<Ratio>,
+    pub coverage: Option<Ratio>,
     pub start: String,
     pub until: String,
     pub to_date: bool,
@@ -149,9 +166,25 @@ pub struct Latency {
 pub struct IncidentOut {
     pub start: String,
     pub end: String,
+    /// Failure seconds.
     pub seconds: i64,
+    /// Unknown seconds inside it (short gaps between its failures; not failure time).
+    pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: String,
+}
+
+/// One day of the month.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayOut {
+    pub date: String,
+    pub operating_seconds: i64,
+    pub maintenance_seconds: i64,
+    pub failure_seconds: i64,
+    pub unknown_seconds: i64,
+    /// Observed operating time ÷ operating time; `null` without operating time.
+    pub coverage_percent: Option<f64>,
+    pub unknown_by_cause: BTreeMap<Cause, i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,11 +201,15 @@ pub struct MaintenanceOut {
 impl ServiceReport {
     /// Missed with the data there is (unknown time cannot make it met).
     pub fn missed(&self) -> bool {
-        !self.met || (self.latency.within_percent.is_some() && !self.latency.met)
+        self.verdict == Verdict::Missed
+            || (self.latency.within_percent.is_some() && !self.latency.met)
     }
-    /// Something is not known: unknown time or no latency data.
+    /// Something is not known: unknown time (so also a figure that is not
+    /// determinable) or no latency data.
     pub fn incomplete(&self) -> bool {
-        self.unknown_seconds > 0 || self.latency.within_percent.is_none()
+        self.unknown_seconds > 0
+            || self.verdict == Verdict::NotDeterminable
+            || self.latency.within_percent.is_none()
     }
 }
 
@@ -221,10 +258,11 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         .build()
         .map_err(|e| ReportError::Usage(format!("starting the async runtime: {e}")))?;
     let services = rt.block_on(async {
+        let oldest = crate::slo::history::oldest_kept(&client, now).await;
         futures_util::future::try_join_all(
             plans
                 .iter()
-                .map(|p| service_report(&client, &cfg, p, month, tz, now)),
+                .map(|p| service_report(&client, &cfg, p, month, tz, now, oldest)),
         )
         .await
     })?;
@@ -257,16 +295,25 @@ async fn service_report(
     month: Month,
     tz: chrono_tz::Tz,
     now: i64,
+    oldest: Option<i64>,
 ) -> Result<ServiceReport, query::Error> {
     let step = p.round_seconds.max(1);
     let period = Period::new(month, tz, now, step).expect("checked before");
     let (start, until) = (period.start, period.until);
     let st = step as i64;
     let n = ((until - start) + st - 1) / st;
-    let q = Queries::new(cfg, p);
-    let steps = fetch_steps(client, &q, start, n.max(0) as usize, step).await?;
+    let steps = fetch_steps(client, cfg, p, start, n.max(0) as usize, step, oldest).await?;
+    let days = days(
+        &steps,
+        p,
+        &period,
+        &windows(cfg, &p.service, start, period.end),
+    );
 
     let windows = windows(cfg, &p.service, start, period.end);
+    let mut spacing: Vec<u64> = steps.iter().map(|d| d.spacing).filter(|&s| s > 0).collect();
+    spacing.sort_unstable();
+    spacing.dedup();
     let inputs = Inputs {
         start,
         until,
@@ -278,7 +325,47 @@ async fn service_report(
     };
     let f = compute::figures(&inputs);
     let (good, total) = latency(client, p, start, until, &windows).await?;
-    Ok(assemble(cfg, p, &period, &f, &windows, good, total))
+    let mut r = assemble(cfg, p, &period, &f, &windows, good, total);
+    r.days = days;
+    r.result_spacing_seconds = spacing;
+    Ok(r)
+}
+
+/// The month's days in the SLO's zone, up to the end of the report.
+fn days(steps: &[StepData], p: &ServicePlan, period: &Period, windows: &[Window]) -> Vec<DayOut> {
+    let mut out = Vec::new();
+    let mut day = chrono::TimeZone::timestamp_opt(&period.tz, period.start, 0)
+        .unwrap()
+        .date_naive();
+    loop {
+        let a = month::day_start(day, period.tz);
+        let next = day + chrono::Days::new(1);
+        let b = month::day_start(next, period.tz).min(period.until);
+        if a >= period.until {
+            break;
+        }
+        let f = compute::figures_between(
+            steps,
+            period.start,
+            p.round_seconds.max(1) as i64,
+            windows,
+            p.grace_seconds as i64,
+            a,
+            b,
+            b,
+        );
+        out.push(DayOut {
+            date: day.format("%Y-%m-%d").to_string(),
+            operating_seconds: f.operating_seconds,
+            maintenance_seconds: f.maintenance_seconds,
+            failure_seconds: f.failure_seconds,
+            unknown_seconds: f.unknown_seconds,
+            coverage_percent: (f.operating_seconds > 0).then(|| f.coverage().percent()),
+            unknown_by_cause: f.unknown_by_cause,
+        });
+        day = next;
+    }
+    out
 }
 
 /// Successful operations and those within the threshold, over `[start, until)`
@@ -345,7 +432,17 @@ fn assemble(
     };
     let within = compute::within_percent(good, total);
     let latency_target = promql::round_decimal(p.latency * 100.0);
+    let coverage = f.coverage();
+    let verdict = Verdict::of(f, p.availability, p.min_coverage_percent);
     let mut warnings = Vec::new();
+    if verdict == Verdict::NotDeterminable {
+        let seen = compute::floor_percent(coverage.percent(), Some(coverage), 2);
+        warnings.push(format!(
+            "稼働時間の {seen} % しか観測されていないため、目標の達成は判定できません（判定には {} % 以上が必要） / only {seen} % of the operating time was observed: whether the objective was met cannot be determined (at least {} % is needed)",
+            promql::decimal(p.min_coverage_percent),
+            promql::decimal(p.min_coverage_percent)
+        ));
+    }
     if period.to_date() {
         warnings.push(format!(
             "月途中の集計です（{} まで） / month to date: up to {}",
@@ -371,9 +468,20 @@ fn assemble(
         ));
     }
     if f.unknown_seconds > 0 {
+        let (ja, en): (Vec<String>, Vec<String>) = f
+            .unknown_by_cause
+            .iter()
+            .map(|(c, s)| {
+                let (ja, en) = c.words();
+                (format!("{ja} {s} 秒"), format!("{en}: {s} s"))
+            })
+            .unzip();
         warnings.push(format!(
-            "{} 秒間、どの拠点からもデータがありません（不明時間） / {} s with no location reporting (unknown time): availability_worst_case_percent counts it as failure",
-            f.unknown_seconds, f.unknown_seconds
+            "{} 秒間、どの拠点からもデータがありません（不明時間: {}） / {} s with no location reporting (unknown time: {}): availability_worst_case_percent counts it as failure",
+            f.unknown_seconds,
+            ja.join("、"),
+            f.unknown_seconds,
+            en.join("; ")
         ));
     }
     if within.is_none() {
@@ -397,7 +505,12 @@ fn assemble(
         availability_percent: avail.percent(),
         availability_worst_case_percent: worst.percent(),
         objective_percent: promql::round_decimal(p.availability * 100.0),
-        met: avail.at_least(p.availability),
+        met: verdict == Verdict::Met,
+        verdict,
+        coverage_percent: coverage.percent(),
+        min_coverage_percent: p.min_coverage_percent,
+        unknown_by_cause: f.unknown_by_cause.clone(),
+        result_spacing_seconds: Vec::new(),
         budget_seconds,
         budget_used_percent,
         latency: Latency {
@@ -413,6 +526,7 @@ fn assemble(
                 start: month::local(i.start, tz),
                 end: month::local(i.end, tz),
                 seconds: i.seconds,
+                unknown_seconds: i.unknown_seconds,
                 locations: i.locations.clone(),
                 reason: i.reason.clone().unwrap_or_else(|| "unknown".into()),
             })
@@ -427,10 +541,12 @@ fn assemble(
                 title: w.title.clone(),
             })
             .collect(),
+        days: Vec::new(),
         warnings,
         exact: Exact {
             availability: Some(avail),
             worst_case: Some(worst),
+            coverage: Some(coverage),
             start: period.local(period.start),
             until: period.local(period.until),
             to_date: period.to_date(),

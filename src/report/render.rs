@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::{Format, Report, ServiceReport};
 use crate::promql::decimal;
-use crate::slo::compute::floor_percent;
+use crate::slo::compute::{floor_percent, Verdict};
 
 pub fn render(r: &Report, format: Format) -> String {
     match format {
@@ -43,6 +43,47 @@ fn verdict(met: bool) -> &'static str {
         "達成 / met"
     } else {
         "未達 / missed"
+    }
+}
+
+fn coverage(s: &ServiceReport) -> String {
+    floor_percent(s.coverage_percent, s.exact.coverage, 2)
+}
+
+/// The availability verdict: met, missed, or not determinable with the share observed.
+fn availability_verdict(s: &ServiceReport) -> String {
+    match s.verdict {
+        Verdict::Met => "達成 / met".into(),
+        Verdict::Missed => "未達 / missed".into(),
+        Verdict::NotDeterminable => {
+            let seen = coverage(s);
+            format!("判定不能 / not determinable (観測 {seen} % / observed {seen} %)")
+        }
+    }
+}
+
+/// `; 1 結果 = 60 s / a result stands for 60 s` when the scrape interval, not
+/// the probe interval, set how long a result judged the month's steps.
+fn spacing(s: &ServiceReport) -> String {
+    match s.result_spacing_seconds.as_slice() {
+        [] => String::new(),
+        [one] if *one == s.exact.step_seconds => String::new(),
+        v => {
+            let list: Vec<String> = v.iter().map(|x| format!("{x} s")).collect();
+            format!(
+                "; 1 結果の代表時間 / a result stands for {} (取得間隔 / scrape interval)",
+                list.join(", ")
+            )
+        }
+    }
+}
+
+/// ` (+ 30 s 不明 / unknown)` for an incident with unknown time inside.
+fn gap(unknown: i64) -> String {
+    if unknown > 0 {
+        format!(" (+ {unknown} s 不明 / unknown)")
+    } else {
+        String::new()
     }
 }
 
@@ -98,8 +139,12 @@ fn table(r: &Report) -> String {
             (
                 "対象期間 / period",
                 format!(
-                    "{} – {} ({span}, {}; 分解能 / resolution {} s)",
-                    s.exact.start, s.exact.until, s.timezone, s.exact.step_seconds
+                    "{} – {} ({span}, {}; 分解能 / resolution {} s{})",
+                    s.exact.start,
+                    s.exact.until,
+                    s.timezone,
+                    s.exact.step_seconds,
+                    spacing(s)
                 ),
             ),
             (
@@ -108,7 +153,15 @@ fn table(r: &Report) -> String {
                     "{} %  (目標 / objective {} %: {})",
                     availability(s),
                     decimal(s.objective_percent),
-                    verdict(s.met)
+                    availability_verdict(s)
+                ),
+            ),
+            (
+                "観測率 / coverage",
+                format!(
+                    "{} %  (観測できた稼働時間 / operating time observed; 判定に必要 / needed {} %)",
+                    coverage(s),
+                    decimal(s.min_coverage_percent)
                 ),
             ),
             (
@@ -154,10 +207,11 @@ fn table(r: &Report) -> String {
         for i in &s.incidents {
             let _ = writeln!(
                 o,
-                "    {} – {}  {}  {}  {}",
+                "    {} – {}  {}{}  {}  {}",
                 i.start,
                 i.end,
                 dur(i.seconds),
+                gap(i.unknown_seconds),
                 i.locations.join(", "),
                 i.reason
             );
@@ -195,17 +249,18 @@ fn markdown(r: &Report) -> String {
         "生成 / generated {} from {}. 稼働率 = (稼働時間 − 障害時間) ÷ 稼働時間 / availability = (operating time − failure time) ÷ operating time; percentages are floored.\n",
         r.generated_at, r.prometheus_url
     );
-    let _ = writeln!(o, "| サービス / service | 稼働率 / availability | 目標 / objective | 判定 / verdict | 障害時間 / failure | 不明 / unknown | 計画停止 / maintenance | 応答 3 s 以内 / latency |");
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(o, "| サービス / service | 稼働率 / availability | 目標 / objective | 判定 / verdict | 観測率 / coverage | 障害時間 / failure | 不明 / unknown | 計画停止 / maintenance | 応答 3 s 以内 / latency |");
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
     for s in &r.services {
         let _ = writeln!(
             o,
-            "| {} / {} | {} % | {} % | {} | {} s | {} s | {} s | {} % ({}) |",
+            "| {} / {} | {} % | {} % | {} | {} % | {} s | {} s | {} s | {} % ({}) |",
             s.display_name.ja,
             s.display_name.en,
             availability(s),
             decimal(s.objective_percent),
-            verdict(s.met),
+            availability_verdict(s),
+            coverage(s),
             s.failure_seconds,
             s.unknown_seconds,
             s.maintenance_seconds,
@@ -247,6 +302,13 @@ fn markdown(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
+            "- 観測率 / coverage: {} % of the operating time observed (判定に必要 / needed {} %){}",
+            coverage(s),
+            decimal(s.min_coverage_percent),
+            spacing(s)
+        );
+        let _ = writeln!(
+            o,
             "- エラー予算 / error budget: {} s, {} % 使用 / used",
             decimal(s.budget_seconds),
             floor_percent(s.budget_used_percent, None, 3)
@@ -256,16 +318,17 @@ fn markdown(r: &Report) -> String {
         } else {
             let _ = writeln!(
                 o,
-                "\n| 開始 / start | 終了 / end | 秒 / seconds | 拠点 / locations | 原因 / reason |"
+                "\n| 開始 / start | 終了 / end | 秒 / seconds | 不明 / unknown inside | 拠点 / locations | 原因 / reason |"
             );
-            let _ = writeln!(o, "|---|---|---|---|---|");
+            let _ = writeln!(o, "|---|---|---|---|---|---|");
             for i in &s.incidents {
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     i.start,
                     i.end,
                     i.seconds,
+                    i.unknown_seconds,
                     i.locations.join(", "),
                     i.reason
                 );
@@ -309,7 +372,7 @@ fn csv_field(s: &str) -> String {
 }
 
 fn csv(r: &Report) -> String {
-    let mut o = String::from("service,month,timezone,month_seconds,operating_seconds,maintenance_seconds,failure_seconds,unknown_seconds,availability_percent,availability_worst_case_percent,objective_percent,met,budget_seconds,budget_used_percent,latency_within_percent,latency_target_percent,latency_met,incidents,warnings\n");
+    let mut o = String::from("service,month,timezone,month_seconds,operating_seconds,maintenance_seconds,failure_seconds,unknown_seconds,availability_percent,availability_worst_case_percent,objective_percent,met,verdict,coverage_percent,min_coverage_percent,budget_seconds,budget_used_percent,latency_within_percent,latency_target_percent,latency_met,incidents,warnings\n");
     for s in &r.services {
         let fields = [
             s.service.clone(),
@@ -324,6 +387,12 @@ fn csv(r: &Report) -> String {
             s.availability_worst_case_percent.to_string(),
             decimal(s.objective_percent),
             s.met.to_string(),
+            serde_json::to_value(s.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            s.coverage_percent.to_string(),
+            decimal(s.min_coverage_percent),
             decimal(s.budget_seconds),
             s.budget_used_percent.to_string(),
             s.latency

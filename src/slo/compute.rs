@@ -18,11 +18,79 @@ pub struct Window {
     pub title: String,
 }
 
+/// Why a step is unknown, where that can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Prometheus recorded a failed scrape of a prober (`up == 0`).
+    ProberDown,
+    /// A prober said it cannot see (its self-checks failed).
+    Blind,
+    /// Older than the Prometheus retention: the data is gone.
+    Retention,
+    /// Before the first result Prometheus holds for the service.
+    BeforeFirstSample,
+    /// No sample: no scrape, a Prometheus that was down, or a gap in the data.
+    NoSample,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [
+        Cause::ProberDown,
+        Cause::Blind,
+        Cause::Retention,
+        Cause::BeforeFirstSample,
+        Cause::NoSample,
+    ];
+
+    /// The JSON name (`unknown_by_cause` keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::ProberDown => "prober_down",
+            Cause::Blind => "blind",
+            Cause::Retention => "retention",
+            Cause::BeforeFirstSample => "before_first_sample",
+            Cause::NoSample => "no_sample",
+        }
+    }
+
+    /// Words for people: Japanese, English.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Cause::ProberDown => (
+                "監視拠点の停止（Prometheus が取得に失敗）",
+                "prober down (Prometheus could not scrape it)",
+            ),
+            Cause::Blind => (
+                "監視拠点の回線断（自己診断の失敗）",
+                "prober blind (its self-checks failed)",
+            ),
+            Cause::Retention => (
+                "Prometheus の保存期間より前（データ削除済み）",
+                "older than the Prometheus retention (data deleted)",
+            ),
+            Cause::BeforeFirstSample => (
+                "監視開始前（最初のデータより前）",
+                "before monitoring began (before the first sample)",
+            ),
+            Cause::NoSample => (
+                "データの欠落（取得なし、Prometheus の停止など）",
+                "no sample (not scraped, Prometheus down, or a gap)",
+            ),
+        }
+    }
+}
+
 /// What Prometheus said about one step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepData {
     /// `service_failing` at the end of the step: `None` when no location reported.
     pub failing: Option<bool>,
+    /// Why no location reported (only for unknown steps, where it can be told).
+    pub cause: Option<Cause>,
+    /// How long a result stood for when this step was judged, in seconds: the
+    /// longer of the probe interval and the measured scrape interval (0: not fetched).
+    pub spacing: u64,
     /// Locations that saw the service failing (only asked for failing steps).
     pub locations: BTreeSet<String>,
     /// Failed runs by reason around the step (only asked for failing steps).
@@ -63,12 +131,19 @@ pub enum Class {
     Up,
 }
 
+/// Unknown time between two stretches of failure up to this long keeps them
+/// one incident: a scrape gap in the middle of an outage does not make two.
+pub const MERGE_UNKNOWN_SECONDS: i64 = 120;
+
 /// An interval of failure time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub start: i64,
     pub end: i64,
+    /// Failure seconds inside it.
     pub seconds: i64,
+    /// Unknown seconds inside it (between its stretches of failure).
+    pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: Option<String>,
 }
@@ -86,6 +161,8 @@ pub struct Figures {
     /// Operating time of the whole month (equal to `operating_seconds` once the month is over).
     pub month_operating_seconds: i64,
     pub incidents: Vec<Incident>,
+    /// Unknown seconds by cause (a step whose cause was not told counts as [`Cause::NoSample`]).
+    pub unknown_by_cause: BTreeMap<Cause, i64>,
 }
 
 impl Figures {
@@ -97,12 +174,54 @@ impl Figures {
         )
     }
 
+    /// Observed operating time ÷ operating time: how much of the period the figure saw.
+    pub fn coverage(&self) -> Ratio {
+        Ratio::new(
+            self.operating_seconds - self.unknown_seconds,
+            self.operating_seconds,
+        )
+    }
+
     /// Unknown time counted as failure.
     pub fn availability_worst_case(&self) -> Ratio {
         Ratio::new(
             self.operating_seconds - self.failure_seconds - self.unknown_seconds,
             self.operating_seconds,
         )
+    }
+}
+
+/// What a period's availability figure may claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// At least the objective, over enough observed time.
+    Met,
+    /// Below the objective with the failure time seen: more data could only add failure.
+    Missed,
+    /// At least the objective with what was seen, but too little was seen to say so.
+    NotDeterminable,
+}
+
+impl Verdict {
+    /// `objective` as a ratio (0.9999), `min_coverage` in percent (99).
+    pub fn of(f: &Figures, objective: f64, min_coverage: f64) -> Verdict {
+        if !f.availability().at_least(objective) {
+            Verdict::Missed
+        } else if !f.coverage().at_least(min_coverage / 100.0) {
+            Verdict::NotDeterminable
+        } else {
+            Verdict::Met
+        }
+    }
+
+    /// Japanese / English, as the text outputs print it.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Verdict::Met => ("達成", "met"),
+            Verdict::Missed => ("未達", "missed"),
+            Verdict::NotDeterminable => ("判定不能", "not determinable"),
+        }
     }
 }
 
@@ -212,8 +331,11 @@ pub fn figures(inp: &Inputs) -> Figures {
         month_operating_seconds: (inp.month_end - inp.start)
             - overlap(&planned, inp.start, inp.month_end),
         incidents: Vec::new(),
+        unknown_by_cause: BTreeMap::new(),
     };
+    // The open incident, its reasons, and unknown seconds since its last failure.
     let mut open: Option<(Incident, BTreeMap<String, f64>)> = None;
+    let mut pending_unknown = 0;
     let n = ((inp.until - inp.start) + inp.step - 1) / inp.step.max(1);
     let empty = StepData::default();
     for k in 0..n.max(0) {
@@ -226,34 +348,51 @@ pub fn figures(inp: &Inputs) -> Figures {
             Class::Maintenance => {}
             Class::Failure => f.failure_seconds += rest,
             Class::Grace => f.grace_seconds += rest,
-            Class::Unknown => f.unknown_seconds += rest,
+            Class::Unknown => {
+                f.unknown_seconds += rest;
+                *f.unknown_by_cause
+                    .entry(d.cause.unwrap_or(Cause::NoSample))
+                    .or_default() += rest;
+            }
             Class::Up => {}
         }
-        if class == Class::Failure {
-            let (inc, reasons) = open.get_or_insert_with(|| {
-                (
-                    Incident {
-                        start: a,
-                        end: b,
-                        seconds: 0,
-                        locations: Vec::new(),
-                        reason: None,
-                    },
-                    BTreeMap::new(),
-                )
-            });
-            inc.end = b;
-            inc.seconds += rest;
-            for l in &d.locations {
-                if !inc.locations.contains(l) {
-                    inc.locations.push(l.clone());
+        match class {
+            Class::Failure => {
+                let (inc, reasons) = open.get_or_insert_with(|| {
+                    (
+                        Incident {
+                            start: a,
+                            end: b,
+                            seconds: 0,
+                            unknown_seconds: 0,
+                            locations: Vec::new(),
+                            reason: None,
+                        },
+                        BTreeMap::new(),
+                    )
+                });
+                inc.end = b;
+                inc.seconds += rest;
+                inc.unknown_seconds += std::mem::take(&mut pending_unknown);
+                for l in &d.locations {
+                    if !inc.locations.contains(l) {
+                        inc.locations.push(l.clone());
+                    }
+                }
+                for (r, v) in &d.reasons {
+                    *reasons.entry(r.clone()).or_default() += v;
                 }
             }
-            for (r, v) in &d.reasons {
-                *reasons.entry(r.clone()).or_default() += v;
+            // A short stretch of unknown inside an outage does not end it.
+            Class::Unknown if open.is_some() && pending_unknown + rest <= MERGE_UNKNOWN_SECONDS => {
+                pending_unknown += rest;
             }
-        } else if let Some(done) = open.take() {
-            f.incidents.push(close(done));
+            _ => {
+                pending_unknown = 0;
+                if let Some(done) = open.take() {
+                    f.incidents.push(close(done));
+                }
+            }
         }
     }
     if let Some(done) = open.take() {
@@ -261,6 +400,38 @@ pub fn figures(inp: &Inputs) -> Figures {
     }
     f.operating_seconds = f.month_seconds - f.maintenance_seconds;
     f
+}
+
+/// The figures of `[a, b)` from steps of `step` seconds beginning at `start`
+/// (`end`: the end of the period whose operating time sets the budget, e.g.
+/// the month's end for a month in progress).
+#[allow(clippy::too_many_arguments)]
+pub fn figures_between(
+    steps: &[StepData],
+    start: i64,
+    step: i64,
+    windows: &[Window],
+    grace: i64,
+    a: i64,
+    b: i64,
+    end: i64,
+) -> Figures {
+    let step = step.max(1);
+    let k0 = ((a - start).max(0) / step) as usize;
+    let k1 = (((b - start).max(0) + step - 1) / step) as usize;
+    let steps = steps
+        .get(k0.min(steps.len())..k1.min(steps.len()))
+        .unwrap_or(&[])
+        .to_vec();
+    figures(&Inputs {
+        start: a,
+        until: b,
+        month_end: end,
+        step,
+        steps,
+        windows: windows.to_vec(),
+        grace,
+    })
 }
 
 fn close((mut inc, reasons): (Incident, BTreeMap<String, f64>)) -> Incident {
@@ -436,5 +607,58 @@ mod tests {
         inp.month_end = 600;
         let f = figures(&inp);
         assert_eq!(f.unknown_seconds, 480);
+    }
+
+    #[test]
+    fn unknown_inside_an_outage_keeps_one_incident_up_to_the_bound() {
+        // failure, 60 s unknown, failure: one incident with 60 s unknown inside.
+        let v = vec![Some(true), None, None, None, None, Some(true), Some(false)];
+        let f = figures(&inputs(v, 15));
+        assert_eq!(f.incidents.len(), 1);
+        let i = &f.incidents[0];
+        assert_eq!(
+            (i.start, i.end, i.seconds, i.unknown_seconds),
+            (0, 90, 30, 60)
+        );
+        // Past the bound (120 s), two incidents; the unknown belongs to neither.
+        let mut v = vec![Some(true)];
+        v.extend(vec![None; 9]);
+        v.push(Some(true));
+        let f = figures(&inputs(v, 15));
+        assert_eq!(f.incidents.len(), 2);
+        assert_eq!(f.incidents[0].unknown_seconds, 0);
+        assert_eq!((f.incidents[0].end, f.incidents[1].start), (15, 150));
+        // Unknown that ends in success is not part of the incident.
+        let f = figures(&inputs(vec![Some(true), None, Some(false), Some(true)], 15));
+        assert_eq!(f.incidents.len(), 2);
+        assert_eq!(f.incidents[0].unknown_seconds, 0);
+    }
+
+    #[test]
+    fn coverage_is_observed_operating_time_and_causes_add_up() {
+        let mut inp = inputs(vec![Some(false), None, None, Some(false)], 60);
+        inp.steps[1].cause = Some(Cause::ProberDown);
+        let f = figures(&inp);
+        assert_eq!(f.coverage(), Ratio::new(120, 240));
+        assert_eq!(f.unknown_by_cause[&Cause::ProberDown], 60);
+        assert_eq!(f.unknown_by_cause[&Cause::NoSample], 60);
+    }
+
+    #[test]
+    fn too_little_observed_is_not_determinable_but_a_miss_is_a_miss() {
+        // 2 of 100 steps observed, both up: 100 % of what was seen, 2 % coverage.
+        let mut v = vec![None; 100];
+        v[0] = Some(false);
+        v[1] = Some(false);
+        let f = figures(&inputs(v.clone(), 60));
+        assert_eq!(f.availability(), Ratio::new(6000, 6000));
+        assert_eq!(Verdict::of(&f, 0.9999, 99.0), Verdict::NotDeterminable);
+        assert_eq!(Verdict::of(&f, 0.9999, 1.0), Verdict::Met);
+        v[1] = Some(true);
+        let f = figures(&inputs(v, 60));
+        assert_eq!(Verdict::of(&f, 0.9999, 99.0), Verdict::Missed);
+        let all = figures(&inputs(vec![Some(false); 100], 60));
+        assert_eq!(all.coverage(), Ratio::new(6000, 6000));
+        assert_eq!(Verdict::of(&all, 0.9999, 100.0), Verdict::Met);
     }
 }

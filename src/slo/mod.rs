@@ -9,6 +9,8 @@
 //! - [`month`]: calendar months in the SLO's time zone;
 //! - [`history`]: what Prometheus says about each probe interval of a service,
 //!   and the maintenance windows that cover it;
+//! - [`spacing`]: how often Prometheus really holds a result (the scrape
+//!   interval, measured), which sets how long a result judges steps;
 //! - [`compute`]: the classification of each step (maintenance, unknown,
 //!   failure, grace, up) and the figures that follow, as pure functions;
 //! - [`Context`]: configuration, plans, time zone and Prometheus client, loaded
@@ -18,6 +20,7 @@ pub mod compute;
 pub mod history;
 pub mod month;
 pub mod plan;
+pub mod spacing;
 
 use std::path::Path;
 

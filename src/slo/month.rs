@@ -168,6 +168,22 @@ pub fn zone(name: &str) -> Result<Tz, String> {
         .map_err(|_| format!("unknown time zone '{name}' (expected an IANA name, e.g. Asia/Tokyo)"))
 }
 
+/// First second of `date` in `tz`.
+pub fn day_start(date: NaiveDate, tz: Tz) -> i64 {
+    let m = date.and_hms_opt(0, 0, 0).expect("midnight");
+    tz.from_local_datetime(&m)
+        .earliest()
+        .map(|t| t.timestamp())
+        .unwrap_or_else(|| m.and_utc().timestamp())
+}
+
+pub fn local_date(t: i64, tz: Tz) -> NaiveDate {
+    Utc.timestamp_opt(t, 0)
+        .unwrap()
+        .with_timezone(&tz)
+        .date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

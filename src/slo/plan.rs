@@ -107,6 +107,9 @@ pub struct ServicePlan {
     pub latency_threshold_seconds: f64,
     pub latency: f64,
     pub latency_budget: f64,
+    /// Percent of the operating time that must have been observed before a
+    /// period's availability can be called met (`objectives.min_coverage`).
+    pub min_coverage_percent: f64,
     /// Longest probe interval of the service's transactions: what one failed round costs.
     pub round_seconds: u64,
     /// Longest transaction timeout: how late a hanging failure can be seen.
@@ -215,6 +218,7 @@ impl ServicePlan {
             latency_threshold_seconds: svc.objectives.latency.threshold.as_secs_f64(),
             latency,
             latency_budget,
+            min_coverage_percent: svc.objectives.min_coverage,
             round_seconds,
             timeout_seconds,
             grace_seconds,

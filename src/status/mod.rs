@@ -248,8 +248,12 @@ pub fn write_site(site: &Site, dir: &std::path::Path) -> anyhow::Result<()> {
 async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let mut cache = Cache::default();
     let deadline = Some(source.refresh.max(Duration::from_secs(5)));
+    // The first fill reads up to 93 days; the page is not served before it,
+    // so it gets longer than a refresh (a slow or busy Prometheus still
+    // shows the page, as unknown, after 30 s).
+    let first_deadline = Some(source.refresh.max(Duration::from_secs(30)));
     let first = source
-        .refresh(&mut cache, None, clock.now(), deadline)
+        .refresh(&mut cache, None, clock.now(), first_deadline)
         .await;
     let site = Arc::new(RwLock::new(Arc::new(source.site(&first))));
     let listener = tokio::net::TcpListener::bind(listen)

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Months, NaiveDate, TimeZone, Utc};
+use chrono::Months;
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -19,9 +19,9 @@ use super::time::Time;
 use crate::config::{Config, DisplayName, NoticeKind};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
-use crate::slo::compute::{self, floor_percent, Figures, StepData};
-use crate::slo::history::{self, Queries};
-use crate::slo::month::Month;
+use crate::slo::compute::{self, floor_percent, Cause, Figures, StepData, Verdict};
+use crate::slo::history;
+use crate::slo::month::{day_start, local_date, Month};
 use crate::slo::plan::{ServicePlan, Severity, Slo};
 
 /// Days of history shown as bars.
@@ -91,7 +91,13 @@ pub struct MonthFigure {
     pub availability_percent: f64,
     /// The floored figure as text, e.g. `99.998`.
     pub availability_text: String,
+    /// `verdict == "met"`.
     pub met: bool,
+    /// `met`, `missed`, or `not_determinable`: less than `objectives.min_coverage` observed.
+    pub verdict: Verdict,
+    /// Observed operating time ÷ operating time, in percent (floored to 2 decimals in `coverage_text`).
+    pub coverage_percent: f64,
+    pub coverage_text: String,
     pub to_date: bool,
     pub failure_seconds: i64,
     pub unknown_seconds: i64,
@@ -106,8 +112,42 @@ pub struct DayFigure {
     pub failure_seconds: i64,
     pub maintenance_seconds: i64,
     pub unknown_seconds: i64,
+    /// Observed operating time ÷ operating time, floored to 2 decimals; `null` without operating time.
+    pub coverage_text: Option<String>,
+    /// Why time was unknown, largest first.
+    pub unknown_causes: Vec<CauseItem>,
     /// `ok`, `down` (some failure time), `maintenance`, `unknown` (mostly no data).
     pub level: &'static str,
+}
+
+/// Unknown time of one cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseItem {
+    pub cause: Cause,
+    pub seconds: i64,
+    pub words: DisplayName,
+}
+
+/// The causes of a period's unknown time, largest first.
+fn causes(f: &Figures) -> Vec<CauseItem> {
+    let mut v: Vec<CauseItem> = f
+        .unknown_by_cause
+        .iter()
+        .filter(|(_, s)| **s > 0)
+        .map(|(&cause, &seconds)| {
+            let (ja, en) = cause.words();
+            CauseItem {
+                cause,
+                seconds,
+                words: DisplayName {
+                    ja: ja.into(),
+                    en: en.into(),
+                },
+            }
+        })
+        .collect();
+    v.sort_by_key(|c| std::cmp::Reverse(c.seconds));
+    v
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +160,8 @@ pub struct IncidentItem {
     pub end: Option<Time>,
     pub ongoing: bool,
     pub seconds: i64,
+    /// Unknown seconds inside it (short gaps between its failures).
+    pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: String,
     pub reason_words: DisplayName,
@@ -176,22 +218,6 @@ pub struct Cache {
     sealed: BTreeMap<String, (i64, Arc<Vec<StepData>>, usize)>,
 }
 
-/// First second of the day `t` falls in, in `tz`.
-fn day_start(date: NaiveDate, tz: Tz) -> i64 {
-    let m = date.and_hms_opt(0, 0, 0).expect("midnight");
-    tz.from_local_datetime(&m)
-        .earliest()
-        .map(|t| t.timestamp())
-        .unwrap_or_else(|| m.and_utc().timestamp())
-}
-
-fn local_date(t: i64, tz: Tz) -> NaiveDate {
-    Utc.timestamp_opt(t, 0)
-        .unwrap()
-        .with_timezone(&tz)
-        .date_naive()
-}
-
 /// The span the page covers: from the earlier of 90 days ago (local midnight)
 /// and the first month shown, to the last whole step before `now`.
 pub fn range(now: i64, tz: Tz, step: i64) -> (i64, i64) {
@@ -225,6 +251,7 @@ pub async fn fetch(
     tz: Tz,
 ) -> Result<Vec<ServiceData>, query::Error> {
     let mut out = Vec::new();
+    let oldest = history::oldest_kept(client, now).await;
     for p in plans {
         let step = p.round_seconds.max(1) as i64;
         let (start, until) = range(now, tz, step);
@@ -248,7 +275,6 @@ pub async fn fetch(
             *cstart = start;
             *sealed = steps.len();
         }
-        let q = Queries::new(cfg, p);
         let seal_before = ((now - SEAL_SECONDS - start) / step).max(0) as usize;
         loop {
             let have = cache.sealed[&p.service].1.len();
@@ -257,7 +283,8 @@ pub async fn fetch(
             if n == 0 {
                 break;
             }
-            let fetched = history::fetch_steps(client, &q, from, n, step as u64).await?;
+            let fetched =
+                history::fetch_steps(client, cfg, p, from, n, step as u64, oldest).await?;
             let (_, shared, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
             let steps = Arc::make_mut(shared);
             steps.extend(fetched);
@@ -354,23 +381,16 @@ fn figures(
     b: i64,
     end: i64,
 ) -> Figures {
-    let step = p.round_seconds.max(1) as i64;
-    let k0 = ((a - d.start).max(0) / step) as usize;
-    let k1 = (((b - d.start).max(0) + step - 1) / step) as usize;
-    let steps = d
-        .steps
-        .get(k0.min(d.steps.len())..k1.min(d.steps.len()))
-        .unwrap_or(&[])
-        .to_vec();
-    compute::figures(&compute::Inputs {
-        start: a,
-        until: b,
-        month_end: end,
-        step,
-        steps,
-        windows: windows.to_vec(),
-        grace: p.grace_seconds as i64,
-    })
+    compute::figures_between(
+        &d.steps,
+        d.start,
+        p.round_seconds.max(1) as i64,
+        windows,
+        p.grace_seconds as i64,
+        a,
+        b,
+        end,
+    )
 }
 
 /// The snapshot from fetched data at `now`. `stale_after`: data older than
@@ -475,7 +495,10 @@ fn service_status(
             "ok"
         };
         let text = operating.then(|| floor_percent(r.percent(), Some(r), 3));
+        let c = f.coverage();
         days.push(DayFigure {
+            coverage_text: operating.then(|| floor_percent(c.percent(), Some(c), 2)),
+            unknown_causes: causes(&f),
             date: date.format("%Y-%m-%d").to_string(),
             availability_percent: text.as_ref().and_then(|t| t.parse().ok()),
             availability_text: text,
@@ -496,11 +519,16 @@ fn service_status(
             let f = figures(d, p, &windows, a, b, end);
             let r = f.availability();
             let text = floor_percent(r.percent(), Some(r), 3);
+            let c = f.coverage();
+            let verdict = Verdict::of(&f, p.availability, p.min_coverage_percent);
             months.push(MonthFigure {
                 month: m.to_string(),
                 availability_percent: text.parse().unwrap_or(0.0),
                 availability_text: text,
-                met: r.at_least(p.availability),
+                met: verdict == Verdict::Met,
+                verdict,
+                coverage_percent: c.percent(),
+                coverage_text: floor_percent(c.percent(), Some(c), 2),
                 to_date: b < end,
                 failure_seconds: f.failure_seconds,
                 unknown_seconds: f.unknown_seconds,
@@ -525,6 +553,7 @@ fn service_status(
                 end: (!ongoing).then_some(Time(i.end, tz)),
                 ongoing,
                 seconds: if ongoing { now - i.start } else { i.seconds },
+                unknown_seconds: i.unknown_seconds,
                 locations: i.locations.clone(),
                 reason_words: reason_words(&reason),
                 reason,
@@ -818,7 +847,12 @@ notices:
         let total = ((until - start) / 60) as usize;
         // 60 s steps over ~90 days: 128,790 steps, three pieces of four chunks.
         assert!(total > 2 * PIECE_STEPS, "{total}");
-        let limit = Arc::new(std::sync::atomic::AtomicUsize::new(8));
+        // Each piece of nothing but unknown steps: the sample counts (1), the
+        // verdict (4 chunks), and whether any data came before (1: none, so
+        // every step is before the first sample and no prober is asked
+        // about). Each refresh first asks for the retention (1).
+        const PIECE: usize = 1 + 4 + 1;
+        let limit = Arc::new(std::sync::atomic::AtomicUsize::new(1 + 2 * PIECE));
         let url = gated_prometheus(limit.clone()).await;
         let client = Client::new(&query::ClientOptions {
             url,
@@ -850,8 +884,8 @@ notices:
         assert_eq!(data[0].start, start);
         assert_eq!(
             client.queries_sent() - before,
-            4 + 2,
-            "one piece of 4 chunks, 2 instant queries"
+            (1 + PIECE + 2) as u64,
+            "the retention, one piece, 2 instant queries for latency"
         );
         // And a refresh a minute later asks only for the last hour.
         drop(data);
@@ -860,7 +894,8 @@ notices:
             .await
             .unwrap();
         assert_eq!(data[0].steps.len(), total + 1);
-        assert_eq!(client.queries_sent() - before, 1 + 2);
+        // The retention, then the counts, the verdict and whether data came before.
+        assert_eq!(client.queries_sent() - before, 1 + (1 + 1 + 1) + 2);
     }
 
     #[test]

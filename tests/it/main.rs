@@ -20,6 +20,7 @@ mod generate_config;
 mod kubernetes;
 mod probe_failures;
 mod report;
+mod scrape_interval;
 mod secrets;
 mod shard;
 mod status;
