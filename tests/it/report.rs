@@ -551,6 +551,12 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(n(&oct, "month_seconds"), 31 * 86400);
     assert_eq!(n(&oct, "failure_seconds"), 600);
     assert_eq!(n(&oct, "unknown_seconds"), 30 * 86400);
+    // Before the data began: said so, and October is not determinable… but missed already.
+    assert_eq!(
+        oct["unknown_by_cause"],
+        serde_json::json!({"before_first_sample": 30 * 86400})
+    );
+    assert_eq!(oct["verdict"], "missed");
     assert_eq!(oct["incidents"][0]["end"], "2026-11-01T00:00:00+09:00");
     assert_eq!(oct_code, 1);
 
@@ -561,6 +567,25 @@ fn figures_against_a_real_prometheus() {
         (0, 7200)
     );
     assert_eq!(v["availability_percent"], 100.0);
+    assert_eq!(
+        v["unknown_by_cause"],
+        serde_json::json!({"no_sample": 7200})
+    );
+    // 99.72 % observed: over the 99 % needed, so the figure stands.
+    assert_eq!(v["verdict"], "met");
+    assert!(
+        (v["coverage_percent"].as_f64().unwrap() - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs()
+            < 1e-9
+    );
+    let nov20 = v["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == "2026-11-20")
+        .unwrap();
+    assert_eq!(nov20["unknown_seconds"], 7200, "{nov20}");
+    assert_eq!(nov20["unknown_by_cause"]["no_sample"], 7200);
+    assert_eq!(v["days"].as_array().unwrap().len(), 30);
     let worst = v["availability_worst_case_percent"].as_f64().unwrap();
     assert!((worst - (NOV - 7200) as f64 * 100.0 / NOV as f64).abs() < 1e-9);
     assert_eq!(code("gap"), 2);
@@ -571,6 +596,10 @@ fn figures_against_a_real_prometheus() {
     assert_eq!(
         (n(v, "failure_seconds"), n(v, "unknown_seconds")),
         (0, 3600)
+    );
+    assert_eq!(
+        v["unknown_by_cause"],
+        serde_json::json!({"prober_down": 3600})
     );
     assert_eq!(code("down"), 2);
 
