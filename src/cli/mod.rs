@@ -5,15 +5,14 @@
 //! Flags are parsed and checked here, at the edge (durations, months, headers,
 //! shards, label names through `value_parser`), so a command receives typed,
 //! valid options and never parses text a user typed. Where a command's
-//! options are exactly its flags (`report::Options`, `status::Options`, the
-//! shared `query::ClientOptions`) the command's own struct derives
-//! `clap::Args` and is used here directly: one struct, no mirror to copy
-//! field by field.
+//! options are exactly its flags (`report::Options`, `status::Options`,
+//! `doctor::Options`, the shared `query::ClientOptions`) the command's own
+//! struct derives `clap::Args` and is used here directly: one struct, no
+//! mirror to copy field by field.
 
 mod check;
 #[cfg(feature = "demo")]
 mod demo;
-mod doctor;
 mod explain;
 mod generate;
 mod probe;
@@ -29,7 +28,6 @@ use crate::config::{self, ConfigErrors};
 pub use check::CheckArgs;
 #[cfg(feature = "demo")]
 pub use demo::DemoArgs;
-pub use doctor::DoctorArgs;
 pub use explain::ExplainArgs;
 pub use generate::GenerateArgs;
 pub use probe::ProbeArgs;
@@ -70,7 +68,7 @@ pub enum Command {
     Status(crate::status::Options),
     /// Check the live stack (rules loaded, scrape intervals, labels, probers, Alertmanager,
     /// retention, maintenance) against what the rules, report and status rely on.
-    Doctor(DoctorArgs),
+    Doctor(crate::doctor::Options),
 }
 
 /// A duration flag such as `10s` or `1m30s`.
@@ -125,7 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => crate::report::run(args),
         Command::Status(args) => crate::status::run(args),
-        Command::Doctor(args) => doctor::run(args),
+        Command::Doctor(args) => crate::doctor::run(args),
     }
 }
 

@@ -30,13 +30,19 @@ pub enum Format {
     Json,
 }
 
-/// What `mimamori doctor` was asked for (its flags: `cli::doctor`).
-#[derive(Debug, Clone)]
+/// What `mimamori doctor` was asked for: its flags, parsed and checked by
+/// clap at the edge (`cli` uses this struct directly, no mirror).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
+    /// The configuration the probers run and the rules were generated from.
+    #[arg(long)]
     pub config: PathBuf,
+    #[command(flatten)]
     pub prometheus: ClientOptions,
+    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Warnings fail too (exit 1).
+    /// Exit 1 on warnings too, not only on problems.
+    #[arg(long)]
     pub strict: bool,
 }
 
