@@ -190,39 +190,14 @@ pub fn rules(cfg: &Config, plans: &[ServicePlan], facts: &Facts) -> Vec<Check> {
         Ok(r) => r,
         Err(e) => return vec![unknown(ID, ("規則", "the rules"), e)],
     };
-    let mut by_name: BTreeMap<&str, Vec<&RuleGroup>> = BTreeMap::new();
-    for g in &loaded.groups {
-        by_name.entry(g.name.as_str()).or_default().push(g);
-    }
+    let RuleFindings {
+        missing,
+        intervals,
+        twice,
+        failing,
+        not_yet,
+    } = RuleFindings::of(&expected, &loaded.groups);
     let n = expected.len();
-    let mut missing = Vec::new();
-    let mut intervals = Vec::new();
-    let mut twice = Vec::new();
-    let mut failing = Vec::new();
-    let mut not_yet = 0;
-    for (name, every) in &expected {
-        let Some(groups) = by_name.get(name.as_str()) else {
-            missing.push(name.clone());
-            continue;
-        };
-        if groups.len() > 1 {
-            let files: Vec<&str> = groups.iter().map(|g| g.file.as_str()).collect();
-            twice.push(format!("{name} ({})", files.join(", ")));
-        }
-        for g in groups {
-            if (g.interval - every).abs() > 1e-6 {
-                intervals.push((name.clone(), g.interval, *every));
-            }
-            for r in &g.rules {
-                let error = r.last_error.as_deref().unwrap_or("");
-                if r.health == "err" || !error.is_empty() {
-                    failing.push(format!("{name}/{}: {error}", r.name));
-                } else if r.health != "ok" {
-                    not_yet += 1;
-                }
-            }
-        }
-    }
     let mut out = Vec::new();
     if !missing.is_empty() {
         out.push(Check::new(
@@ -318,6 +293,56 @@ pub fn rules(cfg: &Config, plans: &[ServicePlan], facts: &Facts) -> Vec<Check> {
         ));
     }
     out
+}
+
+/// What differs between the groups `mimamori generate` writes (name,
+/// interval in seconds) and the groups Prometheus loaded.
+#[derive(Debug, Default)]
+struct RuleFindings {
+    /// Generated groups not loaded.
+    missing: Vec<String>,
+    /// (group, loaded interval, generated interval) where they differ.
+    intervals: Vec<(String, f64, f64)>,
+    /// Groups loaded more than once, with their files.
+    twice: Vec<String>,
+    /// `group/rule: error` of rules that fail to evaluate.
+    failing: Vec<String>,
+    /// Rules not evaluated yet.
+    not_yet: usize,
+}
+
+impl RuleFindings {
+    fn of(expected: &[(String, f64)], loaded: &[RuleGroup]) -> RuleFindings {
+        let mut by_name: BTreeMap<&str, Vec<&RuleGroup>> = BTreeMap::new();
+        for g in loaded {
+            by_name.entry(g.name.as_str()).or_default().push(g);
+        }
+        let mut f = RuleFindings::default();
+        for (name, every) in expected {
+            let Some(groups) = by_name.get(name.as_str()) else {
+                f.missing.push(name.clone());
+                continue;
+            };
+            if groups.len() > 1 {
+                let files: Vec<&str> = groups.iter().map(|g| g.file.as_str()).collect();
+                f.twice.push(format!("{name} ({})", files.join(", ")));
+            }
+            for g in groups {
+                if (g.interval - every).abs() > 1e-6 {
+                    f.intervals.push((name.clone(), g.interval, *every));
+                }
+                for r in &g.rules {
+                    let error = r.last_error.as_deref().unwrap_or("");
+                    if r.health == "err" || !error.is_empty() {
+                        f.failing.push(format!("{name}/{}: {error}", r.name));
+                    } else if r.health != "ok" {
+                        f.not_yet += 1;
+                    }
+                }
+            }
+        }
+        f
+    }
 }
 
 /// Locations seen reporting `mimamori_probe_success`, with their probers.

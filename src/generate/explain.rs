@@ -138,6 +138,13 @@ the longer ones every minute. `slo` is `availability` or `latency`.\n";
 
 fn service(cfg: &Config, p: &ServicePlan, o: &mut String) {
     let _ = writeln!(o, "## {} ({} / {})\n", p.service, p.ja, p.en);
+    availability_budget(cfg, p, o);
+    availability_alerts(p, o);
+    latency(p, o);
+}
+
+/// The availability objective, its budget per month length and what one failed round costs.
+fn availability_budget(cfg: &Config, p: &ServicePlan, o: &mut String) {
     let round = p.round_seconds as f64;
     let b30 = p.budget_seconds(30);
     let nloc = cfg.alerting.locations.len();
@@ -199,6 +206,11 @@ fn service(cfg: &Config, p: &ServicePlan, o: &mut String) {
          they may come from runs inside the window.\n",
         p.grace_seconds
     );
+}
+
+/// The availability alerts: thresholds, the smallest outage that fires and how soon it pages.
+fn availability_alerts(p: &ServicePlan, o: &mut String) {
+    let round = p.round_seconds as f64;
     o.push_str(
         "| alert | severity | long / short window | burn rate ≥ | failure time in long window | share of 30-day budget | smallest full outage that fires | worst-case detection of a full outage |\n\
          |---|---|---|---|---|---|---|---|\n",
@@ -251,7 +263,11 @@ fn service(cfg: &Config, p: &ServicePlan, o: &mut String) {
         if single_ok { "never" } else { "WARNING: can" },
         decimal(p.failure_seconds_at(p.alerts[2].burn, p.alerts[2].long))
     );
+}
 
+/// The latency objective and its alerts.
+fn latency(p: &ServicePlan, o: &mut String) {
+    let round = p.round_seconds as f64;
     let th = decimal(p.latency_threshold_seconds);
     let _ = writeln!(
         o,

@@ -179,48 +179,12 @@ pub fn build_in(
                 .iter()
                 .map(|(k, t)| (k.clone(), resolve(t, &tp.key("variables").key(k))))
                 .collect();
-            let mut steps = Vec::with_capacity(tx.steps.len());
-            for (i, s) in tx.steps.iter().enumerate() {
-                let sp = tp.key("steps").index(i);
-                let body = s.body.as_ref().map(|b| match b {
-                    Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
-                    Body::Json(j) => BodyPlan::Json(j.clone()),
-                    Body::Form(f) => BodyPlan::Form(
-                        f.iter()
-                            .map(|(k, t)| {
-                                (k.clone(), resolve(t, &sp.key("body").key("form").key(k)))
-                            })
-                            .collect(),
-                    ),
-                });
-                steps.push(StepPlan {
-                    name: s.name.to_string(),
-                    method: s.method.as_http().clone(),
-                    url: resolve(&s.url, &sp.key("url")),
-                    headers: s
-                        .headers
-                        .iter()
-                        .map(|(h, t)| {
-                            let resolved = resolve(t, &sp.key("headers").key(h.written()));
-                            (h.as_http().clone(), resolved)
-                        })
-                        .collect(),
-                    body,
-                    timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
-                    follow_redirects: s.follow_redirects,
-                    allow_redirect_hosts: s.allow_redirect_hosts.clone(),
-                    expect: s.expect.clone(),
-                    captures: s
-                        .capture
-                        .iter()
-                        .map(|(name, c)| CapturePlan {
-                            name: name.clone(),
-                            from: c.from.clone(),
-                            secret: c.secret,
-                        })
-                        .collect(),
-                });
-            }
+            let steps: Vec<StepPlan> = tx
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| step_plan(g, tx, s, &tp.key("steps").index(i), &mut resolve))
+                .collect();
             let ca_files: Vec<PathBuf> = g
                 .ca_file
                 .iter()
@@ -242,28 +206,9 @@ pub fn build_in(
             };
             let mut policy = PolicyPlan {
                 interval: g.tls_check_interval.0,
+                legacy_targets: legacy_targets(tx, &variables, &steps, &secrets),
                 ..Default::default()
             };
-            // Origins known before the run: URLs rendered with variables only.
-            let known: HashMap<String, String> = variables
-                .iter()
-                .map(|(k, t)| (k.clone(), t.render(&HashMap::new(), &secrets)))
-                .collect();
-            for s in &steps {
-                if let Ok((o, _)) = super::http::parse_url(&s.url.render(&known, &secrets)) {
-                    if o.https
-                        && !policy
-                            .legacy_targets
-                            .iter()
-                            .any(|(_, h, p, _)| *h == o.host && *p == o.port)
-                    {
-                        let name = tx.tls.server_name.clone().unwrap_or_else(|| o.host.clone());
-                        policy
-                            .legacy_targets
-                            .push((s.name.clone(), o.host, o.port, name));
-                    }
-                }
-            }
             if ti == 0 {
                 if let Some(t) = &svc.plain_http_url {
                     policy.plain_http_url = Some(
@@ -316,6 +261,81 @@ pub fn build_in(
     } else {
         Err(ConfigErrors(errs))
     }
+}
+
+/// One step's plan; `resolve` fills in `${env:…}` (recording what is unset).
+fn step_plan(
+    g: &crate::config::Global,
+    tx: &crate::config::Transaction,
+    s: &crate::config::Step,
+    sp: &Path,
+    resolve: &mut dyn FnMut(&Template, &Path) -> Template,
+) -> StepPlan {
+    let body = s.body.as_ref().map(|b| match b {
+        Body::Raw(t) => BodyPlan::Raw(resolve(t, &sp.key("body").key("raw"))),
+        Body::Json(j) => BodyPlan::Json(j.clone()),
+        Body::Form(f) => BodyPlan::Form(
+            f.iter()
+                .map(|(k, t)| (k.clone(), resolve(t, &sp.key("body").key("form").key(k))))
+                .collect(),
+        ),
+    });
+    StepPlan {
+        name: s.name.to_string(),
+        method: s.method.as_http().clone(),
+        url: resolve(&s.url, &sp.key("url")),
+        headers: s
+            .headers
+            .iter()
+            .map(|(h, t)| {
+                let resolved = resolve(t, &sp.key("headers").key(h.written()));
+                (h.as_http().clone(), resolved)
+            })
+            .collect(),
+        body,
+        timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
+        follow_redirects: s.follow_redirects,
+        allow_redirect_hosts: s.allow_redirect_hosts.clone(),
+        expect: s.expect.clone(),
+        captures: s
+            .capture
+            .iter()
+            .map(|(name, c)| CapturePlan {
+                name: name.clone(),
+                from: c.from.clone(),
+                secret: c.secret,
+            })
+            .collect(),
+    }
+}
+
+/// The HTTPS origins whose legacy-TLS support is checked: those known before
+/// the run (URLs rendered with variables only), each once, with the step that
+/// first names it and the server name to present.
+fn legacy_targets(
+    tx: &crate::config::Transaction,
+    variables: &[(String, Template)],
+    steps: &[StepPlan],
+    secrets: &HashMap<String, String>,
+) -> Vec<(String, String, u16, String)> {
+    let known: HashMap<String, String> = variables
+        .iter()
+        .map(|(k, t)| (k.clone(), t.render(&HashMap::new(), secrets)))
+        .collect();
+    let mut targets: Vec<(String, String, u16, String)> = Vec::new();
+    for s in steps {
+        if let Ok((o, _)) = super::http::parse_url(&s.url.render(&known, secrets)) {
+            if o.https
+                && !targets
+                    .iter()
+                    .any(|(_, h, p, _)| *h == o.host && *p == o.port)
+            {
+                let name = tx.tls.server_name.clone().unwrap_or_else(|| o.host.clone());
+                targets.push((s.name.clone(), o.host, o.port, name));
+            }
+        }
+    }
+    targets
 }
 
 /// A 128-bit digest of a plan's full description: kept instead of the

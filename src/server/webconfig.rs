@@ -534,7 +534,27 @@ fn tls_acceptor(
             "cert_file"
         }),
     )?;
-    let key: PrivateKeyDer<'static> = match (&t.key, &t.key_file) {
+    let key = private_key(t, dir, tp)?;
+    let provider = Arc::new(crypto_provider(t, tp)?);
+    let versions = protocol_versions(t, tp)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| (tp.clone(), e.to_string()))?;
+    let builder = client_verification(builder, t, dir, tp, provider)?;
+    let mut cfg = builder.with_single_cert(chain, key).map_err(|e| {
+        (
+            tp.key("key_file"),
+            format!("certificate and key do not fit: {e}"),
+        )
+    })?;
+    cfg.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))))
+}
+
+/// The server's private key, from `key` (inline PEM) or `key_file`.
+fn private_key(t: &TlsFile, dir: &FsPath, tp: &Path) -> TlsResult<PrivateKeyDer<'static>> {
+    Ok(match (&t.key, &t.key_file) {
         (Some(k), _) => PrivateKeyDer::from_pem_slice(k.as_bytes())
             .map_err(|e| (tp.key("key"), format!("no usable private key: {e}")))?,
         (None, Some(f)) => {
@@ -546,9 +566,13 @@ fn tls_acceptor(
                 )
             })?
         }
-        (None, None) => unreachable!("checked above"),
-    };
+        (None, None) => unreachable!("tls_acceptor checked that a key is given"),
+    })
+}
 
+/// The ring provider narrowed to the configured `cipher_suites` (TLS 1.2;
+/// TLS 1.3's are always on) and `curve_preferences`.
+fn crypto_provider(t: &TlsFile, tp: &Path) -> TlsResult<rustls::crypto::CryptoProvider> {
     let mut provider = rustls::crypto::ring::default_provider();
     if !t.cipher_suites.is_empty() {
         let mut chosen: Vec<rustls::SupportedCipherSuite> = provider
@@ -605,8 +629,14 @@ fn tls_acceptor(
         }
         provider.kx_groups = chosen;
     }
-    let provider = Arc::new(provider);
+    Ok(provider)
+}
 
+/// The protocol versions between `min_version` and `max_version`.
+fn protocol_versions(
+    t: &TlsFile,
+    tp: &Path,
+) -> TlsResult<Vec<&'static rustls::SupportedProtocolVersion>> {
     let min = version(
         &t.min_version,
         &rustls::version::TLS12,
@@ -630,10 +660,18 @@ fn tls_acceptor(
             "min_version is above max_version".into(),
         ));
     }
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions)
-        .map_err(|e| (tp.clone(), e.to_string()))?;
+    Ok(versions)
+}
 
+/// How clients are verified (`client_auth_type`, `client_ca`/`client_ca_file`):
+/// only the modes that verify a certificate they accept.
+fn client_verification(
+    builder: rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>,
+    t: &TlsFile,
+    dir: &FsPath,
+    tp: &Path,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> TlsResult<rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert>> {
     let client_auth = t.client_auth_type.as_deref().unwrap_or("NoClientCert");
     let ca_path = tp.key(if t.client_ca.is_some() {
         "client_ca"
@@ -642,7 +680,7 @@ fn tls_acceptor(
     });
     let client_cas = pem_certs(&t.client_ca, &t.client_ca_file, dir, &ca_path)?;
     let ap = tp.key("client_auth_type");
-    let builder = match client_auth {
+    Ok(match client_auth {
         "NoClientCert" | "" => {
             if !client_cas.is_empty() {
                 return Err((
@@ -685,16 +723,7 @@ fn tls_acceptor(
                 format!("unknown client_auth_type '{other}' (expected NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"),
             ))
         }
-    };
-    let mut cfg = builder.with_single_cert(chain, key).map_err(|e| {
-        (
-            tp.key("key_file"),
-            format!("certificate and key do not fit: {e}"),
-        )
-    })?;
-    cfg.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))))
+    })
 }
 
 #[cfg(test)]

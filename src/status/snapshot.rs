@@ -467,11 +467,43 @@ fn service_status(
     let step = p.round_seconds.max(1) as i64;
     let until = d.start + d.steps.len() as i64 * step;
     let windows = history::windows(cfg, &p.service, d.start, i64::MAX);
-    let whole = figures(d, p, &windows, d.start, until, until);
     let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
-    let shown_from = day_start(first_day, tz);
+    let days = day_figures(d, p, &windows, first_day, until, tz);
+    let months = month_figures(d, p, &windows, now, until, tz);
+    let incidents = incident_items(d, p, &windows, day_start(first_day, tz), until, now, tz);
+    let (state, since) = state_now(cfg, p, d, &incidents, now, tz);
+    let month_availability_percent = months.first().map_or(100.0, |m| m.availability_percent);
+    ServiceStatus {
+        service: p.service.clone(),
+        display_name: DisplayName {
+            ja: p.ja.clone(),
+            en: p.en.clone(),
+        },
+        state,
+        since,
+        objective_percent: promql::round_decimal(p.availability * 100.0),
+        month_availability_percent,
+        months,
+        days,
+        incidents,
+        maintenance: cfg
+            .maintenance
+            .iter()
+            .filter(|w| w.services.contains(&p.service))
+            .map(|w| window_id(&w.services, w.start.timestamp()))
+            .collect(),
+    }
+}
 
-    // Days, oldest first; today up to the last step.
+/// The days shown, oldest first, from `first_day`; today up to the last step.
+fn day_figures(
+    d: &ServiceData,
+    p: &ServicePlan,
+    windows: &[compute::Window],
+    first_day: chrono::NaiveDate,
+    until: i64,
+    tz: Tz,
+) -> Vec<DayFigure> {
     let mut days = Vec::new();
     for i in 0..DAYS as u64 {
         let date = first_day + chrono::Days::new(i);
@@ -480,7 +512,7 @@ fn service_status(
         if a >= b {
             continue;
         }
-        let f = figures(d, p, &windows, a, b, b);
+        let f = figures(d, p, windows, a, b, b);
         let r = f.availability();
         let operating = f.operating_seconds > 0;
         let level = if f.failure_seconds > 0 {
@@ -508,15 +540,25 @@ fn service_status(
             level,
         });
     }
+    days
+}
 
-    // Months, newest first.
+/// The months shown, newest first; the current one up to the last step.
+fn month_figures(
+    d: &ServiceData,
+    p: &ServicePlan,
+    windows: &[compute::Window],
+    now: i64,
+    until: i64,
+    tz: Tz,
+) -> Vec<MonthFigure> {
     let mut months = Vec::new();
     let mut m = Month::containing(now, tz);
     for _ in 0..MONTHS {
         let (a, end) = (m.start(tz), m.next().start(tz));
         let b = end.min(until);
         if a < b {
-            let f = figures(d, p, &windows, a, b, end);
+            let f = figures(d, p, windows, a, b, end);
             let r = f.availability();
             let text = floor_percent(r.percent(), Some(r), 3);
             let c = f.coverage();
@@ -536,8 +578,20 @@ fn service_status(
         }
         m = m.prev();
     }
+    months
+}
 
-    // Incidents that touch the days shown, newest first.
+/// Incidents that touch the days shown (those ending after `shown_from`), newest first.
+fn incident_items(
+    d: &ServiceData,
+    p: &ServicePlan,
+    windows: &[compute::Window],
+    shown_from: i64,
+    until: i64,
+    now: i64,
+    tz: Tz,
+) -> Vec<IncidentItem> {
+    let whole = figures(d, p, windows, d.start, until, until);
     let last = d.steps.last().and_then(|s| s.failing);
     let mut incidents: Vec<IncidentItem> = whole
         .incidents
@@ -562,8 +616,20 @@ fn service_status(
         })
         .collect();
     incidents.reverse();
+    incidents
+}
 
-    // The state now, and since when.
+/// The state now, and since when (`incidents` newest first, as [`incident_items`] gives them).
+fn state_now(
+    cfg: &Config,
+    p: &ServicePlan,
+    d: &ServiceData,
+    incidents: &[IncidentItem],
+    now: i64,
+    tz: Tz,
+) -> (State, Option<Time>) {
+    let step = p.round_seconds.max(1) as i64;
+    let last = d.steps.last().and_then(|s| s.failing);
     let active = cfg
         .maintenance
         .iter()
@@ -577,7 +643,7 @@ fn service_status(
             .map_or(0, |k| k + 1);
         (k > 0).then(|| Time(d.start + k as i64 * step, tz))
     };
-    let (state, since) = if let Some(w) = active {
+    if let Some(w) = active {
         (State::Maintenance, Some(Time(w.start.timestamp(), tz)))
     } else {
         match last {
@@ -609,27 +675,6 @@ fn service_status(
                 (State::Operational, since)
             }
         }
-    };
-    let month_availability_percent = months.first().map_or(100.0, |m| m.availability_percent);
-    ServiceStatus {
-        service: p.service.clone(),
-        display_name: DisplayName {
-            ja: p.ja.clone(),
-            en: p.en.clone(),
-        },
-        state,
-        since,
-        objective_percent: promql::round_decimal(p.availability * 100.0),
-        month_availability_percent,
-        months,
-        days,
-        incidents,
-        maintenance: cfg
-            .maintenance
-            .iter()
-            .filter(|w| w.services.contains(&p.service))
-            .map(|w| window_id(&w.services, w.start.timestamp()))
-            .collect(),
     }
 }
 
