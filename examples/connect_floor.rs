@@ -6,6 +6,11 @@
 //! `cargo run --release --example connect_floor -- 127.0.0.1:18080 /floor/ 200`
 //! (address, path prefix, probes per second; runs until killed).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark tool on blocking sockets, paced by a wall-clock stopwatch"
+)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -5,6 +5,11 @@
 //!
 //! Usage: soak --mimamori PATH [--seconds 600] [--transactions 160]
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a soak run against the real binary: its deadlines are wall-clock times"
+)]
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::SocketAddr;

@@ -17,12 +17,18 @@
 //!
 //! Needs `prometheus` and `prometheus-alertmanager` (scripts/test.sh installs them).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real-time test: the times to data and to a page are wall-clock times"
+)]
+
 #[path = "it/common/mod.rs"]
 mod common;
 use common::stack::{
-    alertmanager_config, alerts, fault, http, pages_for, query, start_alertmanager,
-    start_prometheus, wait, webhook, Proc, Tickets,
+    alertmanager_config, alerts, fault, pages_for, query, start_alertmanager, start_prometheus,
+    webhook, Proc, Tickets,
 };
+use common::{try_http, wait_until as wait};
 use serde_yaml::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -104,7 +110,7 @@ fn value(prom: &str, q: &str) -> Option<f64> {
 
 /// Lines of Prometheus' own `/metrics` naming `metric`: `(labels, value)`.
 fn own_metric(prom: &str, metric: &str) -> Vec<(String, f64)> {
-    let (_, body) = http(prom, "GET", "/metrics");
+    let (_, body) = try_http(prom, "GET", "/metrics").unwrap_or_default();
     body.lines()
         .filter(|l| l.starts_with(metric) && !l.starts_with('#'))
         .filter_map(|l| {
@@ -136,7 +142,10 @@ fn agents_forward_pages_and_a_dead_agent_is_a_ticket() {
     wait(
         Duration::from_secs(60),
         "central Prometheus and Alertmanager ready",
-        || http(&central, "GET", "/-/ready").0 == 200 && http(&am_addr, "GET", "/-/ready").0 == 200,
+        || {
+            try_http(&central, "GET", "/-/ready").unwrap_or_default().0 == 200
+                && try_http(&am_addr, "GET", "/-/ready").unwrap_or_default().0 == 200
+        },
     );
 
     // Two locations: a prober (the demo, with its own simulated services) and
@@ -164,7 +173,8 @@ fn agents_forward_pages_and_a_dead_agent_is_a_ticket() {
 
     // Both locations' results reach the central Prometheus through the agents:
     // two services from each location, all succeeding.
-    let to_data = wait(
+    let agents_started = Instant::now();
+    wait(
         Duration::from_secs(120),
         "both locations' probe results at the central Prometheus",
         || {
@@ -175,6 +185,7 @@ fn agents_forward_pages_and_a_dead_agent_is_a_ticket() {
                 && value(&central, "sum(mimamori_probe_success)") == Some(4.0)
         },
     );
+    let to_data = agents_started.elapsed();
     eprintln!(
         "agents started → both locations at the central Prometheus: {:.1} s",
         to_data.as_secs_f64()

@@ -17,11 +17,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
+use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::query::{Client, ClientOptions};

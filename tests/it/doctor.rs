@@ -9,6 +9,11 @@
 //! unmodified (the doctor compares their intervals). Each scenario polls the
 //! doctor until its findings settle, with a bound.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "each scenario runs real Prometheus servers; its wall time is printed and checked"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

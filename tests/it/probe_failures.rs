@@ -3,7 +3,7 @@
 //! the positive path those servers share with real applications.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mimamori::config;
 use mimamori::probe::plan::{self, TransactionPlan};
@@ -92,7 +92,7 @@ fn get(url: &str) -> String {
 }
 
 async fn run_timed(plan: &TransactionPlan) -> (Outcome, Duration) {
-    let t = Instant::now();
+    let t = tokio::time::Instant::now();
     let o = transaction::run(plan, &mimamori::probe::ProbeContext::default()).await;
     (o, t.elapsed())
 }

@@ -3,6 +3,11 @@
 //! targets, optionally behind TLS, basic auth and a path prefix; and a recording
 //! stand-in. Shared by tests/it/report.rs and tests/it/status.rs.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "how long promtool takes to backfill is a wall-clock time"
+)]
+
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

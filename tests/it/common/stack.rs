@@ -1,14 +1,19 @@
 //! Pieces of the real-time stack tests (`tests/e2e.rs`, `tests/e2e_remote_write.rs`):
 //! processes killed on drop, Debian's Prometheus and Alertmanager, the
 //! generated routing pointed at a webhook that stands in for the pager, and
-//! polling helpers.
+//! query helpers. Polling is [`super::wait_until`]; requests are
+//! [`super::try_http`] and [`super::http`].
+#![allow(
+    clippy::disallowed_methods,
+    reason = "notifications are stamped with the real time they arrive, to measure fault → page"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub use super::prometheus::free_port;
 
@@ -40,11 +45,6 @@ pub fn which(names: &[&str]) -> PathBuf {
         }
     }
     panic!("none of {names:?} is installed: apt-get install prometheus prometheus-alertmanager (scripts/test.sh does)");
-}
-
-/// An HTTP request for polling: status 0 when nothing answers yet.
-pub fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
-    super::try_http(addr, method, path).unwrap_or((0, String::new()))
 }
 
 /// Every notification Alertmanager delivered, with when it arrived and the
@@ -216,48 +216,23 @@ pub fn start_prometheus(dir: &Path, name: &str, config: &Path, flags: &[&str]) -
     (Proc(child), format!("127.0.0.1:{port}"))
 }
 
-pub fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    start.elapsed()
-}
-
 /// An instant query; `Null` when Prometheus does not answer.
 pub fn query(prom: &str, q: &str) -> serde_json::Value {
     let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let (_, body) = http(prom, "GET", &format!("/api/v1/query?query={enc}"));
+    let (_, body) =
+        super::try_http(prom, "GET", &format!("/api/v1/query?query={enc}")).unwrap_or_default();
     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
 /// Sets a fault of the demo's simulated `service` (see `mimamori demo`).
 pub fn fault(demo: &str, service: &str, mode: &str, seconds: u64) {
-    let (code, body) = http(
+    let (code, body) = super::try_http(
         demo,
         "POST",
         &format!("/demo/fault?service={service}&mode={mode}&seconds={seconds}"),
-    );
+    )
+    .unwrap_or_default();
     assert_eq!(code, 200, "{body}");
-}
-
-/// Polls `f` every 250 ms until it is `Ok`; panics with its last `Err`
-/// after `limit`. How long it took.
-pub fn wait_ok(limit: Duration, what: &str, mut f: impl FnMut() -> Result<(), String>) -> Duration {
-    let start = Instant::now();
-    loop {
-        match f() {
-            Ok(()) => return start.elapsed(),
-            Err(last) if start.elapsed() >= limit => {
-                panic!("timed out after {limit:?} waiting for: {what}\nlast: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
 }
 
 /// The result vector of an instant query (empty while Prometheus is not ready).

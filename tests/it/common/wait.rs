@@ -51,6 +51,10 @@ fn timed_out(limit: Duration, what: &str, last: &str) -> String {
 /// Polls `check` until it is ready and returns its value; panics after
 /// `limit` naming `what` and the last `Err` seen. The pause between polls
 /// starts at 10 ms and doubles up to 250 ms.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a blocking wait on real processes: its limit is wall-clock time"
+)]
 pub fn wait_until<P: Poll>(limit: Duration, what: &str, mut check: impl FnMut() -> P) -> P::Output {
     let start = Instant::now();
     let mut pause = Duration::from_millis(10);
@@ -72,7 +76,7 @@ pub async fn wait_until_async<P: Poll>(
     what: &str,
     mut check: impl FnMut() -> P,
 ) -> P::Output {
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {
         let last = match check().ready() {
