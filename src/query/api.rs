@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{cause_chain, parse_value, Client, Error, Series};
+use super::{parse_value, Client, Error, Series};
 
 /// `GET /api/v1/rules`: the loaded rule groups.
 #[derive(Debug, Clone, Deserialize)]
@@ -98,15 +98,6 @@ pub struct BuildInfo {
     pub version: String,
 }
 
-#[derive(Deserialize)]
-struct Envelope<T> {
-    status: String,
-    data: Option<T>,
-    #[serde(rename = "errorType")]
-    error_type: Option<String>,
-    error: Option<String>,
-}
-
 impl Client {
     /// `GET api` under the base address with the client's credentials and
     /// headers; the `data` of a successful answer.
@@ -116,43 +107,7 @@ impl Client {
         params: &[(&str, &str)],
     ) -> Result<T, Error> {
         let url = self.base.join(api).expect("a relative API path joins");
-        self.queries
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut req = self.http.get(url).query(params);
-        if let Some(a) = &self.auth {
-            req = req.header(reqwest::header::AUTHORIZATION, a.clone());
-        }
-        let shown = || self.shown.clone();
-        let resp = req.send().await.map_err(|e| Error::Unreachable {
-            url: shown(),
-            cause: cause_chain(&e),
-        })?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
-            url: shown(),
-            cause: cause_chain(&e),
-        })?;
-        match serde_json::from_slice::<Envelope<T>>(&bytes) {
-            Ok(Envelope {
-                status: s,
-                data: Some(data),
-                ..
-            }) if s == "success" => Ok(data),
-            Ok(Envelope {
-                error_type, error, ..
-            }) if error.is_some() => Err(Error::Api {
-                url: shown(),
-                kind: error_type.unwrap_or_default(),
-                message: error.unwrap_or_default(),
-            }),
-            _ if !status.is_success() => Err(Error::Status {
-                url: shown(),
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned(),
-            }),
-            Ok(_) => Err(self.decode("no data in a successful answer".into())),
-            Err(e) => Err(self.decode(format!("{api}: {e}"))),
-        }
+        self.send(api, self.http.get(url).query(params)).await
     }
 
     /// The loaded rule groups (`/api/v1/rules`).
@@ -231,6 +186,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::Envelope;
 
     #[test]
     fn status_answers_decode() {

@@ -245,9 +245,19 @@ impl Client {
 
     async fn post(&self, api: &str, form: &[(&str, String)]) -> Result<Data, Error> {
         let url = self.base.join(api).expect("a relative API path joins");
+        self.send(api, self.http.post(url).form(form)).await
+    }
+
+    /// Sends `req` (to `api`) with the client's credentials and counts it;
+    /// the `data` of a successful answer, or why there is none. Shared by the
+    /// queries (`POST`) and the status APIs (`GET`, [`api`]).
+    pub(crate) async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        api: &str,
+        mut req: reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
         self.queries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut req = self.http.post(url).form(form);
         if let Some(a) = &self.auth {
             req = req.header(reqwest::header::AUTHORIZATION, a.clone());
         }
@@ -261,8 +271,7 @@ impl Client {
             url: shown(),
             cause: cause_chain(&e),
         })?;
-        let body: Result<Envelope, _> = serde_json::from_slice(&bytes);
-        match body {
+        match serde_json::from_slice::<Envelope<T>>(&bytes) {
             Ok(Envelope {
                 status: s,
                 data: Some(data),
@@ -280,14 +289,8 @@ impl Client {
                 status: status.as_u16(),
                 body: String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned(),
             }),
-            Ok(_) => Err(Error::Decode {
-                url: shown(),
-                message: "no data in a successful answer".into(),
-            }),
-            Err(e) => Err(Error::Decode {
-                url: shown(),
-                message: e.to_string(),
-            }),
+            Ok(_) => Err(self.decode("no data in a successful answer".into())),
+            Err(e) => Err(self.decode(format!("{api}: {e}"))),
         }
     }
 
@@ -453,9 +456,9 @@ fn parse_value(v: &str) -> Result<f64, String> {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+pub(crate) struct Envelope<T> {
     status: String,
-    data: Option<Data>,
+    data: Option<T>,
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
@@ -542,12 +545,12 @@ mod tests {
 
     #[test]
     fn answers_decode() {
-        let m: Envelope = serde_json::from_str(
+        let m: Envelope<Data> = serde_json::from_str(
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"a"},"values":[[1.5,"1"],[2,"NaN"]]}]}}"#,
         )
         .unwrap();
         assert!(matches!(m.data, Some(Data::Matrix(ref v)) if v[0].values.len() == 2));
-        let e: Envelope = serde_json::from_str(
+        let e: Envelope<Data> = serde_json::from_str(
             r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
         )
         .unwrap();

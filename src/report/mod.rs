@@ -303,14 +303,8 @@ async fn service_report(
     let st = step as i64;
     let n = ((until - start) + st - 1) / st;
     let steps = fetch_steps(client, cfg, p, start, n.max(0) as usize, step, oldest).await?;
-    let days = days(
-        &steps,
-        p,
-        &period,
-        &windows(cfg, &p.service, start, period.end),
-    );
-
     let windows = windows(cfg, &p.service, start, period.end);
+    let days = days(&steps, p, &period, &windows);
     let mut spacing: Vec<u64> = steps.iter().map(|d| d.spacing).filter(|&s| s > 0).collect();
     spacing.sort_unstable();
     spacing.dedup();
