@@ -157,24 +157,32 @@ fn s3_failure(e: object_store::Error) -> Failure {
     Failure { reason, message }
 }
 
+/// Whether `code` stands in `m` as a status code, not as part of a port,
+/// address or timing (`127.0.0.1:35403`, `in 1.529401ms` hold no 403 or 401).
+fn has_status(m: &str, code: &str) -> bool {
+    m.match_indices(code).any(|(i, _)| {
+        let before = m[..i].chars().next_back();
+        let after = m[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == ':')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
+    })
+}
+
 fn classify(message: &str) -> Reason {
     let m = message.to_ascii_lowercase();
-    if [
-        "403",
-        "401",
-        "forbidden",
-        "accessdenied",
-        "invalidaccesskeyid",
-        "signaturedoesnotmatch",
-    ]
-    .iter()
-    .any(|k| m.contains(k))
-    {
-        Reason::Credentials
-    } else if ["404", "nosuchbucket", "not found"]
+    if has_status(&m, "403")
+        || has_status(&m, "401")
+        || [
+            "forbidden",
+            "accessdenied",
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+        ]
         .iter()
         .any(|k| m.contains(k))
     {
+        Reason::Credentials
+    } else if has_status(&m, "404") || ["nosuchbucket", "not found"].iter().any(|k| m.contains(k)) {
         Reason::NotFound
     } else if m.contains("timed out") || m.contains("timeout") {
         Reason::Timeout
@@ -261,6 +269,19 @@ pub fn time_of(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_port_or_a_timing_is_not_a_status_code() {
+        let m = "Error performing GET http://127.0.0.1:35403/missing?list-type=2 in 1.529401ms - Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>";
+        assert_eq!(classify(m), Reason::NotFound);
+        assert_eq!(
+            classify(
+                "Server returned non-2xx status code: 403 Forbidden at http://127.0.0.1:34040/"
+            ),
+            Reason::Credentials
+        );
+        assert_eq!(classify("status code: 401"), Reason::Credentials);
+    }
+
     use super::*;
 
     #[test]
