@@ -11,6 +11,7 @@ pub mod demo;
 pub mod doctor;
 pub mod generate;
 pub mod metrics;
+pub mod notify;
 pub mod probe;
 pub mod promql;
 pub mod query;
