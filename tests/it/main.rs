@@ -18,6 +18,7 @@ mod exporter;
 mod fuzz_config;
 mod generate;
 mod generate_config;
+mod interop;
 mod kubernetes;
 mod probe_failures;
 mod report;
