@@ -18,6 +18,8 @@ use super::time::duration;
 pub struct File {
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Seconds a client may cache it (`Cache-Control: max-age`); `None`: revalidate every time.
+    pub max_age: Option<u64>,
 }
 
 pub type Site = BTreeMap<String, File>;
@@ -91,6 +93,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "text/html; charset=utf-8",
                 body: html.into_bytes(),
+                max_age: None,
             },
         );
     }
@@ -99,6 +102,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "text/css; charset=utf-8",
             body: STYLE.as_bytes().to_vec(),
+            max_age: None,
         },
     );
     if snap.internal {
@@ -107,6 +111,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "text/css; charset=utf-8",
                 body: INTERNAL_STYLE.as_bytes().to_vec(),
+                max_age: None,
             },
         );
     }
@@ -115,6 +120,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "application/json",
             body: serde_json::to_vec_pretty(snap).expect("serializable"),
+            max_age: None,
         },
     );
     let atom = env
@@ -127,6 +133,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "application/atom+xml; charset=utf-8",
             body: atom.into_bytes(),
+            max_age: None,
         },
     );
     site.insert(
@@ -134,8 +141,10 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "text/calendar; charset=utf-8",
             body: ics(snap, base_url).into_bytes(),
+            max_age: None,
         },
     );
+    super::api::add(&mut site, snap, base_url, refresh_seconds);
     let badge = env.get_template("badge.svg").expect("added");
     for s in &snap.services {
         let svg = badge
@@ -146,6 +155,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "image/svg+xml",
                 body: svg.into_bytes(),
+                max_age: None,
             },
         );
     }
