@@ -14,6 +14,10 @@
 //!   that a restart, an SMTP outage or a crash neither loses a notice nor sends
 //!   it twice, and the channels (SMTP e-mail, signed webhooks).
 
+pub mod contacts;
+pub mod events;
+pub mod render;
+
 use serde::Serialize;
 
 /// The language a contact reads.

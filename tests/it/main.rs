@@ -12,11 +12,13 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod doctor;
+mod exclusions;
 #[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;
 mod generate;
 mod generate_config;
+mod interop;
 mod kubernetes;
 mod probe_failures;
 mod report;
