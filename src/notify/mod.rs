@@ -14,6 +14,12 @@
 //!   that a restart, an SMTP outage or a crash neither loses a notice nor sends
 //!   it twice, and the channels (SMTP e-mail, signed webhooks).
 
+pub mod deliver;
+pub mod email;
+pub mod metrics;
+pub mod outbox;
+pub mod webhook;
+
 use serde::Serialize;
 
 /// The language a contact reads.
