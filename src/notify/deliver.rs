@@ -8,6 +8,7 @@
 //! refreshes a short tick sends what has become due (retries).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -127,7 +128,7 @@ impl Notifier {
         let mut round = Round::default();
         let lease = self
             .outbox
-            .acquire_lease(&self.owner, now(), self.lease_ttl)?;
+            .acquire_lease(&self.owner, now(), self.lease_ttl, &owner_gone)?;
         self.metrics.lease.set(lease.held as i64);
         round.held = lease.held;
         round.recovered = lease.recovered;
@@ -163,7 +164,7 @@ impl Notifier {
             // Keep the lease through a long batch; stop if it was lost.
             if !self
                 .outbox
-                .acquire_lease(&self.owner, now(), self.lease_ttl)?
+                .acquire_lease(&self.owner, now(), self.lease_ttl, &owner_gone)?
                 .held
             {
                 self.metrics.lease.set(0);
@@ -193,7 +194,7 @@ impl Notifier {
         now: &dyn Fn() -> i64,
     ) -> anyhow::Result<Outcome> {
         let result = self
-            .send(&job, contacts.get(job.contact.as_str()).copied(), now())
+            .send(&job, contacts.get(job.contact.as_str()).copied())
             .await;
         let at = now();
         let ch = [job.channel.as_str()];
@@ -232,7 +233,11 @@ impl Notifier {
         }
     }
 
-    async fn send(&self, job: &Job, contact: Option<&Contact>, now: i64) -> Result<(), SendError> {
+    /// One attempt. The Date header and the webhook's timestamp are the
+    /// real time (what the receiver's clock is compared with), not the
+    /// page's `--now`.
+    async fn send(&self, job: &Job, contact: Option<&Contact>) -> Result<(), SendError> {
+        let now = crate::clock::now().timestamp();
         let gone =
             || SendError::Permanent("the contact is no longer registered on this channel".into());
         let contact = contact.ok_or_else(gone)?;
@@ -367,18 +372,41 @@ fn webhook_body(job: &Job, contact: &Contact) -> String {
     v.to_string()
 }
 
+/// Whether lease owner `owner` (`host:pid:random`) was a process of this
+/// host that has ended: a restarted `mimamori status` then resumes sending
+/// at once instead of waiting for its predecessor's lease to expire.
+fn owner_gone(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(_), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    host == hostname() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into())
+}
+
 /// `host:pid:random`, unique per process.
 fn owner_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
+    format!("{}:{}:{:08x}", hostname(), std::process::id(), fastrand::u32(..))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Dur;
+
+    #[test]
+    fn a_lease_of_an_ended_process_of_this_host_is_taken_at_once() {
+        assert!(!owner_gone(&owner_id()), "this process runs");
+        let host = hostname();
+        assert!(owner_gone(&format!("{host}:4194304999:0000abcd")));
+        assert!(!owner_gone("other-host:4194304999:0000abcd"), "cannot tell");
+        assert!(!owner_gone("garbage"));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {

@@ -262,7 +262,15 @@ impl Outbox {
     /// taken from another owner only once that one's expiry has passed. On a
     /// take-over, the rows the previous holder left `sending` go back to
     /// `pending` (they may have left already: the documented duplicate).
-    pub fn acquire_lease(&self, owner: &str, now: i64, ttl: i64) -> anyhow::Result<Lease> {
+    /// `gone` says of another owner that it is known to have ended (a process
+    /// of this host that no longer runs): its lease is then taken at once.
+    pub fn acquire_lease(
+        &self,
+        owner: &str,
+        now: i64,
+        ttl: i64,
+        gone: &dyn Fn(&str) -> bool,
+    ) -> anyhow::Result<Lease> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current: Option<(String, i64)> = tx
@@ -273,7 +281,7 @@ impl Outbox {
             )
             .optional()?;
         let lease = match current {
-            Some((o, expires)) if o != owner && expires > now => Lease {
+            Some((o, expires)) if o != owner && expires > now && !gone(&o) => Lease {
                 held: false,
                 recovered: 0,
             },
@@ -672,9 +680,9 @@ pub(crate) mod tests {
         )];
         a.enqueue(&evs, &[contact("c1", &[], true, false)], 100)
             .unwrap();
-        assert!(a.acquire_lease("A", 100, 60).unwrap().held);
+        assert!(a.acquire_lease("A", 100, 60, &|_| false).unwrap().held);
         assert!(
-            !b.acquire_lease("B", 130, 60).unwrap().held,
+            !b.acquire_lease("B", 130, 60, &|_| false).unwrap().held,
             "A's lease holds"
         );
         let jobs = a.claim_due("A", 130, 10).unwrap();
@@ -684,9 +692,9 @@ pub(crate) mod tests {
             "claimed once"
         );
         // A dies here (sent, not recorded). B takes over after the expiry.
-        let lease = b.acquire_lease("B", 161, 60).unwrap();
+        let lease = b.acquire_lease("B", 161, 60, &|_| false).unwrap();
         assert_eq!((lease.held, lease.recovered), (true, 1));
-        assert!(!a.acquire_lease("A", 170, 60).unwrap().held);
+        assert!(!a.acquire_lease("A", 170, 60, &|_| false).unwrap().held);
         // A late record of A's does not count.
         assert_eq!(a.mark_delivered("A", &jobs[0], 171).unwrap(), None);
         let jobs = b.claim_due("B", 172, 10).unwrap();
@@ -713,7 +721,7 @@ pub(crate) mod tests {
         let evs = [event("change/x", EventKind::Change, None, 100)];
         ob.enqueue(&evs, &[contact("c1", &[], true, true)], 100)
             .unwrap();
-        ob.acquire_lease("A", 100, 60).unwrap();
+        ob.acquire_lease("A", 100, 60, &|_| false).unwrap();
         let jobs = ob.claim_due("A", 100, 10).unwrap();
         assert_eq!(jobs.len(), 2);
         ob.mark_retry("A", &jobs[0], 160, "connection refused")

@@ -18,6 +18,7 @@ mod fuzz_config;
 mod generate;
 mod generate_config;
 mod kubernetes;
+mod notify;
 mod probe_failures;
 mod report;
 mod scrape_interval;
