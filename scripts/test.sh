@@ -66,6 +66,13 @@ if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --user 'moto[server]==5.2.1' 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages 'moto[server]==5.2.1'
 fi
+# The Statuspage-compatible API (tests/it/interop.rs): read by statuspage-prometheus-exporter,
+# a maintained Statuspage client, and checked against tests/statuspage/schema.json with jsonschema.
+if ! python3 -c 'import jsonschema, statuspage_prometheus_exporter' 2>/dev/null; then
+  echo "== pip install statuspage-prometheus-exporter jsonschema (Statuspage API client and schema)"
+  python3 -m pip install --quiet --user statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0
+fi
 if [ ! -d tests/kubernetes-schema/node_modules ]; then
   echo "== npm ci (prometheus-operator schemas for the ServiceMonitor and PrometheusRule check)"
   npm ci --prefix tests/kubernetes-schema --no-audit --no-fund

@@ -7,6 +7,7 @@
 //! is stored: incidents are derived from Prometheus, so a restart or a second
 //! replica shows the same page. `--render DIR` writes the same files once.
 
+pub mod api;
 pub mod backups;
 pub mod render;
 pub mod snapshot;

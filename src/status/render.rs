@@ -18,6 +18,8 @@ use super::time::duration;
 pub struct File {
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Seconds a client may cache it (`Cache-Control: max-age`); `None`: revalidate every time.
+    pub max_age: Option<u64>,
 }
 
 pub type Site = BTreeMap<String, File>;
@@ -85,6 +87,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "text/html; charset=utf-8",
                 body: html.into_bytes(),
+                max_age: None,
             },
         );
     }
@@ -93,6 +96,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "text/css; charset=utf-8",
             body: STYLE.as_bytes().to_vec(),
+            max_age: None,
         },
     );
     if snap.internal {
@@ -101,6 +105,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "text/css; charset=utf-8",
                 body: INTERNAL_STYLE.as_bytes().to_vec(),
+                max_age: None,
             },
         );
     }
@@ -109,6 +114,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "application/json",
             body: serde_json::to_vec_pretty(snap).expect("serializable"),
+            max_age: None,
         },
     );
     let atom = env
@@ -121,6 +127,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "application/atom+xml; charset=utf-8",
             body: atom.into_bytes(),
+            max_age: None,
         },
     );
     site.insert(
@@ -128,8 +135,10 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
         File {
             content_type: "text/calendar; charset=utf-8",
             body: ics(snap, base_url).into_bytes(),
+            max_age: None,
         },
     );
+    super::api::add(&mut site, snap, base_url, refresh_seconds);
     let badge = env.get_template("badge.svg").expect("added");
     for s in &snap.services {
         let svg = badge
@@ -140,6 +149,7 @@ pub fn site(snap: &Snapshot, base_url: &str, refresh_seconds: u64) -> Site {
             File {
                 content_type: "image/svg+xml",
                 body: svg.into_bytes(),
+                max_age: None,
             },
         );
     }

@@ -32,8 +32,17 @@ pub fn respond<B>(site: &Site, req: &Request<B>) -> Response<Full<Bytes>> {
             "/en" | "/en/index.html" => "/en/",
             p => p,
         };
+        // The Statuspage-compatible API in Japanese: `?lang=ja`, or under `/ja`.
+        let ja = api_lang_ja(path, req.uri().query());
+        let path = &match ja {
+            Some(true) => format!("/ja{path}"),
+            _ => path.to_string(),
+        };
+        let path = path.as_str();
         if path == "/-/healthy" {
             text(StatusCode::OK, "OK\n")
+        } else if ja.is_none() {
+            text(StatusCode::BAD_REQUEST, "lang: ja or en\n")
         } else if path == "/en" {
             text(StatusCode::NOT_FOUND, "not found\n")
         } else if let Some(f) = site.get(path) {
@@ -43,6 +52,12 @@ pub fn respond<B>(site: &Site, req: &Request<B>) -> Response<Full<Bytes>> {
                 Bytes::from(f.body.clone())
             };
             let mut r = Response::new(Full::new(body));
+            if let Some(secs) = f.max_age {
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_str(&format!("public, max-age={secs}")).expect("ascii"),
+                );
+            }
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(f.content_type),
@@ -61,11 +76,30 @@ pub fn respond<B>(site: &Site, req: &Request<B>) -> Response<Full<Bytes>> {
         ("cross-origin-opener-policy", "same-origin"),
         ("cross-origin-resource-policy", "same-site"),
         ("permissions-policy", "interest-cohort=()"),
-        ("cache-control", "no-cache"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
     }
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
     resp
+}
+
+/// For a path of the Statuspage-compatible API: `Some(true)` for `?lang=ja`,
+/// `Some(false)` for English (no `lang`, or `lang=en`), `None` for another language.
+/// Other paths: `Some(false)`, whatever the query.
+fn api_lang_ja(path: &str, query: Option<&str>) -> Option<bool> {
+    if !path.starts_with(super::api::PREFIX) {
+        return Some(false);
+    }
+    let lang = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="));
+    match lang {
+        None | Some("en") => Some(false),
+        Some("ja") => Some(true),
+        Some(_) => None,
+    }
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
@@ -110,6 +144,7 @@ mod tests {
             File {
                 content_type: "text/html; charset=utf-8",
                 body: b"<p>en</p>".to_vec(),
+                max_age: None,
             },
         );
         let get = |p: &str| respond(&site, &Request::get(p).body(()).unwrap());

@@ -17,6 +17,7 @@ mod exporter;
 mod fuzz_config;
 mod generate;
 mod generate_config;
+mod interop;
 mod kubernetes;
 mod notify;
 mod probe_failures;
