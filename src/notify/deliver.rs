@@ -19,6 +19,51 @@ use super::outbox::{Job, Outbox};
 use super::webhook::WebhookSender;
 use super::{Channel, Contact, Event};
 use crate::config::{Config, Retry};
+use crate::status::snapshot::Snapshot;
+
+/// The `secrets:` the notices may use, read for `mimamori status`: every
+/// secret that can be read (contacts' webhook secrets may name any); one the
+/// SMTP login names must be readable, the others are left out quietly (the
+/// probes' secrets need not be on the status page's host).
+pub fn load_secrets(
+    cfg: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<HashMap<String, String>> {
+    use crate::config::SecretSource;
+    let needed: Vec<String> = cfg
+        .notify
+        .as_ref()
+        .and_then(|n| n.smtp.as_ref())
+        .map(|s| {
+            [&s.username, &s.password]
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.secrets().map(String::from).collect::<Vec<_>>())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = HashMap::new();
+    for (name, src) in &cfg.secrets {
+        let value = match src {
+            SecretSource::Env(var) => {
+                env(var).ok_or_else(|| format!("environment variable {var} is not set"))
+            }
+            SecretSource::File(file) => std::fs::read_to_string(file)
+                .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", file.display())),
+        };
+        match value {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(m) if needed.contains(name) => {
+                anyhow::bail!("secret '{name}' (notify.smtp): {m}")
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
 
 /// What one delivery round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +89,12 @@ pub struct Notifier {
     lease_ttl: i64,
     concurrency: usize,
     pub metrics: Arc<Metrics>,
+    /// The contacts read at the last refresh (what [`Notifier::run`] sends to).
+    contacts: std::sync::RwLock<Arc<Vec<Contact>>>,
+    /// Rung after a refresh queued something.
+    wake: tokio::sync::Notify,
+    /// How often [`Notifier::run`] looks for due retries between refreshes.
+    tick: std::time::Duration,
 }
 
 impl Notifier {
@@ -91,6 +142,12 @@ impl Notifier {
             lease_ttl: n.lease.0.as_secs().max(1) as i64,
             concurrency: n.concurrency.max(1),
             metrics,
+            contacts: std::sync::RwLock::new(Arc::new(Vec::new())),
+            wake: tokio::sync::Notify::new(),
+            tick: n.retry.initial.0.clamp(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(5),
+            ),
         }))
     }
 
@@ -315,6 +372,53 @@ impl Notifier {
         Ok(())
     }
 
+    /// At every refresh of the page: records when incidents first appear on
+    /// it, sets the unnotified-incident gauge and wakes [`Notifier::run`].
+    /// Only a fresh snapshot counts (a page saying 状況不明 claims nothing).
+    pub fn refresh(&self, snap: &Snapshot, cfg: &Config, now: i64) {
+        let services: Vec<String> = cfg.services.iter().map(|s| s.name.to_string()).collect();
+        if !snap.fresh {
+            return;
+        }
+        let mut ongoing = Vec::new();
+        for s in &snap.services {
+            for i in &s.incidents {
+                if let Err(e) = self
+                    .outbox
+                    .record_page_seen(&i.id, &s.service, i.start.0, now)
+                {
+                    tracing::warn!("notices: recording an incident's first appearance: {e:#}");
+                }
+                if i.ongoing {
+                    ongoing.push((s.service.clone(), i.id.clone(), i.start.0));
+                }
+            }
+        }
+        if let Err(e) = self.set_unnotified(&services, &ongoing, now) {
+            tracing::warn!("notices: reading the outbox: {e:#}");
+        }
+        self.wake.notify_one();
+    }
+
+    /// Sends what is due, forever: after every refresh and every tick (for
+    /// retries). An error (the outbox unreadable) is logged and tried again.
+    pub async fn run(&self, now: &dyn Fn() -> i64) {
+        loop {
+            let contacts = self
+                .contacts
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Err(e) = self.deliver(&contacts, now).await {
+                tracing::warn!("notices: {e:#}");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.tick) => {}
+            }
+        }
+    }
+
     /// Gives the lease up (clean shutdown).
     pub fn release(&self) {
         if let Err(e) = self.outbox.release_lease(&self.owner) {
@@ -391,7 +495,12 @@ fn hostname() -> String {
 
 /// `host:pid:random`, unique per process.
 fn owner_id() -> String {
-    format!("{}:{}:{:08x}", hostname(), std::process::id(), fastrand::u32(..))
+    format!(
+        "{}:{}:{:08x}",
+        hostname(),
+        std::process::id(),
+        fastrand::u32(..)
+    )
 }
 
 #[cfg(test)]

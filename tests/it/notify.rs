@@ -331,7 +331,7 @@ fn email_goes_one_message_per_recipient_in_their_language_over_verified_starttls
         let subject = m["subject"].as_str().unwrap();
         assert!(subject.contains(subject_word), "{subject}");
         assert!(m["text"].as_str().unwrap().contains(text_word));
-        assert!(m["html"].as_str().unwrap().contains(&format!("<p>")));
+        assert!(m["html"].as_str().unwrap().contains("<p>"));
         let attachments = m["attachments"].as_array().unwrap();
         if subject.contains("maintenance/w1") {
             assert_eq!(m["content_type"], "multipart/mixed");
@@ -725,4 +725,72 @@ pub fn wait_files(dir: &Path, n: usize, within: Duration) -> usize {
             }
         },
     )
+}
+
+/// A running `mimamori status`, killed when dropped; its address.
+pub fn start_status(config: &Path, prometheus: &str, env: &[(&str, &str)]) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .arg("status")
+        .arg("--config")
+        .arg(config)
+        .args(["--prometheus.url", prometheus])
+        .args(["--web.listen-address", "127.0.0.1:0", "--refresh", "2s"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mimamori status starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("mimamori status printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("status page on http://") {
+            break rest.trim_end_matches('/').to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (Proc(child), addr)
+}
+
+#[test]
+fn the_status_servers_metrics_are_the_documented_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certs = certs(d, "smtp");
+    let cfg = d.join("mimamori.yaml");
+    std::fs::write(&cfg, config_text(d, free_port(), &certs.ca)).unwrap();
+    // No Prometheus: the page says 状況不明, the notifier runs all the same.
+    let prometheus = format!("http://127.0.0.1:{}", free_port());
+    let (_status, addr) = start_status(&cfg, &prometheus, &[("TEST_SMTP_PASSWORD", SMTP_PASSWORD)]);
+    let (code, body) = crate::common::http(&addr, "GET", "/metrics");
+    assert_eq!(code, 200, "{body}");
+    let (ok, out) = crate::common::promtool_check_metrics(&body);
+    assert!(ok, "promtool check metrics: {out}\n{body}");
+    let exposed = crate::docs::families(&body);
+    let documented = crate::docs::documented_families_in("status family");
+    let mut problems = Vec::new();
+    for (name, f) in &exposed {
+        match documented.get(name) {
+            None => problems.push(format!(
+                "{name} ({f:?}) is exposed but not in docs/metrics.md"
+            )),
+            Some((n, d)) if d != f => problems.push(format!(
+                "metrics.md:{n}: {name} is documented as {d:?} but exposed as {f:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in documented.keys().filter(|n| !exposed.contains_key(*n)) {
+        problems.push(format!("{name} is documented but not exposed"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for service in ["sales", "mail"] {
+        assert!(body.contains(&format!(
+            "mimamori_notice_unnotified_incident_seconds{{service=\"{service}\"}} 0"
+        )));
+    }
+    // The page itself is still served beside it.
+    assert_eq!(crate::common::http(&addr, "GET", "/").0, 200);
 }
