@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{TimeZone, Utc};
 use minijinja::{context, AutoEscape, Environment};
 
-use super::snapshot::Snapshot;
+use super::snapshot::{MaintenanceItem, Snapshot};
 use super::time::duration;
 
 /// One file of the site: its path (as served; `/` ends in `index.html` on disk) and content.
@@ -43,6 +43,13 @@ fn env() -> Environment<'static> {
         .expect("atom.xml parses");
     env.add_template("badge.svg", include_str!("templates/badge.svg"))
         .expect("badge.svg parses");
+    filters(&mut env);
+    env
+}
+
+/// The page's filters, shared with the customer notices' templates
+/// ([`crate::notify::render`]) so that both say times and durations alike.
+pub fn filters(env: &mut Environment<'_>) {
     // "2026-11-05T10:00:00+09:00" -> "2026-11-05 10:00"
     env.add_filter("hm", |s: String| -> String {
         if s.len() >= 16 {
@@ -63,7 +70,6 @@ fn env() -> Environment<'static> {
             })
             .unwrap_or(s)
     });
-    env
 }
 
 /// Renders the whole site. `base_url` (may be empty) makes the feeds' links absolute.
@@ -197,6 +203,11 @@ fn ics_time(t: i64) -> String {
 /// each with a UID made from the window (stable across restarts and replicas)
 /// and DTSTAMP = its announcement time (so the file does not change per refresh).
 pub fn ics(snap: &Snapshot, base_url: &str) -> String {
+    ics_of(&snap.maintenance, base_url)
+}
+
+/// [`ics`] of the given windows only (a notice attaches its window's).
+pub fn ics_of(windows: &[MaintenanceItem], base_url: &str) -> String {
     let mut out = String::new();
     let host = reqwest::Url::parse(base_url)
         .ok()
@@ -214,7 +225,7 @@ pub fn ics(snap: &Snapshot, base_url: &str) -> String {
     ] {
         fold(l, &mut out);
     }
-    for w in &snap.maintenance {
+    for w in windows {
         let notice = if w.in_time {
             "6か月前までに告知済み / announced at least 6 months ahead"
         } else {

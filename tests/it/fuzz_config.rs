@@ -75,9 +75,11 @@ fn the_fuzzed_keys_cover_the_schema() {
         [
             "alerting",
             "backups",
+            "exclusions",
             "global",
             "maintenance",
             "notices",
+            "notify",
             "secrets",
             "self_check",
             "services"
