@@ -110,6 +110,20 @@ pub fn count(histogram: &str) -> String {
     format!("{histogram}_count")
 }
 
+/// `func(…[range])` of a part (`_count`, `_sum`, `_bucket`) of the runs'
+/// duration histogram, per run of every transaction: a one-step transaction
+/// has no run histogram of its own (its run is its step), so its step's
+/// series stand in for it. `or ignoring (step)` takes a step's series only
+/// where no run series has the same labels otherwise (same exporter,
+/// transaction, address, result and bucket), i.e. for one-step transactions.
+pub fn per_run(func: &str, part: &str, sel: &Selector, range: &str) -> String {
+    format!(
+        "{func}({}[{range}]) or ignoring (step) {func}({}[{range}])",
+        sel.of(&format!("{}{part}", metric::PROBE_DURATION)),
+        sel.of(&format!("{}{part}", metric::STEP_DURATION)),
+    )
+}
+
 /// A list of label matchers, written `{service="hanbai",le=~"3|3\\.0"}`.
 ///
 /// Values are escaped for a PromQL string; label names are the caller's

@@ -991,6 +991,9 @@ services:
         steps:
           - name: get
             url: https://docs.test:{https}/
+          # Two steps: a one-step transaction has no run histogram.
+          - name: again
+            url: https://docs.test:{https}/
 self_check:
   targets:
     - {{name: loop, tcp: \"{target_addr}\"}}
