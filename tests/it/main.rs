@@ -18,6 +18,7 @@ mod fuzz_config;
 mod generate;
 mod generate_config;
 mod interop;
+mod notices;
 mod kubernetes;
 mod probe_failures;
 mod report;
