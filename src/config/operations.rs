@@ -30,6 +30,107 @@ pub struct MaintenanceWindow {
     pub title: DisplayName,
 }
 
+/// Why failure time is outside the SLO: the causes the seed's scope section
+/// (適用範囲 2, 本SLOの適用範囲外) lists. Planned outages are not here: they are
+/// `maintenance:`, announced ahead.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionReason {
+    /// 天変地異・不可抗力: natural disasters and force majeure.
+    ForceMajeure,
+    /// 通信遮断等のインフラ障害: a carrier or other infrastructure outage.
+    CarrierOutage,
+    /// The customer's own PC or another company's service (lines etc.).
+    ThirdParty,
+    /// An act of the customer, or of a third party the customer gave IDs/passwords to.
+    CustomerAction,
+    /// Use outside Japan.
+    OutsideJapan,
+    /// An unavoidable hardware or middleware fault.
+    HardwareUnavoidable,
+}
+
+impl ExclusionReason {
+    pub const ALL: [ExclusionReason; 6] = [
+        ExclusionReason::ForceMajeure,
+        ExclusionReason::CarrierOutage,
+        ExclusionReason::ThirdParty,
+        ExclusionReason::CustomerAction,
+        ExclusionReason::OutsideJapan,
+        ExclusionReason::HardwareUnavoidable,
+    ];
+
+    /// The configuration's (and JSON's) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExclusionReason::ForceMajeure => "force_majeure",
+            ExclusionReason::CarrierOutage => "carrier_outage",
+            ExclusionReason::ThirdParty => "third_party",
+            ExclusionReason::CustomerAction => "customer_action",
+            ExclusionReason::OutsideJapan => "outside_japan",
+            ExclusionReason::HardwareUnavoidable => "hardware_unavoidable",
+        }
+    }
+
+    /// Words for people, from the seed's scope list: Japanese, English.
+    pub fn words(self) -> DisplayName {
+        let (ja, en) = match self {
+            ExclusionReason::ForceMajeure => ("天変地異・不可抗力", "natural disaster or force majeure"),
+            ExclusionReason::CarrierOutage => (
+                "通信遮断等のインフラ障害",
+                "carrier outage or other infrastructure failure",
+            ),
+            ExclusionReason::ThirdParty => (
+                "個々のPC、又は他社提供のサービス（回線など）に依存する問題",
+                "a problem of the customer's own PC or of another company's service (lines etc.)",
+            ),
+            ExclusionReason::CustomerAction => (
+                "お客様の作為（又はお客様が承諾しID・PWを割り当てた第三者の作為）",
+                "an act of the customer (or of a third party the customer gave IDs and passwords to)",
+            ),
+            ExclusionReason::OutsideJapan => ("日本国外での利用", "use outside Japan"),
+            ExclusionReason::HardwareUnavoidable => (
+                "ハードウェア・ミドルウェアにおける不可避の障害",
+                "an unavoidable hardware or middleware fault",
+            ),
+        };
+        DisplayName {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// Failure time the SLO does not apply to (seed: 本SLOの適用範囲外), decided
+/// after the fact and recorded: `report` shows the figure with and without it,
+/// the status page keeps the incident and marks it; alerts are not changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    /// Services concerned.
+    pub services: Vec<String>,
+    /// RFC 3339 with offset.
+    #[serde(deserialize_with = "de_time")]
+    pub start: DateTime<FixedOffset>,
+    /// RFC 3339 with offset; after `start`.
+    #[serde(deserialize_with = "de_time")]
+    pub end: DateTime<FixedOffset>,
+    /// Which of the seed's causes.
+    pub reason: ExclusionReason,
+    /// What happened (Japanese and English).
+    pub description: DisplayName,
+    /// Who decided that this time is outside the SLO.
+    pub decided_by: String,
+    /// When it was decided; at or after `start` (a decision ahead of time is maintenance).
+    #[serde(deserialize_with = "de_time")]
+    pub decided_at: DateTime<FixedOffset>,
+    /// A link to the evidence (a carrier's notice, a ticket).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
 /// What a status-page notice is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

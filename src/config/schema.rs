@@ -28,6 +28,9 @@ pub struct Config {
     /// Human-written updates for the status page (`mimamori status`).
     #[serde(default)]
     pub notices: Vec<Notice>,
+    /// Failure time outside the SLO's scope (docs/exclusions.md).
+    #[serde(default)]
+    pub exclusions: Vec<Exclusion>,
     /// Settings for the generated alerting rules and routing.
     #[serde(default)]
     pub alerting: Alerting,
@@ -249,6 +252,9 @@ pub struct Objectives {
     /// and `report` exits 2: a figure that was not observed never reads as met.
     #[serde(deserialize_with = "de_min_coverage")]
     pub min_coverage: f64,
+    /// Judge the month on the figure with the `exclusions:` taken out (default
+    /// true). Off: `met` is judged on every failure; both figures are shown either way.
+    pub apply_exclusions: bool,
 }
 
 impl Default for Objectives {
@@ -257,6 +263,7 @@ impl Default for Objectives {
             availability: 99.99,
             latency: LatencyObjective::default(),
             min_coverage: 99.0,
+            apply_exclusions: true,
         }
     }
 }

@@ -225,3 +225,85 @@ fn self_check_errors_name_their_field() {
     assert!(text.contains("https://u:****@www.example/"), "{text}");
     assert_eq!(SelfCheck::default().describe(), "");
 }
+
+/// One exclusion after the valid config (line 27 is `exclusions:`, 28 its first field).
+fn exclusion(fields: &str) -> String {
+    format!("{VALID}exclusions:\n{fields}")
+}
+
+const CARRIER: &str = "  - services: [hanbai]\n    start: 2026-11-05T10:00:00+09:00\n    end: 2026-11-05T10:10:00+09:00\n    reason: carrier_outage\n    description: {ja: 全国的な通信障害, en: Nationwide carrier outage}\n    decided_by: 運用責任者\n    decided_at: 2026-11-06T09:00:00+09:00\n";
+
+#[test]
+fn exclusion_errors_name_their_field() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            exclusion(&CARRIER.replace("end: 2026-11-05T10:10", "end: 2026-11-05T09:10")),
+            "t.yaml:30:5: exclusions[0].end: exclusion ends (2026-11-05T09:10:00+09:00) before it starts (2026-11-05T10:00:00+09:00)",
+        ),
+        (
+            exclusion(&CARRIER.replace("decided_at: 2026-11-06", "decided_at: 2026-11-01")),
+            "t.yaml:34:5: exclusions[0].decided_at: decided (2026-11-01T09:00:00+09:00) before the excluded time starts (2026-11-05T10:00:00+09:00): planned outages are `maintenance:`, announced ahead",
+        ),
+        (
+            exclusion(&CARRIER.replace("carrier_outage", "bad_luck")),
+            "t.yaml:31:13: exclusions[0].reason: unknown variant `bad_luck`, expected one of `force_majeure`, `carrier_outage`, `third_party`, `customer_action`, `outside_japan`, `hardware_unavoidable`",
+        ),
+        (
+            exclusion(&CARRIER.replace("[hanbai]", "[hanbai, denshi]")),
+            "t.yaml:28:24: exclusions[0].services[1]: unknown service 'denshi'",
+        ),
+        (
+            exclusion(&CARRIER.replace("start: 2026-11-05T10:00:00+09:00", "start: 2026-11-05 10:00")),
+            "t.yaml:29:5: exclusions[0].start: invalid time '2026-11-05 10:00': premature end of input (expected RFC 3339 with offset, e.g. 2027-05-09T01:00:00+09:00)",
+        ),
+        (
+            exclusion(&format!("{CARRIER}    evidence: carrier.example/notice\n")),
+            "t.yaml:35:5: exclusions[0].evidence: 'carrier.example/notice' is not an http:// or https:// URL",
+        ),
+        (
+            exclusion(&format!("{CARRIER}{}", CARRIER.replace("10:10:00", "10:20:00").replace("10:00:00", "10:05:00"))),
+            "t.yaml:36:5: exclusions[1].start: overlaps exclusions[0] for service 'hanbai'; one span of time is set aside by one decision",
+        ),
+        (
+            exclusion(&CARRIER.replace("decided_by: 運用責任者", "decided_by: ''")),
+            "t.yaml:33:5: exclusions[0].decided_by: say who decided",
+        ),
+    ];
+    assert_first_errors(&cases);
+    let ok = parse(&exclusion(CARRIER), "t.yaml").unwrap();
+    assert_eq!(ok.exclusions[0].reason, ExclusionReason::CarrierOutage);
+    assert_eq!(
+        ok.exclusions[0].reason.words().ja,
+        "通信遮断等のインフラ障害"
+    );
+    assert!(ok.services[0].objectives.apply_exclusions);
+    assert!(ok.warnings().is_empty(), "{:?}", ok.warnings());
+    // Reaching past now: a warning at its end.
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+    assert!(ok.warnings_at(at("2026-11-06T00:00:00+09:00")).is_empty());
+    let w = ok.warnings_at(at("2026-11-05T10:05:00+09:00"));
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        w[0].to_string(),
+        "t.yaml:30:5: exclusions[0].end: ends 2026-11-05T10:10:00+09:00, in the future: an exclusion is decided about time that has passed"
+    );
+}
+
+#[test]
+fn an_exclusion_over_planned_maintenance_is_a_warning() {
+    let src = format!(
+        "{}maintenance:\n  - services: [hanbai]\n    start: 2026-11-05T10:05:00+09:00\n    end: 2026-11-05T11:00:00+09:00\n    announced_at: 2026-04-01T10:00:00+09:00\n    announced_via: guide\n",
+        exclusion(CARRIER)
+    );
+    let c = parse(&src, "t.yaml").unwrap();
+    let w: Vec<String> = c.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        ["t.yaml:29:5: exclusions[0].start: overlaps maintenance[0] (2026-11-05T10:05:00+09:00–2026-11-05T11:00:00+09:00): planned maintenance is not operating time, so the exclusion sets nothing aside there"]
+    );
+    // A late-announced window is operating time: the exclusion does work there, no overlap warning.
+    let late = src.replace("2026-04-01T10:00:00", "2026-10-01T10:00:00");
+    let c = parse(&late, "t.yaml").unwrap();
+    assert_eq!(c.warnings().len(), 1, "only the late announcement");
+    assert!(c.warnings()[0].field.starts_with("maintenance[0]"));
+}

@@ -114,8 +114,78 @@ impl Config {
             }
         }
         self.validate_alerting(&mut errs);
+        self.validate_exclusions(&service_names, &mut errs);
         self.self_check.validate(&src, &mut errs);
         errs
+    }
+
+    /// Exclusions: a span after its start, decided once it began (a decision
+    /// ahead of time is planned maintenance), known services, and no two of one
+    /// service overlapping (so each failure second is set aside by one decision).
+    fn validate_exclusions(&self, service_names: &HashSet<&str>, errs: &mut Vec<ConfigError>) {
+        let src = &self.source;
+        for (xi, x) in self.exclusions.iter().enumerate() {
+            let xp = Path::root().key("exclusions").index(xi);
+            if x.end <= x.start {
+                errs.push(src.error(
+                    &xp.key("end"),
+                    format!(
+                        "exclusion ends ({}) before it starts ({})",
+                        x.end.to_rfc3339(),
+                        x.start.to_rfc3339()
+                    ),
+                ));
+            }
+            if x.decided_at < x.start {
+                errs.push(src.error(
+                    &xp.key("decided_at"),
+                    format!(
+                        "decided ({}) before the excluded time starts ({}): planned outages are `maintenance:`, announced ahead",
+                        x.decided_at.to_rfc3339(),
+                        x.start.to_rfc3339()
+                    ),
+                ));
+            }
+            if x.services.is_empty() {
+                errs.push(src.error(&xp.key("services"), "name at least one service"));
+            }
+            for (i, s) in x.services.iter().enumerate() {
+                if !service_names.contains(s.as_str()) {
+                    errs.push(src.error(
+                        &xp.key("services").index(i),
+                        format!("unknown service '{s}'"),
+                    ));
+                }
+            }
+            if x.decided_by.trim().is_empty() {
+                errs.push(src.error(&xp.key("decided_by"), "say who decided"));
+            }
+            if x.description.ja.trim().is_empty() || x.description.en.trim().is_empty() {
+                errs.push(src.error(
+                    &xp.key("description"),
+                    "describe what happened in ja and en",
+                ));
+            }
+            if let Some(e) = &x.evidence {
+                if !(e.starts_with("https://") || e.starts_with("http://")) {
+                    errs.push(src.error(
+                        &xp.key("evidence"),
+                        format!("'{e}' is not an http:// or https:// URL"),
+                    ));
+                }
+            }
+            for (yi, y) in self.exclusions.iter().enumerate().take(xi) {
+                let shared = x.services.iter().find(|s| y.services.contains(s));
+                if let Some(s) = shared {
+                    if x.start < y.end && y.start < x.end {
+                        errs.push(src.error(
+                            &xp.key("start"),
+                            format!("overlaps exclusions[{yi}] for service '{s}'; one span of time is set aside by one decision"),
+                        ));
+                    }
+                }
+            }
+        }
     }
 
     fn validate_alerting(&self, errs: &mut Vec<ConfigError>) {
@@ -292,6 +362,71 @@ impl Config {
 
     /// Problems that do not stop the exporter but that people must see.
     pub fn warnings(&self) -> Vec<ConfigError> {
+        let mut out = self.maintenance_warnings();
+        out.extend(self.exclusion_overlap_warnings());
+        out
+    }
+
+    /// [`Config::warnings`] and those that depend on the time `now` (unix
+    /// seconds): an exclusion reaching past now.
+    pub fn warnings_at(&self, now: i64) -> Vec<ConfigError> {
+        let mut out = self.warnings();
+        out.extend(self.exclusion_future_warnings(now));
+        out
+    }
+
+    /// Exclusions overlapping planned maintenance: that time is not operating
+    /// time anyway, so the exclusion sets nothing aside there.
+    fn exclusion_overlap_warnings(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        for (xi, x) in self.exclusions.iter().enumerate() {
+            for (wi, w) in self.planned_windows_indexed() {
+                if x.start < w.end
+                    && w.start < x.end
+                    && x.services.iter().any(|s| w.services.contains(s))
+                {
+                    out.push(self.source.error(
+                        &Path::root().key("exclusions").index(xi).key("start"),
+                        format!(
+                            "overlaps maintenance[{wi}] ({}–{}): planned maintenance is not operating time, so the exclusion sets nothing aside there",
+                            w.start.to_rfc3339(),
+                            w.end.to_rfc3339()
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Exclusions that end after `now` (unix seconds): time not yet seen cannot
+    /// have been judged outside the SLO.
+    pub fn exclusion_future_warnings(&self, now: i64) -> Vec<ConfigError> {
+        self.exclusions
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.end.timestamp() > now)
+            .map(|(xi, x)| {
+                self.source.error(
+                    &Path::root().key("exclusions").index(xi).key("end"),
+                    format!(
+                        "ends {}, in the future: an exclusion is decided about time that has passed",
+                        x.end.to_rfc3339()
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    fn planned_windows_indexed(&self) -> impl Iterator<Item = (usize, &MaintenanceWindow)> {
+        let months = self.global.maintenance_notice_months;
+        self.maintenance
+            .iter()
+            .enumerate()
+            .filter(move |(_, w)| w.announced_in_time(months))
+    }
+
+    fn maintenance_warnings(&self) -> Vec<ConfigError> {
         let months = self.global.maintenance_notice_months;
         self.maintenance
             .iter()

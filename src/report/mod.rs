@@ -17,11 +17,13 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::config::{Config, ConfigErrors, DisplayName};
+use crate::config::{Config, ConfigErrors, DisplayName, ExclusionReason};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client, ClientOptions};
-use crate::slo::compute::{self, Cause, Figures, Inputs, Ratio, StepData, Verdict, Window};
-use crate::slo::history::{fetch_steps, windows};
+use crate::slo::compute::{
+    self, Cause, ExclusionSpan, Figures, Inputs, Ratio, StepData, Verdict, Window,
+};
+use crate::slo::history::{exclusions, fetch_steps, windows};
 use crate::slo::month::{self, Month, Period};
 use crate::slo::plan::ServicePlan;
 use crate::slo::{self, LoadError};
@@ -112,11 +114,20 @@ pub struct ServiceReport {
     pub month_seconds: i64,
     pub operating_seconds: i64,
     pub maintenance_seconds: i64,
+    /// Every failure second, those inside exclusions included.
     pub failure_seconds: i64,
+    /// Failure seconds inside `exclusions` (part of `failure_seconds`).
+    pub excluded_failure_seconds: i64,
     pub unknown_seconds: i64,
+    /// The seed's formula with every failure: (operating − failure) ÷ operating.
     pub availability_percent: f64,
+    /// With the exclusions' failure time set aside: (operating − (failure − excluded)) ÷ operating.
+    pub availability_adjusted_percent: f64,
     pub availability_worst_case_percent: f64,
     pub objective_percent: f64,
+    /// `objectives.apply_exclusions`: `met` and `verdict` are judged on
+    /// `availability_adjusted_percent` (else on `availability_percent`).
+    pub apply_exclusions: bool,
     /// `verdict == "met"`.
     pub met: bool,
     /// `met`, `missed`, or `not_determinable` (less than `min_coverage_percent` observed).
@@ -132,10 +143,15 @@ pub struct ServiceReport {
     /// judged with results no older than 1.5 × this.
     pub result_spacing_seconds: Vec<u64>,
     pub budget_seconds: f64,
+    /// Every failure second ÷ the budget.
     pub budget_used_percent: f64,
+    /// Failure seconds outside exclusions ÷ the budget.
+    pub budget_used_adjusted_percent: f64,
     pub latency: Latency,
     pub incidents: Vec<IncidentOut>,
     pub maintenance: Vec<MaintenanceOut>,
+    /// The exclusions of the service that touch the month, each with the failure seconds it set aside.
+    pub exclusions: Vec<ExclusionOut>,
     /// Each day of the month (in the SLO's zone) up to the end of the report.
     pub days: Vec<DayOut>,
     pub warnings: Vec<String>,
@@ -148,6 +164,7 @@ pub struct ServiceReport {
 #[derive(Debug, Clone, Default)]
 pub struct Exact {
     pub availability: Option<Ratio>,
+    pub adjusted: Option<Ratio>,
     pub worst_case: Option<Ratio>,
     pub coverage: Option<Ratio>,
     pub start: String,
@@ -176,6 +193,25 @@ pub struct IncidentOut {
     pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: String,
+    /// Failure seconds of it set aside by exclusions (0: all count).
+    pub excluded_seconds: i64,
+}
+
+/// An exclusion (`exclusions:` in the configuration) as the month saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExclusionOut {
+    pub reason: ExclusionReason,
+    /// The reason in words, from the seed's scope list.
+    pub reason_words: DisplayName,
+    pub start: String,
+    pub end: String,
+    /// Failure seconds of this month it set aside (0 over time that was up,
+    /// maintenance or unknown).
+    pub excluded_seconds: i64,
+    pub decided_by: String,
+    pub decided_at: String,
+    pub description: DisplayName,
+    pub evidence: Option<String>,
 }
 
 /// One day of the month.
@@ -185,6 +221,8 @@ pub struct DayOut {
     pub operating_seconds: i64,
     pub maintenance_seconds: i64,
     pub failure_seconds: i64,
+    /// Failure seconds inside exclusions (part of `failure_seconds`).
+    pub excluded_failure_seconds: i64,
     pub unknown_seconds: i64,
     /// Observed operating time ÷ operating time; `null` without operating time.
     pub coverage_percent: Option<f64>,
@@ -309,7 +347,8 @@ async fn service_report(
     let n = ((until - start) + st - 1) / st;
     let steps = fetch_steps(client, cfg, p, start, n.max(0) as usize, step, oldest).await?;
     let windows = windows(cfg, &p.service, start, period.end);
-    let days = days(&steps, p, &period, &windows);
+    let exclusions = exclusions(cfg, &p.service, start, period.end);
+    let days = days(&steps, p, &period, &windows, &exclusions);
     let mut spacing: Vec<u64> = steps.iter().map(|d| d.spacing).filter(|&s| s > 0).collect();
     spacing.sort_unstable();
     spacing.dedup();
@@ -321,17 +360,35 @@ async fn service_report(
         steps,
         windows: windows.clone(),
         grace: p.grace_seconds as i64,
+        exclusions,
     };
     let f = compute::figures(&inputs);
     let (good, total) = latency(client, p, start, until, &windows).await?;
     let mut r = assemble(cfg, p, &period, &f, &windows, good, total);
+    r.warnings.extend(
+        cfg.exclusion_future_warnings(now)
+            .into_iter()
+            .filter(|w| {
+                inputs
+                    .exclusions
+                    .iter()
+                    .any(|x| w.field == format!("exclusions[{}].end", x.id))
+            })
+            .map(|w| format!("設定の警告 / configuration warning: {w}")),
+    );
     r.days = days;
     r.result_spacing_seconds = spacing;
     Ok(r)
 }
 
 /// The month's days in the SLO's zone, up to the end of the report.
-fn days(steps: &[StepData], p: &ServicePlan, period: &Period, windows: &[Window]) -> Vec<DayOut> {
+fn days(
+    steps: &[StepData],
+    p: &ServicePlan,
+    period: &Period,
+    windows: &[Window],
+    exclusions: &[ExclusionSpan],
+) -> Vec<DayOut> {
     let mut out = Vec::new();
     let mut day = chrono::TimeZone::timestamp_opt(&period.tz, period.start, 0)
         .unwrap()
@@ -348,6 +405,7 @@ fn days(steps: &[StepData], p: &ServicePlan, period: &Period, windows: &[Window]
             period.start,
             p.round_seconds.max(1) as i64,
             windows,
+            exclusions,
             p.grace_seconds as i64,
             a,
             b,
@@ -358,6 +416,7 @@ fn days(steps: &[StepData], p: &ServicePlan, period: &Period, windows: &[Window]
             operating_seconds: f.operating_seconds,
             maintenance_seconds: f.maintenance_seconds,
             failure_seconds: f.failure_seconds,
+            excluded_failure_seconds: f.excluded_failure_seconds,
             unknown_seconds: f.unknown_seconds,
             coverage_percent: (f.operating_seconds > 0).then(|| f.coverage().percent()),
             unknown_by_cause: f.unknown_by_cause,
@@ -421,18 +480,28 @@ fn assemble(
     let tz = period.tz;
     let months = cfg.global.maintenance_notice_months;
     let avail = f.availability();
+    let adjusted = f.availability_adjusted();
     let worst = f.availability_worst_case();
     let budget_seconds =
         promql::round_decimal(p.availability_budget * f.month_operating_seconds as f64);
-    let budget_used_percent = if budget_seconds > 0.0 {
-        f.failure_seconds as f64 / budget_seconds * 100.0
-    } else {
-        0.0
+    let used = |failure: i64| {
+        if budget_seconds > 0.0 {
+            failure as f64 / budget_seconds * 100.0
+        } else {
+            0.0
+        }
     };
+    let budget_used_percent = used(f.failure_seconds);
+    let budget_used_adjusted_percent = used(f.failure_seconds - f.excluded_failure_seconds);
     let within = compute::within_percent(good, total);
     let latency_target = promql::round_decimal(p.latency * 100.0);
     let coverage = f.coverage();
-    let verdict = Verdict::of(f, p.availability, p.min_coverage_percent);
+    let verdict = Verdict::judged(
+        f,
+        p.availability,
+        p.min_coverage_percent,
+        p.apply_exclusions,
+    );
     let mut warnings = Vec::new();
     if verdict == Verdict::NotDeterminable {
         let seen = compute::floor_percent(coverage.percent(), Some(coverage), 2);
@@ -500,10 +569,13 @@ fn assemble(
         operating_seconds: f.operating_seconds,
         maintenance_seconds: f.maintenance_seconds,
         failure_seconds: f.failure_seconds,
+        excluded_failure_seconds: f.excluded_failure_seconds,
         unknown_seconds: f.unknown_seconds,
         availability_percent: avail.percent(),
+        availability_adjusted_percent: adjusted.percent(),
         availability_worst_case_percent: worst.percent(),
         objective_percent: promql::round_decimal(p.availability * 100.0),
+        apply_exclusions: p.apply_exclusions,
         met: verdict == Verdict::Met,
         verdict,
         coverage_percent: coverage.percent(),
@@ -512,6 +584,7 @@ fn assemble(
         result_spacing_seconds: Vec::new(),
         budget_seconds,
         budget_used_percent,
+        budget_used_adjusted_percent,
         latency: Latency {
             threshold_seconds: p.latency_threshold_seconds,
             target_percent: latency_target,
@@ -528,6 +601,7 @@ fn assemble(
                 unknown_seconds: i.unknown_seconds,
                 locations: i.locations.clone(),
                 reason: i.reason.clone().unwrap_or_else(|| "unknown".into()),
+                excluded_seconds: i.excluded_seconds,
             })
             .collect(),
         maintenance: windows
@@ -540,10 +614,27 @@ fn assemble(
                 title: w.title.clone(),
             })
             .collect(),
+        exclusions: f
+            .excluded_by
+            .iter()
+            .filter_map(|(&id, &secs)| cfg.exclusions.get(id).map(|x| (x, secs)))
+            .map(|(x, excluded_seconds)| ExclusionOut {
+                reason: x.reason,
+                reason_words: x.reason.words(),
+                start: month::local(x.start.timestamp(), tz),
+                end: month::local(x.end.timestamp(), tz),
+                excluded_seconds,
+                decided_by: x.decided_by.clone(),
+                decided_at: month::local(x.decided_at.timestamp(), tz),
+                description: x.description.clone(),
+                evidence: x.evidence.clone(),
+            })
+            .collect(),
         days: Vec::new(),
         warnings,
         exact: Exact {
             availability: Some(avail),
+            adjusted: Some(adjusted),
             worst_case: Some(worst),
             coverage: Some(coverage),
             start: period.local(period.start),

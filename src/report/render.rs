@@ -33,6 +33,15 @@ fn availability(s: &ServiceReport) -> String {
     floor_percent(s.availability_percent, s.exact.availability, 3)
 }
 
+fn adjusted(s: &ServiceReport) -> String {
+    floor_percent(s.availability_adjusted_percent, s.exact.adjusted, 3)
+}
+
+/// The verdict is judged on the adjusted figure: exclusions apply and one touches the month.
+fn judged_adjusted(s: &ServiceReport) -> bool {
+    s.apply_exclusions && !s.exclusions.is_empty()
+}
+
 fn worst_case(s: &ServiceReport) -> String {
     floor_percent(s.availability_worst_case_percent, s.exact.worst_case, 3)
 }
@@ -155,11 +164,35 @@ fn table(r: &Report) -> String {
             ),
             (
                 "月間稼働率 / availability",
+                if judged_adjusted(s) {
+                    format!("{} %  (全障害を含む / every failure counted)", availability(s))
+                } else {
+                    format!(
+                        "{} %  (目標 / objective {} %: {})",
+                        availability(s),
+                        decimal(s.objective_percent),
+                        availability_verdict(s)
+                    )
+                },
+            ),
+            (
+                "対象外を除く / adjusted",
                 format!(
-                    "{} %  (目標 / objective {} %: {})",
-                    availability(s),
-                    decimal(s.objective_percent),
-                    availability_verdict(s)
+                    "{} %  (SLO 対象外 {} s を除く / {} s outside the SLO set aside{})",
+                    adjusted(s),
+                    s.excluded_failure_seconds,
+                    s.excluded_failure_seconds,
+                    if judged_adjusted(s) {
+                        format!(
+                            "; 目標 / objective {} %: {}",
+                            decimal(s.objective_percent),
+                            availability_verdict(s)
+                        )
+                    } else if !s.apply_exclusions {
+                        "; 判定には使わない / not used for the verdict".to_string()
+                    } else {
+                        String::new()
+                    }
                 ),
             ),
             (
@@ -181,6 +214,10 @@ fn table(r: &Report) -> String {
             ("計画停止 / maintenance", dur(s.maintenance_seconds)),
             ("稼働時間 / operating time", dur(s.operating_seconds)),
             ("障害時間 / failure time", dur(s.failure_seconds)),
+            (
+                "うち SLO 対象外 / of which excluded",
+                dur(s.excluded_failure_seconds),
+            ),
             ("不明時間 / unknown time", dur(s.unknown_seconds)),
             (
                 "エラー予算 / error budget",
@@ -213,14 +250,42 @@ fn table(r: &Report) -> String {
         for i in &s.incidents {
             let _ = writeln!(
                 o,
-                "    {} – {}  {}{}  {}  {}",
+                "    {} – {}  {}{}  {}  {}{}",
                 i.start,
                 i.end,
                 dur(i.seconds),
                 gap(i.unknown_seconds),
                 i.locations.join(", "),
-                i.reason
+                i.reason,
+                excluded_mark(i.seconds, i.excluded_seconds)
             );
+        }
+        if !s.exclusions.is_empty() {
+            let _ = writeln!(o, "  SLO 対象外 / exclusions: {}", s.exclusions.len());
+            for x in &s.exclusions {
+                let _ = writeln!(
+                    o,
+                    "    {} – {}  {}  {} / {}  ({})",
+                    x.start,
+                    x.end,
+                    dur(x.excluded_seconds),
+                    x.reason_words.ja,
+                    x.reason_words.en,
+                    x.reason.name()
+                );
+                let _ = writeln!(
+                    o,
+                    "      {} / {}  決定 / decided by {} at {}{}",
+                    x.description.ja,
+                    x.description.en,
+                    x.decided_by,
+                    x.decided_at,
+                    x.evidence
+                        .as_ref()
+                        .map(|e| format!("  根拠 / evidence {e}"))
+                        .unwrap_or_default()
+                );
+            }
         }
         if !s.maintenance.is_empty() {
             let _ = writeln!(o, "  メンテナンス / maintenance windows:");
@@ -247,6 +312,17 @@ fn table(r: &Report) -> String {
     o
 }
 
+/// `  [SLO 対象外 / excluded]` (or `[一部 SLO 対象外 / partly excluded: 300 s]`) after an incident.
+fn excluded_mark(seconds: i64, excluded: i64) -> String {
+    if excluded <= 0 {
+        String::new()
+    } else if excluded >= seconds {
+        "  [SLO 対象外 / excluded from the SLO]".into()
+    } else {
+        format!("  [一部 SLO 対象外 / partly excluded from the SLO: {excluded} s]")
+    }
+}
+
 fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# 月次 SLO レポート / Monthly SLO report: {}\n", r.month);
@@ -255,19 +331,22 @@ fn markdown(r: &Report) -> String {
         "生成 / generated {} from {}. 稼働率 = (稼働時間 − 障害時間) ÷ 稼働時間 / availability = (operating time − failure time) ÷ operating time; percentages are floored.\n",
         r.generated_at, r.prometheus_url
     );
-    let _ = writeln!(o, "| サービス / service | 稼働率 / availability | 目標 / objective | 判定 / verdict | 観測率 / coverage | 障害時間 / failure | 不明 / unknown | 計画停止 / maintenance | 応答 3 s 以内 / latency |");
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(o, "| サービス / service | 稼働率 / availability | 対象外を除く / adjusted | 目標 / objective | 判定 / verdict | 観測率 / coverage | 障害時間 / failure | うち対象外 / excluded | 不明 / unknown | 計画停止 / maintenance | 応答 3 s 以内 / latency |");
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
     for s in &r.services {
         let _ = writeln!(
             o,
-            "| {} / {} | {} % | {} % | {} | {} % | {} s | {} s | {} s | {} % ({}) |",
+            "| {} / {} | {} % | {} %{} | {} % | {} | {} % | {} s | {} s | {} s | {} s | {} % ({}) |",
             s.display_name.ja,
             s.display_name.en,
             availability(s),
+            adjusted(s),
+            if judged_adjusted(s) { " (判定 / judged)" } else { "" },
             decimal(s.objective_percent),
             availability_verdict(s),
             coverage(s),
             s.failure_seconds,
+            s.excluded_failure_seconds,
             s.unknown_seconds,
             s.maintenance_seconds,
             latency(s),
@@ -308,6 +387,20 @@ fn markdown(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
+            "- SLO 対象外を除く / with the exclusions set aside: ({} − ({} − {})) ÷ {} = **{} %**{}",
+            s.operating_seconds,
+            s.failure_seconds,
+            s.excluded_failure_seconds,
+            s.operating_seconds,
+            adjusted(s),
+            if judged_adjusted(s) {
+                " (判定に使用 / the verdict is judged on it)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            o,
             "- 観測率 / coverage: {} % of the operating time observed (判定に必要 / needed {} %){}",
             coverage(s),
             decimal(s.min_coverage_percent),
@@ -324,19 +417,46 @@ fn markdown(r: &Report) -> String {
         } else {
             let _ = writeln!(
                 o,
-                "\n| 開始 / start | 終了 / end | 秒 / seconds | 不明 / unknown inside | 拠点 / locations | 原因 / reason |"
+                "\n| 開始 / start | 終了 / end | 秒 / seconds | 不明 / unknown inside | 拠点 / locations | 原因 / reason | SLO 対象外 / excluded |"
             );
-            let _ = writeln!(o, "|---|---|---|---|---|---|");
+            let _ = writeln!(o, "|---|---|---|---|---|---|---|");
             for i in &s.incidents {
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} s |",
                     i.start,
                     i.end,
                     i.seconds,
                     i.unknown_seconds,
                     i.locations.join(", "),
-                    i.reason
+                    i.reason,
+                    i.excluded_seconds
+                );
+            }
+        }
+        if !s.exclusions.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n| SLO 対象外 / exclusion | 理由 / reason | 除外秒 / seconds set aside | 決定 / decided | 内容 / description |"
+            );
+            let _ = writeln!(o, "|---|---|---|---|---|");
+            for x in &s.exclusions {
+                let _ = writeln!(
+                    o,
+                    "| {} – {} | {} / {} | {} | {}, {}{} | {} / {} |",
+                    x.start,
+                    x.end,
+                    x.reason_words.ja,
+                    x.reason_words.en,
+                    x.excluded_seconds,
+                    x.decided_by,
+                    x.decided_at,
+                    x.evidence
+                        .as_ref()
+                        .map(|e| format!(" ([根拠 / evidence]({e}))"))
+                        .unwrap_or_default(),
+                    x.description.ja,
+                    x.description.en
                 );
             }
         }
@@ -378,7 +498,7 @@ fn csv_field(s: &str) -> String {
 }
 
 fn csv(r: &Report) -> String {
-    let mut o = String::from("service,month,timezone,month_seconds,operating_seconds,maintenance_seconds,failure_seconds,unknown_seconds,availability_percent,availability_worst_case_percent,objective_percent,met,verdict,coverage_percent,min_coverage_percent,budget_seconds,budget_used_percent,latency_within_percent,latency_target_percent,latency_met,incidents,warnings\n");
+    let mut o = String::from("service,month,timezone,month_seconds,operating_seconds,maintenance_seconds,failure_seconds,unknown_seconds,availability_percent,availability_worst_case_percent,objective_percent,met,verdict,coverage_percent,min_coverage_percent,budget_seconds,budget_used_percent,latency_within_percent,latency_target_percent,latency_met,incidents,warnings,excluded_failure_seconds,availability_adjusted_percent,exclusions\n");
     for s in &r.services {
         let fields = [
             s.service.clone(),
@@ -409,6 +529,9 @@ fn csv(r: &Report) -> String {
             s.latency.met.to_string(),
             s.incidents.len().to_string(),
             s.warnings.join(" | "),
+            s.excluded_failure_seconds.to_string(),
+            s.availability_adjusted_percent.to_string(),
+            s.exclusions.len().to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         let _ = writeln!(o, "{}", line.join(","));

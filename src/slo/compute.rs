@@ -18,6 +18,17 @@ pub struct Window {
     pub title: String,
 }
 
+/// An exclusion as the figures see it (unix seconds): failure time inside it
+/// is set aside (seed: 本SLOの適用範囲外). Operating time is unchanged; unknown
+/// and maintenance time are never set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExclusionSpan {
+    /// Its index in the configuration's `exclusions:`.
+    pub id: usize,
+    pub start: i64,
+    pub end: i64,
+}
+
 /// Why a step is unknown, where that can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +125,8 @@ pub struct Inputs {
     pub windows: Vec<Window>,
     /// A failure seen this long after a planned window ends comes from a run that began inside it.
     pub grace: i64,
+    /// Exclusions of the service that overlap the period (no two overlap).
+    pub exclusions: Vec<ExclusionSpan>,
 }
 
 /// What a step counts as.
@@ -146,6 +159,10 @@ pub struct Incident {
     pub unknown_seconds: i64,
     pub locations: Vec<String>,
     pub reason: Option<String>,
+    /// Failure seconds inside it set aside by exclusions.
+    pub excluded_seconds: i64,
+    /// Ids ([`ExclusionSpan::id`]) of the exclusions that set some of it aside.
+    pub exclusions: Vec<usize>,
 }
 
 /// The month's figures for one service.
@@ -163,6 +180,10 @@ pub struct Figures {
     pub incidents: Vec<Incident>,
     /// Unknown seconds by cause (a step whose cause was not told counts as [`Cause::NoSample`]).
     pub unknown_by_cause: BTreeMap<Cause, i64>,
+    /// Failure seconds inside exclusions (part of `failure_seconds`, never unknown or maintenance).
+    pub excluded_failure_seconds: i64,
+    /// Failure seconds each exclusion of the inputs set aside, by id (0 for one that set nothing aside).
+    pub excluded_by: BTreeMap<usize, i64>,
 }
 
 impl Figures {
@@ -172,6 +193,24 @@ impl Figures {
             self.operating_seconds - self.failure_seconds,
             self.operating_seconds,
         )
+    }
+
+    /// (operating − (failure − excluded)) ÷ operating: the seed's formula with
+    /// the failure time inside exclusions set aside.
+    pub fn availability_adjusted(&self) -> Ratio {
+        Ratio::new(
+            self.operating_seconds - (self.failure_seconds - self.excluded_failure_seconds),
+            self.operating_seconds,
+        )
+    }
+
+    /// The figure a verdict is judged on: adjusted when `apply_exclusions`.
+    pub fn availability_judged(&self, apply_exclusions: bool) -> Ratio {
+        if apply_exclusions {
+            self.availability_adjusted()
+        } else {
+            self.availability()
+        }
     }
 
     /// Observed operating time ÷ operating time: how much of the period the figure saw.
@@ -206,7 +245,19 @@ pub enum Verdict {
 impl Verdict {
     /// `objective` as a ratio (0.9999), `min_coverage` in percent (99).
     pub fn of(f: &Figures, objective: f64, min_coverage: f64) -> Verdict {
-        if !f.availability().at_least(objective) {
+        Verdict::judged(f, objective, min_coverage, false)
+    }
+
+    /// As [`Verdict::of`], on the adjusted figure when `apply_exclusions`
+    /// (`objectives.apply_exclusions`). Coverage is the same either way:
+    /// unknown time is never excluded.
+    pub fn judged(
+        f: &Figures,
+        objective: f64,
+        min_coverage: f64,
+        apply_exclusions: bool,
+    ) -> Verdict {
+        if !f.availability_judged(apply_exclusions).at_least(objective) {
             Verdict::Missed
         } else if !f.coverage().at_least(min_coverage / 100.0) {
             Verdict::NotDeterminable
@@ -332,6 +383,13 @@ pub fn figures(inp: &Inputs) -> Figures {
             - overlap(&planned, inp.start, inp.month_end),
         incidents: Vec::new(),
         unknown_by_cause: BTreeMap::new(),
+        excluded_failure_seconds: 0,
+        excluded_by: inp
+            .exclusions
+            .iter()
+            .filter(|x| x.start < inp.until && x.end > inp.start)
+            .map(|x| (x.id, 0))
+            .collect(),
     };
     // The open incident, its reasons, and unknown seconds since its last failure.
     let mut open: Option<(Incident, BTreeMap<String, f64>)> = None;
@@ -344,6 +402,21 @@ pub fn figures(inp: &Inputs) -> Figures {
         let d = inp.steps.get(k as usize).unwrap_or(&empty);
         let (m, class, rest) = classify(a, b, d.failing, &planned, inp.grace);
         f.maintenance_seconds += m;
+        // Failure seconds of this step inside each exclusion (outside the planned windows).
+        let mut excluded_here: Vec<(usize, i64)> = Vec::new();
+        if class == Class::Failure {
+            for x in &inp.exclusions {
+                let (xa, xb) = (x.start.max(a), x.end.min(b));
+                if xa < xb {
+                    let secs = (xb - xa) - overlap(&planned, xa, xb);
+                    if secs > 0 {
+                        excluded_here.push((x.id, secs));
+                        f.excluded_failure_seconds += secs;
+                        *f.excluded_by.entry(x.id).or_default() += secs;
+                    }
+                }
+            }
+        }
         match class {
             Class::Maintenance => {}
             Class::Failure => f.failure_seconds += rest,
@@ -367,12 +440,20 @@ pub fn figures(inp: &Inputs) -> Figures {
                             unknown_seconds: 0,
                             locations: Vec::new(),
                             reason: None,
+                            excluded_seconds: 0,
+                            exclusions: Vec::new(),
                         },
                         BTreeMap::new(),
                     )
                 });
                 inc.end = b;
                 inc.seconds += rest;
+                for &(id, secs) in &excluded_here {
+                    inc.excluded_seconds += secs;
+                    if !inc.exclusions.contains(&id) {
+                        inc.exclusions.push(id);
+                    }
+                }
                 inc.unknown_seconds += std::mem::take(&mut pending_unknown);
                 for l in &d.locations {
                     if !inc.locations.contains(l) {
@@ -411,6 +492,7 @@ pub fn figures_between(
     start: i64,
     step: i64,
     windows: &[Window],
+    exclusions: &[ExclusionSpan],
     grace: i64,
     a: i64,
     b: i64,
@@ -431,6 +513,7 @@ pub fn figures_between(
         steps,
         windows: windows.to_vec(),
         grace,
+        exclusions: exclusions.to_vec(),
     })
 }
 
@@ -503,6 +586,7 @@ mod tests {
                 .collect(),
             windows: vec![],
             grace: 60,
+            exclusions: vec![],
         }
     }
 
@@ -660,5 +744,111 @@ mod tests {
         let all = figures(&inputs(vec![Some(false); 100], 60));
         assert_eq!(all.coverage(), Ratio::new(6000, 6000));
         assert_eq!(Verdict::of(&all, 0.9999, 100.0), Verdict::Met);
+    }
+
+    fn x(id: usize, start: i64, end: i64) -> ExclusionSpan {
+        ExclusionSpan { id, start, end }
+    }
+
+    #[test]
+    fn exclusions_set_aside_failure_only() {
+        // 20 steps of 60 s: failure 120–480, unknown 600–720, failure 900–1020,
+        // a planned window 1080–1200 (failing inside), up elsewhere.
+        let mut v = vec![Some(false); 20];
+        for k in [2, 3, 4, 5, 6, 7, 15, 16, 18, 19] {
+            v[k] = Some(true);
+        }
+        v[10] = None;
+        v[11] = None;
+        let mut inp = inputs(v, 60);
+        inp.grace = 0;
+        inp.windows = vec![Window {
+            start: 1080,
+            end: 1200,
+            announced_at: -200 * DAY,
+            in_time: true,
+            title: String::new(),
+        }];
+        let base = figures(&inp);
+        assert_eq!(base.failure_seconds, 360 + 120);
+        assert_eq!(base.excluded_failure_seconds, 0);
+        assert_eq!(base.availability_adjusted(), base.availability());
+        inp.exclusions = vec![
+            // The first outage exactly.
+            x(0, 120, 480),
+            // Half of the second one, cutting a step: 930–990.
+            x(1, 930, 990),
+            // Time that was up: changes nothing.
+            x(2, 0, 120),
+            // Unknown time: stays unknown.
+            x(3, 600, 720),
+            // The planned window: not operating time, sets nothing aside.
+            x(4, 1080, 1200),
+        ];
+        let f = figures(&inp);
+        assert_eq!(f.failure_seconds, base.failure_seconds);
+        assert_eq!(f.operating_seconds, base.operating_seconds);
+        assert_eq!(f.unknown_seconds, base.unknown_seconds);
+        assert_eq!(f.maintenance_seconds, base.maintenance_seconds);
+        assert_eq!(
+            f.excluded_by,
+            [(0, 360), (1, 60), (2, 0), (3, 0), (4, 0)].into()
+        );
+        assert_eq!(f.excluded_failure_seconds, 420);
+        assert_eq!(
+            f.availability_adjusted(),
+            Ratio::new(
+                f.operating_seconds - (f.failure_seconds - 420),
+                f.operating_seconds
+            )
+        );
+        assert_eq!(f.coverage(), base.coverage());
+        // Each exclusion changes the figure by exactly its own failure seconds.
+        for (i, (&id, &secs)) in f.excluded_by.iter().enumerate() {
+            let mut without = inp.clone();
+            without.exclusions.remove(i);
+            let g = figures(&without);
+            assert_eq!(
+                g.excluded_failure_seconds + secs,
+                f.excluded_failure_seconds,
+                "exclusion {id}"
+            );
+            assert_eq!(
+                g.availability_adjusted().num + secs,
+                f.availability_adjusted().num
+            );
+        }
+        // The incidents stay as they happened, marked with what was set aside.
+        let marks: Vec<_> = f
+            .incidents
+            .iter()
+            .map(|i| {
+                (
+                    i.start,
+                    i.end,
+                    i.seconds,
+                    i.excluded_seconds,
+                    i.exclusions.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            marks,
+            [(120, 480, 360, 360, vec![0]), (900, 1020, 120, 60, vec![1])]
+        );
+        // The verdict: judged on the adjusted figure only when asked.
+        assert_eq!(Verdict::judged(&f, 0.9, 0.0, false), Verdict::Missed);
+        assert_eq!(Verdict::judged(&f, 0.9, 0.0, true), Verdict::Met);
+        assert_eq!(Verdict::of(&f, 0.9, 0.0), Verdict::Missed);
+    }
+
+    #[test]
+    fn a_day_slice_sees_only_its_part_of_an_exclusion() {
+        let mut inp = inputs(vec![Some(true); 10], 60);
+        inp.exclusions = vec![x(7, 0, 600)];
+        let f = figures_between(&inp.steps, 0, 60, &[], &inp.exclusions, 0, 300, 600, 600);
+        assert_eq!((f.failure_seconds, f.excluded_failure_seconds), (300, 300));
+        assert_eq!(f.excluded_by, [(7, 300)].into());
+        assert_eq!(f.availability_adjusted(), Ratio::new(300, 300));
     }
 }

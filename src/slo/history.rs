@@ -5,7 +5,7 @@
 //! `report` reads one month of it, `status` the last 90 days; both classify
 //! it with [`super::compute`], so a failure means the same thing on both.
 
-use super::compute::{Cause, StepData, Window};
+use super::compute::{Cause, ExclusionSpan, StepData, Window};
 use super::plan::ServicePlan;
 use super::spacing;
 use crate::config::Config;
@@ -29,6 +29,21 @@ pub fn windows(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<Window>
             } else {
                 format!("{} / {}", w.title.ja, w.title.en)
             },
+        })
+        .collect()
+}
+
+/// Exclusions of `service` overlapping `[start, end)`, by their index in `exclusions:`.
+pub fn exclusions(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<ExclusionSpan> {
+    cfg.exclusions
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.services.iter().any(|s| s == service))
+        .filter(|(_, x)| x.start.timestamp() < end && x.end.timestamp() > start)
+        .map(|(id, x)| ExclusionSpan {
+            id,
+            start: x.start.timestamp(),
+            end: x.end.timestamp(),
         })
         .collect()
 }

@@ -110,6 +110,9 @@ pub struct ServicePlan {
     /// Percent of the operating time that must have been observed before a
     /// period's availability can be called met (`objectives.min_coverage`).
     pub min_coverage_percent: f64,
+    /// `objectives.apply_exclusions`: the verdict is judged on the figure with
+    /// the exclusions' failure time set aside.
+    pub apply_exclusions: bool,
     /// Longest probe interval of the service's transactions: what one failed round costs.
     pub round_seconds: u64,
     /// Longest transaction timeout: how late a hanging failure can be seen.
@@ -219,6 +222,7 @@ impl ServicePlan {
             latency,
             latency_budget,
             min_coverage_percent: svc.objectives.min_coverage,
+            apply_exclusions: svc.objectives.apply_exclusions,
             round_seconds,
             timeout_seconds,
             grace_seconds,

@@ -373,19 +373,19 @@ pub fn reason_words(reason: &str) -> DisplayName {
     }
 }
 
-fn figures(
-    d: &ServiceData,
-    p: &ServicePlan,
-    windows: &[compute::Window],
-    a: i64,
-    b: i64,
-    end: i64,
-) -> Figures {
+/// The maintenance windows and exclusions of one service over the page's span.
+struct Spans {
+    windows: Vec<compute::Window>,
+    exclusions: Vec<compute::ExclusionSpan>,
+}
+
+fn figures(d: &ServiceData, p: &ServicePlan, spans: &Spans, a: i64, b: i64, end: i64) -> Figures {
     compute::figures_between(
         &d.steps,
         d.start,
         p.round_seconds.max(1) as i64,
-        windows,
+        &spans.windows,
+        &spans.exclusions,
         p.grace_seconds as i64,
         a,
         b,
@@ -466,7 +466,10 @@ fn service_status(
 ) -> ServiceStatus {
     let step = p.round_seconds.max(1) as i64;
     let until = d.start + d.steps.len() as i64 * step;
-    let windows = history::windows(cfg, &p.service, d.start, i64::MAX);
+    let windows = Spans {
+        windows: history::windows(cfg, &p.service, d.start, i64::MAX),
+        exclusions: history::exclusions(cfg, &p.service, d.start, i64::MAX),
+    };
     let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
     let days = day_figures(d, p, &windows, first_day, until, tz);
     let months = month_figures(d, p, &windows, now, until, tz);
@@ -499,7 +502,7 @@ fn service_status(
 fn day_figures(
     d: &ServiceData,
     p: &ServicePlan,
-    windows: &[compute::Window],
+    windows: &Spans,
     first_day: chrono::NaiveDate,
     until: i64,
     tz: Tz,
@@ -547,7 +550,7 @@ fn day_figures(
 fn month_figures(
     d: &ServiceData,
     p: &ServicePlan,
-    windows: &[compute::Window],
+    windows: &Spans,
     now: i64,
     until: i64,
     tz: Tz,
@@ -585,7 +588,7 @@ fn month_figures(
 fn incident_items(
     d: &ServiceData,
     p: &ServicePlan,
-    windows: &[compute::Window],
+    windows: &Spans,
     shown_from: i64,
     until: i64,
     now: i64,

@@ -75,6 +75,7 @@ fn the_fuzzed_keys_cover_the_schema() {
         [
             "alerting",
             "backups",
+            "exclusions",
             "global",
             "maintenance",
             "notices",

@@ -12,6 +12,7 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod doctor;
+mod exclusions;
 #[cfg(feature = "demo")]
 mod exporter;
 mod fuzz_config;

@@ -110,8 +110,16 @@ fn service_row(cfg: &Config, p: &ServicePlan, l: &mut Layout) {
     let links = service_links(cfg, name);
     l.row(&format!("{} / {} ({name})", p.ja, p.en));
     l.add(5, 6, with_links(availability_stat(p, &sel), links.clone()));
-    l.add(6, 6, with_links(budget_left_stat(p, &sel), links.clone()));
-    l.add(4, 6, budget_spent_gauge(p, &sel));
+    let excluded = q_excluded_secs(cfg, p, &sel);
+    l.add(
+        6,
+        6,
+        with_links(
+            budget_left_stat(p, &sel, excluded.as_deref()),
+            links.clone(),
+        ),
+    );
+    l.add(4, 6, budget_spent_gauge(p, &sel, excluded.as_deref()));
     l.add(5, 6, with_links(latency_stat(p, &sel), links));
     l.add(
         4,
@@ -143,8 +151,50 @@ fn availability_stat(p: &ServicePlan, sel: &Selector) -> Panel {
     )
 }
 
-fn budget_left_stat(p: &ServicePlan, sel: &Selector) -> Panel {
+/// Failure seconds in the dashboard range inside the service's `exclusions:`
+/// (to the minute, as [`q_failure_secs`] counts), or `None` when it has none.
+/// The spans come from the configuration, so the dashboard is regenerated
+/// when an exclusion is recorded; the rules and alerts never see them.
+fn q_excluded_secs(cfg: &Config, p: &ServicePlan, sel: &Selector) -> Option<String> {
+    let spans: Vec<String> = cfg
+        .exclusions
+        .iter()
+        .filter(|x| x.services.contains(&p.service))
+        .map(|x| {
+            format!(
+                "(vector(time()) > {} and vector(time()) <= {})",
+                x.start.timestamp(),
+                x.end.timestamp()
+            )
+        })
+        .collect();
+    (!spans.is_empty()).then(|| {
+        format!(
+            "(sum(sum_over_time((avg_over_time({}[1m]) and on () ({}))[$__range:1m])) * 60 or vector(0))",
+            sel.of(record::AVAILABILITY_ERRORS),
+            spans.join(" or ")
+        )
+    })
+}
+
+fn budget_left_stat(p: &ServicePlan, sel: &Selector, excluded: Option<&str>) -> Panel {
     let month_total = month_budget(p);
+    let mut targets = vec![
+        instant(
+            format!("{month_total} - {}", q_failure_secs(sel)),
+            "残り / Left",
+        ),
+        instant(
+            format!("vector({month_total})"),
+            "今月の総量 / Month's budget",
+        ),
+    ];
+    if let Some(x) = excluded {
+        targets.push(instant(
+            format!("{month_total} - (sum({}) - {x})", q_failure_secs(sel)),
+            "残り（SLO 対象外を除く） / Left, exclusions set aside",
+        ));
+    }
     stat(
         "残りエラーバジェット / Error budget left",
         &format!(
@@ -154,13 +204,7 @@ fn budget_left_stat(p: &ServicePlan, sel: &Selector) -> Panel {
             human_budget(p.budget_seconds(30)),
             human_budget(p.budget_seconds(31)),
         ),
-        vec![
-            instant(
-                format!("{month_total} - {}", q_failure_secs(sel)),
-                "残り / Left",
-            ),
-            instant(format!("vector({month_total})"), "今月の総量 / Month's budget"),
-        ],
+        targets,
         "dtdurations",
         steps(
             "red",
@@ -169,14 +213,25 @@ fn budget_left_stat(p: &ServicePlan, sel: &Selector) -> Panel {
     )
 }
 
-fn budget_spent_gauge(p: &ServicePlan, sel: &Selector) -> Panel {
+fn budget_spent_gauge(p: &ServicePlan, sel: &Selector, excluded: Option<&str>) -> Panel {
+    let mut targets = vec![instant(
+        format!("{} / ({})", q_failure_secs(sel), month_budget(p)),
+        "消費 / Spent",
+    )];
+    if let Some(x) = excluded {
+        targets.push(instant(
+            format!(
+                "(sum({}) - {x}) / ({})",
+                q_failure_secs(sel),
+                month_budget(p)
+            ),
+            "消費（SLO 対象外を除く） / Spent, exclusions set aside",
+        ));
+    }
     gauge(
         "バジェット消費率 / Budget spent",
         "今月の障害時間 ÷ 今月の許容障害時間 / This month's failure time ÷ the month's allowed failure time",
-        vec![instant(
-            format!("{} / ({})", q_failure_secs(sel), month_budget(p)),
-            "消費 / Spent",
-        )],
+        targets,
         "percentunit",
         steps("green", &[(0.5, "orange"), (1.0, "red")]),
     )
