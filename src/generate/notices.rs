@@ -133,11 +133,13 @@ pub fn tests(cfg: &Config) -> anyhow::Result<Option<String>> {
     }
     let services: Vec<&str> = cfg.services.iter().map(|s| s.name.as_str()).collect();
     let a = services.first().copied().unwrap_or("svc");
-    let series = |service: &str, instance: &str, values: &str| Series {
+    let series = |service: &str, instance: &str, values: &str| {
+        Series {
         series: format!(
             "{UNNOTIFIED}{{service=\"{service}\", instance=\"{instance}\", job=\"mimamori-status\"}}"
         ),
         values: values.into(),
+    }
     };
     let delivered = || Series {
         series: format!(
@@ -191,10 +193,7 @@ pub fn tests(cfg: &Config) -> anyhow::Result<Option<String>> {
         TestGroup {
             name: format!("{a}: told at 30 minutes, never pages"),
             interval: "1m".into(),
-            input_series: vec![
-                series(a, "status-a", "0+60x30 0x60"),
-                delivered(),
-            ],
+            input_series: vec![series(a, "status-a", "0+60x30 0x60"), delivered()],
             alert_rule_test: vec![quiet("45m", OVERDUE), quiet("80m", OVERDUE)],
             promql_expr_test: vec![],
         },

@@ -54,8 +54,12 @@ impl Default for Timing {
 impl Timing {
     /// The `notify:` section's values (defaults without one).
     pub fn of(cfg: &Config) -> Timing {
-        let _ = cfg;
-        Timing::default()
+        cfg.notify
+            .as_ref()
+            .map_or_else(Timing::default, |n| Timing {
+                confirm_after: n.confirm_after.0.as_secs() as i64,
+                maintenance_reminder: n.maintenance_reminder.0.as_secs() as i64,
+            })
     }
 }
 

@@ -172,8 +172,8 @@ pub fn assemble(
         .into_iter()
         .map(|(incident, (service, start, seen, mut channels))| {
             channels.sort_by_key(|c| c.channel);
-            let notice = (!channels.is_empty())
-                .then(|| channels.iter().any(|c| c.in_time == Some(true)));
+            let notice =
+                (!channels.is_empty()).then(|| channels.iter().any(|c| c.in_time == Some(true)));
             let page_ok = seen.is_some_and(|s| s - start <= PROMISE_SECONDS);
             IncidentRecord {
                 incident,
@@ -208,7 +208,11 @@ pub fn assemble(
             let in_time = effect.map(|e| months_ahead(n.published_at.timestamp(), required, e, tz));
             (n.title.clone(), effect, required, in_time)
         } else if let Some(w) = cfg.maintenance.iter().find(|w| {
-            d.event_key == format!("maintenance/{}/announced", window_id(&w.services, w.start.timestamp()))
+            d.event_key
+                == format!(
+                    "maintenance/{}/announced",
+                    window_id(&w.services, w.start.timestamp())
+                )
         }) {
             (
                 w.title.clone(),
@@ -280,7 +284,10 @@ pub fn text(r: Option<&NoticesReport>, format: super::Format) -> String {
     let mut s = String::new();
     if let Some(e) = &r.error {
         if format != super::Format::Json {
-            let _ = writeln!(s, "\nお客様へのお知らせの記録を読めません / Customer notice record unavailable: {e}");
+            let _ = writeln!(
+                s,
+                "\nお客様へのお知らせの記録を読めません / Customer notice record unavailable: {e}"
+            );
         }
         return s;
     }
@@ -303,8 +310,10 @@ pub fn text(r: Option<&NoticesReport>, format: super::Format) -> String {
                         i.start,
                         i.page_seen_at.as_deref().unwrap_or(""),
                         c.map_or("", |c| c.channel.as_str()),
-                        c.and_then(|c| c.first_delivered_at.as_deref()).unwrap_or(""),
-                        c.and_then(|c| c.delay_seconds).map_or(String::new(), |d| d.to_string()),
+                        c.and_then(|c| c.first_delivered_at.as_deref())
+                            .unwrap_or(""),
+                        c.and_then(|c| c.delay_seconds)
+                            .map_or(String::new(), |d| d.to_string()),
                         i.within_promise
                     );
                 }
@@ -317,7 +326,10 @@ pub fn text(r: Option<&NoticesReport>, format: super::Format) -> String {
                         s,
                         "{},{},{},{},{},{},{},{},{}",
                         a.key,
-                        serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                        serde_json::to_value(a.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
                         a.published_at,
                         a.takes_effect_at.as_deref().unwrap_or(""),
                         a.required_months,
@@ -392,7 +404,14 @@ pub fn text(r: Option<&NoticesReport>, format: super::Format) -> String {
                     let delivered = a
                         .channels
                         .iter()
-                        .map(|c| format!("{} {} {}", c.channel.as_str(), hm(&c.first_delivered_at), yes_no(c.in_time)))
+                        .map(|c| {
+                            format!(
+                                "{} {} {}",
+                                c.channel.as_str(),
+                                hm(&c.first_delivered_at),
+                                yes_no(c.in_time)
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(", ");
                     let title = format!("{} / {}", a.title.ja, a.title.en);

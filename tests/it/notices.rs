@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mimamori::notify::outbox::Outbox;
-use mimamori::notify::{events, Channel, Contact, EventKind, Lang};
+use mimamori::notify::{events, Channel, EventKind};
 use mimamori::slo::compute::StepData;
 use mimamori::status::snapshot::{assemble, range, ServiceData};
 
@@ -72,7 +72,11 @@ fn the_45_minute_alert_is_promtool_tested_and_can_fail() {
         .arg(&out)
         .output()
         .expect("mimamori starts");
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let rules = out.join("rules");
     let (ok, text) = promtool(&rules, &["check", "rules", "mimamori-notices.yml"]);
     assert!(ok && text.contains("SUCCESS: 2 rules found"), "{text}");
@@ -80,7 +84,10 @@ fn the_45_minute_alert_is_promtool_tested_and_can_fail() {
     let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-notices.yaml"]);
     assert!(ok, "{text}");
     let readme = std::fs::read_to_string(rules.join("README.md")).unwrap();
-    assert!(readme.contains("| MimamoriNoticeOverdue | page |"), "{readme}");
+    assert!(
+        readme.contains("| MimamoriNoticeOverdue | page |"),
+        "{readme}"
+    );
 
     // Page at the hour, when the promise is already broken: the scenarios notice.
     let file = rules.join("mimamori-notices.yml");
@@ -93,9 +100,10 @@ fn the_45_minute_alert_is_promtool_tested_and_can_fail() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
-        text.replace(">= 3600", ">= 2700")
-            .replace("max by (service) (", "(")
-            .replace("_seconds) >= 2700", "_seconds >= 2700"),
+        text.replace(">= 3600", ">= 2700").replace(
+            "max by (service) (mimamori_notice_unnotified_incident_seconds)",
+            "mimamori_notice_unnotified_incident_seconds",
+        ),
     )
     .unwrap();
     let (ok, text) = promtool(&tests, &["test", "rules", "mimamori-notices.yaml"]);
@@ -141,7 +149,7 @@ fn snapshot(
                     };
                     if fail {
                         s.reasons.insert("timeout".into(), 1.0);
-                        s.locations = vec!["tokyo".into(), "osaka".into()];
+                        s.locations = ["tokyo".to_string(), "osaka".to_string()].into();
                     }
                     s
                 })
@@ -154,16 +162,6 @@ fn snapshot(
         })
         .collect();
     assemble(cfg, &plans, &data, now, TZ, 600)
-}
-
-fn contact(id: &str, lang: Lang) -> Contact {
-    Contact {
-        id: id.into(),
-        services: vec![],
-        lang,
-        email: Some(format!("{id}@example.jp")),
-        webhook: None,
-    }
 }
 
 /// Delivers every due notice at `now` (the sender's part, without a network).
@@ -203,7 +201,10 @@ notices:
     let cfg = mimamori::config::load(&path).unwrap();
     let contacts = mimamori::notify::contacts::load(
         &dir.path().join("contacts.csv"),
-        &cfg.services.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(),
+        &cfg.services
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>(),
     )
     .unwrap();
     assert!(contacts.rejected.is_empty());
@@ -324,15 +325,19 @@ notices:
     );
 
     // October: the shipped window, announced and mailed (on 11-05) six months ahead.
-    let oct = mimamori::report::notices::report(&cfg, &[], TZ, t("2026-10-01T00:00:00+09:00"), from)
-        .unwrap();
+    let oct =
+        mimamori::report::notices::report(&cfg, &[], TZ, t("2026-10-01T00:00:00+09:00"), from)
+            .unwrap();
     assert!(oct.incidents.is_empty());
     let w = &oct.announcements[0];
     assert_eq!(w.kind, EventKind::MaintenanceAnnounced);
     assert_eq!(w.required_months, 6);
     assert_eq!(w.published_in_time, Some(true));
     assert_eq!(w.channels[0].in_time, Some(true));
-    assert_eq!(w.channels[0].first_delivered_at.as_deref(), Some("2026-11-05T10:01:00+09:00"));
+    assert_eq!(
+        w.channels[0].first_delivered_at.as_deref(),
+        Some("2026-11-05T10:01:00+09:00")
+    );
 
     // An outbox that is not there: the record says so, the rest stands.
     std::fs::remove_file(&outbox_path).unwrap();
