@@ -2,7 +2,7 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|all]     (default: all)
+#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|all]     (default: all)
 #
 # compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
 #           /probe for 200 targets every second, and mimamori running 200 one-GET
@@ -20,10 +20,17 @@
 #           127.0.0.2, the name `localhost` mapped to both by global.hosts_file)
 #           next to `resolve: first` (one address), 200 transactions every
 #           second each, side by side: CPU per transaction run, HTTP then HTTPS.
+# series    what the exposition costs the Prometheus that scrapes it: 10,000 one-GET
+#           transactions (10 services x 1,000) every 15 s; the series and bytes of one
+#           /metrics, then a real Prometheus (throwaway storage) scraping it every 15 s
+#           for SERIES_SECONDS (default 600): its RSS, heap in use and head series at
+#           the end. Not part of `all`. BENCH_BIN measures another binary (e.g. an
+#           older build) without building; SERIES_TRANSACTIONS sets the size.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench), BENCH_PROFILE (cargo profile, default
-# release; `profiling` keeps debug info for perf and callgrind). Everything
+# release; `profiling` keeps debug info for perf and callgrind; `dev` is the debug
+# build in target/debug). Everything
 # listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +40,9 @@ SECS=${BENCH_SECONDS:-60}
 NGINX_HTTP=18080 NGINX_HTTPS=18443 DELAY_PORT=18090
 BB_PORT=19115 PROM_PORT=19090 MM_PORT=19732 MM1_PORT=19733
 PROFILE=${BENCH_PROFILE:-release}
-MM=$ROOT/target/$PROFILE/mimamori
+PROFILE_DIR=$PROFILE
+[ "$PROFILE" != dev ] || PROFILE_DIR=debug
+MM=${BENCH_BIN:-$ROOT/target/$PROFILE_DIR/mimamori}
 HZ=$(getconf CLK_TCK)
 mkdir -p "$W"
 PIDS=()
@@ -57,6 +66,7 @@ install() {
     # The packages start daemons on their default ports; this script runs its own.
     $sudo systemctl stop nginx prometheus prometheus-blackbox-exporter 2>/dev/null || true
   fi
+  if [ -n "${BENCH_BIN:-}" ] && [ "$what" = series ]; then log "measuring $MM (not built)"; return; fi
   log "building ($PROFILE)"
   cargo build --profile "$PROFILE" --quiet --bin mimamori --example delay_server --example connect_floor
 }
@@ -110,7 +120,8 @@ EOF
   wait_port $NGINX_HTTP
 }
 
-# gen_config N INTERVAL URL_PREFIX [CA_FILE]: N one-GET transactions, 100 per service.
+# gen_config N INTERVAL URL_PREFIX [CA_FILE]: N one-GET transactions, 100 per service
+# (TX_PER_SERVICE sets how many).
 # TX_OPTIONS (e.g. "resolve: all") is added to every transaction, HOSTS_FILE to global.
 gen_config() {
   local n=$1 interval=$2 base=$3 ca=${4:-} i=0 s j
@@ -121,7 +132,7 @@ gen_config() {
   for ((s = 0; i < n; s++)); do
     printf '  - name: svc%d\n    display_name: {ja: svc%d, en: svc%d}\n' $s $s $s
     printf '    objectives: {availability: 99.9, latency: {threshold: 1s, target: 99}}\n    transactions:\n'
-    for ((j = 0; j < 100 && i < n; j++, i++)); do
+    for ((j = 0; j < ${TX_PER_SERVICE:-100} && i < n; j++, i++)); do
       printf '      - name: tx%d\n' $j
       [ -z "${TX_OPTIONS:-}" ] || printf '        %s\n' "$TX_OPTIONS"
       printf '        steps:\n          - name: get\n            url: %s/%d/%d\n' "$base" $s $j
@@ -227,7 +238,7 @@ compare() {
   start_prometheus http http_2xx $NGINX_HTTP
   start_mimamori mm-http $MM_PORT "$W/http-a.yaml"; MM_A=$MM_PID
   start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
-  "$ROOT/target/$PROFILE/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
+  "$ROOT/target/$PROFILE_DIR/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
   FLOOR_PID=$!; PIDS+=($FLOOR_PID)
   measure "HTTP, 200 probes/s each"
   stop $PROM_PID; stop $MM_A; stop $MM_B; stop $FLOOR_PID; FLOOR_PID=
@@ -310,7 +321,7 @@ scale() {
 
 accuracy() {
   local delay_ms=${ACCURACY_DELAY_MS:-50}
-  "$ROOT/target/$PROFILE/examples/delay_server" 127.0.0.1:$DELAY_PORT "${delay_ms}ms" >"$W/delay.log" 2>&1 &
+  "$ROOT/target/$PROFILE_DIR/examples/delay_server" 127.0.0.1:$DELAY_PORT "${delay_ms}ms" >"$W/delay.log" 2>&1 &
   local dpid=$!; PIDS+=($dpid)
   sleep 0.5
   gen_config 500 1s "http://127.0.0.1:$DELAY_PORT/d" > "$W/accuracy.yaml"
@@ -381,6 +392,50 @@ addresses() {
   done
 }
 
+# series: series and bytes of one /metrics of 10,000 one-step transactions, and the
+# memory of a real Prometheus scraping it every 15 s for SERIES_SECONDS.
+series() {
+  local n=${SERIES_TRANSACTIONS:-10000} secs=${SERIES_SECONDS:-600} pid ppid
+  [ -f "$W/nginx.pid" ] && kill -0 "$(cat "$W/nginx.pid")" 2>/dev/null || start_nginx
+  TX_PER_SERVICE=$((n / 10)) gen_config "$n" 15s "http://127.0.0.1:$NGINX_HTTP/se" > "$W/series.yaml"
+  "$MM" serve --config "$W/series.yaml" --web.listen-address "127.0.0.1:$MM_PORT" >"$W/series-mm.log" 2>&1 &
+  pid=$!; PIDS+=($pid)
+  wait_port $MM_PORT
+  sleep 20 # every transaction has run once
+  curl -s -o "$W/series-metrics.txt" "http://127.0.0.1:$MM_PORT/metrics"
+  local lines size per fixed
+  lines=$(grep -vc -e '^#' -e '^$' "$W/series-metrics.txt")
+  size=$(stat -c %s "$W/series-metrics.txt")
+  # Series that do not belong to a transaction (build info, scheduler lag, maintenance, ...).
+  fixed=$(grep -v -e '^#' -e '^$' "$W/series-metrics.txt" | grep -vc 'transaction="' || true)
+  printf 'global: {scrape_interval: 15s, scrape_timeout: 14s}\nscrape_configs:\n  - job_name: mimamori\n    static_configs: [{targets: ["127.0.0.1:%s"]}]\n' $MM_PORT > "$W/series-prometheus.yml"
+  rm -rf "$W/series-prometheus-data"
+  prometheus --config.file="$W/series-prometheus.yml" --web.listen-address=127.0.0.1:$PROM_PORT \
+    --storage.tsdb.path="$W/series-prometheus-data" >"$W/series-prometheus.log" 2>&1 &
+  ppid=$!; PIDS+=($ppid)
+  wait_port $PROM_PORT
+  local load0 r peak=0; load0=$(load)
+  log "series: Prometheus scraping $n transactions for $secs s"
+  for _ in $(seq $((secs / 15))); do
+    sleep 15
+    r=$(rss_kb $ppid); [ "$r" -gt $peak ] && peak=$r
+  done
+  curl -s "http://127.0.0.1:$PROM_PORT/metrics" > "$W/series-prometheus-metrics.txt"
+  local rss q scrape
+  rss=$(rss_kb $ppid)
+  q() { awk -v m="$1" '$1 == m { printf "%.0f", $2 }' "$W/series-prometheus-metrics.txt"; }
+  scrape=$(curl -s "http://127.0.0.1:$PROM_PORT/api/v1/query?query=scrape_duration_seconds" | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
+  awk -v bin="$MM" -v n="$n" -v lines="$lines" -v fixed="$fixed" -v size="$size" -v secs="$secs" \
+    -v rss="$rss" -v peak="$peak" -v heap="$(q go_memstats_heap_inuse_bytes)" -v head="$(q prometheus_tsdb_head_series)" \
+    -v chunks="$(q prometheus_tsdb_head_chunks)" -v mmrss="$(rss_kb $pid)" -v scrape="$scrape" -v load="$load0 → $(load)" 'BEGIN {
+      printf "\nseries: %d one-GET transactions every 15 s, %s (load average %s)\n", n, bin, load
+      printf "  one /metrics: %d series (%.1f per transaction, %d outside transactions), %.1f MB; exporter RSS %.1f MB\n", lines, (lines - fixed) / n, fixed, size / 1e6, mmrss / 1024
+      printf "  Prometheus after %d s of 15 s scrapes: RSS %.0f MB (peak sample %.0f MB), go_memstats_heap_inuse_bytes %.0f MB,\n", secs, rss / 1024, peak / 1024, heap / 1048576
+      printf "    prometheus_tsdb_head_series %d, head chunks %d, last scrape_duration_seconds %s\n", head, chunks, scrape
+    }'
+  stop $ppid; stop $pid
+}
+
 what=${1:-all}
 install
 case $what in
@@ -390,6 +445,7 @@ case $what in
   rules) python3 "$ROOT/scripts/bench_rules.py" ;;
   accuracy) accuracy ;;
   addresses) addresses ;;
+  series) series ;;
   all) compare; scale; scale https; accuracy; addresses; python3 "$ROOT/scripts/bench_rules.py" ;;
-  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|all]" >&2; exit 64 ;;
+  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|all]" >&2; exit 64 ;;
 esac

@@ -110,6 +110,20 @@ pub fn count(histogram: &str) -> String {
     format!("{histogram}_count")
 }
 
+/// `func(…[range])` of a part (`_count`, `_sum`, `_bucket`) of the runs'
+/// duration histogram, per run of every transaction: a one-step transaction
+/// has no run histogram of its own (its run is its step), so its step's
+/// series stand in for it. `or ignoring (step)` takes a step's series only
+/// where no run series has the same labels otherwise (same exporter,
+/// transaction, address, result and bucket), i.e. for one-step transactions.
+pub fn per_run(func: &str, part: &str, sel: &Selector, range: &str) -> String {
+    format!(
+        "{func}({}[{range}]) or ignoring (step) {func}({}[{range}])",
+        sel.of(&format!("{}{part}", metric::PROBE_DURATION)),
+        sel.of(&format!("{}{part}", metric::STEP_DURATION)),
+    )
+}
+
 /// A list of label matchers, written `{service="hanbai",le=~"3|3\\.0"}`.
 ///
 /// Values are escaped for a PromQL string; label names are the caller's
@@ -419,17 +433,22 @@ pub fn latency_counts_by(
     range: &str,
     by: &str,
 ) -> LatencyCounts {
+    let LatencyCounts { total, good } = latency_series(sel, threshold_seconds);
+    LatencyCounts {
+        total: format!("sum by ({by}) ({func}({total}[{range}]))"),
+        good: format!("sum by ({by}) ({func}({good}[{range}]))"),
+    }
+}
+
+/// The two counters themselves (selectors, no rate): successful operations and
+/// those within the threshold. For readers that apply their own rate, such as
+/// OpenSLO's `ratioMetric` with `counter: true`; sum them by `service`.
+pub fn latency_series(sel: &Selector, threshold_seconds: f64) -> LatencyCounts {
     let ok = sel.clone().eq("result", "success");
     let within = ok.clone().re("le", le_regex(threshold_seconds));
     LatencyCounts {
-        total: format!(
-            "sum by ({by}) ({func}({}[{range}]))",
-            ok.of(&count(metric::STEP_DURATION))
-        ),
-        good: format!(
-            "sum by ({by}) ({func}({}[{range}]))",
-            within.of(&bucket(metric::STEP_DURATION))
-        ),
+        total: ok.of(&count(metric::STEP_DURATION)),
+        good: within.of(&bucket(metric::STEP_DURATION)),
     }
 }
 

@@ -75,6 +75,8 @@ pub struct TxMetrics {
     last_tls: Vec<Option<(String, String)>>,
     /// Whether the transaction retries (attempts and final success are listed).
     retrying: bool,
+    /// Whether the run's own duration histogram is kept (more than one step).
+    whole_run: bool,
     /// With `resolve: all`: each address's series are made in `store` when
     /// the address is first resolved and removed when it is gone.
     every_address: bool,
@@ -256,6 +258,9 @@ impl Metrics {
         let every_address = plan.addressing.every_address();
         let series = self.series.transaction(l[2], l[0], l[1], "");
         let retrying = plan.retries > 0;
+        // A one-step run's duration is its step's: no histogram of its own.
+        let whole_run = plan.steps.len() > 1;
+        series.whole_run.store(whole_run, Ordering::Relaxed);
         // With `resolve: all` the attempts are each address's; a run that
         // resolved nothing is not retried.
         series
@@ -291,6 +296,7 @@ impl Metrics {
             last_tls: vec![None; plan.steps.len()],
             steps_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
             retrying,
+            whole_run,
             every_address,
         }
     }
@@ -491,6 +497,7 @@ impl TxMetrics {
         for (a, ip) in outcome.addresses.iter().zip(&ips) {
             let series = store.transaction(l, s, t, ip);
             series.retrying.store(self.retrying, Ordering::Relaxed);
+            series.whole_run.store(self.whole_run, Ordering::Relaxed);
             let steps: Vec<_> = self
                 .steps_names
                 .iter()
@@ -547,7 +554,10 @@ fn record_on(
     (retrying, fresh_until): (bool, u64),
 ) {
     series.set_success(outcome.success, fresh_until);
-    series.duration[usize::from(outcome.success)].observe(buckets, outcome.duration.as_secs_f64());
+    if series.whole_run.load(Ordering::Relaxed) {
+        series.duration[usize::from(outcome.success)]
+            .observe(buckets, outcome.duration.as_secs_f64());
+    }
     if !outcome.success {
         if let Some(r) = outcome.reason {
             series.failures[Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)].inc();

@@ -80,7 +80,8 @@ impl Buckets {
 /// A histogram whose `_count` is the sum of its buckets, so `_count` and the
 /// `+Inf` bucket always agree.
 pub struct Histogram {
-    /// Observations per bucket (not cumulative); the last one is above every bound.
+    /// Observations per bucket (not cumulative); the last one is above every
+    /// bound. Only that one (`le="+Inf"`) for a histogram without buckets.
     counts: Box<[AtomicU64]>,
     sum: AtomicF64,
 }
@@ -93,20 +94,43 @@ impl Histogram {
         }
     }
 
+    /// Count and sum only: its one bucket is `le="+Inf"`. What failed runs
+    /// and operations keep (see [`RESULTS`]).
+    fn without_buckets() -> Self {
+        Histogram {
+            counts: Box::new([AtomicU64::new(0)]),
+            sum: AtomicF64::zero(),
+        }
+    }
+
     /// Counts `v` in the first bucket whose bound is ≥ `v`, as Prometheus defines `le`.
     pub fn observe(&self, b: &Buckets, v: f64) {
-        let i = b
-            .bounds
-            .iter()
-            .position(|bound| v <= *bound)
-            .unwrap_or(b.bounds.len());
+        let i = if self.counts.len() == 1 {
+            0
+        } else {
+            b.bounds
+                .iter()
+                .position(|bound| v <= *bound)
+                .unwrap_or(b.bounds.len())
+        };
         self.counts[i].fetch_add(1, Relaxed);
         self.sum.add(v);
     }
 }
 
 /// `result` label values in sorted order; `[0]` is the failure series.
+///
+/// Only successes are bucketed: the latency objective, the dashboards'
+/// quantiles and the shares within the threshold read successful durations.
+/// Failed runs and operations keep their count and sum (a histogram with the
+/// `le="+Inf"` bucket alone), 3 series instead of one per bucket boundary + 3.
 const RESULTS: [&str; 2] = ["result=\"failure\"", "result=\"success\""];
+
+/// The duration histograms of a transaction or a step, indexed by
+/// `success as usize`: failures without buckets, successes with them.
+fn durations(b: &Buckets) -> [Histogram; 2] {
+    [Histogram::without_buckets(), Histogram::new(b)]
+}
 
 /// The store's key: unescaped (location, service, transaction, ip), `ip`
 /// empty for transactions that run against one address.
@@ -137,8 +161,14 @@ pub struct TxSeries {
     /// result is listed; after that `probe_success` is withdrawn (see
     /// [`super::stale_after`]).
     fresh_until: AtomicU64,
-    /// Indexed by `success as usize`.
+    /// Indexed by `success as usize`; listed and observed only when
+    /// [`TxSeries::whole_run`] is set.
     pub duration: [Histogram; 2],
+    /// Whether the run's own duration histogram is kept: only for
+    /// transactions of more than one step. A one-step run's duration is its
+    /// step's (the same observations), so `mimamori_step_duration_seconds`
+    /// alone carries it.
+    pub whole_run: std::sync::atomic::AtomicBool,
     /// Indexed like [`Reason::ALL`].
     pub failures: [Counter; Reason::ALL.len()],
     pub skipped: Arc<Counter>,
@@ -233,7 +263,7 @@ pub const FAMILIES: [&str; 8] = [
 
 const HELP: [(&str, &str); 8] = [
     ("Attempts of transactions that retry, the first attempt and the retries after it failed, by outcome.", "counter"),
-    ("Duration of whole transaction runs, every run.", "histogram"),
+    ("Duration of whole runs of transactions with more than one step, every run; a one-step run is its step.", "histogram"),
     ("Failed transaction runs by reason.", "counter"),
     ("Whether the latest run of a transaction that retries succeeded at its first attempt or its last retry (1) or not (0); the objective reads mimamori_probe_success.", "gauge"),
     (
@@ -289,7 +319,8 @@ impl Store {
                     key: (l.clone(), s.clone(), t.clone(), ip.clone()),
                     success: AtomicU64::new(NO_RUN),
                     fresh_until: AtomicU64::new(0),
-                    duration: [Histogram::new(b), Histogram::new(b)],
+                    duration: durations(b),
+                    whole_run: Default::default(),
                     failures: Default::default(),
                     skipped: Default::default(),
                     retrying: Default::default(),
@@ -311,7 +342,7 @@ impl Store {
                 Arc::new(StepSeries {
                     name: name.to_string(),
                     step: pair("step", name),
-                    duration: [Histogram::new(b), Histogram::new(b)],
+                    duration: durations(b),
                     phases: std::array::from_fn(|_| AtomicF64::zero()),
                 })
             })
@@ -403,13 +434,15 @@ impl Snapshot {
     /// More than the transactions' part of the exposition takes, so a scrape
     /// allocates its buffer once: pages never written cost no memory.
     pub fn size_hint(&self) -> usize {
-        let histogram_lines = self.buckets.le.len() + 2;
+        // Both results of one histogram: the successes' buckets, the failures' `+Inf`.
+        let histogram_lines = self.buckets.le.len() + 2 + 3;
         self.txs
             .iter()
             .map(|t| {
                 let steps = t.steps.lock().unwrap_or_else(|e| e.into_inner()).len();
+                let whole = usize::from(t.whole_run.load(Relaxed));
                 let lines =
-                    (2 + 2 * steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps + 5;
+                    (whole + steps) * histogram_lines + Reason::ALL.len() + 2 + 5 * steps + 5;
                 lines
                     * (t.ip.len() + t.location.len() + t.service.len() + t.transaction.len() + 120)
             })
@@ -423,6 +456,7 @@ impl Snapshot {
         let retrying = |t: &TxSeries| t.retrying.load(Relaxed);
         match i {
             0 => self.txs.iter().any(|t| retrying(t)),
+            1 => self.txs.iter().any(|t| t.whole_run.load(Relaxed)),
             3 => self
                 .txs
                 .iter()
@@ -479,7 +513,7 @@ impl Snapshot {
                 }
                 1 => {
                     for (r, result) in RESULTS.iter().enumerate() {
-                        for t in txs {
+                        for t in txs.iter().filter(|t| t.whole_run.load(Relaxed)) {
                             let labels = [
                                 t.ip.as_str(),
                                 t.location.as_str(),
@@ -675,7 +709,8 @@ fn sample_f64(out: &mut String, name: &str, labels: &[&str], v: f64) {
 
 fn histogram(out: &mut String, name: &str, labels: &[&str], h: &Histogram, b: &Buckets) {
     let mut cumulative = 0;
-    for (count, le) in h.counts.iter().zip(&b.le) {
+    // Without buckets, `counts` is the `+Inf` bucket alone: the last `le`.
+    for (count, le) in h.counts.iter().zip(&b.le[b.le.len() - h.counts.len()..]) {
         cumulative += count.load(Relaxed);
         series(out, name, "_bucket", labels, Some(le));
         push_u64(out, cumulative);

@@ -1,5 +1,7 @@
 //! The exposition, byte for byte: any change to how series are stored or
-//! written must leave what Prometheus scrapes unchanged.
+//! written must leave what Prometheus scrapes unchanged. (Changed on purpose
+//! once, for issue 29: failures without buckets, no run histogram for a
+//! one-step transaction; docs/metrics.md, Upgrading.)
 
 use std::time::Duration;
 

@@ -305,7 +305,8 @@ async fn a_flapping_target_still_fails_the_first_attempt_with_retries_on() {
     assert_eq!(
         value(
             &text,
-            "mimamori_probe_duration_seconds_count",
+            // A one-step run's duration is its step's.
+            "mimamori_step_duration_seconds_count",
             &["result=\"failure\""]
         ),
         Some(3.0),

@@ -426,3 +426,84 @@ fn backup_rows_pass_promtool_and_the_schema() {
         .unwrap();
     assert!(!plain.contains("mimamori_backup_"));
 }
+
+/// The runs the probers dashboard counts per location: a one-step
+/// transaction has no run histogram (its step's stands in, see
+/// `promql::per_run`), a multi-step one's steps must not be counted on top
+/// of its runs. Evaluated by the real `promtool test rules` over 15 s samples.
+#[test]
+fn runs_count_one_step_and_multi_step_transactions_once() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let sel = mimamori::promql::Selector::new();
+    let ok = sel.clone().eq("result", "success");
+    let runs = |s: &mimamori::promql::Selector| {
+        format!(
+            "sum by (location) ({})",
+            mimamori::promql::per_run("increase", "_count", s, "5m")
+        )
+    };
+    // One run every 15 s each; the two-step transaction fails every other run
+    // (at its second step), and its steps' series must not add to its runs.
+    let series = |name: &str, labels: &str, values: &str| {
+        format!("      - series: '{name}{{location=\"x\",service=\"s\",{labels}}}'\n        values: '{values}'\n")
+    };
+    let step = "mimamori_step_duration_seconds_count";
+    let run = "mimamori_probe_duration_seconds_count";
+    let input = [
+        series(
+            step,
+            "transaction=\"one\",step=\"get\",result=\"success\"",
+            "0+1x40",
+        ),
+        series(
+            step,
+            "transaction=\"one\",step=\"get\",result=\"failure\"",
+            "0+0x40",
+        ),
+        series(run, "transaction=\"two\",result=\"success\"", "0+0.5x40"),
+        series(run, "transaction=\"two\",result=\"failure\"", "0+0.5x40"),
+        series(
+            step,
+            "transaction=\"two\",step=\"login\",result=\"success\"",
+            "0+1x40",
+        ),
+        series(
+            step,
+            "transaction=\"two\",step=\"login\",result=\"failure\"",
+            "0+0x40",
+        ),
+        series(
+            step,
+            "transaction=\"two\",step=\"buy\",result=\"success\"",
+            "0+0.5x40",
+        ),
+        series(
+            step,
+            "transaction=\"two\",step=\"buy\",result=\"failure\"",
+            "0+0.5x40",
+        ),
+    ]
+    .concat();
+    let test = format!(
+        "rule_files: []\nevaluation_interval: 15s\ntests:\n  - interval: 15s\n    input_series:\n{input}    promql_expr_test:\n\
+         \x20     - expr: '{}'\n        eval_time: 10m\n        exp_samples: [{{labels: '{{location=\"x\"}}', value: 40}}]\n\
+         \x20     - expr: '{}'\n        eval_time: 10m\n        exp_samples: [{{labels: '{{location=\"x\"}}', value: 30}}]\n",
+        runs(&sel),
+        runs(&ok)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("runs.yaml"), &test).unwrap();
+    let out = Command::new(promtool)
+        .current_dir(dir.path())
+        .args(["test", "rules", "runs.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}\n{test}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -21,6 +21,7 @@ mod generate_config;
 mod interop;
 mod notices;
 mod kubernetes;
+mod notify;
 mod probe_failures;
 mod report;
 mod scrape_interval;

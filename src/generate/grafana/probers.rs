@@ -28,8 +28,9 @@ pub(super) fn dashboard(cfg: &Config) -> Dashboard {
 
 fn locations_row(cfg: &Config, l: &mut Layout) {
     let success = metric::PROBE_SUCCESS;
-    let runs = count(metric::PROBE_DURATION);
-    let ok_runs = Selector::new().eq("result", "success").of(&runs);
+    let rate = |sel: &Selector| crate::promql::per_run("rate", "_count", sel, "$__rate_interval");
+    let runs = rate(&Selector::new());
+    let ok_runs = rate(&Selector::new().eq("result", "success"));
     l.row("拠点 / Locations");
     l.add(6, 6, locations_reporting(cfg.alerting.locations.len()));
     l.add(
@@ -63,7 +64,7 @@ fn locations_row(cfg: &Config, l: &mut Layout) {
             "拠点ごとの成功率 / Success rate per location",
             "拠点ごとの成功した実行の割合。1 拠点だけ低いなら拠点側のネットワークを疑う。/ Share of successful runs per location; one low location points at that prober's network.",
             vec![range(
-                format!("sum by (location) (rate({ok_runs}[$__rate_interval])) / sum by (location) (rate({runs}[$__rate_interval]))"),
+                format!("sum by (location) ({ok_runs}) / sum by (location) ({runs})"),
                 "{{location}}",
             )],
             "percentunit",
@@ -78,7 +79,7 @@ fn locations_row(cfg: &Config, l: &mut Layout) {
             "拠点ごとの実行回数 / Runs per minute per location",
             "拠点ごとの 1 分あたりの実行回数 / Completed runs per minute per location",
             vec![range(
-                format!("sum by (location) (rate({runs}[$__rate_interval])) * 60"),
+                format!("sum by (location) ({runs}) * 60"),
                 "{{location}}",
             )],
             "short",
