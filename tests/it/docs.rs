@@ -750,7 +750,10 @@ fn alerts_md_names_every_generated_alert() {
     );
     for (file, text) in [
         ("deploy/aoulu.yaml", read("deploy/aoulu.yaml")),
-        ("deploy/aoulu-backups.yaml", read("deploy/aoulu-backups.yaml")),
+        (
+            "deploy/aoulu-backups.yaml",
+            read("deploy/aoulu-backups.yaml"),
+        ),
         ("aoulu.yaml + notify:", with_notify),
     ] {
         let cfg = config::parse(&text, file).unwrap();
