@@ -59,12 +59,13 @@ if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --user 'moto[server]==5.2.1' 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages 'moto[server]==5.2.1'
 fi
-# The Statuspage-compatible API (tests/it/interop.rs): read by statuspage-prometheus-exporter,
-# a maintained Statuspage client, and checked against tests/statuspage/schema.json with jsonschema.
-if ! python3 -c 'import jsonschema, statuspage_prometheus_exporter' 2>/dev/null; then
-  echo "== pip install statuspage-prometheus-exporter jsonschema (Statuspage API client and schema)"
-  python3 -m pip install --quiet --user statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0
+# Interop (tests/it/interop.rs): the Statuspage-compatible API is read by statuspage-prometheus-exporter,
+# a maintained Statuspage client, and checked against tests/statuspage/schema.json; the OpenSLO
+# documents against tests/openslo/schema.json (jsonschema, PyYAML).
+if ! python3 -c 'import jsonschema, yaml, statuspage_prometheus_exporter' 2>/dev/null; then
+  echo "== pip install statuspage-prometheus-exporter jsonschema pyyaml (Statuspage client, schemas)"
+  python3 -m pip install --quiet --user statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0 pyyaml==6.0.3 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages statuspage-prometheus-exporter==2.6.0 jsonschema==4.26.0 pyyaml==6.0.3
 fi
 if [ ! -d tests/kubernetes-schema/node_modules ]; then
   echo "== npm ci (prometheus-operator schemas for the ServiceMonitor and PrometheusRule check)"
@@ -119,7 +120,7 @@ step "started in the background: ${stack_tests[*]} (logs in $logs/)"
 step "cargo build (everything else the tests need)"
 cargo test --no-run --quiet
 step "generated files are up to date"
-./target/debug/mimamori generate --config deploy/aoulu.yaml --prometheus-operator --check
+./target/debug/mimamori generate --config deploy/aoulu.yaml --prometheus-operator --format openslo --check
 # The test build is the only one: a `cargo build` would compile the crate again, since the
 # dev-dependencies turn on features of shared dependencies (tokio's test-util, reqwest's blocking),
 # and relink target/debug/mimamori under the running stack tests. The build users get (default

@@ -433,17 +433,22 @@ pub fn latency_counts_by(
     range: &str,
     by: &str,
 ) -> LatencyCounts {
+    let LatencyCounts { total, good } = latency_series(sel, threshold_seconds);
+    LatencyCounts {
+        total: format!("sum by ({by}) ({func}({total}[{range}]))"),
+        good: format!("sum by ({by}) ({func}({good}[{range}]))"),
+    }
+}
+
+/// The two counters themselves (selectors, no rate): successful operations and
+/// those within the threshold. For readers that apply their own rate, such as
+/// OpenSLO's `ratioMetric` with `counter: true`; sum them by `service`.
+pub fn latency_series(sel: &Selector, threshold_seconds: f64) -> LatencyCounts {
     let ok = sel.clone().eq("result", "success");
     let within = ok.clone().re("le", le_regex(threshold_seconds));
     LatencyCounts {
-        total: format!(
-            "sum by ({by}) ({func}({}[{range}]))",
-            ok.of(&count(metric::STEP_DURATION))
-        ),
-        good: format!(
-            "sum by ({by}) ({func}({}[{range}]))",
-            within.of(&bucket(metric::STEP_DURATION))
-        ),
+        total: ok.of(&count(metric::STEP_DURATION)),
+        good: within.of(&bucket(metric::STEP_DURATION)),
     }
 }
 

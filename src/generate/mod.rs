@@ -10,6 +10,7 @@ pub mod backups;
 pub mod explain;
 pub mod grafana;
 pub mod holidays;
+pub mod openslo;
 pub mod promtool_tests;
 pub mod ruler;
 pub mod rules;
@@ -99,6 +100,12 @@ pub fn files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<Gene
         format!("{head}{}", alertmanager::config(cfg)?),
     ));
     Ok(out)
+}
+
+/// The rule files for one more ruler besides those [`files`] wrote (`--format mimir,thanos`).
+pub fn ruler_files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<GeneratedFile>> {
+    let head = header(&display_path(&cfg.source.file));
+    ruler::files(ruler, &rule_files(cfg, &plan::plans(cfg))?, &head)
 }
 
 /// The rules as one prometheus-operator `PrometheusRule` object.

@@ -337,4 +337,136 @@ maintenance:
         );
         assert!(ics.contains("DTSTART:20270531T160000Z\r\n"));
     }
+
+    #[test]
+    fn incidents_outside_the_slo_stay_listed_and_are_marked() {
+        use super::super::snapshot::{assemble, range, ServiceData};
+        use crate::slo::compute::StepData;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            r#"
+global: {interval: 60s, timeout: 30s}
+alerting: {locations: [a, b, c]}
+services:
+  - name: web
+    display_name: {ja: ウェブ, en: Web}
+    transactions:
+      - name: t
+        steps: [{name: s, url: 'https://web.invalid/'}]
+exclusions:
+  - services: [web]
+    start: 2026-12-01T09:00:00+09:00
+    end: 2026-12-01T09:10:00+09:00
+    reason: carrier_outage
+    description: {ja: 全国的な通信障害, en: Nationwide carrier outage}
+    decided_by: QA lead
+    decided_at: 2026-12-01T15:00:00+09:00
+    evidence: https://carrier.example/n/1
+  - services: [web]
+    start: 2026-12-01T12:10:00+09:00
+    end: 2026-12-01T12:30:00+09:00
+    reason: force_majeure
+    description: {ja: 地震, en: Earthquake}
+    decided_by: QA lead
+    decided_at: 2026-12-01T15:00:00+09:00
+"#,
+        )
+        .unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let plans = crate::slo::plan::plans(&cfg);
+        let tz = chrono_tz::Asia::Tokyo;
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+        let now = t("2026-12-02T10:30:30+09:00");
+        let (start, until) = range(now, tz, 60);
+        let mut steps = vec![
+            StepData {
+                failing: Some(false),
+                ..Default::default()
+            };
+            ((until - start) / 60) as usize
+        ];
+        for (a, b) in [
+            ("2026-12-01T09:00:00+09:00", "2026-12-01T09:10:00+09:00"),
+            ("2026-12-01T12:00:00+09:00", "2026-12-01T12:20:00+09:00"),
+        ] {
+            let (a, b) = (
+                ((t(a) - start) / 60) as usize,
+                ((t(b) - start) / 60) as usize,
+            );
+            for s in &mut steps[a..b] {
+                s.failing = Some(true);
+                s.reasons.insert("connect".into(), 1.0);
+            }
+        }
+        let d = ServiceData {
+            start,
+            steps: steps.into(),
+            slow: false,
+        };
+        let snap = assemble(&cfg, &plans, &[d], now, tz, 120);
+        let svc = &snap.services[0];
+        // Both incidents stay, as they happened, newest first.
+        let marks: Vec<_> = svc
+            .incidents
+            .iter()
+            .map(|i| {
+                (
+                    i.seconds,
+                    i.excluded,
+                    i.excluded_seconds,
+                    i.exclusions.len(),
+                )
+            })
+            .collect();
+        assert_eq!(marks, [(1200, "partly", 600, 1), (600, "whole", 600, 1)]);
+        // December so far: 34.5 h of operating time, 1,800 s failing, 1,200 s of it excluded.
+        let m = &svc.months[0];
+        assert_eq!(m.month, "2026-12");
+        assert_eq!(
+            (m.failure_seconds, m.excluded_failure_seconds),
+            (1800, 1200)
+        );
+        assert!(m.excluded);
+        assert_eq!(m.availability_text, "98.550");
+        assert_eq!(m.availability_adjusted_text, "99.516");
+        assert!(!svc.months[1].excluded, "November has none");
+        let day = svc.days.iter().find(|d| d.date == "2026-12-01").unwrap();
+        assert_eq!(
+            (day.failure_seconds, day.excluded_failure_seconds),
+            (1800, 1200)
+        );
+
+        let site = site(&snap, "https://status.example.jp/", 30);
+        let ja = String::from_utf8(site["/"].body.clone()).unwrap();
+        let en = String::from_utf8(site["/en/"].body.clone()).unwrap();
+        assert!(
+            ja.contains(r#"<span class="tag excluded" data-excluded="whole">SLO対象外: 通信遮断等のインフラ障害</span>"#),
+            "{ja}"
+        );
+        assert!(
+            ja.contains(r#"<span class="tag excluded" data-excluded="partly">一部SLO対象外: 天変地異・不可抗力</span>"#),
+            "{ja}"
+        );
+        assert!(ja.contains("99.516 %</strong> <span class=\"unadjusted\">(SLO対象外を除く。すべての障害を含むと 98.550 %)</span>"), "{ja}");
+        assert!(
+            en.contains(r#"<span class="tag excluded" data-excluded="whole">excluded from the SLO: carrier outage or other infrastructure failure</span>"#),
+            "{en}"
+        );
+        assert!(
+            en.contains("partly excluded from the SLO: natural disaster or force majeure"),
+            "{en}"
+        );
+        assert!(en.contains("(every failure 98.550 %)"), "{en}");
+        // Who decided and the evidence link stay off the public page and its JSON.
+        let json = String::from_utf8(site["/api/v1/status.json"].body.clone()).unwrap();
+        for text in [&ja, &en, &json] {
+            assert!(!text.contains("QA lead") && !text.contains("carrier.example"));
+        }
+        assert!(
+            json.contains(r#""availability_adjusted_text": "99.516""#),
+            "{json}"
+        );
+    }
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::backups::BackupStatus;
 use super::time::Time;
-use crate::config::{Config, DisplayName, NoticeKind};
+use crate::config::{Config, DisplayName, ExclusionReason, NoticeKind};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
 use crate::slo::compute::{self, floor_percent, Cause, Figures, StepData, Verdict};
@@ -99,8 +99,17 @@ pub struct MonthFigure {
     pub coverage_percent: f64,
     pub coverage_text: String,
     pub to_date: bool,
+    /// Every failure second (those inside exclusions too).
     pub failure_seconds: i64,
     pub unknown_seconds: i64,
+    /// An exclusion (`exclusions:`) of the service touches the month: the page
+    /// shows the adjusted figure with `availability_text` (every failure) beside it.
+    pub excluded: bool,
+    /// Failure seconds inside exclusions (part of `failure_seconds`).
+    pub excluded_failure_seconds: i64,
+    /// With the exclusions' failure time set aside, floored to 3 decimals.
+    pub availability_adjusted_percent: f64,
+    pub availability_adjusted_text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +121,8 @@ pub struct DayFigure {
     pub failure_seconds: i64,
     pub maintenance_seconds: i64,
     pub unknown_seconds: i64,
+    /// Failure seconds inside exclusions (part of `failure_seconds`).
+    pub excluded_failure_seconds: i64,
     /// Observed operating time ÷ operating time, floored to 2 decimals; `null` without operating time.
     pub coverage_text: Option<String>,
     /// Why time was unknown, largest first.
@@ -167,6 +178,26 @@ pub struct IncidentItem {
     pub reason_words: DisplayName,
     /// Ids of the notices attached to it.
     pub notices: Vec<String>,
+    /// `none`, `partly` or `whole`: how much of its failure time is outside
+    /// the SLO (`exclusions:`). The incident is listed as it happened either way.
+    pub excluded: &'static str,
+    /// Failure seconds of it set aside by exclusions.
+    pub excluded_seconds: i64,
+    /// The exclusions that set some of it aside.
+    pub exclusions: Vec<ExclusionItem>,
+}
+
+/// An exclusion as the public page shows it (who decided and the evidence
+/// link stay in `report`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExclusionItem {
+    pub reason: ExclusionReason,
+    /// The reason in words, from the seed's scope list.
+    pub reason_words: DisplayName,
+    pub description: DisplayName,
+    pub start: Time,
+    pub end: Time,
+    pub decided_at: Time,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -473,7 +504,14 @@ fn service_status(
     let first_day = local_date(now, tz) - chrono::Days::new(DAYS as u64 - 1);
     let days = day_figures(d, p, &windows, first_day, until, tz);
     let months = month_figures(d, p, &windows, now, until, tz);
-    let incidents = incident_items(d, p, &windows, day_start(first_day, tz), until, now, tz);
+    let incidents = incident_items(
+        cfg,
+        (d, p, &windows),
+        day_start(first_day, tz),
+        until,
+        now,
+        tz,
+    );
     let (state, since) = state_now(cfg, p, d, &incidents, now, tz);
     let month_availability_percent = months.first().map_or(100.0, |m| m.availability_percent);
     ServiceStatus {
@@ -540,6 +578,7 @@ fn day_figures(
             failure_seconds: f.failure_seconds,
             maintenance_seconds: f.maintenance_seconds,
             unknown_seconds: f.unknown_seconds,
+            excluded_failure_seconds: f.excluded_failure_seconds,
             level,
         });
     }
@@ -565,7 +604,14 @@ fn month_figures(
             let r = f.availability();
             let text = floor_percent(r.percent(), Some(r), 3);
             let c = f.coverage();
-            let verdict = Verdict::of(&f, p.availability, p.min_coverage_percent);
+            let verdict = Verdict::judged(
+                &f,
+                p.availability,
+                p.min_coverage_percent,
+                p.apply_exclusions,
+            );
+            let adj = f.availability_adjusted();
+            let adjusted_text = floor_percent(adj.percent(), Some(adj), 3);
             months.push(MonthFigure {
                 month: m.to_string(),
                 availability_percent: text.parse().unwrap_or(0.0),
@@ -577,6 +623,10 @@ fn month_figures(
                 to_date: b < end,
                 failure_seconds: f.failure_seconds,
                 unknown_seconds: f.unknown_seconds,
+                excluded: !f.excluded_by.is_empty(),
+                excluded_failure_seconds: f.excluded_failure_seconds,
+                availability_adjusted_percent: adjusted_text.parse().unwrap_or(0.0),
+                availability_adjusted_text: adjusted_text,
             });
         }
         m = m.prev();
@@ -586,9 +636,8 @@ fn month_figures(
 
 /// Incidents that touch the days shown (those ending after `shown_from`), newest first.
 fn incident_items(
-    d: &ServiceData,
-    p: &ServicePlan,
-    windows: &Spans,
+    cfg: &Config,
+    (d, p, windows): (&ServiceData, &ServicePlan, &Spans),
     shown_from: i64,
     until: i64,
     now: i64,
@@ -615,6 +664,25 @@ fn incident_items(
                 reason_words: reason_words(&reason),
                 reason,
                 notices: Vec::new(),
+                excluded: match i.excluded_seconds {
+                    0 => "none",
+                    x if x >= i.seconds && !ongoing => "whole",
+                    _ => "partly",
+                },
+                excluded_seconds: i.excluded_seconds,
+                exclusions: i
+                    .exclusions
+                    .iter()
+                    .filter_map(|&id| cfg.exclusions.get(id))
+                    .map(|x| ExclusionItem {
+                        reason: x.reason,
+                        reason_words: x.reason.words(),
+                        description: x.description.clone(),
+                        start: Time(x.start.timestamp(), tz),
+                        end: Time(x.end.timestamp(), tz),
+                        decided_at: Time(x.decided_at.timestamp(), tz),
+                    })
+                    .collect(),
             }
         })
         .collect();

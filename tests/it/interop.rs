@@ -435,3 +435,127 @@ fn statuspage_api_read_by_a_statuspage_client_in_every_state() {
         .all(|m| m["status"] == "degraded_performance"));
     drop(status);
 }
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate(out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--config"])
+        .arg(repo().join("deploy/aoulu.yaml"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// `tests/openslo/check.py` over `files`: (exit status, its report).
+fn check_openslo(files: &[&Path]) -> (bool, Value) {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/openslo/check.py"))
+        .args(files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "check.py: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+/// `generate --format openslo`: every document valid against the schema written from
+/// the OpenSLO v1 specification, every reference resolved, one SLO per objective and
+/// one policy per burn-rate alert; `--check` covers the file; a broken document fails.
+#[test]
+fn openslo_documents_are_valid_and_checked() {
+    let install = "pip install jsonschema==4.26.0 pyyaml==6.0.3";
+    if !tools::python_module("jsonschema", install) || !tools::python_module("yaml", install) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = generate(dir.path(), &["--format", "mimir,openslo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("rules/mimir/mimamori.yml").is_file());
+    let file = dir.path().join("openslo/mimamori.yaml");
+    let (ok, v) = check_openslo(&[&file]);
+    assert!(ok, "{v:#}");
+    let docs = &v["documents"];
+    assert_eq!(docs["Service"], 2, "{v}");
+    assert_eq!(docs["SLI"], 4);
+    assert_eq!(docs["SLO"], 4);
+    assert_eq!(docs["DataSource"], 1);
+    assert_eq!(docs["AlertNotificationTarget"], 2);
+    // Three availability and three latency alerts per service.
+    assert_eq!(docs["AlertCondition"], 12);
+    assert_eq!(docs["AlertPolicy"], 12);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("budgetingMethod: RatioTimeslices"));
+    assert!(text.contains("budgetingMethod: Occurrences"));
+    assert!(text.contains("startTime: '2026-01-01 00:00:00'"));
+    assert!(text.contains("query: mimamori:slo_availability_errors{service=\"hanbai\"}"));
+
+    // The checker can fail: a Timeslices objective without its slice target, an
+    // unknown reference, a duration in seconds.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        text.replacen(
+            "budgetingMethod: RatioTimeslices",
+            "budgetingMethod: Timeslices",
+            1,
+        )
+        .replacen("targetRef: mimamori-page", "targetRef: nobody", 1)
+        .replacen("lookbackWindow: 1h", "lookbackWindow: 3600s", 1),
+    )
+    .unwrap();
+    let (ok, v) = check_openslo(&[&bad]);
+    assert!(!ok);
+    let errors = v["errors"].to_string();
+    assert!(errors.contains("timeSliceTarget"), "{errors}");
+    assert!(
+        errors.contains("missing AlertNotificationTarget 'nobody'"),
+        "{errors}"
+    );
+    assert!(errors.contains("3600s"), "{errors}");
+
+    // `--check` covers it with `--format openslo`, and only then.
+    assert!(generate(dir.path(), &["--format", "openslo", "--check"])
+        .status
+        .success());
+    std::fs::write(&file, text.replace("target: 0.9999", "target: 0.999")).unwrap();
+    let out = generate(dir.path(), &["--format", "openslo", "--check"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("openslo/mimamori.yaml: differs"), "{err}");
+    assert!(generate(dir.path(), &["--check"]).status.success());
+}
+
+#[test]
+fn committed_openslo_is_current() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .current_dir(repo())
+        .args([
+            "generate",
+            "--config",
+            "deploy/aoulu.yaml",
+            "--format",
+            "openslo",
+            "--check",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openslo/ is stale; run `mimamori generate --config deploy/aoulu.yaml --format openslo`:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
