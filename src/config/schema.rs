@@ -41,6 +41,9 @@ pub struct Config {
     /// Where services' backups are kept and what they are held to (see `backup.rs`).
     #[serde(default)]
     pub backups: Vec<Backup>,
+    /// Notices to the customers' registered contacts (see `notify.rs`); none when unset.
+    #[serde(default)]
+    pub notify: Option<Notify>,
     /// Where the file came from, for placing later errors (not read from the file).
     #[serde(skip)]
     pub source: Arc<Source>,

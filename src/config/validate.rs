@@ -63,6 +63,7 @@ impl Config {
         }
 
         self.validate_backups(&mut errs);
+        self.validate_notify(&mut errs);
         for (wi, w) in self.maintenance.iter().enumerate() {
             let wp = root.key("maintenance").index(wi);
             if w.end <= w.start {

@@ -15,8 +15,13 @@
 //!   it twice, and the channels (SMTP e-mail, signed webhooks).
 
 pub mod contacts;
+pub mod deliver;
+pub mod email;
 pub mod events;
+pub mod metrics;
+pub mod outbox;
 pub mod render;
+pub mod webhook;
 
 use serde::Serialize;
 

@@ -258,6 +258,25 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
         .refresh(&mut cache, None, clock.now(), first_deadline)
         .await;
     let site = Arc::new(RwLock::new(Arc::new(source.site(&first))));
+    // The customer notices (`notify:`), sent beside the page (docs/notices.md).
+    let metrics = Arc::new(crate::notify::metrics::Metrics::new());
+    let notifier = match &source.cfg.notify {
+        Some(_) => {
+            let secrets =
+                crate::notify::deliver::load_secrets(&source.cfg, &|v| std::env::var(v).ok())?;
+            crate::notify::deliver::Notifier::new(&source.cfg, &secrets, metrics.clone())?
+                .map(Arc::new)
+        }
+        None => None,
+    };
+    if let Some(n) = &notifier {
+        n.refresh(&first, &source.cfg, clock.now());
+    }
+    let registry = Arc::new(if notifier.is_some() {
+        metrics.registry.clone()
+    } else {
+        prometheus::Registry::new()
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -267,6 +286,7 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
     tracing::info!(%addr, prometheus = source.client.url(), "serving the status page");
     let refresher = {
         let site = site.clone();
+        let notifier = notifier.clone();
         async move {
             let mut last = first;
             let mut tick = tokio::time::interval(source.refresh);
@@ -280,14 +300,27 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
                     .await;
                 let rendered = Arc::new(source.site(&snap));
                 *site.write().unwrap() = rendered;
+                if let Some(n) = &notifier {
+                    n.refresh(&snap, &source.cfg, clock.now());
+                }
                 last = snap;
             }
         }
     };
+    let sender = async {
+        match &notifier {
+            Some(n) => n.run(&|| clock.now()).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = refresher => {}
-        r = web::serve(listener, site) => r?,
+        _ = sender => {}
+        r = web::serve(listener, site, registry) => r?,
         _ = shutdown() => tracing::info!("shutting down"),
+    }
+    if let Some(n) = &notifier {
+        n.release();
     }
     Ok(())
 }

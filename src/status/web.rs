@@ -112,17 +112,38 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-/// Serves `site` on `listener` until dropped.
-pub async fn serve(listener: TcpListener, site: Shared) -> anyhow::Result<()> {
+/// `/metrics`: the status server's own series (the notices', when `notify:`
+/// is configured), in the text format.
+pub fn metrics(registry: &prometheus::Registry) -> Response<Full<Bytes>> {
+    let body = crate::notify::metrics::render(registry);
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// Serves `site` (and `registry` on `/metrics`) on `listener` until dropped.
+pub async fn serve(
+    listener: TcpListener,
+    site: Shared,
+    registry: Arc<prometheus::Registry>,
+) -> anyhow::Result<()> {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let site = site.clone();
+        let registry = registry.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let current = site.read().unwrap().clone();
-                async move { Ok::<_, Infallible>(respond(&current, &req)) }
+                let resp = if req.uri().path() == "/metrics" && req.method() == Method::GET {
+                    metrics(&registry)
+                } else {
+                    respond(&site.read().unwrap().clone(), &req)
+                };
+                async move { Ok::<_, Infallible>(resp) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)

@@ -773,14 +773,14 @@ fn alerts_md_names_every_generated_alert() {
 
 /// One family as exposed or documented: type, label names (without `le`), help.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Family {
+pub(crate) struct Family {
     kind: String,
     labels: BTreeSet<String>,
     help: String,
 }
 
 /// The families of a text exposition.
-fn families(exposition: &str) -> BTreeMap<String, Family> {
+pub(crate) fn families(exposition: &str) -> BTreeMap<String, Family> {
     let mut out: BTreeMap<String, Family> = BTreeMap::new();
     let mut help: BTreeMap<String, String> = BTreeMap::new();
     for line in exposition.lines() {
@@ -846,11 +846,17 @@ fn label_names(rest: &str) -> Vec<String> {
     names
 }
 
-/// The families docs/metrics.md documents.
+/// The families docs/metrics.md documents for the exporter.
 fn documented_families() -> BTreeMap<String, (usize, Family)> {
+    documented_families_in("family")
+}
+
+/// The families of docs/metrics.md's tables whose first header cell is
+/// `header` (`family` for the exporter, `status family` for `mimamori status`).
+pub(crate) fn documented_families_in(header: &str) -> BTreeMap<String, (usize, Family)> {
     let doc = read("docs/metrics.md");
     let mut out = BTreeMap::new();
-    for (n, cells) in table_rows(&doc, "family") {
+    for (n, cells) in table_rows(&doc, header) {
         assert_eq!(cells.len(), 4, "metrics.md:{n}: family, type, labels, help");
         let name = code_spans(&cells[0]).pop().expect("a `family`");
         let family = Family {

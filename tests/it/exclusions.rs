@@ -184,8 +184,27 @@ fn n(v: &Value, k: &str) -> i64 {
     v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"))
 }
 
-/// `(failure, excluded, unknown, maintenance)` seconds.
+/// `(failure, excluded, unknown, maintenance)` seconds, after checking the
+/// audit's arithmetic: the exclusions' seconds add up to the excluded seconds,
+/// and the adjusted figure is the seed's formula without them.
 fn seconds(v: &Value) -> (i64, i64, i64, i64) {
+    let listed: i64 = v["exclusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["excluded_seconds"].as_i64().unwrap())
+        .sum();
+    assert_eq!(listed, n(v, "excluded_failure_seconds"), "{v}");
+    let (op, f) = (n(v, "operating_seconds"), n(v, "failure_seconds"));
+    let adjusted = ratio_percent(op - (f - listed), op);
+    assert!((percent(v, "availability_adjusted_percent") - adjusted).abs() < 1e-9);
+    let incidents: i64 = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["excluded_seconds"].as_i64().unwrap())
+        .sum();
+    assert_eq!(incidents, listed, "every excluded second is in an incident");
     (
         n(v, "failure_seconds"),
         n(v, "excluded_failure_seconds"),

@@ -79,6 +79,7 @@ fn the_fuzzed_keys_cover_the_schema() {
             "global",
             "maintenance",
             "notices",
+            "notify",
             "secrets",
             "self_check",
             "services"

@@ -559,3 +559,52 @@ fn committed_openslo_is_current() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `mimamori import openslo`: the committed documents give back aoulu's objectives;
+/// a document that cannot map is named with its file and line, exit 1.
+#[test]
+fn import_openslo_reads_our_documents_and_names_what_cannot_map() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .current_dir(repo())
+        .args(["import", "openslo", "openslo/mimamori.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let hanbai = &v["services"][0];
+    assert_eq!(hanbai["name"], "hanbai");
+    assert_eq!(hanbai["display_name"]["ja"], "AOULU 販売");
+    assert_eq!(hanbai["objectives"]["availability"].as_f64(), Some(99.99));
+    assert_eq!(hanbai["objectives"]["latency"]["threshold"], "3s");
+    assert_eq!(
+        hanbai["objectives"]["latency"]["target"].as_f64(),
+        Some(99.0)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("rolling.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: web}\nspec:\n  service: web\n  indicatorRef: web\n  timeWindow: [{duration: 28d, isRolling: true}]\n  budgetingMethod: Timeslices\n  objectives: [{target: 0.99}]\n---\napiVersion: openslo/v1\nkind: SLI\nmetadata: {name: web}\nspec:\n  ratioMetric:\n    counter: true\n    good: {metricSource: {type: Prometheus, spec: {query: ok}}}\n    total: {metricSource: {type: Prometheus, spec: {query: all}}}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["import", "openslo"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:7: SLO web: timeWindow \"28d\" rolling",
+            bad.display()
+        )),
+        "{err}"
+    );
+}
