@@ -10,6 +10,7 @@ pub mod backups;
 pub mod explain;
 pub mod grafana;
 pub mod holidays;
+pub mod notices;
 pub mod openslo;
 pub mod promtool_tests;
 pub mod ruler;
@@ -62,6 +63,10 @@ pub fn rule_files(
         rf.check()?;
         out.push((backups::RULE_FILE.into(), rf));
     }
+    if let Some(rf) = notices::rule_file(cfg) {
+        rf.check()?;
+        out.push((notices::RULE_FILE.into(), rf));
+    }
     Ok(out)
 }
 
@@ -87,6 +92,12 @@ pub fn files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<Gene
     if let Some(contents) = backups::tests(cfg)? {
         out.push(GeneratedFile::new(
             format!("rules/tests/{}", backups::TEST_FILE),
+            format!("{head}{contents}"),
+        ));
+    }
+    if let Some(contents) = notices::tests(cfg)? {
+        out.push(GeneratedFile::new(
+            format!("rules/tests/{}", notices::TEST_FILE),
             format!("{head}{contents}"),
         ));
     }
