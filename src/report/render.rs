@@ -17,9 +17,21 @@ pub fn render(r: &Report, format: Format) -> String {
             s.push('\n');
             s
         }
-        Format::Table => table(r) + &super::backups::text(&r.backups, format),
-        Format::Markdown => markdown(r) + &super::backups::text(&r.backups, format),
-        Format::Csv => csv(r) + &super::backups::text(&r.backups, format),
+        Format::Table => {
+            table(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
+        Format::Markdown => {
+            markdown(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
+        Format::Csv => {
+            csv(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
     }
 }
 
