@@ -374,7 +374,9 @@ async fn service_report(
                     .iter()
                     .any(|x| w.field == format!("exclusions[{}].end", x.id))
             })
-            .map(|w| format!("設定の警告 / configuration warning: {w}")),
+            .map(|w| {
+                format!("SLO 対象外の期間が現在より先まで続いています（まだ来ていない時間は判断できません） / configuration warning: {w}")
+            }),
     );
     r.days = days;
     r.result_spacing_seconds = spacing;

@@ -132,6 +132,14 @@ maintenance:
     announced_at: 2026-05-01T10:00:00+09:00
     announced_via: ご利用ガイド
     title: {ja: 過去のメンテナンス, en: Past maintenance}
+exclusions:
+  - services: [sales]
+    start: 2026-11-30T10:00:00+09:00
+    end: 2026-11-30T10:10:00+09:00
+    reason: carrier_outage
+    description: {ja: 全国的な通信事業者の障害, en: Nationwide carrier outage}
+    decided_by: 品質保証責任者
+    decided_at: 2026-11-30T12:00:00+09:00
 notices:
   - kind: incident
     published_at: 2026-12-02T10:20:00+09:00
@@ -345,7 +353,24 @@ fn statuspage_api_read_by_a_statuspage_client_in_every_state() {
     let past = &incidents["incidents"][1];
     assert_eq!(past["status"], "resolved");
     assert_eq!(past["resolved_at"], "2026-11-30T10:10:00+09:00");
-    assert_eq!(past["incident_updates"][0]["status"], "resolved");
+    // Set aside as outside the SLO: said in an update and a field, still listed.
+    assert_eq!(past["mimamori_excluded"], "whole");
+    assert_eq!(past["mimamori_excluded_seconds"], 600);
+    let excluded = &past["incident_updates"][0];
+    assert_eq!(excluded["display_at"], "2026-11-30T12:00:00+09:00");
+    assert!(
+        excluded["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decided outside the SLO (")
+            && excluded["body"]
+                .as_str()
+                .unwrap()
+                .contains("Nationwide carrier outage"),
+        "{excluded}"
+    );
+    assert_eq!(past["incident_updates"][1]["status"], "resolved");
+    assert_eq!(incidents["incidents"][0]["mimamori_excluded"], "none");
 
     // Japanese, by query or by path: the same ids, Japanese words.
     let ja = api(&addr, "/api/v2/summary.json?lang=ja");
