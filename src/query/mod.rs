@@ -262,7 +262,7 @@ impl Client {
             req = req.header(reqwest::header::AUTHORIZATION, a.clone());
         }
         let shown = || self.shown.clone();
-        let asked = std::time::Instant::now();
+        let asked = tokio::time::Instant::now();
         let resp = req.send().await.map_err(|e| Error::Unreachable {
             url: shown(),
             cause: cause_chain(&e),
