@@ -1098,3 +1098,171 @@ fn two_status_replicas_send_each_notice_once_and_the_other_takes_over() {
         Some(1.0)
     );
 }
+
+/// The messages in `out` whose subject contains one of `words`.
+fn with_subject(out: &Path, words: &[&str]) -> Vec<Value> {
+    messages(out)
+        .into_iter()
+        .filter(|m| {
+            let s = m["subject"].as_str().unwrap_or("");
+            words.iter().any(|w| s.contains(w))
+        })
+        .collect()
+}
+
+#[cfg(feature = "demo")]
+#[test]
+fn the_demo_fault_switch_brings_a_first_notice_and_the_recovery_after_it() {
+    use crate::common::stack::{fault, query, start_prometheus};
+    if !have_aiosmtpd() || tools::tool("prometheus").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = crate::common::start_demo(&[]);
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global: {{scrape_interval: 5s}}\nscrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{}']}}]\n",
+            demo.addr
+        ),
+    )
+    .unwrap();
+    let tsdb = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prom, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&tsdb]);
+    // The shipped configuration with a notify: section, a first notice after 15 s.
+    let certs = certs(d, "smtp");
+    let port = free_port();
+    let out = d.join("mail");
+    let _smtp = start_smtp(port, &out, &certs);
+    let hooks = d.join("hooks.jsonl");
+    let hook_port = free_port();
+    let _rx = start_python(&[
+        script("webhook_receiver.py").to_str().unwrap(),
+        &hook_port.to_string(),
+        HOOK_SECRET,
+        hooks.to_str().unwrap(),
+    ]);
+    std::fs::write(
+        d.join("contacts.csv"),
+        format!(
+            "id,email,lang,services,webhook_url,webhook_secret\n\
+             k1,taro@example.jp,ja,denshibin,,\n\
+             k2,jane@example.com,en,,http://127.0.0.1:{hook_port}/ok,{HOOK_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let aoulu = std::fs::read_to_string("deploy/aoulu.yaml").unwrap();
+    let notify = config_text(d, port, &certs.ca);
+    let notify = &notify[notify.find("notify:").unwrap()..];
+    let text = aoulu.replacen(
+        "secrets:\n",
+        "secrets:\n  smtp_password: {env: TEST_SMTP_PASSWORD}\n",
+        1,
+    ) + "\n"
+        + &notify.replace(
+            "  concurrency: 4\n",
+            "  concurrency: 4\n  confirm_after: 15s\n",
+        );
+    let cfg = d.join("aoulu-notify.yaml");
+    std::fs::write(&cfg, text).unwrap();
+    let (_status, status) = start_status_args(&cfg, &format!("http://{prom}"), &[]);
+    crate::common::wait_until(
+        Duration::from_secs(90),
+        "both services scraped as up",
+        || query(&prom, "sum(mimamori_probe_success)")["data"]["result"][0]["value"][1] == "2",
+    );
+
+    let fault_at = tokio::time::Instant::now();
+    fault(&demo.addr, "denshibin", "down", 900);
+    let first = crate::common::wait_until(Duration::from_secs(600), "the first notices", || {
+        let m = with_subject(&out, &["【障害発生中】", "[Outage]"]);
+        if m.len() >= 2 {
+            Ok(m)
+        } else {
+            Err(format!("{} so far", m.len()))
+        }
+    });
+    let to_mail = fault_at.elapsed();
+    assert_eq!(first.len(), 2, "one per contact: {first:#?}");
+    let delay_sum = metric(
+        &status,
+        "mimamori_notice_delay_seconds_sum{channel=\"email\"}",
+    )
+    .unwrap();
+    let langs: Vec<&str> = first
+        .iter()
+        .map(|m| m["content_language"].as_str().unwrap())
+        .collect();
+    assert!(langs.contains(&"ja") && langs.contains(&"en"), "{langs:?}");
+    for m in &first {
+        assert!(
+            m["subject"].as_str().unwrap().contains("電子便")
+                || m["subject"].as_str().unwrap().contains("Mail"),
+            "{m:#}"
+        );
+    }
+    let hook_lines = || -> Vec<Value> {
+        std::fs::read_to_string(&hooks)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    crate::common::wait_until(
+        Duration::from_secs(30),
+        "the webhook's first notice",
+        || {
+            hook_lines().iter().any(|h| {
+                h["verified"] == true && h["event"].as_str().unwrap_or("").ends_with("/started")
+            })
+        },
+    );
+    eprintln!(
+        "demo fault → first notice e-mailed: {:.1} s (incident start → delivered: {delay_sum:.0} s)",
+        to_mail.as_secs_f64()
+    );
+    assert!(
+        to_mail < Duration::from_secs(600),
+        "far inside the hour the SLO allows"
+    );
+
+    let recovered_at = tokio::time::Instant::now();
+    fault(&demo.addr, "denshibin", "ok", 1);
+    let resolved =
+        crate::common::wait_until(Duration::from_secs(240), "the recovery notices", || {
+            let m = with_subject(&out, &["【復旧】", "[Resolved]"]);
+            if m.len() >= 2 {
+                Ok(m)
+            } else {
+                Err(format!("{} so far", m.len()))
+            }
+        });
+    eprintln!(
+        "demo recovery → recovery notice e-mailed: {:.1} s",
+        recovered_at.elapsed().as_secs_f64()
+    );
+    assert_eq!(resolved.len(), 2);
+    // Nothing twice: a few refreshes later, still one of each per contact.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(with_subject(&out, &["【障害発生中】", "[Outage]"]).len(), 2);
+    assert_eq!(with_subject(&out, &["【復旧】", "[Resolved]"]).len(), 2);
+    let mut per_message_id = std::collections::BTreeMap::new();
+    for m in messages(&out) {
+        *per_message_id
+            .entry(m["message_id"].to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(
+        per_message_id.values().all(|&n| n == 1),
+        "{per_message_id:?}"
+    );
+    assert_eq!(
+        metric(
+            &status,
+            "mimamori_notice_unnotified_incident_seconds{service=\"denshibin\"}"
+        ),
+        Some(0.0)
+    );
+}
