@@ -75,7 +75,9 @@ fn main() {
         .expect("python3 with aiosmtpd (python3 -m pip install --user aiosmtpd==1.4.6)");
     let mut lines = BufReader::new(smtp.stdout.take().unwrap()).lines();
     assert!(
-        lines.next().is_some_and(|l| l.is_ok_and(|l| l.starts_with("ready"))),
+        lines
+            .next()
+            .is_some_and(|l| l.is_ok_and(|l| l.starts_with("ready"))),
         "the SMTP sink did not start (is aiosmtpd installed?)"
     );
     let smtp_pid = smtp.id().to_string();
@@ -116,8 +118,8 @@ fn main() {
         let path = run.join("mimamori.yaml");
         std::fs::write(&path, yaml).unwrap();
         let cfg = mimamori::config::load(&path).unwrap();
-        let secrets = mimamori::config::load_secrets(&cfg, &|_| Some("bench-password".into()))
-            .unwrap();
+        let secrets =
+            mimamori::config::load_secrets(&cfg, &|_| Some("bench-password".into())).unwrap();
         let notifier = Notifier::new(&cfg, &secrets, Arc::new(Metrics::new()))
             .unwrap()
             .unwrap();
@@ -145,10 +147,7 @@ fn main() {
             delivered += r.delivered;
         }
         let wall = started.elapsed().as_secs_f64();
-        let (cpu, smtp_cpu) = (
-            cpu_seconds("self") - cpu0,
-            cpu_seconds(&smtp_pid) - smtp0,
-        );
+        let (cpu, smtp_cpu) = (cpu_seconds("self") - cpu0, cpu_seconds(&smtp_pid) - smtp0);
         let written = (std::fs::read_dir(&out).unwrap().count() - before) / 2;
         assert_eq!(written, n, "messages the server wrote");
         println!(

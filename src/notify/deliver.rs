@@ -219,12 +219,21 @@ impl Notifier {
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
+            let mut retried = 0;
+            let claimed = results.len();
             for r in results {
                 match r? {
                     Outcome::Delivered => round.delivered += 1,
                     Outcome::Failed => round.failed += 1,
-                    Outcome::Retry => round.retried += 1,
+                    Outcome::Retry => retried += 1,
                 }
+            }
+            round.retried += retried;
+            // Every notice of the batch failed for a passing reason (the
+            // server down or unreachable): the rest waits for the next round
+            // instead of each taking its timeout now.
+            if retried == claimed {
+                break;
             }
             // Keep the lease through a long batch; stop if it was lost.
             if !self
@@ -262,6 +271,10 @@ impl Notifier {
             .send(&job, contacts.get(job.contact.as_str()).copied())
             .await;
         let at = now();
+        // Renewed after every message, so a slow server cannot outlast the
+        // lease mid-batch (one message's timeout must be shorter: checked
+        // with the configuration).
+        self.outbox.renew_lease(&self.owner, at, self.lease_ttl)?;
         let ch = [job.channel.as_str()];
         match result {
             Ok(()) => {
