@@ -4,6 +4,8 @@
 # Ctrl-C stops everything.
 #
 #   deploy/local/stack.sh            # then open the URLs it prints
+#   MIMAMORI_NOTIFY=1 deploy/local/stack.sh   # also customer notices to a local SMTP sink
+#                                              # (needs aiosmtpd and openssl; docs/notices.md)
 #
 # Needs Debian's `prometheus` and `prometheus-alertmanager` packages.
 set -euo pipefail
@@ -12,6 +14,10 @@ cd "$(dirname "$0")/../.."
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
+  python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
+  command -v openssl >/dev/null || missing+=(openssl)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "mimamori stack needs: ${missing[*]}" >&2
   echo "install with:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
@@ -62,8 +68,36 @@ for _ in $(seq 1 60); do
   curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null 2>&1 && break
   sleep 0.5
 done
-"$BIN" status --config deploy/aoulu.yaml --prometheus.url "http://127.0.0.1:$PROM_PORT" \
-  --web.listen-address "127.0.0.1:$STATUS_PORT" --refresh 15s 2>"$work/status.log" & pids+=($!)
+STATUS_CONFIG=deploy/aoulu.yaml
+status_extra=()
+if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
+  # Customer notices (docs/notices.md, "Try it locally"): a throw-away CA and a certificate
+  # for 127.0.0.1, an aiosmtpd sink with STARTTLS writing a maildir, and the page's config
+  # with a notify: section sending to it.
+  SMTP_PORT=${SMTP_PORT:-2525}
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mimamori-local-ca \
+    -keyout "$work/ca.key" -out "$work/sink-ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/sink.key" -out "$work/sink.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$work/san.ext"
+  openssl x509 -req -in "$work/sink.csr" -CA "$work/sink-ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/san.ext" -out "$work/sink.pem" 2>/dev/null
+  mkdir -p "$work/mail"
+  python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" --tlscert "$work/sink.pem" --tlskey "$work/sink.key" \
+    -c aiosmtpd.handlers.Mailbox "$work/mail" 2>"$work/smtp.log" & pids+=($!)
+  STATUS_CONFIG="$work/aoulu-notify.yaml"
+  status_extra=(--web.external-url "http://127.0.0.1:$STATUS_PORT/")   # links in the mails
+  cp deploy/aoulu.yaml "$STATUS_CONFIG"
+  cat >> "$STATUS_CONFIG" <<YAML
+
+notify:
+  contacts: $PWD/deploy/local/contacts.csv
+  confirm_after: 1m
+  outbox: $work/outbox.sqlite
+  smtp: {host: 127.0.0.1, port: $SMTP_PORT, ca_file: $work/sink-ca.pem, from: "AOULU <noreply@aoulu.example.jp>"}
+YAML
+fi
+"$BIN" status --config "$STATUS_CONFIG" --prometheus.url "http://127.0.0.1:$PROM_PORT" \
+  --web.listen-address "127.0.0.1:$STATUS_PORT" --refresh 15s "${status_extra[@]}" 2>"$work/status.log" & pids+=($!)
 cat <<TXT
 mimamori local stack — 見守り
   metrics               http://127.0.0.1:$DEMO_PORT/metrics
@@ -76,6 +110,12 @@ mimamori local stack — 見守り
   break denshibin       curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=down&seconds=600'
                         (a page fires within about 2 minutes; see rules/README.md)
   logs                  $work/*.log
-Ctrl-C stops everything.
 TXT
+if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
+  cat <<TXT
+  customer notices      python3 deploy/local/read-mail.py $work/mail
+                        (a first notice about 1 minute after the page shows the incident)
+TXT
+fi
+echo "Ctrl-C stops everything."
 wait "${pids[0]}"

@@ -15,6 +15,7 @@ mod check;
 mod demo;
 mod explain;
 mod generate;
+mod import;
 mod probe;
 mod serve;
 
@@ -30,6 +31,7 @@ pub use check::CheckArgs;
 pub use demo::DemoArgs;
 pub use explain::ExplainArgs;
 pub use generate::GenerateArgs;
+pub use import::ImportArgs;
 pub use probe::ProbeArgs;
 pub use serve::ServeArgs;
 
@@ -62,6 +64,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print the arithmetic behind each objective's alerts.
     Explain(ExplainArgs),
+    /// Objectives from other formats (`openslo FILE...`) into a configuration skeleton.
+    Import(ImportArgs),
     /// Monthly availability and latency against the objectives, from Prometheus.
     Report(crate::report::Options),
     /// Public status page (ja/en) with incidents, maintenance calendar and feeds, from Prometheus.
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Import(args) => import::run(args),
         Command::Report(args) => crate::report::run(args),
         Command::Status(args) => crate::status::run(args),
         Command::Doctor(args) => crate::doctor::run(args),

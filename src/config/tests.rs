@@ -307,3 +307,15 @@ fn an_exclusion_over_planned_maintenance_is_a_warning() {
     assert_eq!(c.warnings().len(), 1, "only the late announcement");
     assert!(c.warnings()[0].field.starts_with("maintenance[0]"));
 }
+
+#[test]
+fn every_exclusion_reason_has_words_and_its_row_in_the_docs() {
+    let doc = include_str!("../../docs/exclusions.md");
+    for r in ExclusionReason::ALL {
+        let parsed: ExclusionReason = serde_yaml::from_str(r.name()).unwrap();
+        assert_eq!(parsed, r);
+        let w = r.words();
+        let row = format!("| `{}` | {} | {} |", r.name(), w.ja, w.en);
+        assert!(doc.contains(&row), "docs/exclusions.md lacks {row}");
+    }
+}

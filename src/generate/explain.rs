@@ -91,6 +91,11 @@ fn common(cfg: &Config) -> String {
         o.push('\n');
         o.push_str(&backups);
     }
+    let notices = super::notices::explain(cfg);
+    if !notices.is_empty() {
+        o.push('\n');
+        o.push_str(&notices);
+    }
     o
 }
 

@@ -10,6 +10,7 @@ pub mod backups;
 pub mod explain;
 pub mod grafana;
 pub mod holidays;
+pub mod notices;
 pub mod openslo;
 pub mod promtool_tests;
 pub mod ruler;
@@ -62,6 +63,10 @@ pub fn rule_files(
         rf.check()?;
         out.push((backups::RULE_FILE.into(), rf));
     }
+    if let Some(rf) = notices::rule_file(cfg) {
+        rf.check()?;
+        out.push((notices::RULE_FILE.into(), rf));
+    }
     Ok(out)
 }
 
@@ -87,6 +92,12 @@ pub fn files(cfg: &Config, ruler: ruler::RulerFormat) -> anyhow::Result<Vec<Gene
     if let Some(contents) = backups::tests(cfg)? {
         out.push(GeneratedFile::new(
             format!("rules/tests/{}", backups::TEST_FILE),
+            format!("{head}{contents}"),
+        ));
+    }
+    if let Some(contents) = notices::tests(cfg)? {
+        out.push(GeneratedFile::new(
+            format!("rules/tests/{}", notices::TEST_FILE),
             format!("{head}{contents}"),
         ));
     }
@@ -175,6 +186,11 @@ pub fn write_or_check(files: &[GeneratedFile], root: &Path, check: bool) -> anyh
                 "{}: {why} from what `mimamori generate` writes",
                 path.display()
             );
+            if let Some(old) = &on_disk {
+                for line in changed_lines(old, &f.contents, CHANGED_LINES_SHOWN) {
+                    eprintln!("  {line}");
+                }
+            }
             continue;
         }
         if let Some(dir) = path.parent() {
@@ -199,6 +215,95 @@ pub fn write_or_check(files: &[GeneratedFile], root: &Path, check: bool) -> anyh
         eprintln!("run `mimamori generate` and commit the result");
     }
     Ok(same)
+}
+
+/// How many changed lines `--check` prints per file.
+const CHANGED_LINES_SHOWN: usize = 40;
+
+/// What changed between `old` (on disk) and `new` (generated), line by line:
+/// `@@ line N` (of `new`) before each run of changes, then `- old line` and
+/// `+ new line`, at most `max` of those, then how many more. Lines are
+/// matched by their longest common subsequence between the common head and
+/// tail (a plain head-and-tail diff when that middle is too large to match).
+pub fn changed_lines(old: &str, new: &str, max: usize) -> Vec<String> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a_mid, b_mid) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
+    // (in old, in new) for every line of the middle, in order.
+    let mut ops: Vec<(Option<&str>, Option<&str>)> = Vec::new();
+    if a_mid.len().saturating_mul(b_mid.len()) <= 4_000_000 {
+        // lcs[i][j]: common subsequence of a_mid[i..] and b_mid[j..].
+        let w = b_mid.len() + 1;
+        let mut lcs = vec![0u32; (a_mid.len() + 1) * w];
+        for i in (0..a_mid.len()).rev() {
+            for j in (0..b_mid.len()).rev() {
+                lcs[i * w + j] = if a_mid[i] == b_mid[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < a_mid.len() || j < b_mid.len() {
+            if i < a_mid.len() && j < b_mid.len() && a_mid[i] == b_mid[j] {
+                ops.push((Some(a_mid[i]), Some(b_mid[j])));
+                (i, j) = (i + 1, j + 1);
+            } else if i < a_mid.len()
+                && (j == b_mid.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])
+            {
+                // Removals before additions, as diff shows them.
+                ops.push((Some(a_mid[i]), None));
+                i += 1;
+            } else {
+                ops.push((None, Some(b_mid[j])));
+                j += 1;
+            }
+        }
+    } else {
+        ops.extend(a_mid.iter().map(|l| (Some(*l), None)));
+        ops.extend(b_mid.iter().map(|l| (None, Some(*l))));
+    }
+    let mut out = Vec::new();
+    let (mut shown, mut more) = (0, 0);
+    let mut line = head; // lines of `new` before the current one
+    let mut in_run = false;
+    for op in ops {
+        match op {
+            (Some(_), Some(_)) => {
+                line += 1;
+                in_run = false;
+                continue;
+            }
+            _ if shown == max => more += 1,
+            (old, new) => {
+                if !in_run {
+                    out.push(format!("@@ line {}", line + 1));
+                }
+                match (old, new) {
+                    (Some(l), _) => out.push(format!("- {l}")),
+                    (_, Some(l)) => out.push(format!("+ {l}")),
+                    _ => {}
+                }
+                shown += 1;
+            }
+        }
+        in_run = true;
+        if matches!(op, (None, Some(_))) {
+            line += 1;
+        }
+    }
+    if more > 0 {
+        out.push(format!("… {more} more changed lines"));
+    }
+    out
 }
 
 /// Directories whose rule and test files all come from the generator.
@@ -228,4 +333,25 @@ fn strays(files: &[GeneratedFile], root: &Path) -> Vec<PathBuf> {
 /// The arithmetic behind the alerts, for `mimamori explain`.
 pub fn explain(cfg: &Config) -> String {
     explain::text(cfg)
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::changed_lines;
+
+    #[test]
+    fn changed_lines_show_each_change_where_it_is() {
+        let old = "a\nb\nc\nd\ne\nf\n";
+        let new = "a\nB\nc\nd\ne\nf\ng\n";
+        assert_eq!(
+            changed_lines(old, new, 10),
+            ["@@ line 2", "- b", "+ B", "@@ line 7", "+ g"]
+        );
+        assert_eq!(changed_lines(old, old, 10), Vec::<String>::new());
+        assert_eq!(
+            changed_lines(old, new, 1),
+            ["@@ line 2", "- b", "… 2 more changed lines"]
+        );
+        assert_eq!(changed_lines("x\n", "", 10), ["@@ line 1", "- x"]);
+    }
 }

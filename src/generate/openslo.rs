@@ -608,3 +608,503 @@ mod tests {
         );
     }
 }
+
+/// `mimamori import openslo`: objectives from OpenSLO v1 documents into a
+/// configuration skeleton (services with their objectives; what to probe is
+/// left to write). What cannot map is an error with its file and line.
+pub mod import {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+    use serde_yaml::Value;
+
+    /// The skeleton (YAML, for `--config` once transactions are added) and what did not map.
+    #[derive(Debug, Default)]
+    pub struct Imported {
+        pub skeleton: String,
+        pub errors: Vec<String>,
+    }
+
+    /// One document and where it starts.
+    struct Doc<'a> {
+        file: &'a str,
+        /// 1-based line of the document's first line.
+        line: usize,
+        text: String,
+        value: Value,
+    }
+
+    impl Doc<'_> {
+        /// `file:line` of the first line starting with `key:` (the document's start when none).
+        fn at(&self, key: &str) -> String {
+            let k = format!("{key}:");
+            let offset = self
+                .text
+                .lines()
+                .position(|l| {
+                    let t = l.trim_start().trim_start_matches("- ");
+                    t.starts_with(&k)
+                })
+                .unwrap_or(0);
+            format!("{}:{}", self.file, self.line + offset)
+        }
+
+        fn name(&self) -> &str {
+            self.value["metadata"]["name"].as_str().unwrap_or("?")
+        }
+
+        fn kind(&self) -> &str {
+            self.value["kind"].as_str().unwrap_or("?")
+        }
+    }
+
+    /// Splits a YAML stream at `---` lines, keeping each document's first line.
+    fn split(text: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let (mut start, mut cur) = (1, String::new());
+        for (i, l) in text.lines().enumerate() {
+            if l == "---" || l.starts_with("--- ") {
+                out.push((start, std::mem::take(&mut cur)));
+                start = i + 2;
+            } else {
+                cur.push_str(l);
+                cur.push('\n');
+            }
+        }
+        out.push((start, cur));
+        out
+    }
+
+    #[derive(Serialize, Default)]
+    struct Skeleton {
+        services: Vec<ServiceOut>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alerting: Option<AlertingOut>,
+    }
+
+    #[derive(Serialize)]
+    struct AlertingOut {
+        support_hours: TimeZoneOut,
+    }
+
+    #[derive(Serialize)]
+    struct TimeZoneOut {
+        timezone: String,
+    }
+
+    #[derive(Serialize, Default)]
+    struct ServiceOut {
+        name: String,
+        display_name: DisplayOut,
+        objectives: ObjectivesOut,
+        transactions: Vec<()>,
+    }
+
+    #[derive(Serialize, Default)]
+    struct DisplayOut {
+        ja: String,
+        en: String,
+    }
+
+    #[derive(Serialize, Default)]
+    struct ObjectivesOut {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        availability: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        latency: Option<LatencyOut>,
+    }
+
+    #[derive(Serialize)]
+    struct LatencyOut {
+        threshold: String,
+        target: f64,
+    }
+
+    /// The `le` bound of a bucket query, in seconds: `le="3"` or `le=~"3|3\\.0"`.
+    fn le_bound(query: &str) -> Option<f64> {
+        if !query.contains("_bucket") {
+            return None;
+        }
+        let rest = &query[query.find("le=")? + 3..];
+        let rest = rest.trim_start_matches('~').trim_start_matches('"');
+        let end = rest.find(['"', '|']).unwrap_or(rest.len());
+        rest[..end]
+            .replace("\\\\", "")
+            .replace('\\', "")
+            .parse()
+            .ok()
+    }
+
+    fn threshold_text(secs: f64) -> String {
+        if secs.fract() == 0.0 {
+            format!("{secs}s")
+        } else {
+            format!("{}ms", (secs * 1000.0).round())
+        }
+    }
+
+    /// The service named `name`, added (named after itself) when new.
+    fn entry<'s>(services: &'s mut Vec<ServiceOut>, name: &str) -> &'s mut ServiceOut {
+        let i = match services.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                services.push(ServiceOut {
+                    name: name.to_string(),
+                    display_name: DisplayOut {
+                        ja: name.to_string(),
+                        en: name.to_string(),
+                    },
+                    ..ServiceOut::default()
+                });
+                services.len() - 1
+            }
+        };
+        &mut services[i]
+    }
+
+    /// Reads `(file name, contents)` pairs.
+    pub fn import(inputs: &[(String, String)]) -> Imported {
+        let mut errors = Vec::new();
+        let mut docs = Vec::new();
+        for (file, text) in inputs {
+            for (line, part) in split(text) {
+                match serde_yaml::from_str::<Value>(&part) {
+                    Ok(Value::Null) => {}
+                    Ok(value) => docs.push(Doc {
+                        file,
+                        line,
+                        text: part,
+                        value,
+                    }),
+                    Err(e) => {
+                        let at = e.location().map_or(line, |l| line + l.line() - 1);
+                        errors.push(format!("{file}:{at}: not YAML: {e}"));
+                    }
+                }
+            }
+        }
+        // In the order they first appear.
+        let mut services: Vec<ServiceOut> = Vec::new();
+        let mut slis: BTreeMap<String, &Doc> = BTreeMap::new();
+        let mut zones: BTreeMap<String, String> = BTreeMap::new();
+        for d in &docs {
+            if d.value["apiVersion"].as_str() != Some("openslo/v1") {
+                errors.push(format!(
+                    "{}: apiVersion {:?}: only openslo/v1 is read",
+                    d.at("apiVersion"),
+                    d.value["apiVersion"].as_str().unwrap_or("")
+                ));
+                continue;
+            }
+            match d.kind() {
+                "Service" => {
+                    let name = d.name().to_string();
+                    let shown = d.value["metadata"]["displayName"]
+                        .as_str()
+                        .unwrap_or(&name)
+                        .to_string();
+                    let (ja, en) = match shown.split_once(" / ") {
+                        Some((ja, en)) => (ja.to_string(), en.to_string()),
+                        None => (shown.clone(), shown),
+                    };
+                    let s = entry(&mut services, &name);
+                    s.display_name = DisplayOut { ja, en };
+                }
+                "SLI" => {
+                    slis.insert(d.name().to_string(), d);
+                }
+                "SLO"
+                | "DataSource"
+                | "AlertPolicy"
+                | "AlertCondition"
+                | "AlertNotificationTarget" => {}
+                other => errors.push(format!(
+                    "{}: kind {other:?} is not OpenSLO v1",
+                    d.at("kind")
+                )),
+            }
+        }
+        let v1 = |d: &&Doc| d.value["apiVersion"].as_str() == Some("openslo/v1");
+        for d in docs.iter().filter(v1).filter(|d| d.kind() == "SLO") {
+            let spec = &d.value["spec"];
+            let what = format!("SLO {}", d.name());
+            let Some(service) = spec["service"].as_str() else {
+                errors.push(format!("{}: {what}: no spec.service", d.at("spec")));
+                continue;
+            };
+            // The indicator: inline, or the SLI it names.
+            let sli = if spec["indicator"].is_mapping() {
+                spec["indicator"]["spec"].clone()
+            } else if let Some(r) = spec["indicatorRef"].as_str() {
+                match slis.get(r) {
+                    Some(s) => s.value["spec"].clone(),
+                    None => {
+                        errors.push(format!(
+                            "{}: {what}: no SLI named {r:?}",
+                            d.at("indicatorRef")
+                        ));
+                        continue;
+                    }
+                }
+            } else {
+                errors.push(format!(
+                    "{}: {what}: neither indicator nor indicatorRef",
+                    d.at("spec")
+                ));
+                continue;
+            };
+            if !sli["thresholdMetric"].is_null() {
+                errors.push(format!(
+                    "{}: {what}: a thresholdMetric SLI cannot map: mimamori's objectives are ratios \
+                     (availability over time, operations within a latency threshold)",
+                    d.at("indicatorRef")
+                ));
+                continue;
+            }
+            let w = &spec["timeWindow"][0];
+            let calendar_month = w["duration"].as_str() == Some("1M")
+                && w["isRolling"].as_bool() != Some(true)
+                && w["calendar"].is_mapping();
+            if !calendar_month {
+                errors.push(format!(
+                    "{}: {what}: timeWindow {:?}{}: mimamori's objectives hold per calendar month (duration 1M with a calendar)",
+                    d.at("timeWindow"),
+                    w["duration"].as_str().unwrap_or("none"),
+                    if w["isRolling"].as_bool() == Some(true) { " rolling" } else { "" }
+                ));
+                continue;
+            }
+            if let Some(tz) = w["calendar"]["timeZone"].as_str() {
+                zones.insert(tz.to_string(), d.at("timeZone"));
+            }
+            let objectives = spec["objectives"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default();
+            if objectives.len() != 1 {
+                errors.push(format!(
+                    "{}: {what}: {} objectives: mimamori holds one target per objective",
+                    d.at("objectives"),
+                    objectives.len()
+                ));
+                continue;
+            }
+            let o = &objectives[0];
+            let percent = match (o["target"].as_f64(), o["targetPercent"].as_f64()) {
+                (Some(t), _) => crate::promql::round_decimal(t * 100.0),
+                (None, Some(p)) => p,
+                (None, None) => {
+                    errors.push(format!("{}: {what}: no target", d.at("objectives")));
+                    continue;
+                }
+            };
+            let method = spec["budgetingMethod"].as_str().unwrap_or("");
+            let ratio = &sli["ratioMetric"];
+            let queries: Vec<&str> = ["good", "bad", "total"]
+                .iter()
+                .filter_map(|p| ratio[*p]["metricSource"]["spec"]["query"].as_str())
+                .collect();
+            let bound = queries.iter().find_map(|q| le_bound(q));
+            let s = entry(&mut services, service);
+            match bound {
+                Some(secs) => {
+                    if method != "Occurrences" {
+                        errors.push(format!(
+                            "{}: {what}: a latency objective counts operations (Occurrences), not {method}",
+                            d.at("budgetingMethod")
+                        ));
+                        continue;
+                    }
+                    if s.objectives.latency.is_some() {
+                        errors.push(format!(
+                            "{}: {what}: a second latency objective for {service}",
+                            d.at("objectives")
+                        ));
+                        continue;
+                    }
+                    s.objectives.latency = Some(LatencyOut {
+                        threshold: threshold_text(secs),
+                        target: percent,
+                    });
+                }
+                None => {
+                    if method == "Occurrences" {
+                        errors.push(format!(
+                            "{}: {what}: an Occurrences ratio without a latency bucket (le) is a request ratio; \
+                             mimamori's availability is time-based (Timeslices or RatioTimeslices)",
+                            d.at("budgetingMethod")
+                        ));
+                        continue;
+                    }
+                    if s.objectives.availability.is_some() {
+                        errors.push(format!(
+                            "{}: {what}: a second availability objective for {service}",
+                            d.at("objectives")
+                        ));
+                        continue;
+                    }
+                    s.objectives.availability = Some(percent);
+                }
+            }
+        }
+        if zones.len() > 1 {
+            let list: Vec<String> = zones.iter().map(|(z, at)| format!("{z} ({at})")).collect();
+            errors.push(format!(
+                "calendars in several time zones: {}; mimamori counts every month in one",
+                list.join(", ")
+            ));
+        }
+        let alerting = zones
+            .keys()
+            .next()
+            .filter(|z| *z != "Asia/Tokyo")
+            .map(|z| AlertingOut {
+                support_hours: TimeZoneOut {
+                    timezone: z.clone(),
+                },
+            });
+        let skeleton = Skeleton { services, alerting };
+        let mut text = String::from(
+            "# Imported from OpenSLO by `mimamori import openslo`: the services and their objectives.\n\
+             # Add each service's transactions (what to probe) before use; see docs/configuration.md.\n\
+             # Alert policies are not imported: mimamori derives its burn-rate alerts from the targets.\n",
+        );
+        text.push_str(&serde_yaml::to_string(&skeleton).expect("serializable"));
+        Imported {
+            skeleton: text,
+            errors,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn our_own_documents_import_into_a_configuration_that_loads() {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml");
+            let cfg = crate::config::load(&path).unwrap();
+            let text = super::super::documents(&cfg);
+            let out = import(&[("mimamori.yaml".into(), text)]);
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            // With something to probe, the skeleton is a configuration with the same objectives.
+            let body = out.skeleton.replace(
+                "transactions: []",
+                "transactions: [{name: t, steps: [{name: s, url: 'https://x.invalid/'}]}]",
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("c.yaml");
+            std::fs::write(
+                &p,
+                format!("global: {{interval: 60s, timeout: 30s}}\n{body}"),
+            )
+            .unwrap();
+            let back = crate::config::load(&p).unwrap_or_else(|e| panic!("{e:#}\n{body}"));
+            assert_eq!(back.services.len(), cfg.services.len());
+            for (a, b) in back.services.iter().zip(&cfg.services) {
+                assert_eq!(a.name.as_str(), b.name.as_str());
+                assert_eq!(a.display_name.ja, b.display_name.ja);
+                assert_eq!(a.display_name.en, b.display_name.en);
+                assert_eq!(a.objectives.availability, b.objectives.availability);
+                assert_eq!(
+                    format!("{:?}", a.objectives.latency),
+                    format!("{:?}", b.objectives.latency)
+                );
+            }
+        }
+
+        #[test]
+        fn what_cannot_map_is_an_error_at_its_line() {
+            let text = r#"apiVersion: openslo/v1
+kind: Service
+metadata: {name: shop}
+---
+apiVersion: openslo/v1
+kind: SLI
+metadata: {name: cpu}
+spec:
+  thresholdMetric:
+    metricSource: {type: Prometheus, spec: {query: cpu}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: shop-cpu}
+spec:
+  service: shop
+  indicatorRef: cpu
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.9}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: shop-rolling}
+spec:
+  service: shop
+  indicator:
+    metadata: {name: ok}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: ok}}}
+        total: {metricSource: {type: Prometheus, spec: {query: all}}}
+  timeWindow:
+  - duration: 28d
+    isRolling: true
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.999, timeSliceTarget: 0.9, timeSliceWindow: 1m}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: shop-requests}
+spec:
+  service: shop
+  indicatorRef: requests
+  timeWindow: [{duration: 1M, isRolling: false, calendar: {startTime: '2026-01-01 00:00:00', timeZone: Asia/Tokyo}}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+---
+apiVersion: openslo/v1
+kind: SLI
+metadata: {name: requests}
+spec:
+  ratioMetric:
+    counter: true
+    good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code="200"}'}}}
+    total: {metricSource: {type: Prometheus, spec: {query: http_requests_total}}}
+---
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata: {name: old}
+---
+kind: [
+"#;
+            let out = import(&[("in.yaml".into(), text.into())]);
+            let want = [
+                "in.yaml:17: SLO shop-cpu: a thresholdMetric SLI cannot map",
+                "in.yaml:33: SLO shop-rolling: timeWindow \"28d\" rolling: mimamori's objectives hold per calendar month",
+                "in.yaml:46: SLO shop-requests: an Occurrences ratio without a latency bucket (le) is a request ratio",
+                "in.yaml:58: apiVersion \"openslo/v1alpha\": only openslo/v1 is read",
+                "in.yaml:63: not YAML",
+            ];
+            assert_eq!(out.errors.len(), want.len(), "{:#?}", out.errors);
+            for w in want {
+                assert!(
+                    out.errors.iter().any(|e| e.starts_with(w)),
+                    "{w}\n{:#?}",
+                    out.errors
+                );
+            }
+            // The service is still in the skeleton, without objectives.
+            assert!(out.skeleton.contains("- name: shop\n"), "{}", out.skeleton);
+        }
+
+        #[test]
+        fn latency_bounds_are_read_from_bucket_queries() {
+            assert_eq!(le_bound(r#"x_bucket{le=~"3|3\\.0"}"#), Some(3.0));
+            assert_eq!(le_bound(r#"x_bucket{a="b",le="0.5"}"#), Some(0.5));
+            assert_eq!(le_bound(r#"x_count{le="3"}"#), None);
+            assert_eq!(threshold_text(0.5), "500ms");
+            assert_eq!(threshold_text(3.0), "3s");
+        }
+    }
+}

@@ -54,8 +54,12 @@ impl Default for Timing {
 impl Timing {
     /// The `notify:` section's values (defaults without one).
     pub fn of(cfg: &Config) -> Timing {
-        let _ = cfg;
-        Timing::default()
+        cfg.notify
+            .as_ref()
+            .map_or_else(Timing::default, |n| Timing {
+                confirm_after: n.confirm_after.0.as_secs() as i64,
+                maintenance_reminder: n.maintenance_reminder.0.as_secs() as i64,
+            })
     }
 }
 
@@ -255,17 +259,36 @@ fn notice_kind(k: NoticeKind) -> &'static str {
     }
 }
 
+/// The key of the `ordinal`-th notice (from 0, in configuration order) of
+/// `kind` published at `at`: `notice/change-1796086800`, then `…-1`, `…-2`.
+pub fn notice_key(kind: &str, at: i64, ordinal: usize) -> String {
+    if ordinal == 0 {
+        format!("notice/{kind}-{at}")
+    } else {
+        format!("notice/{kind}-{at}-{ordinal}")
+    }
+}
+
+/// Every configured notice with the key its event has (for `report`).
+pub fn notice_keys(cfg: &Config) -> Vec<(String, &crate::config::Notice)> {
+    let mut seen: std::collections::HashMap<(&'static str, i64), usize> = Default::default();
+    cfg.notices
+        .iter()
+        .map(|n| {
+            let (kind, at) = (notice_kind(n.kind), n.published_at.timestamp());
+            let o = seen.entry((kind, at)).and_modify(|o| *o += 1).or_insert(0);
+            (notice_key(kind, at, *o), n)
+        })
+        .collect()
+}
+
 /// A notice's facts. Its key comes from its kind and publication time (and
 /// an ordinal among notices of the same kind and time, in configuration
 /// order), not from the page's `notice-N-…` id, whose N moves when a notice
 /// written earlier in the file becomes published.
 fn notice_facts(n: &NoticeItem, kind: &str, ordinal: usize, services: &[ServiceName]) -> Facts {
     let at = n.published_at.0;
-    let key = if ordinal == 0 {
-        format!("notice/{kind}-{at}")
-    } else {
-        format!("notice/{kind}-{at}-{ordinal}")
-    };
+    let key = notice_key(kind, at, ordinal);
     Facts {
         kind: match n.kind {
             NoticeKind::Incident => EventKind::IncidentUpdate,

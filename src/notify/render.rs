@@ -42,8 +42,7 @@ fn env() -> &'static Environment<'static> {
 
 /// The address (mailto: or https:) a contact stops the notices at, if configured.
 pub fn unsubscribe(cfg: &Config) -> Option<String> {
-    let _ = cfg;
-    None
+    cfg.notify.as_ref()?.smtp.as_ref()?.list_unsubscribe.clone()
 }
 
 /// The page's address for a language, at the event's place on it; `None`

@@ -8,6 +8,7 @@
 //! 2 data incomplete or Prometheus unreachable, 64 usage or configuration error.
 
 pub mod backups;
+pub mod notices;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -99,6 +100,9 @@ pub struct Report {
     /// The backup objective, each date of the month (only with `backups:`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<backups::BackupReport>,
+    /// When customers were told (only with `notify:`; see docs/notices.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<notices::NoticesReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -320,6 +324,7 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         prometheus_url: client.url().to_string(),
         services,
         backups,
+        notices: notices::report(&cfg, &args.services, tz, period.start, period.until),
     };
     tracing::debug!(queries = client.queries_sent(), "report done");
     let text = render::render(&report, args.format);
@@ -369,7 +374,9 @@ async fn service_report(
                     .iter()
                     .any(|x| w.field == format!("exclusions[{}].end", x.id))
             })
-            .map(|w| format!("設定の警告 / configuration warning: {w}")),
+            .map(|w| {
+                format!("SLO 対象外の期間が現在より先まで続いています（まだ来ていない時間は判断できません） / configuration warning: {w}")
+            }),
     );
     r.days = days;
     r.result_spacing_seconds = spacing;

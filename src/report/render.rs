@@ -17,9 +17,21 @@ pub fn render(r: &Report, format: Format) -> String {
             s.push('\n');
             s
         }
-        Format::Table => table(r) + &super::backups::text(&r.backups, format),
-        Format::Markdown => markdown(r) + &super::backups::text(&r.backups, format),
-        Format::Csv => csv(r) + &super::backups::text(&r.backups, format),
+        Format::Table => {
+            table(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
+        Format::Markdown => {
+            markdown(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
+        Format::Csv => {
+            csv(r)
+                + &super::backups::text(&r.backups, format)
+                + &super::notices::text(r.notices.as_ref(), format)
+        }
     }
 }
 
@@ -216,9 +228,17 @@ fn table(r: &Report) -> String {
             (
                 "エラー予算 / error budget",
                 format!(
-                    "{} s, {} % 使用 / used",
+                    "{} s, {} % 使用 / used{}",
                     decimal(s.budget_seconds),
-                    floor_percent(s.budget_used_percent, None, 3)
+                    floor_percent(s.budget_used_percent, None, 3),
+                    if s.exclusions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (SLO 対象外を除く / exclusions set aside: {} %)",
+                            floor_percent(s.budget_used_adjusted_percent, None, 3)
+                        )
+                    }
                 ),
             ),
             (

@@ -378,6 +378,35 @@ impl<'a> Api<'a> {
             };
             updates.push(self.update(format!("{}-{}", i.id, n.id), &i.id, status, body, at));
         }
+        // Set aside by `exclusions:` (seed: outside the SLO's scope): said, never hidden.
+        for x in &i.exclusions {
+            let why = self.lang.pick(&x.reason_words.ja, &x.reason_words.en);
+            let text = self.lang.pick(&x.description.ja, &x.description.en);
+            let body = match self.lang {
+                Lang::Ja => format!(
+                    "SLO対象外と判断しました（{why}）: {text}。{} から {} までの障害時間は稼働率に数えません。",
+                    self.at(x.start.0),
+                    self.at(x.end.0)
+                ),
+                Lang::En => format!(
+                    "Decided outside the SLO ({why}): {text}. Failure time from {} to {} does not count against availability.",
+                    self.at(x.start.0),
+                    self.at(x.end.0)
+                ),
+            };
+            let status = if i.end.is_some_and(|e| x.decided_at.0 >= e.0) {
+                "resolved"
+            } else {
+                "investigating"
+            };
+            updates.push(self.update(
+                format!("{}-excluded-{}", i.id, x.start.0),
+                &i.id,
+                status,
+                body,
+                x.decided_at.0,
+            ));
+        }
         let detected = match self.lang {
             Lang::Ja => format!("自動検知: 監視拠点 {locations} で「{reason}」を確認しました。"),
             Lang::En => format!("Detected automatically: {locations} saw \"{reason}\"."),
@@ -394,6 +423,7 @@ impl<'a> Api<'a> {
             .map(|e| e.0)
             .into_iter()
             .chain(self.notices_of(i).iter().map(|n| n.published_at.0))
+            .chain(i.exclusions.iter().map(|x| x.decided_at.0))
             .fold(start, i64::max);
         json!({
             "id": i.id,
@@ -411,6 +441,8 @@ impl<'a> Api<'a> {
             "incident_updates": newest_first(updates),
             "components": self.components_of(std::slice::from_ref(&s.service)),
             "reminder_intervals": null,
+            "mimamori_excluded": i.excluded,
+            "mimamori_excluded_seconds": i.excluded_seconds,
         })
     }
 

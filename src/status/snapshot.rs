@@ -102,8 +102,9 @@ pub struct MonthFigure {
     /// Every failure second (those inside exclusions too).
     pub failure_seconds: i64,
     pub unknown_seconds: i64,
-    /// An exclusion (`exclusions:`) of the service touches the month: the page
-    /// shows the adjusted figure with `availability_text` (every failure) beside it.
+    /// An exclusion (`exclusions:`) of the service touches the month and the
+    /// service is judged on the adjusted figure (`objectives.apply_exclusions`):
+    /// the page shows the adjusted figure with `availability_text` (every failure) beside it.
     pub excluded: bool,
     /// Failure seconds inside exclusions (part of `failure_seconds`).
     pub excluded_failure_seconds: i64,
@@ -623,7 +624,7 @@ fn month_figures(
                 to_date: b < end,
                 failure_seconds: f.failure_seconds,
                 unknown_seconds: f.unknown_seconds,
-                excluded: !f.excluded_by.is_empty(),
+                excluded: p.apply_exclusions && !f.excluded_by.is_empty(),
                 excluded_failure_seconds: f.excluded_failure_seconds,
                 availability_adjusted_percent: adjusted_text.parse().unwrap_or(0.0),
                 availability_adjusted_text: adjusted_text,

@@ -743,8 +743,20 @@ fn the_example_in_configuration_md_loads() {
 #[test]
 fn alerts_md_names_every_generated_alert() {
     let mut generated = BTreeSet::new();
-    for file in ["deploy/aoulu.yaml", "deploy/aoulu-backups.yaml"] {
-        let cfg = config::load(&repo().join(file)).unwrap();
+    // The notice alerts exist only with `notify:`: deploy/aoulu.yaml with one.
+    let with_notify = format!(
+        "{}\nnotify: {{contacts: contacts.csv, outbox: outbox.sqlite}}\n",
+        read("deploy/aoulu.yaml")
+    );
+    for (file, text) in [
+        ("deploy/aoulu.yaml", read("deploy/aoulu.yaml")),
+        (
+            "deploy/aoulu-backups.yaml",
+            read("deploy/aoulu-backups.yaml"),
+        ),
+        ("aoulu.yaml + notify:", with_notify),
+    ] {
+        let cfg = config::parse(&text, file).unwrap();
         let files = mimamori::generate::files(&cfg, Default::default()).unwrap();
         for f in files.iter().filter(|f| f.path.ends_with(".yml")) {
             for line in f.contents.lines() {
@@ -755,6 +767,7 @@ fn alerts_md_names_every_generated_alert() {
         }
     }
     assert!(generated.contains("BackupStale"), "{generated:?}");
+    assert!(generated.contains("MimamoriNoticeOverdue"), "{generated:?}");
     let doc = read("docs/alerts.md");
     let documented: BTreeSet<String> = table_rows(&doc, "alert")
         .into_iter()

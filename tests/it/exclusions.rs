@@ -184,8 +184,27 @@ fn n(v: &Value, k: &str) -> i64 {
     v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"))
 }
 
-/// `(failure, excluded, unknown, maintenance)` seconds.
+/// `(failure, excluded, unknown, maintenance)` seconds, after checking the
+/// audit's arithmetic: the exclusions' seconds add up to the excluded seconds,
+/// and the adjusted figure is the seed's formula without them.
 fn seconds(v: &Value) -> (i64, i64, i64, i64) {
+    let listed: i64 = v["exclusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["excluded_seconds"].as_i64().unwrap())
+        .sum();
+    assert_eq!(listed, n(v, "excluded_failure_seconds"), "{v}");
+    let (op, f) = (n(v, "operating_seconds"), n(v, "failure_seconds"));
+    let adjusted = ratio_percent(op - (f - listed), op);
+    assert!((percent(v, "availability_adjusted_percent") - adjusted).abs() < 1e-9);
+    let incidents: i64 = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["excluded_seconds"].as_i64().unwrap())
+        .sum();
+    assert_eq!(incidents, listed, "every excluded second is in an incident");
     (
         n(v, "failure_seconds"),
         n(v, "excluded_failure_seconds"),
@@ -283,6 +302,12 @@ fn exclusions_against_a_real_prometheus() {
         "{table}"
     );
     assert!(table.contains("通信遮断等のインフラ障害 / carrier outage or other infrastructure failure  (carrier_outage)"), "{table}");
+    assert!(
+        table.contains(
+            "259.2 s, 231.481 % 使用 / used (SLO 対象外を除く / exclusions set aside: 0.000 %)"
+        ),
+        "{table}"
+    );
     let (_, md) = report(&on, url, "markdown", "exact");
     assert!(
         md.contains("(2592000 − (600 − 600)) ÷ 2592000 = **100.000 %** (判定に使用 / the verdict is judged on it)"),
@@ -484,4 +509,84 @@ fn alerts_are_the_same_with_or_without_exclusions() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The overview's adjusted budget figures, evaluated by a real Prometheus on a
+/// backfilled `mimamori:slo_availability_errors`: a 20-minute outage of which
+/// the first 10 minutes are inside the carrier exclusion.
+#[test]
+fn the_budget_panels_adjusted_figure_against_a_real_prometheus() {
+    use mimamori::generate::grafana;
+    let (start, end) = (jst("2026-11-05T08:00:00"), jst("2026-11-05T12:00:00"));
+    let points: Vec<(i64, f64)> = (0..)
+        .map(|k| start + OFFSET + k * 15)
+        .take_while(|t| *t < end)
+        .map(|t| {
+            let failing = (jst("2026-11-05T10:00:00")..jst("2026-11-05T10:20:00")).contains(&t);
+            (t, if failing { 1.0 } else { 0.0 })
+        })
+        .collect();
+    let set = vec![(
+        "mimamori:slo_availability_errors{service=\"hanbai\"}".to_string(),
+        points,
+    )];
+    let prom = prometheus::start_backfilled(&[set], start, end);
+    let dashboards = grafana::dashboards(&aoulu_with_exclusions());
+    let overview: Value = serde_json::from_str(
+        &dashboards
+            .iter()
+            .find(|(p, _)| p.contains("overview"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let expr = |title: &str, legend: &str| -> String {
+        overview["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["title"].as_str().is_some_and(|t| t.starts_with(title)))
+            .flat_map(|p| p["targets"].as_array().unwrap().clone())
+            .find(|t| {
+                t["legendFormat"].as_str() == Some(legend)
+                    && t["expr"].as_str().unwrap().contains("service=\"hanbai\"")
+            })
+            .unwrap_or_else(|| panic!("{title} / {legend}"))["expr"]
+            .as_str()
+            .unwrap()
+            .replace("$__range", "3h")
+    };
+    let client = mimamori::query::Client::new(&mimamori::query::ClientOptions {
+        url: prom.url.clone(),
+        basic_auth_user: None,
+        basic_auth_password_file: None,
+        bearer_token_file: None,
+        headers: Vec::new(),
+        ca_file: None,
+        timeout: std::time::Duration::from_secs(30),
+    })
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let at = jst("2026-11-05T11:30:00");
+    let value = |e: String| -> f64 {
+        let v = rt.block_on(client.query(&e, at)).unwrap();
+        assert_eq!(v.len(), 1, "{e}: {v:?}");
+        v[0].value
+    };
+    // November's budget: 0.01 % of 30 days = 259.2 s; 1,200 s failed, 600 s of it excluded.
+    let left = value(expr("残りエラーバジェット", "残り / Left"));
+    let adjusted = value(expr(
+        "残りエラーバジェット",
+        "残り（SLO 対象外を除く） / Left, exclusions set aside",
+    ));
+    assert!((left - (259.2 - 1200.0)).abs() < 1e-6, "{left}");
+    assert!((adjusted - (259.2 - 600.0)).abs() < 1e-6, "{adjusted}");
+    let spent = value(expr(
+        "バジェット消費率",
+        "消費（SLO 対象外を除く） / Spent, exclusions set aside",
+    ));
+    assert!((spent - 600.0 / 259.2).abs() < 1e-9, "{spent}");
 }

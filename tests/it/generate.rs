@@ -166,6 +166,11 @@ fn check_reports_differences_without_writing() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alertmanager.yml: differs"), "{err}");
+    // And what differs, line by line.
+    assert!(
+        err.contains("\n  @@ line 1\n  - edited by hand\n  + "),
+        "{err}"
+    );
     assert!(!err.contains("hanbai.yml"), "{err}");
 
     // Rules of a service that left the configuration are stale too.

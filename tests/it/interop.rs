@@ -132,6 +132,14 @@ maintenance:
     announced_at: 2026-05-01T10:00:00+09:00
     announced_via: ご利用ガイド
     title: {ja: 過去のメンテナンス, en: Past maintenance}
+exclusions:
+  - services: [sales]
+    start: 2026-11-30T10:00:00+09:00
+    end: 2026-11-30T10:10:00+09:00
+    reason: carrier_outage
+    description: {ja: 全国的な通信事業者の障害, en: Nationwide carrier outage}
+    decided_by: 品質保証責任者
+    decided_at: 2026-11-30T12:00:00+09:00
 notices:
   - kind: incident
     published_at: 2026-12-02T10:20:00+09:00
@@ -345,7 +353,24 @@ fn statuspage_api_read_by_a_statuspage_client_in_every_state() {
     let past = &incidents["incidents"][1];
     assert_eq!(past["status"], "resolved");
     assert_eq!(past["resolved_at"], "2026-11-30T10:10:00+09:00");
-    assert_eq!(past["incident_updates"][0]["status"], "resolved");
+    // Set aside as outside the SLO: said in an update and a field, still listed.
+    assert_eq!(past["mimamori_excluded"], "whole");
+    assert_eq!(past["mimamori_excluded_seconds"], 600);
+    let excluded = &past["incident_updates"][0];
+    assert_eq!(excluded["display_at"], "2026-11-30T12:00:00+09:00");
+    assert!(
+        excluded["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decided outside the SLO (")
+            && excluded["body"]
+                .as_str()
+                .unwrap()
+                .contains("Nationwide carrier outage"),
+        "{excluded}"
+    );
+    assert_eq!(past["incident_updates"][1]["status"], "resolved");
+    assert_eq!(incidents["incidents"][0]["mimamori_excluded"], "none");
 
     // Japanese, by query or by path: the same ids, Japanese words.
     let ja = api(&addr, "/api/v2/summary.json?lang=ja");
@@ -557,5 +582,54 @@ fn committed_openslo_is_current() {
         out.status.success(),
         "openslo/ is stale; run `mimamori generate --config deploy/aoulu.yaml --format openslo`:\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `mimamori import openslo`: the committed documents give back aoulu's objectives;
+/// a document that cannot map is named with its file and line, exit 1.
+#[test]
+fn import_openslo_reads_our_documents_and_names_what_cannot_map() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .current_dir(repo())
+        .args(["import", "openslo", "openslo/mimamori.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let hanbai = &v["services"][0];
+    assert_eq!(hanbai["name"], "hanbai");
+    assert_eq!(hanbai["display_name"]["ja"], "AOULU 販売");
+    assert_eq!(hanbai["objectives"]["availability"].as_f64(), Some(99.99));
+    assert_eq!(hanbai["objectives"]["latency"]["threshold"], "3s");
+    assert_eq!(
+        hanbai["objectives"]["latency"]["target"].as_f64(),
+        Some(99.0)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("rolling.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: web}\nspec:\n  service: web\n  indicatorRef: web\n  timeWindow: [{duration: 28d, isRolling: true}]\n  budgetingMethod: Timeslices\n  objectives: [{target: 0.99}]\n---\napiVersion: openslo/v1\nkind: SLI\nmetadata: {name: web}\nspec:\n  ratioMetric:\n    counter: true\n    good: {metricSource: {type: Prometheus, spec: {query: ok}}}\n    total: {metricSource: {type: Prometheus, spec: {query: all}}}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["import", "openslo"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:7: SLO web: timeWindow \"28d\" rolling",
+            bad.display()
+        )),
+        "{err}"
     );
 }

@@ -20,6 +20,7 @@ mod generate;
 mod generate_config;
 mod interop;
 mod kubernetes;
+mod notices;
 mod notify;
 mod probe_failures;
 mod report;
