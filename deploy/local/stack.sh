@@ -81,7 +81,7 @@ if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$work/san.ext"
   openssl x509 -req -in "$work/sink.csr" -CA "$work/sink-ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -days 2 -extfile "$work/san.ext" -out "$work/sink.pem" 2>/dev/null
-  mkdir -p "$work/mail"
+  mkdir -p "$work/mail/tmp" "$work/mail/new" "$work/mail/cur"   # a maildir for the Mailbox handler
   python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" --tlscert "$work/sink.pem" --tlskey "$work/sink.key" \
     -c aiosmtpd.handlers.Mailbox "$work/mail" 2>"$work/smtp.log" & pids+=($!)
   STATUS_CONFIG="$work/aoulu-notify.yaml"
