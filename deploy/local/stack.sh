@@ -51,6 +51,10 @@ alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}
 scrape_configs:
   - job_name: mimamori
     static_configs: [{targets: ['127.0.0.1:$DEMO_PORT']}]
+  # The status page's own /metrics: the customer notices' series (docs/metrics.md), which the
+  # 45-minute notice alert reads.
+  - job_name: mimamori-status
+    static_configs: [{targets: ['127.0.0.1:$STATUS_PORT']}]
 YAML
 
 "$BIN" demo --web.listen-address "127.0.0.1:$DEMO_PORT" "$@" > "$work/demo.out" 2>"$work/demo.log" & pids+=($!)
