@@ -262,6 +262,7 @@ impl Client {
             req = req.header(reqwest::header::AUTHORIZATION, a.clone());
         }
         let shown = || self.shown.clone();
+        let asked = tokio::time::Instant::now();
         let resp = req.send().await.map_err(|e| Error::Unreachable {
             url: shown(),
             cause: cause_chain(&e),
@@ -271,7 +272,16 @@ impl Client {
             url: shown(),
             cause: cause_chain(&e),
         })?;
-        match serde_json::from_slice::<Envelope<T>>(&bytes) {
+        let answered = asked.elapsed();
+        let decoded = serde_json::from_slice::<Envelope<T>>(&bytes);
+        tracing::debug!(
+            api,
+            bytes = bytes.len(),
+            answered_ms = answered.as_millis() as u64,
+            decoded_ms = (asked.elapsed() - answered).as_millis() as u64,
+            "query"
+        );
+        match decoded {
             Ok(Envelope {
                 status: s,
                 data: Some(data),

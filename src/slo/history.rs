@@ -53,8 +53,13 @@ pub fn exclusions(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<Excl
 pub struct Queries {
     /// Per service, 1/0 while a quorum of the (freshly) reporting locations sees it failing.
     pub failing: String,
-    /// Per location, present only while the service is failing and that location sees it.
-    pub locations: String,
+    /// Per location, 1/0 while it (freshly) reports the service failing: what
+    /// `failing` counts. [`fetch_steps`] asks this one and counts the quorum
+    /// itself ([`quorum_failing`]), so Prometheus evaluates the locations once
+    /// per step instead of twice (for the sum and for the count).
+    pub by_location: String,
+    /// The quorum (`alerting.quorum`).
+    pub quorum: Option<u32>,
     /// Per reason, failed runs, present only while the service is failing.
     pub reasons: String,
     /// The spacing (seconds) the queries judge with.
@@ -69,7 +74,6 @@ impl Queries {
         let seen = promql::probe_success_seen(&fresh, &cfg.alerting.job);
         let by_location = promql::location_failing_of(&seen, &p.all_addresses);
         let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
-        let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
         // Reasons only from probers that see: a blind one's failures say nothing.
         // Two spacings hold two samples of the counter, enough for increase().
         let increase = promql::failures_increase(&sel, &format!("{}ms", spacing * 2000));
@@ -85,7 +89,8 @@ impl Queries {
         );
         Queries {
             failing,
-            locations,
+            by_location,
+            quorum: cfg.alerting.quorum,
             reasons,
             spacing,
         }
@@ -174,47 +179,42 @@ async fn fetch_run(
     let step = st as u64;
     let at = |k: usize| start + (k as i64 + 1) * st;
     let mine = first..first + len;
-    for s in client
-        .query_range(&q.failing, at(first), at(first + len - 1), step)
-        .await?
-    {
-        for (t, v) in s.points {
-            if let Some(d) = step_index(t, start, st)
-                .filter(|k| mine.contains(k))
-                .and_then(|k| steps.get_mut(k))
-            {
-                d.failing = Some(v >= 0.5);
+    // Per step: locations seeing it failing (sum), locations reporting (count),
+    // and those seeing it failing by name.
+    let mut tally: Vec<(f64, f64, Vec<&str>)> = vec![(0.0, 0.0, Vec::new()); len];
+    let by_location = client
+        .query_range(&q.by_location, at(first), at(first + len - 1), step)
+        .await?;
+    for s in &by_location {
+        let loc = s.labels.get("location");
+        for &(t, v) in &s.points {
+            if let Some(k) = step_index(t, start, st).filter(|k| mine.contains(k)) {
+                let c = &mut tally[k - first];
+                c.0 += v;
+                c.1 += 1.0;
+                if let Some(loc) = loc.filter(|_| v == 1.0) {
+                    c.2.push(loc);
+                }
             }
         }
     }
-    for d in &mut steps[mine.clone()] {
+    for (d, (failed, reporting, locs)) in steps[mine.clone()].iter_mut().zip(tally) {
         d.spacing = q.spacing;
+        if reporting > 0.0 {
+            let failing = quorum_failing(failed, reporting, q.quorum);
+            d.failing = Some(failing);
+            if failing {
+                d.locations = locs.into_iter().map(str::to_string).collect();
+            }
+        }
     }
-    // Locations and reasons only where the service failed.
+    // Reasons only where the service failed.
     let failing: Vec<usize> = mine
         .clone()
         .filter(|&k| steps[k].failing == Some(true))
         .collect();
     if let (Some(&a), Some(&b)) = (failing.first(), failing.last()) {
-        let (locs, reasons) = futures_util::future::try_join(
-            client.query_range(&q.locations, at(a), at(b), step),
-            client.query_range(&q.reasons, at(a), at(b), step),
-        )
-        .await?;
-        for s in locs {
-            let Some(loc) = s.labels.get("location") else {
-                continue;
-            };
-            for (t, _) in s.points {
-                if let Some(d) = step_index(t, start, st)
-                    .filter(|k| mine.contains(k))
-                    .and_then(|k| steps.get_mut(k))
-                {
-                    d.locations.insert(loc.clone());
-                }
-            }
-        }
-        for s in reasons {
+        for s in client.query_range(&q.reasons, at(a), at(b), step).await? {
             let Some(reason) = s.labels.get("reason") else {
                 continue;
             };
@@ -229,6 +229,16 @@ async fn fetch_run(
         }
     }
     Ok(())
+}
+
+/// [`promql::service_failing`] counted here, for one step: `failed` of the
+/// `reporting` locations see the service failing (`reporting` > 0). The same
+/// comparisons as the PromQL, on the same numbers, so the same verdicts.
+pub fn quorum_failing(failed: f64, reporting: f64, quorum: Option<u32>) -> bool {
+    match quorum {
+        None => failed * 2.0 > reporting,
+        Some(n) => failed >= reporting.min(f64::from(n)),
+    }
 }
 
 /// Why each unknown step is unknown: older than the retention, before the
@@ -300,4 +310,24 @@ async fn causes(
         d.cause.get_or_insert(Cause::NoSample);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quorum_failing;
+
+    #[test]
+    fn the_quorum_is_counted_as_the_promql_counts_it() {
+        // No quorum: a strict majority of the reporting locations.
+        assert!(!quorum_failing(1.0, 2.0, None));
+        assert!(quorum_failing(2.0, 3.0, None));
+        assert!(!quorum_failing(1.0, 3.0, None));
+        assert!(!quorum_failing(0.0, 1.0, None));
+        assert!(quorum_failing(1.0, 1.0, None));
+        // A quorum of 2: two failing, or all when fewer report.
+        assert!(quorum_failing(2.0, 5.0, Some(2)));
+        assert!(!quorum_failing(1.0, 5.0, Some(2)));
+        assert!(quorum_failing(1.0, 1.0, Some(2)));
+        assert!(!quorum_failing(0.0, 1.0, Some(2)));
+    }
 }
