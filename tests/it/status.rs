@@ -1140,8 +1140,10 @@ fn bench_90_days_of_15s_data() {
     let v = json(&status.addr);
     eprintln!(
         "status, {n} services, 90 days at 15 s: first refresh (until it serves) {first:?}, \
-         VmRSS {:.1} MB, VmHWM {:.1} MB",
+         VmRSS {:.1} MB (RssAnon {:.1} MB, RssFile {:.1} MB: the binary), VmHWM {:.1} MB",
         kb("VmRSS:") / 1024.0,
+        kb("RssAnon:") / 1024.0,
+        kb("RssFile:") / 1024.0,
         kb("VmHWM:") / 1024.0
     );
     let s = service(&v, "s0");
