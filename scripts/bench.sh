@@ -2,7 +2,7 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|all]     (default: all)
+#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|notify|all]     (default: all)
 #
 # compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
 #           /probe for 200 targets every second, and mimamori running 200 one-GET
@@ -26,6 +26,9 @@
 #           for SERIES_SECONDS (default 600): its RSS, heap in use and head series at
 #           the end. Not part of `all`. BENCH_BIN measures another binary (e.g. an
 #           older build) without building; SERIES_TRANSACTIONS sets the size.
+# notify    one event delivered to NOTIFY_BENCH_CONTACTS (default 1,000) contacts through
+#           aiosmtpd on loopback (benches/notify_delivery.rs): wall time, rate, CPU of
+#           both sides, at concurrency 1 and 8. Needs python3 with aiosmtpd. Not part of `all`.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench), BENCH_PROFILE (cargo profile, default
@@ -437,6 +440,9 @@ series() {
 }
 
 what=${1:-all}
+if [ "$what" = notify ]; then
+  exec cargo bench --profile "$PROFILE" --bench notify_delivery
+fi
 install
 case $what in
   compare) compare ;;
@@ -447,5 +453,5 @@ case $what in
   addresses) addresses ;;
   series) series ;;
   all) compare; scale; scale https; accuracy; addresses; python3 "$ROOT/scripts/bench_rules.py" ;;
-  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|all]" >&2; exit 64 ;;
+  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|notify|all]" >&2; exit 64 ;;
 esac

@@ -51,6 +51,10 @@ alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}
 scrape_configs:
   - job_name: mimamori
     static_configs: [{targets: ['127.0.0.1:$DEMO_PORT']}]
+  # The status page's own /metrics: the customer notices' series (docs/metrics.md), which the
+  # 45-minute notice alert reads.
+  - job_name: mimamori-status
+    static_configs: [{targets: ['127.0.0.1:$STATUS_PORT']}]
 YAML
 
 "$BIN" demo --web.listen-address "127.0.0.1:$DEMO_PORT" "$@" > "$work/demo.out" 2>"$work/demo.log" & pids+=($!)
@@ -77,7 +81,7 @@ if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$work/san.ext"
   openssl x509 -req -in "$work/sink.csr" -CA "$work/sink-ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -days 2 -extfile "$work/san.ext" -out "$work/sink.pem" 2>/dev/null
-  mkdir -p "$work/mail"
+  mkdir -p "$work/mail/tmp" "$work/mail/new" "$work/mail/cur"   # a maildir for the Mailbox handler
   python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" --tlscert "$work/sink.pem" --tlskey "$work/sink.key" \
     -c aiosmtpd.handlers.Mailbox "$work/mail" 2>"$work/smtp.log" & pids+=($!)
   STATUS_CONFIG="$work/aoulu-notify.yaml"

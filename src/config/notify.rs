@@ -204,6 +204,19 @@ impl Config {
                 ),
             ));
         }
+        let longest = n
+            .smtp
+            .as_ref()
+            .map_or(n.webhook.timeout, |s| s.timeout.max(n.webhook.timeout));
+        if n.lease <= longest {
+            errs.push(src.error(
+                &p.key("lease"),
+                format!(
+                    "lease {} must be longer than the longest send timeout ({longest}), or another replica could take over while a message is on its way",
+                    n.lease
+                ),
+            ));
+        }
         if n.concurrency == 0 {
             errs.push(src.error(&p.key("concurrency"), "must be at least 1"));
         }
@@ -337,6 +350,10 @@ notify:
             (
                 with("    host: smtp.example.jp\n", "    host: smtp.example.jp\n    security: ssl\n"),
                 "t.yaml:14:15: notify.smtp.security: unknown variant `ssl`, expected `starttls` or `tls`",
+            ),
+            (
+                with("  outbox:", "  lease: 30s\n  outbox:"),
+                "t.yaml:11:3: notify.lease: lease 30s must be longer than the longest send timeout (30s)",
             ),
             (
                 with("  contacts: contacts.csv\n", ""),

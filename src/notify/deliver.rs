@@ -95,6 +95,11 @@ pub struct Notifier {
     wake: tokio::sync::Notify,
     /// How often [`Notifier::run`] looks for due retries between refreshes.
     tick: std::time::Duration,
+    /// The contacts file, resolved, and the secrets its rows may name.
+    contacts_file: std::path::PathBuf,
+    secrets: HashMap<String, String>,
+    /// Size and modification time of the contacts file at the last good read.
+    contacts_stamp: std::sync::Mutex<Option<(u64, Option<std::time::SystemTime>)>>,
 }
 
 impl Notifier {
@@ -144,6 +149,9 @@ impl Notifier {
             metrics,
             contacts: std::sync::RwLock::new(Arc::new(Vec::new())),
             wake: tokio::sync::Notify::new(),
+            contacts_file: n.resolve(file, &n.contacts),
+            secrets: secrets.clone(),
+            contacts_stamp: std::sync::Mutex::new(None),
             tick: n.retry.initial.0.clamp(
                 std::time::Duration::from_secs(1),
                 std::time::Duration::from_secs(5),
@@ -211,12 +219,21 @@ impl Notifier {
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
+            let mut retried = 0;
+            let claimed = results.len();
             for r in results {
                 match r? {
                     Outcome::Delivered => round.delivered += 1,
                     Outcome::Failed => round.failed += 1,
-                    Outcome::Retry => round.retried += 1,
+                    Outcome::Retry => retried += 1,
                 }
+            }
+            round.retried += retried;
+            // Every notice of the batch failed for a passing reason (the
+            // server down or unreachable): the rest waits for the next round
+            // instead of each taking its timeout now.
+            if retried == claimed {
+                break;
             }
             // Keep the lease through a long batch; stop if it was lost.
             if !self
@@ -254,6 +271,10 @@ impl Notifier {
             .send(&job, contacts.get(job.contact.as_str()).copied())
             .await;
         let at = now();
+        // Renewed after every message, so a slow server cannot outlast the
+        // lease mid-batch (one message's timeout must be shorter: checked
+        // with the configuration).
+        self.outbox.renew_lease(&self.owner, at, self.lease_ttl)?;
         let ch = [job.channel.as_str()];
         match result {
             Ok(()) => {
@@ -372,32 +393,88 @@ impl Notifier {
         Ok(())
     }
 
-    /// At every refresh of the page: records when incidents first appear on
-    /// it, sets the unnotified-incident gauge and wakes [`Notifier::run`].
-    /// Only a fresh snapshot counts (a page saying 状況不明 claims nothing).
-    pub fn refresh(&self, snap: &Snapshot, cfg: &Config, now: i64) {
+    /// At every refresh of the page: reads the contacts file again if it
+    /// changed, queues the events due now ([`crate::notify::events::derive`],
+    /// the page's own incidents, windows and notices), records when incidents
+    /// first appear on the page, sets the gauges and wakes [`Notifier::run`].
+    pub fn refresh(&self, snap: &Snapshot, cfg: &Config, base_url: &str, now: i64) {
         let services: Vec<String> = cfg.services.iter().map(|s| s.name.to_string()).collect();
-        if !snap.fresh {
-            return;
+        self.reload_contacts(&services);
+        let contacts = self
+            .contacts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let events = super::events::derive(snap, cfg, now, base_url);
+        match self.enqueue(&events, &contacts, now) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notices = n, events = events.len(), "notices queued"),
+            Err(e) => tracing::warn!("notices: queueing: {e:#}"),
         }
-        let mut ongoing = Vec::new();
-        for s in &snap.services {
-            for i in &s.incidents {
-                if let Err(e) = self
-                    .outbox
-                    .record_page_seen(&i.id, &s.service, i.start.0, now)
-                {
-                    tracing::warn!("notices: recording an incident's first appearance: {e:#}");
-                }
-                if i.ongoing {
-                    ongoing.push((s.service.clone(), i.id.clone(), i.start.0));
+        // A page saying 状況不明 shows no new incident, and claims none.
+        if snap.fresh {
+            let mut ongoing = Vec::new();
+            for s in &snap.services {
+                for i in &s.incidents {
+                    // Shown now: ongoing, or ended within the hour (an
+                    // incident over before a refresh saw it ongoing). Older
+                    // ones, seen at a first start, did not appear now.
+                    if i.ongoing || i.end.is_some_and(|e| now - e.0 < 3600) {
+                        if let Err(e) = self
+                            .outbox
+                            .record_page_seen(&i.id, &s.service, i.start.0, now)
+                        {
+                            tracing::warn!(
+                                "notices: recording an incident's first appearance: {e:#}"
+                            );
+                        }
+                    }
+                    if i.ongoing {
+                        ongoing.push((s.service.clone(), i.id.clone(), i.start.0));
+                    }
                 }
             }
-        }
-        if let Err(e) = self.set_unnotified(&services, &ongoing, now) {
-            tracing::warn!("notices: reading the outbox: {e:#}");
+            if let Err(e) = self.set_unnotified(&services, &ongoing, now) {
+                tracing::warn!("notices: reading the outbox: {e:#}");
+            }
         }
         self.wake.notify_one();
+    }
+
+    /// Reads the contacts file when it changed (size or modification time)
+    /// since the last read; rows left out are logged (file and line, never an
+    /// address). An unreadable file keeps the contacts read last.
+    fn reload_contacts(&self, services: &[String]) {
+        let stamp = std::fs::metadata(&self.contacts_file)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        let mut last = self
+            .contacts_stamp
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if stamp.is_some() && *last == stamp {
+            return;
+        }
+        match super::contacts::load_with_secrets(&self.contacts_file, services, &self.secrets) {
+            Ok(c) => {
+                for r in &c.rejected {
+                    tracing::warn!("notices: contact left out: {r}");
+                }
+                tracing::info!(
+                    accepted = c.contacts.len(),
+                    rejected = c.rejected.len(),
+                    "notices: contacts read"
+                );
+                self.set_contacts(c.contacts.len(), c.rejected.len());
+                *self.contacts.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(c.contacts);
+                *last = stamp;
+            }
+            Err(e) => {
+                // Logged at every refresh until mended; tried again each time.
+                tracing::warn!("notices: {e:#} (keeping the contacts read before)");
+                *last = None;
+            }
+        }
     }
 
     /// Sends what is due, forever: after every refresh and every tick (for

@@ -311,6 +311,15 @@ impl Outbox {
         Ok(lease)
     }
 
+    /// Extends `owner`'s lease to `now + ttl` if it still holds it; whether it does.
+    pub fn renew_lease(&self, owner: &str, now: i64, ttl: i64) -> anyhow::Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE lease SET expires_at = max(expires_at, ?2) WHERE name = 'sender' AND owner = ?1",
+            params![owner, now + ttl],
+        )?;
+        Ok(n == 1)
+    }
+
     /// Gives the lease up (a clean shutdown), so another replica need not wait for its expiry.
     pub fn release_lease(&self, owner: &str) -> anyhow::Result<()> {
         self.conn().execute(

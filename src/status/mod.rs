@@ -270,7 +270,7 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
         None => None,
     };
     if let Some(n) = &notifier {
-        n.refresh(&first, &source.cfg, clock.now());
+        n.refresh(&first, &source.cfg, &source.external_url, clock.now());
     }
     let registry = Arc::new(if notifier.is_some() {
         metrics.registry.clone()
@@ -301,7 +301,7 @@ async fn serve(source: Source, clock: Clock, listen: SocketAddr) -> anyhow::Resu
                 let rendered = Arc::new(source.site(&snap));
                 *site.write().unwrap() = rendered;
                 if let Some(n) = &notifier {
-                    n.refresh(&snap, &source.cfg, clock.now());
+                    n.refresh(&snap, &source.cfg, &source.external_url, clock.now());
                 }
                 last = snap;
             }

@@ -21,7 +21,7 @@ use mimamori::notify::outbox::Outbox;
 use mimamori::notify::{Channel, Contact, Event, EventKind, Lang, Message, Webhook};
 use serde_json::Value;
 
-use crate::common::prometheus::free_port;
+use crate::common::prometheus::{free_port, SeriesSet};
 use crate::common::tools;
 
 const SMTP_USER: &str = "mimamori";
@@ -95,23 +95,31 @@ pub fn certs(dir: &Path, name: &str) -> Certs {
 
 /// aiosmtpd on `port` writing into `out`, STARTTLS required, AUTH required.
 pub fn start_smtp(port: u16, out: &Path, certs: &Certs) -> Proc {
+    start_smtp_with(port, out, certs, &[])
+}
+
+/// [`start_smtp`] with more arguments (`--delay-ms N`).
+pub fn start_smtp_with(port: u16, out: &Path, certs: &Certs, extra: &[&str]) -> Proc {
     std::fs::create_dir_all(out).unwrap();
     let s = script("smtp_sink.py");
-    start_python(&[
-        s.to_str().unwrap(),
-        "--port",
-        &port.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-        "--cert",
-        certs.cert.to_str().unwrap(),
-        "--key",
-        certs.key.to_str().unwrap(),
-        "--user",
-        SMTP_USER,
-        "--password",
-        SMTP_PASSWORD,
-    ])
+    let mut args = vec![
+        s.to_str().unwrap().to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+        "--cert".into(),
+        certs.cert.to_str().unwrap().into(),
+        "--key".into(),
+        certs.key.to_str().unwrap().into(),
+        "--user".into(),
+        SMTP_USER.into(),
+        "--password".into(),
+        SMTP_PASSWORD.into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    start_python(&args)
 }
 
 /// The messages in `out`, parsed by Python's `email` package.
@@ -793,4 +801,468 @@ fn the_status_servers_metrics_are_the_documented_ones() {
     }
     // The page itself is still served beside it.
     assert_eq!(crate::common::http(&addr, "GET", "/").0, 200);
+}
+
+// ---------------------------------------------------------------------------
+// Through `mimamori status`: a real Prometheus backfilled with an ongoing
+// outage of `sales` (since 10:10, the page evaluated at 10:30 with `--now`),
+// the real contacts file, the real notifier.
+
+const LOCATIONS: [&str; 3] = ["fukuoka", "osaka", "tokyo"];
+const INTERVAL: i64 = 120;
+const NOW: &str = "2026-12-02T10:30:00+09:00";
+
+fn jst(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("{s}+09:00"))
+        .unwrap()
+        .timestamp()
+}
+
+/// `service` failing at every location in `[from, to)` (as tests/it/status.rs).
+fn outage(service: &str, from: i64, to: i64, start: i64, end: i64) -> SeriesSet {
+    let times: Vec<i64> = (0..)
+        .map(|k| start + 7 + k * INTERVAL)
+        .take_while(|t| *t < end)
+        .collect();
+    let mut out = Vec::new();
+    for loc in LOCATIONS {
+        let labels = format!("service=\"{service}\",transaction=\"t\",location=\"{loc}\"");
+        let fails = |t: i64| from <= t && t < to;
+        out.push((
+            format!("mimamori_probe_success{{{labels}}}"),
+            times
+                .iter()
+                .map(|&t| (t, if fails(t) { 0.0 } else { 1.0 }))
+                .collect(),
+        ));
+        let mut count = 0.0;
+        let mut points = Vec::new();
+        for &t in times.iter().filter(|&&t| from - 600 <= t && t < to + 600) {
+            if fails(t) {
+                count += 1.0;
+            }
+            points.push((t, count));
+        }
+        out.push((
+            format!("mimamori_probe_failures_total{{{labels},reason=\"connect_refused\"}}"),
+            points,
+        ));
+    }
+    out
+}
+
+/// Prometheus holding sales' ongoing outage since 10:10 and mail up.
+fn outage_prometheus() -> crate::common::prometheus::Prometheus {
+    let (start, end) = (jst("2026-12-02T04:00:00"), jst("2026-12-02T11:00:00"));
+    let sales = outage("sales", jst("2026-12-02T10:10:00"), end, start, end);
+    let mail = outage("mail", end, end, start, end);
+    crate::common::prometheus::start_backfilled(&[sales, mail], start, end)
+}
+
+/// The status tests' configuration: `config_text` with the probe interval
+/// and locations of the backfilled data, and the given lease.
+fn status_config(dir: &Path, smtp_port: u16, ca: &Path, lease: &str) -> PathBuf {
+    let text = format!(
+        "global: {{interval: 120s, timeout: 30s}}\nalerting: {{locations: [fukuoka, osaka, tokyo]}}\n{}  lease: {lease}\n",
+        config_text(dir, smtp_port, ca)
+    );
+    let path = dir.join("mimamori.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A contacts CSV: `n` e-mail contacts `user{i}@example.jp` (every other one
+/// in English) from `first`, and one bad row.
+fn contacts_csv(path: &Path, first: usize, n: usize) {
+    let mut text = String::from("id,email,lang,services,webhook_url,webhook_secret\n");
+    for i in first..first + n {
+        let lang = if i % 2 == 0 { "ja" } else { "en" };
+        text.push_str(&format!("c{i},user{i}@example.jp,{lang},sales,,\n"));
+    }
+    text.push_str("bad,not-an-address,ja,sales,,\n");
+    std::fs::write(path, text).unwrap();
+}
+
+/// How many messages the sink has written.
+fn count_messages(out: &Path) -> usize {
+    std::fs::read_dir(out).map_or(0, |r| {
+        r.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        })
+        .count()
+    })
+}
+
+/// The value of one series on `addr`'s /metrics, if exposed.
+fn metric(addr: &str, series: &str) -> Option<f64> {
+    let (_, body) = crate::common::try_http(addr, "GET", "/metrics").ok()?;
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The envelope recipient of every message in `out`, with how many times each came.
+fn recipients(out: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut by = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(out).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            for r in v["rcpt_tos"].as_array().unwrap() {
+                *by.entry(r.as_str().unwrap().to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    by
+}
+
+fn start_status_now(config: &Path, prometheus: &str) -> (Proc, String) {
+    start_status_args(config, prometheus, &["--now", NOW])
+}
+
+fn start_status_args(config: &Path, prometheus: &str, extra: &[&str]) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .arg("status")
+        .arg("--config")
+        .arg(config)
+        .args(["--prometheus.url", prometheus])
+        .args(["--web.listen-address", "127.0.0.1:0", "--refresh", "2s"])
+        .args(extra)
+        .env("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mimamori status starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("mimamori status printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("status page on http://") {
+            break rest.trim_end_matches('/').to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (Proc(child), addr)
+}
+
+#[test]
+fn kill_9_mid_batch_loses_nothing_and_duplicates_at_most_the_notices_in_flight() {
+    if !have_aiosmtpd() || tools::tool("promtool").is_none() {
+        return;
+    }
+    const N: usize = 400;
+    let prom = outage_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certs = certs(d, "smtp");
+    let port = free_port();
+    let out = d.join("mail");
+    // 20 ms per message: a batch of 400 lasts a few seconds, long enough to kill it halfway.
+    let _smtp = start_smtp_with(port, &out, &certs, &["--delay-ms", "20"]);
+    let cfg = status_config(d, port, &certs.ca, "60s");
+    contacts_csv(&d.join("contacts.csv"), 0, N);
+    let (mut status, addr) = start_status_now(&cfg, &prom.url);
+    let sent_at_kill = crate::common::wait_until(
+        Duration::from_secs(60),
+        "the first notices of sales' outage",
+        || {
+            let n = count_messages(&out);
+            if n >= N / 3 {
+                Ok(n)
+            } else {
+                Err(format!("{n} messages"))
+            }
+        },
+    );
+    assert_eq!(
+        metric(&addr, "mimamori_notice_contacts{result=\"accepted\"}"),
+        Some(N as f64)
+    );
+    assert_eq!(
+        metric(&addr, "mimamori_notice_contacts{result=\"rejected\"}"),
+        Some(1.0)
+    );
+    status.kill(); // SIGKILL, mid-batch
+    let at_kill = count_messages(&out);
+    assert!(
+        at_kill < N,
+        "the batch was over before the kill ({at_kill} of {N})"
+    );
+    let ob = Outbox::open_read_only(&d.join("outbox.sqlite")).unwrap();
+    let recs = ob.deliveries(0, i64::MAX).unwrap();
+    let in_flight: u32 = recs.iter().map(|r| r.pending).sum();
+    drop(ob);
+
+    // Restarted: it takes the dead process's lease at once and finishes.
+    let restarted = tokio::time::Instant::now();
+    let (_status, addr) = start_status_now(&cfg, &prom.url);
+    crate::common::wait_until(Duration::from_secs(120), "every notice delivered", || {
+        let pending = metric(&addr, "mimamori_notices_pending{channel=\"email\"}");
+        let n = count_messages(&out);
+        if pending == Some(0.0) && n >= N {
+            Ok(())
+        } else {
+            Err(format!("{n} messages, pending {pending:?}"))
+        }
+    });
+    let resumed = restarted.elapsed();
+    let by = recipients(&out);
+    assert_eq!(by.len(), N, "every contact told: {} of {N}", by.len());
+    let duplicates: usize = by.values().map(|n| n - 1).sum();
+    assert!(
+        by.values().all(|&n| n <= 2),
+        "at most one duplicate per notice"
+    );
+    assert!(
+        duplicates <= 4,
+        "{duplicates} duplicates; at most notify.concurrency (4) notices were in flight"
+    );
+    eprintln!(
+        "kill -9 after {sent_at_kill}..{at_kill} of {N} messages ({in_flight} not yet recorded delivered); \
+         restart → all delivered in {:.1} s; duplicates: {duplicates}",
+        resumed.as_secs_f64()
+    );
+    // The record: one event, every contact delivered once, first appearance on the page.
+    let ob = Outbox::open_read_only(&d.join("outbox.sqlite")).unwrap();
+    let recs = ob.deliveries(0, i64::MAX).unwrap();
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let r = &recs[0];
+    assert_eq!(
+        (r.kind, r.delivered, r.failed, r.pending),
+        (EventKind::IncidentStarted, N as u32, 0, 0)
+    );
+    assert_eq!(r.occurred_at, jst("2026-12-02T10:10:00"), "{r:?}");
+    let seen = ob.page_seen(0, i64::MAX).unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].service, "sales");
+    assert_eq!(Some(&seen[0].incident), r.incident.as_ref());
+    // Still true after more refreshes: nothing is sent again.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(count_messages(&out), N + duplicates);
+}
+
+#[test]
+fn two_status_replicas_send_each_notice_once_and_the_other_takes_over() {
+    if !have_aiosmtpd() || tools::tool("promtool").is_none() {
+        return;
+    }
+    let prom = outage_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certs = certs(d, "smtp");
+    let port = free_port();
+    let out = d.join("mail");
+    let _smtp = start_smtp(port, &out, &certs);
+    let cfg = status_config(d, port, &certs.ca, "15s");
+    contacts_csv(&d.join("contacts.csv"), 0, 30);
+    let (a, a_addr) = start_status_now(&cfg, &prom.url);
+    let (b, b_addr) = start_status_now(&cfg, &prom.url);
+    let mut replicas = [(a, a_addr), (b, b_addr)];
+    crate::common::wait_until(Duration::from_secs(60), "30 messages", || {
+        let n = count_messages(&out);
+        if n >= 30 {
+            Ok(())
+        } else {
+            Err(format!("{n}"))
+        }
+    });
+    // A few more refreshes of both: still 30, one sender.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(count_messages(&out), 30);
+    assert!(recipients(&out).values().all(|&n| n == 1));
+    let held: Vec<f64> = replicas
+        .iter()
+        .map(|(_, addr)| metric(addr, "mimamori_notice_lease_held").unwrap())
+        .collect();
+    assert_eq!(held.iter().sum::<f64>(), 1.0, "one sender: {held:?}");
+    let sender = held.iter().position(|&h| h == 1.0).unwrap();
+    let other = 1 - sender;
+    // The sender dies; ten customers register; the other replica tells them.
+    replicas[sender].0.kill();
+    contacts_csv(&d.join("contacts.csv"), 0, 40);
+    crate::common::wait_until(Duration::from_secs(60), "40 messages", || {
+        let n = count_messages(&out);
+        if n >= 40 {
+            Ok(())
+        } else {
+            Err(format!("{n}"))
+        }
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(count_messages(&out), 40);
+    assert!(recipients(&out).values().all(|&n| n == 1));
+    assert_eq!(
+        metric(&replicas[other].1, "mimamori_notice_lease_held"),
+        Some(1.0)
+    );
+}
+
+/// The messages in `out` whose subject contains one of `words`.
+fn with_subject(out: &Path, words: &[&str]) -> Vec<Value> {
+    messages(out)
+        .into_iter()
+        .filter(|m| {
+            let s = m["subject"].as_str().unwrap_or("");
+            words.iter().any(|w| s.contains(w))
+        })
+        .collect()
+}
+
+#[cfg(feature = "demo")]
+#[test]
+fn the_demo_fault_switch_brings_a_first_notice_and_the_recovery_after_it() {
+    use crate::common::stack::{fault, query, start_prometheus};
+    if !have_aiosmtpd() || tools::tool("prometheus").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = crate::common::start_demo(&[]);
+    let prom_cfg = d.join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global: {{scrape_interval: 5s}}\nscrape_configs:\n  - job_name: mimamori\n    static_configs: [{{targets: ['{}']}}]\n",
+            demo.addr
+        ),
+    )
+    .unwrap();
+    let tsdb = format!("--storage.tsdb.path={}", d.join("prom").display());
+    let (_prom, prom) = start_prometheus(d, "prometheus", &prom_cfg, &[&tsdb]);
+    // The shipped configuration with a notify: section, a first notice after 15 s.
+    let certs = certs(d, "smtp");
+    let port = free_port();
+    let out = d.join("mail");
+    let _smtp = start_smtp(port, &out, &certs);
+    let hooks = d.join("hooks.jsonl");
+    let hook_port = free_port();
+    let _rx = start_python(&[
+        script("webhook_receiver.py").to_str().unwrap(),
+        &hook_port.to_string(),
+        HOOK_SECRET,
+        hooks.to_str().unwrap(),
+    ]);
+    std::fs::write(
+        d.join("contacts.csv"),
+        format!(
+            "id,email,lang,services,webhook_url,webhook_secret\n\
+             k1,taro@example.jp,ja,denshibin,,\n\
+             k2,jane@example.com,en,,http://127.0.0.1:{hook_port}/ok,{HOOK_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let aoulu = std::fs::read_to_string("deploy/aoulu.yaml").unwrap();
+    let notify = config_text(d, port, &certs.ca);
+    let notify = &notify[notify.find("notify:").unwrap()..];
+    let text = aoulu.replacen(
+        "secrets:\n",
+        "secrets:\n  smtp_password: {env: TEST_SMTP_PASSWORD}\n",
+        1,
+    ) + "\n"
+        + &notify.replace(
+            "  concurrency: 4\n",
+            "  concurrency: 4\n  confirm_after: 15s\n",
+        );
+    let cfg = d.join("aoulu-notify.yaml");
+    std::fs::write(&cfg, text).unwrap();
+    let (_status, status) = start_status_args(&cfg, &format!("http://{prom}"), &[]);
+    crate::common::wait_until(
+        Duration::from_secs(90),
+        "both services scraped as up",
+        || query(&prom, "sum(mimamori_probe_success)")["data"]["result"][0]["value"][1] == "2",
+    );
+
+    let fault_at = tokio::time::Instant::now();
+    fault(&demo.addr, "denshibin", "down", 900);
+    let first = crate::common::wait_until(Duration::from_secs(240), "the first notices", || {
+        let m = with_subject(&out, &["【障害発生中】", "[Outage]"]);
+        if m.len() >= 2 {
+            Ok(m)
+        } else {
+            Err(format!("{} so far", m.len()))
+        }
+    });
+    let to_mail = fault_at.elapsed();
+    assert_eq!(first.len(), 2, "one per contact: {first:#?}");
+    let delay_sum = metric(
+        &status,
+        "mimamori_notice_delay_seconds_sum{channel=\"email\"}",
+    )
+    .unwrap();
+    let langs: Vec<&str> = first
+        .iter()
+        .map(|m| m["content_language"].as_str().unwrap())
+        .collect();
+    assert!(langs.contains(&"ja") && langs.contains(&"en"), "{langs:?}");
+    for m in &first {
+        let subject = m["subject"].as_str().unwrap();
+        assert!(
+            subject.contains("電子便") || subject.contains("e-Delivery"),
+            "{m:#}"
+        );
+    }
+    let hook_lines = || -> Vec<Value> {
+        std::fs::read_to_string(&hooks)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    crate::common::wait_until(
+        Duration::from_secs(30),
+        "the webhook's first notice",
+        || {
+            hook_lines().iter().any(|h| {
+                h["verified"] == true && h["event"].as_str().unwrap_or("").ends_with("/started")
+            })
+        },
+    );
+    eprintln!(
+        "demo fault → first notice e-mailed: {:.1} s (incident start → delivered: {delay_sum:.0} s)",
+        to_mail.as_secs_f64()
+    );
+    assert!(
+        to_mail < Duration::from_secs(240),
+        "far inside the hour the SLO allows"
+    );
+
+    let recovered_at = tokio::time::Instant::now();
+    fault(&demo.addr, "denshibin", "ok", 1);
+    let resolved =
+        crate::common::wait_until(Duration::from_secs(240), "the recovery notices", || {
+            let m = with_subject(&out, &["【復旧】", "[Resolved]"]);
+            if m.len() >= 2 {
+                Ok(m)
+            } else {
+                Err(format!("{} so far", m.len()))
+            }
+        });
+    eprintln!(
+        "demo recovery → recovery notice e-mailed: {:.1} s",
+        recovered_at.elapsed().as_secs_f64()
+    );
+    assert_eq!(resolved.len(), 2);
+    // Nothing twice: a few refreshes later, still one of each per contact.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(with_subject(&out, &["【障害発生中】", "[Outage]"]).len(), 2);
+    assert_eq!(with_subject(&out, &["【復旧】", "[Resolved]"]).len(), 2);
+    let mut per_message_id = std::collections::BTreeMap::new();
+    for m in messages(&out) {
+        *per_message_id
+            .entry(m["message_id"].to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(
+        per_message_id.values().all(|&n| n == 1),
+        "{per_message_id:?}"
+    );
+    assert_eq!(
+        metric(
+            &status,
+            "mimamori_notice_unnotified_incident_seconds{service=\"denshibin\"}"
+        ),
+        Some(0.0)
+    );
 }

@@ -8,6 +8,7 @@ with --user/--password, only over TLS). Prints "ready PORT" when listening.
 """
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -21,8 +22,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, out):
+    def __init__(self, out, delay):
         self.out = out
+        self.delay = delay
         self.n = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -32,6 +34,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.n += 1
         name = "%d-%d-%d" % (time.time_ns(), os.getpid(), self.n)
         meta = {
@@ -60,6 +64,7 @@ def main():
     p.add_argument("--key")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--delay-ms", type=float, default=0, help="wait before accepting each message")
     a = p.parse_args()
     kwargs = {}
     if a.cert:
@@ -81,7 +86,7 @@ def main():
             authenticator=authenticator, auth_required=True, auth_require_tls=True
         )
     c = Controller(
-        Sink(a.out), hostname="127.0.0.1", port=a.port, server_hostname="localhost", **kwargs
+        Sink(a.out, a.delay_ms / 1000), hostname="127.0.0.1", port=a.port, server_hostname="localhost", **kwargs
     )
     c.start()
     print("ready %d" % a.port, flush=True)
