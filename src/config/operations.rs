@@ -132,7 +132,7 @@ pub struct Exclusion {
 }
 
 /// What a status-page notice is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NoticeKind {
     /// An update on a failure; attached to the incident it overlaps in time.

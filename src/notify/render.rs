@@ -194,7 +194,7 @@ mod tests {
             body: words("請求書の様式が変わります。", "Invoices get a new layout."),
             effective_at: Some(Time(T0 + 8 * 86_400, TZ)),
             in_time: Some(false),
-            anchor: "notice-0-1796086800".into(),
+            anchor: "notice-incident-1796086800".into(),
             ..incident(EventKind::Change)
         };
         let window = Facts {

@@ -777,12 +777,30 @@ fn maintenance(cfg: &Config, now: i64, tz: Tz) -> Vec<MaintenanceItem> {
 /// incident of their services that was ongoing (or ended within a day) when published.
 fn notices(cfg: &Config, now: i64, tz: Tz, services: &mut [ServiceStatus]) -> Vec<NoticeItem> {
     let mut out = Vec::new();
+    // The id comes from the notice's kind and publication time (with an ordinal
+    // among notices of the same kind and time, in file order), never from its
+    // position among the published ones: that moves when a notice written
+    // earlier in the file becomes published, and anchors, feed entries and the
+    // Statuspage API's update ids must not.
+    let mut seen: std::collections::HashMap<(NoticeKind, i64), usize> = Default::default();
     for n in &cfg.notices {
         let at = n.published_at.timestamp();
+        let ordinal = *seen
+            .entry((n.kind, at))
+            .and_modify(|o| *o += 1)
+            .or_insert(0);
         if at > now {
             continue;
         }
-        let id = format!("notice-{}-{at}", out.len());
+        let kind = match n.kind {
+            NoticeKind::Incident => "incident",
+            NoticeKind::Change => "change",
+            NoticeKind::Maintenance => "maintenance",
+        };
+        let id = match ordinal {
+            0 => format!("notice-{kind}-{at}"),
+            o => format!("notice-{kind}-{at}-{o}"),
+        };
         let mut incident = None;
         if n.kind == NoticeKind::Incident {
             'found: for s in services.iter_mut() {
@@ -859,6 +877,31 @@ notices:
         let p = dir.path().join("c.yaml");
         std::fs::write(&p, text).unwrap();
         crate::config::load(&p).unwrap()
+    }
+
+    #[test]
+    fn a_notice_keeps_its_id_when_an_earlier_one_is_published() {
+        // The incident notice (first in the file) is published at 10:20 on
+        // 2 December; the change notice (second) on 1 December.
+        let cfg = cfg();
+        let tz: Tz = "Asia/Tokyo".parse().unwrap();
+        let ids = |now: i64| -> Vec<String> {
+            notices(&cfg, now, tz, &mut [])
+                .into_iter()
+                .map(|n| n.id)
+                .collect()
+        };
+        let before = ids(t("2026-12-01T12:00:00+09:00"));
+        let after = ids(t("2026-12-02T12:00:00+09:00"));
+        let change = format!("notice-change-{}", t("2026-12-01T00:00:00+09:00"));
+        assert_eq!(before, vec![change.clone()]);
+        assert_eq!(
+            after,
+            vec![
+                format!("notice-incident-{}", t("2026-12-02T10:20:00+09:00")),
+                change
+            ]
+        );
     }
 
     fn t(s: &str) -> i64 {
