@@ -108,6 +108,98 @@ pub struct StepData {
     pub reasons: BTreeMap<String, f64>,
 }
 
+/// Steps kept compactly: runs of equal consecutive steps. A service that was
+/// up for 90 days of 15 s steps is a few runs (one per change of the result
+/// spacing, failure or gap), not 500,000 [`StepData`]s; the figures read it
+/// step by step exactly as they read a `Vec<StepData>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepRuns {
+    /// Each run: the index one past its last step, and the step.
+    runs: Vec<(usize, StepData)>,
+}
+
+impl StepRuns {
+    /// The number of steps.
+    pub fn len(&self) -> usize {
+        self.runs.last().map_or(0, |r| r.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The number of runs (what the memory is spent on).
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    pub fn push(&mut self, d: StepData) {
+        match self.runs.last_mut() {
+            Some((end, last)) if *last == d => *end += 1,
+            _ => {
+                let end = self.len() + 1;
+                self.runs.push((end, d));
+            }
+        }
+    }
+
+    pub fn last(&self) -> Option<&StepData> {
+        self.runs.last().map(|r| &r.1)
+    }
+
+    /// Keeps the first `n` steps.
+    pub fn truncate(&mut self, n: usize) {
+        let mut i = self.runs.partition_point(|r| r.0 <= n);
+        let start = i.checked_sub(1).map_or(0, |j| self.runs[j].0);
+        if i < self.runs.len() && start < n {
+            self.runs[i].0 = n;
+            i += 1;
+        }
+        self.runs.truncate(i);
+    }
+
+    /// Drops the first `n` steps: step `n` becomes step 0.
+    pub fn drop_front(&mut self, n: usize) {
+        let i = self.runs.partition_point(|r| r.0 <= n);
+        self.runs.drain(..i);
+        for r in &mut self.runs {
+            r.0 -= n;
+        }
+    }
+
+    /// The steps from step `k` on, one by one.
+    pub fn iter_from(&self, k: usize) -> impl Iterator<Item = &StepData> + '_ {
+        let i = self.runs.partition_point(|r| r.0 <= k);
+        let mut at = k;
+        self.runs[i..].iter().flat_map(move |(end, d)| {
+            let n = end - at;
+            at = *end;
+            std::iter::repeat_n(d, n)
+        })
+    }
+
+    /// The index of the last step for which `pred` holds.
+    pub fn rposition(&self, pred: impl Fn(&StepData) -> bool) -> Option<usize> {
+        self.runs.iter().rev().find(|r| pred(&r.1)).map(|r| r.0 - 1)
+    }
+}
+
+impl Extend<StepData> for StepRuns {
+    fn extend<I: IntoIterator<Item = StepData>>(&mut self, iter: I) {
+        for d in iter {
+            self.push(d);
+        }
+    }
+}
+
+impl From<Vec<StepData>> for StepRuns {
+    fn from(v: Vec<StepData>) -> StepRuns {
+        let mut r = StepRuns::default();
+        r.extend(v);
+        r
+    }
+}
+
 /// The inputs for one service and month.
 #[derive(Debug, Clone)]
 pub struct Inputs {
@@ -366,6 +458,12 @@ pub fn classify(
 
 /// The month's figures from its steps.
 pub fn figures(inp: &Inputs) -> Figures {
+    figures_of(inp, inp.steps.iter())
+}
+
+/// As [`figures`], with step `k` the `k`-th that `steps` gives (those it
+/// does not give are unknown) instead of `inp.steps`.
+fn figures_of<'a>(inp: &Inputs, mut steps: impl Iterator<Item = &'a StepData>) -> Figures {
     let planned: Vec<(i64, i64)> = inp
         .windows
         .iter()
@@ -399,7 +497,7 @@ pub fn figures(inp: &Inputs) -> Figures {
     for k in 0..n.max(0) {
         let a = inp.start + k * inp.step;
         let b = (a + inp.step).min(inp.until);
-        let d = inp.steps.get(k as usize).unwrap_or(&empty);
+        let d = steps.next().unwrap_or(&empty);
         let (m, class, rest) = classify(a, b, d.failing, &planned, inp.grace);
         f.maintenance_seconds += m;
         // Failure seconds of this step inside each exclusion (outside the planned windows).
@@ -498,23 +596,57 @@ pub fn figures_between(
     b: i64,
     end: i64,
 ) -> Figures {
+    let (inp, k0, k1) = between(start, step, windows, exclusions, grace, a, b, end);
+    let steps = steps
+        .get(k0.min(steps.len())..k1.min(steps.len()))
+        .unwrap_or(&[]);
+    figures_of(&inp, steps.iter())
+}
+
+/// As [`figures_between`], from steps kept as runs (without copying them).
+#[allow(clippy::too_many_arguments)]
+pub fn figures_between_runs(
+    steps: &StepRuns,
+    start: i64,
+    step: i64,
+    windows: &[Window],
+    exclusions: &[ExclusionSpan],
+    grace: i64,
+    a: i64,
+    b: i64,
+    end: i64,
+) -> Figures {
+    let (inp, k0, k1) = between(start, step, windows, exclusions, grace, a, b, end);
+    figures_of(&inp, steps.iter_from(k0).take(k1.saturating_sub(k0)))
+}
+
+/// The inputs of [`figures_between`] without their steps, and the range of
+/// step indices `[k0, k1)` they are taken from.
+#[allow(clippy::too_many_arguments)]
+fn between(
+    start: i64,
+    step: i64,
+    windows: &[Window],
+    exclusions: &[ExclusionSpan],
+    grace: i64,
+    a: i64,
+    b: i64,
+    end: i64,
+) -> (Inputs, usize, usize) {
     let step = step.max(1);
     let k0 = ((a - start).max(0) / step) as usize;
     let k1 = (((b - start).max(0) + step - 1) / step) as usize;
-    let steps = steps
-        .get(k0.min(steps.len())..k1.min(steps.len()))
-        .unwrap_or(&[])
-        .to_vec();
-    figures(&Inputs {
+    let inp = Inputs {
         start: a,
         until: b,
         month_end: end,
         step,
-        steps,
+        steps: Vec::new(),
         windows: windows.to_vec(),
         grace,
         exclusions: exclusions.to_vec(),
-    })
+    };
+    (inp, k0, k1)
 }
 
 fn close((mut inc, reasons): (Incident, BTreeMap<String, f64>)) -> Incident {
@@ -850,5 +982,74 @@ mod tests {
         assert_eq!((f.failure_seconds, f.excluded_failure_seconds), (300, 300));
         assert_eq!(f.excluded_by, [(7, 300)].into());
         assert_eq!(f.availability_adjusted(), Ratio::new(300, 300));
+    }
+
+    #[test]
+    fn runs_give_the_figures_of_the_steps_themselves() {
+        // A pseudo-random history with long quiet runs, failures with
+        // locations and reasons, gaps with causes and changes of spacing.
+        let mut seed: u64 = 7;
+        let mut rnd = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let steps: Vec<StepData> = (0..5000)
+            .map(|k| {
+                let mut d = StepData {
+                    failing: Some(false),
+                    spacing: if k < 2500 { 15 } else { 30 },
+                    ..Default::default()
+                };
+                if (1000..1100).contains(&k) || rnd(200) == 0 {
+                    d.failing = Some(true);
+                    d.locations = [["a", "b"][rnd(2) as usize].to_string()].into();
+                    d.reasons = [("timeout".to_string(), rnd(3) as f64)].into();
+                } else if (3000..3050).contains(&k) || rnd(300) == 0 {
+                    d.failing = None;
+                    d.cause = [None, Some(Cause::ProberDown)][rnd(2) as usize];
+                }
+                d
+            })
+            .collect();
+        let mut runs = StepRuns::from(steps.clone());
+        assert_eq!(runs.len(), steps.len());
+        assert!(runs.runs() < steps.len() / 4, "{}", runs.runs());
+        let flat = |r: &StepRuns| r.iter_from(0).cloned().collect::<Vec<_>>();
+        assert_eq!(flat(&runs), steps);
+        assert_eq!(runs.iter_from(1234).next(), steps.get(1234));
+        assert_eq!(
+            runs.rposition(|d| d.failing.is_none()),
+            steps.iter().rposition(|d| d.failing.is_none())
+        );
+        let windows = [Window {
+            start: 15 * 2000,
+            end: 15 * 2100 + 7,
+            announced_at: 0,
+            in_time: true,
+            title: String::new(),
+        }];
+        let xs = [x(0, 15 * 1050, 15 * 1060 + 3)];
+        for (a, b) in [
+            (0, 75_000),
+            (7, 30_011),
+            (15_000, 16_500),
+            (74_000, 80_000),
+            (-60, 900),
+        ] {
+            assert_eq!(
+                figures_between_runs(&runs, 0, 15, &windows, &xs, 60, a, b, b + 100),
+                figures_between(&steps, 0, 15, &windows, &xs, 60, a, b, b + 100),
+                "[{a}, {b})"
+            );
+        }
+        // Cut and shifted as the status cache does it.
+        runs.truncate(4321);
+        assert_eq!(flat(&runs), steps[..4321]);
+        runs.drop_front(999);
+        assert_eq!(flat(&runs), steps[999..4321]);
+        runs.truncate(0);
+        assert!(runs.is_empty());
     }
 }

@@ -8,7 +8,6 @@
 //! the same page.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::Months;
 use chrono_tz::Tz;
@@ -19,7 +18,7 @@ use super::time::Time;
 use crate::config::{Config, DisplayName, ExclusionReason, NoticeKind};
 use crate::promql::{self, Selector};
 use crate::query::{self, Client};
-use crate::slo::compute::{self, floor_percent, Cause, Figures, StepData, Verdict};
+use crate::slo::compute::{self, floor_percent, Cause, Figures, StepRuns, Verdict};
 use crate::slo::history;
 use crate::slo::month::{day_start, local_date, Month};
 use crate::slo::plan::{ServicePlan, Severity, Slo};
@@ -237,8 +236,9 @@ pub struct NoticeItem {
 pub struct ServiceData {
     /// Step `k` covers `[start + k·step, start + (k+1)·step)`.
     pub start: i64,
-    /// Shared with the [`Cache`], so that a refresh extends it instead of copying it.
-    pub steps: Arc<Vec<StepData>>,
+    /// As runs of equal steps: a few hundred bytes for a quiet service, so
+    /// each refresh copies it from the [`Cache`].
+    pub steps: StepRuns,
     /// Fewer operations within the latency threshold than the objective, in the last 10 minutes.
     pub slow: bool,
 }
@@ -247,7 +247,7 @@ pub struct ServiceData {
 /// of them are old enough not to change)`.
 #[derive(Debug, Default)]
 pub struct Cache {
-    sealed: BTreeMap<String, (i64, Arc<Vec<StepData>>, usize)>,
+    sealed: BTreeMap<String, (i64, StepRuns, usize)>,
 }
 
 /// The span the page covers: from the earlier of 90 days ago (local midnight)
@@ -293,16 +293,14 @@ pub async fn fetch(
             let entry = cache
                 .sealed
                 .entry(p.service.clone())
-                .or_insert_with(|| (start, Arc::default(), 0));
-            let (cstart, shared, sealed) = entry;
-            // Unique once the last snapshot's data is dropped: no copy.
-            let steps = Arc::make_mut(shared);
+                .or_insert_with(|| (start, StepRuns::default(), 0));
+            let (cstart, steps, sealed) = entry;
             steps.truncate(*sealed);
             if *cstart > start || (start - *cstart) % step != 0 {
-                steps.clear();
+                *steps = StepRuns::default();
             } else {
                 let drop = (((start - *cstart) / step) as usize).min(steps.len());
-                steps.drain(..drop);
+                steps.drop_front(drop);
             }
             *cstart = start;
             *sealed = steps.len();
@@ -317,8 +315,7 @@ pub async fn fetch(
             }
             let fetched =
                 history::fetch_steps(client, cfg, p, from, n, step as u64, oldest).await?;
-            let (_, shared, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
-            let steps = Arc::make_mut(shared);
+            let (_, steps, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
             steps.extend(fetched);
             *sealed = seal_before.min(steps.len());
         }
@@ -412,7 +409,7 @@ struct Spans {
 }
 
 fn figures(d: &ServiceData, p: &ServicePlan, spans: &Spans, a: i64, b: i64, end: i64) -> Figures {
-    compute::figures_between(
+    compute::figures_between_runs(
         &d.steps,
         d.start,
         p.round_seconds.max(1) as i64,
@@ -439,7 +436,7 @@ pub fn assemble(
     let mut data_as_of: Option<i64> = None;
     for (p, d) in plans.iter().zip(data) {
         let step = p.round_seconds.max(1) as i64;
-        if let Some(k) = d.steps.iter().rposition(|s| s.failing.is_some()) {
+        if let Some(k) = d.steps.rposition(|s| s.failing.is_some()) {
             let t = d.start + (k as i64 + 1) * step;
             data_as_of = Some(data_as_of.map_or(t, |a| a.max(t)));
         }
@@ -708,11 +705,7 @@ fn state_now(
         .filter(|w| w.services.contains(&p.service))
         .find(|w| w.start.timestamp() <= now && now < w.end.timestamp());
     let run_start = |pred: &dyn Fn(Option<bool>) -> bool| {
-        let k = d
-            .steps
-            .iter()
-            .rposition(|s| !pred(s.failing))
-            .map_or(0, |k| k + 1);
+        let k = d.steps.rposition(|s| !pred(s.failing)).map_or(0, |k| k + 1);
         (k > 0).then(|| Time(d.start + k as i64 * step, tz))
     };
     if let Some(w) = active {
@@ -851,6 +844,8 @@ fn notices(cfg: &Config, now: i64, tz: Tz, services: &mut [ServiceStatus]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slo::compute::StepData;
+    use std::sync::Arc;
 
     fn cfg() -> Config {
         let text = r#"

@@ -152,10 +152,14 @@ impl Drop for Status {
 }
 
 fn start_status(cfg: &Path, url: &str) -> Status {
+    start_status_every(cfg, url, "2s")
+}
+
+fn start_status_every(cfg: &Path, url: &str, refresh: &str) -> Status {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .args(["status", "--config"])
         .arg(cfg)
-        .args(["--prometheus.url", url, "--refresh", "2s", "--now", NOW])
+        .args(["--prometheus.url", url, "--refresh", refresh, "--now", NOW])
         .args(["--web.listen-address", "127.0.0.1:0"])
         .args(["--web.external-url", "https://status.example.jp/"])
         .stdout(Stdio::piped())
@@ -1045,4 +1049,105 @@ fn internal_view_shows_backups_the_public_page_never() {
         assert!(!all.contains(word), "the public page shows {word:?}");
     }
     prom.stop();
+}
+
+/// The status benchmark: 90 days (93 backfilled) of 15 s data, two services
+/// (`MIMAMORI_BENCH_SERVICES` to change), three locations, one short outage
+/// each; times `mimamori status` until it serves (its first refresh) and reads
+/// its VmRSS and VmHWM then.
+/// `cargo test --test it status:: -- --ignored --nocapture bench`
+#[test]
+#[ignore]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark measures wall-clock time"
+)]
+fn bench_90_days_of_15s_data() {
+    let n: usize = std::env::var("MIMAMORI_BENCH_SERVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let (start, end) = (jst("2026-08-31T00:00:00"), jst("2026-12-02T11:00:00"));
+    let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    let mut all = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let from = jst("2026-11-05T10:00:00") + i as i64 * 86400;
+        let mut set = SeriesSet::new();
+        for loc in LOCATIONS {
+            let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
+            let times = (0..).map(|k| start + 7 + k * 15).take_while(|t| *t < end);
+            set.push((
+                format!("mimamori_probe_success{{{labels}}}"),
+                times
+                    .clone()
+                    .map(|t| {
+                        (
+                            t,
+                            if (from..from + 180).contains(&t) {
+                                0.0
+                            } else {
+                                1.0
+                            },
+                        )
+                    })
+                    .collect(),
+            ));
+            let mut count = 0.0;
+            set.push((
+                format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
+                times
+                    .filter(|&t| from - 600 <= t && t < from + 780)
+                    .map(|t| {
+                        if (from..from + 180).contains(&t) {
+                            count += 1.0;
+                        }
+                        (t, count)
+                    })
+                    .collect(),
+            ));
+        }
+        all.push(set);
+    }
+    let prom = prometheus::start_backfilled(&all, start, end);
+    drop(all);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mimamori.yaml");
+    let mut text = String::from(
+        "global: {interval: 15s, timeout: 10s}\nalerting: {locations: [fukuoka, osaka, tokyo]}\nservices:\n",
+    );
+    for name in &names {
+        text.push_str(&format!(
+            "  - name: {name}\n    display_name: {{ja: {name}, en: {name}}}\n    transactions:\n      - name: t\n        steps: [{{name: s, url: 'https://{name}.invalid/'}}]\n"
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let t = std::time::Instant::now();
+    let status = start_status_every(&cfg, &prom.url, "600s");
+    let first = t.elapsed();
+    let proc = std::fs::read_to_string(format!("/proc/{}/status", status.child.id())).unwrap();
+    let kb = |k: &str| {
+        proc.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| {
+                v.trim()
+                    .trim_end_matches(" kB")
+                    .trim()
+                    .parse::<f64>()
+                    .unwrap()
+            })
+            .unwrap()
+    };
+    let v = json(&status.addr);
+    eprintln!(
+        "status, {n} services, 90 days at 15 s: first refresh (until it serves) {first:?}, \
+         VmRSS {:.1} MB (RssAnon {:.1} MB, RssFile {:.1} MB: the binary), VmHWM {:.1} MB",
+        kb("VmRSS:") / 1024.0,
+        kb("RssAnon:") / 1024.0,
+        kb("RssFile:") / 1024.0,
+        kb("VmHWM:") / 1024.0
+    );
+    let s = service(&v, "s0");
+    assert_eq!(v["fresh"], true, "{v}");
+    assert_eq!(day(s, "2026-11-05")["failure_seconds"], 180, "{s}");
+    assert_eq!(s["incidents"].as_array().unwrap().len(), 1, "{s}");
 }
