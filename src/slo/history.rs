@@ -48,16 +48,23 @@ pub fn exclusions(cfg: &Config, service: &str, start: i64, end: i64) -> Vec<Excl
         .collect()
 }
 
+/// The base [`Queries::tally`] counts failing locations in: more than any
+/// number of locations, small enough that every sum is an exact float.
+pub const TALLY_BASE: u32 = 1000;
+
 /// The queries for one service, from the shared definitions in [`promql`],
 /// for results that stand for `spacing` seconds (see [`super::spacing`]).
 pub struct Queries {
     /// Per service, 1/0 while a quorum of the (freshly) reporting locations sees it failing.
     pub failing: String,
-    /// Per location, 1/0 while it (freshly) reports the service failing: what
-    /// `failing` counts. [`fetch_steps`] asks this one and counts the quorum
-    /// itself ([`quorum_failing`]), so Prometheus evaluates the locations once
-    /// per step instead of twice (for the sum and for the count).
-    pub by_location: String,
+    /// Per service, `reporting + TALLY_BASE × failing` locations: both numbers
+    /// `failing` compares, from one evaluation of the per-location expression
+    /// (`failing` evaluates it twice, for the sum and for the count), in one
+    /// series. [`fetch_steps`] asks this one and counts the quorum itself
+    /// ([`quorum_failing`]).
+    pub tally: String,
+    /// Per location, present only while the service is failing and that location sees it.
+    pub locations: String,
     /// The quorum (`alerting.quorum`).
     pub quorum: Option<u32>,
     /// Per reason, failed runs, present only while the service is failing.
@@ -74,6 +81,8 @@ impl Queries {
         let seen = promql::probe_success_seen(&fresh, &cfg.alerting.job);
         let by_location = promql::location_failing_of(&seen, &p.all_addresses);
         let failing = promql::service_failing(&by_location, cfg.alerting.quorum);
+        let tally = format!("sum by (service) (1 + {TALLY_BASE} * ({by_location}))");
+        let locations = promql::while_failing(&format!("{by_location} == 1"), &failing);
         // Reasons only from probers that see: a blind one's failures say nothing.
         // Two spacings hold two samples of the counter, enough for increase().
         let increase = promql::failures_increase(&sel, &format!("{}ms", spacing * 2000));
@@ -89,7 +98,8 @@ impl Queries {
         );
         Queries {
             failing,
-            by_location,
+            tally,
+            locations,
             quorum: cfg.alerting.quorum,
             reasons,
             spacing,
@@ -179,42 +189,52 @@ async fn fetch_run(
     let step = st as u64;
     let at = |k: usize| start + (k as i64 + 1) * st;
     let mine = first..first + len;
-    // Per step: locations seeing it failing (sum), locations reporting (count),
-    // and those seeing it failing by name.
-    let mut tally: Vec<(f64, f64, Vec<&str>)> = vec![(0.0, 0.0, Vec::new()); len];
-    let by_location = client
-        .query_range(&q.by_location, at(first), at(first + len - 1), step)
-        .await?;
-    for s in &by_location {
-        let loc = s.labels.get("location");
-        for &(t, v) in &s.points {
-            if let Some(k) = step_index(t, start, st).filter(|k| mine.contains(k)) {
-                let c = &mut tally[k - first];
-                c.0 += v;
-                c.1 += 1.0;
-                if let Some(loc) = loc.filter(|_| v == 1.0) {
-                    c.2.push(loc);
+    for s in client
+        .query_range(&q.tally, at(first), at(first + len - 1), step)
+        .await?
+    {
+        for (t, v) in s.points {
+            if let Some(d) = step_index(t, start, st)
+                .filter(|k| mine.contains(k))
+                .and_then(|k| steps.get_mut(k))
+            {
+                let base = f64::from(TALLY_BASE);
+                let failed = (v / base).floor();
+                let reporting = v - failed * base;
+                if reporting > 0.0 {
+                    d.failing = Some(quorum_failing(failed, reporting, q.quorum));
                 }
             }
         }
     }
-    for (d, (failed, reporting, locs)) in steps[mine.clone()].iter_mut().zip(tally) {
+    for d in &mut steps[mine.clone()] {
         d.spacing = q.spacing;
-        if reporting > 0.0 {
-            let failing = quorum_failing(failed, reporting, q.quorum);
-            d.failing = Some(failing);
-            if failing {
-                d.locations = locs.into_iter().map(str::to_string).collect();
-            }
-        }
     }
-    // Reasons only where the service failed.
+    // Locations and reasons only where the service failed.
     let failing: Vec<usize> = mine
         .clone()
         .filter(|&k| steps[k].failing == Some(true))
         .collect();
     if let (Some(&a), Some(&b)) = (failing.first(), failing.last()) {
-        for s in client.query_range(&q.reasons, at(a), at(b), step).await? {
+        let (locs, reasons) = futures_util::future::try_join(
+            client.query_range(&q.locations, at(a), at(b), step),
+            client.query_range(&q.reasons, at(a), at(b), step),
+        )
+        .await?;
+        for s in locs {
+            let Some(loc) = s.labels.get("location") else {
+                continue;
+            };
+            for (t, _) in s.points {
+                if let Some(d) = step_index(t, start, st)
+                    .filter(|k| mine.contains(k))
+                    .and_then(|k| steps.get_mut(k))
+                {
+                    d.locations.insert(loc.clone());
+                }
+            }
+        }
+        for s in reasons {
             let Some(reason) = s.labels.get("reason") else {
                 continue;
             };
