@@ -187,17 +187,11 @@ pub fn derive_with(
             }
         }
     }
-    let mut same_time: std::collections::HashMap<(String, i64), usize> = Default::default();
-    // Oldest first; among notices of one time, in configuration order (the snapshot's sort is stable).
+    // Oldest first; among notices of one time, in configuration order (both sorts are stable).
     let mut notices: Vec<&NoticeItem> = snap.notices.iter().collect();
     notices.sort_by_key(|n| n.published_at.0);
     for n in notices {
         let at = n.published_at.0;
-        let kind = notice_kind(n.kind);
-        let ordinal = same_time
-            .entry((kind.to_string(), at))
-            .and_modify(|o| *o += 1)
-            .or_insert(0);
         let until = match n.kind {
             NoticeKind::Incident => at + DUE_FOR,
             _ => n
@@ -207,7 +201,7 @@ pub fn derive_with(
         if at > now || now >= until {
             continue;
         }
-        facts.push(notice_facts(n, kind, *ordinal, &names(&n.services)));
+        facts.push(notice_facts(n, &names(&n.services)));
     }
     for w in &snap.maintenance {
         let (start, end, announced) = (w.start.0, w.end.0, w.announced_at.0);
@@ -250,45 +244,24 @@ pub fn derive_with(
         .collect()
 }
 
-/// The word a notice kind has in keys.
-fn notice_kind(k: NoticeKind) -> &'static str {
-    match k {
-        NoticeKind::Incident => "incident",
-        NoticeKind::Change => "change",
-        NoticeKind::Maintenance => "maintenance",
-    }
-}
-
-/// The key of the `ordinal`-th notice (from 0, in configuration order) of
-/// `kind` published at `at`: `notice/change-1796086800`, then `…-1`, `…-2`.
-pub fn notice_key(kind: &str, at: i64, ordinal: usize) -> String {
-    if ordinal == 0 {
-        format!("notice/{kind}-{at}")
-    } else {
-        format!("notice/{kind}-{at}-{ordinal}")
-    }
+/// A notice's event key: its page id ([`crate::status::snapshot::notice_ids`])
+/// under `notice/`, e.g. `notice/change-1796086800`, then `…-1`, `…-2`.
+pub fn notice_key(id: &str) -> String {
+    format!("notice/{}", id.strip_prefix("notice-").unwrap_or(id))
 }
 
 /// Every configured notice with the key its event has (for `report`).
 pub fn notice_keys(cfg: &Config) -> Vec<(String, &crate::config::Notice)> {
-    let mut seen: std::collections::HashMap<(&'static str, i64), usize> = Default::default();
-    cfg.notices
-        .iter()
-        .map(|n| {
-            let (kind, at) = (notice_kind(n.kind), n.published_at.timestamp());
-            let o = seen.entry((kind, at)).and_modify(|o| *o += 1).or_insert(0);
-            (notice_key(kind, at, *o), n)
-        })
+    let ids = crate::status::snapshot::notice_ids(cfg);
+    ids.iter()
+        .map(|id| notice_key(id))
+        .zip(&cfg.notices)
         .collect()
 }
 
-/// A notice's facts. Its key comes from its kind and publication time (and
-/// an ordinal among notices of the same kind and time, in configuration
-/// order), not from the page's `notice-N-…` id, whose N moves when a notice
-/// written earlier in the file becomes published.
-fn notice_facts(n: &NoticeItem, kind: &str, ordinal: usize, services: &[ServiceName]) -> Facts {
-    let at = n.published_at.0;
-    let key = notice_key(kind, at, ordinal);
+/// A notice's facts.
+fn notice_facts(n: &NoticeItem, services: &[ServiceName]) -> Facts {
+    let key = notice_key(&n.id);
     Facts {
         kind: match n.kind {
             NoticeKind::Incident => EventKind::IncidentUpdate,

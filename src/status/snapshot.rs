@@ -775,32 +775,42 @@ fn maintenance(cfg: &Config, now: i64, tz: Tz) -> Vec<MaintenanceItem> {
 
 /// Published notices, newest first; incident notices attached to the
 /// incident of their services that was ongoing (or ended within a day) when published.
+/// Every configured notice's id, in file order: `notice-change-1796086800`,
+/// then `…-1`, `…-2` for more notices of the same kind and time. It comes from
+/// the kind and publication time, never from the position among the published
+/// ones: that moves when a notice written earlier in the file becomes
+/// published, and anchors, feed entries, the Statuspage API's update ids and
+/// the customer notices' keys must not.
+pub fn notice_ids(cfg: &Config) -> Vec<String> {
+    let mut seen: std::collections::HashMap<(NoticeKind, i64), usize> = Default::default();
+    cfg.notices
+        .iter()
+        .map(|n| {
+            let at = n.published_at.timestamp();
+            let kind = match n.kind {
+                NoticeKind::Incident => "incident",
+                NoticeKind::Change => "change",
+                NoticeKind::Maintenance => "maintenance",
+            };
+            match seen
+                .entry((n.kind, at))
+                .and_modify(|o| *o += 1)
+                .or_insert(0)
+            {
+                0 => format!("notice-{kind}-{at}"),
+                o => format!("notice-{kind}-{at}-{o}"),
+            }
+        })
+        .collect()
+}
+
 fn notices(cfg: &Config, now: i64, tz: Tz, services: &mut [ServiceStatus]) -> Vec<NoticeItem> {
     let mut out = Vec::new();
-    // The id comes from the notice's kind and publication time (with an ordinal
-    // among notices of the same kind and time, in file order), never from its
-    // position among the published ones: that moves when a notice written
-    // earlier in the file becomes published, and anchors, feed entries and the
-    // Statuspage API's update ids must not.
-    let mut seen: std::collections::HashMap<(NoticeKind, i64), usize> = Default::default();
-    for n in &cfg.notices {
+    for (n, id) in cfg.notices.iter().zip(notice_ids(cfg)) {
         let at = n.published_at.timestamp();
-        let ordinal = *seen
-            .entry((n.kind, at))
-            .and_modify(|o| *o += 1)
-            .or_insert(0);
         if at > now {
             continue;
         }
-        let kind = match n.kind {
-            NoticeKind::Incident => "incident",
-            NoticeKind::Change => "change",
-            NoticeKind::Maintenance => "maintenance",
-        };
-        let id = match ordinal {
-            0 => format!("notice-{kind}-{at}"),
-            o => format!("notice-{kind}-{at}-{o}"),
-        };
         let mut incident = None;
         if n.kind == NoticeKind::Incident {
             'found: for s in services.iter_mut() {
