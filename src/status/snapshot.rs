@@ -283,7 +283,7 @@ pub async fn fetch(
     tz: Tz,
 ) -> Result<Vec<ServiceData>, query::Error> {
     let mut out = Vec::new();
-    let oldest = history::oldest_kept(client, now).await;
+    let server = history::ServerInfo::ask(client, now).await;
     for p in plans {
         let step = p.round_seconds.max(1) as i64;
         let (start, until) = range(now, tz, step);
@@ -314,7 +314,7 @@ pub async fn fetch(
                 break;
             }
             let fetched =
-                history::fetch_steps(client, cfg, p, from, n, step as u64, oldest).await?;
+                history::fetch_steps(client, cfg, p, from, n, step as u64, &server).await?;
             let (_, steps, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
             steps.extend(fetched);
             *sealed = seal_before.min(steps.len());
