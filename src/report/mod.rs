@@ -326,7 +326,11 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         backups,
         notices: notices::report(&cfg, &args.services, tz, period.start, period.until),
     };
-    tracing::debug!(queries = client.queries_sent(), "report done");
+    tracing::debug!(
+        queries = client.queries_sent(),
+        points = client.points_fetched(),
+        "report done"
+    );
     let text = render::render(&report, args.format);
     Ok((report, text))
 }

@@ -271,7 +271,17 @@ pub async fn fetch_steps(
         let failing = clusters(mine.filter(|&k| steps[k].failing == Some(true)), block);
         fetch_failing(client, &q, start, st, &failing, &mut steps).await?;
     }
-    causes(client, cfg, &sel, start, st, server.oldest, block, &mut steps).await?;
+    causes(
+        client,
+        cfg,
+        &sel,
+        start,
+        st,
+        server.oldest,
+        block,
+        &mut steps,
+    )
+    .await?;
     Ok(steps)
 }
 

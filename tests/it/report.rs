@@ -56,6 +56,12 @@ struct Scenario {
     /// (location, from, to): that location's prober is blind (every
     /// self-check target fails, `mimamori_prober_healthy 0`).
     blind: Vec<(&'static str, i64, i64)>,
+    /// (from, to): every prober's scrape fails once at `from` (`up` 0) and
+    /// then `up` has no sample until `to`, while results keep coming: the
+    /// failed scrape drops them for Prometheus' lookback delta.
+    up_gone: Vec<(i64, i64)>,
+    /// Seconds after the step grid the samples sit (default [`OFFSET`]).
+    offset: Option<i64>,
 }
 
 struct Data {
@@ -74,6 +80,8 @@ fn scenarios() -> Vec<Scenario> {
         reset,
         down: vec![],
         blind: vec![],
+        up_gone: vec![],
+        offset: None,
     };
     let o = |locations, from: &str, to: &str, reason| Outage {
         locations,
@@ -218,7 +226,9 @@ fn scenarios() -> Vec<Scenario> {
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
-    let offset = if sc.down.is_empty() { OFFSET } else { 100 };
+    let offset = sc
+        .offset
+        .unwrap_or(if sc.down.is_empty() { OFFSET } else { 100 });
     let times: Vec<i64> = (0..)
         .map(|k| d.start + offset + k * d.interval)
         .take_while(|t| *t < d.end)
@@ -229,11 +239,22 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
             "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
             sc.service
         );
-        if !sc.down.is_empty() {
+        if !sc.down.is_empty() || !sc.up_gone.is_empty() {
             let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let gone = |t: i64| {
+                sc.up_gone
+                    .iter()
+                    .any(|&(a, b)| a + d.interval <= t && t < b)
+            };
+            let failed = |t: i64| {
+                sc.up_gone
+                    .iter()
+                    .any(|&(a, _)| a <= t && t < a + d.interval)
+            };
             let up = times
                 .iter()
-                .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
+                .filter(|&&t| !gone(t))
+                .map(|&t| (t, if is_down(t) || failed(t) { 0.0 } else { 1.0 }))
                 .collect();
             out.push((format!("up{{{target}}}"), up));
             labels = format!("{labels},{target}");
@@ -428,6 +449,171 @@ fn n(v: &Value, k: &str) -> i64 {
 }
 
 const NOV: i64 = 30 * 86400;
+
+/// The whole month of every service, as JSON, and the queries it took and
+/// the range-query points it decoded
+/// (`MIMAMORI_FULL_RESOLUTION=1`: no quiet-hour checks, every step asked).
+fn month_json(cfg: &Path, url: &str, full_resolution: bool) -> (Value, (u64, u64)) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .env(
+            "MIMAMORI_FULL_RESOLUTION",
+            if full_resolution { "1" } else { "0" },
+        )
+        .args([
+            "report",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+        ])
+        .arg(url)
+        .args(["--month", "2026-11", "--format", "json"])
+        .args(["--log.level", "mimamori=debug"])
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    // Without the terminal colours of the log.
+    let mut plain = String::new();
+    let mut chars = err.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    let count = |what: &str| -> u64 {
+        plain
+            .lines()
+            .filter(|l| l.contains("report done"))
+            .find_map(|l| {
+                l.split(what)
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no {what} in {err}"))
+    };
+    (v["services"].clone(), (count("queries="), count("points=")))
+}
+
+/// Hours proved quiet by the cheap per-hour checks are skipped; the figures
+/// are exactly those of asking every step. Every scenario above plus
+/// incidents, gaps and failed scrapes at hour edges, over 60 s data, on
+/// Prometheus servers with three lookback deltas (how far a failed scrape's
+/// `up == 0` reaches).
+#[test]
+fn quiet_hours_give_the_figures_of_full_resolution() {
+    let data = Data {
+        start: jst("2026-10-31T00:00:00"),
+        end: jst("2026-12-01T09:00:00"),
+        interval: 60,
+    };
+    let all: &'static [&'static str] = &LOCATIONS;
+    let o = |locations, from: &str, to: &str, reason| Outage {
+        locations,
+        from: jst(from),
+        to: jst(to),
+        reason,
+    };
+    let quiet = |service| Scenario {
+        service,
+        outages: vec![],
+        gaps: vec![],
+        slow: 0,
+        reset: false,
+        down: vec![],
+        blind: vec![],
+        up_gone: vec![],
+        offset: None,
+    };
+    let mut scenarios = scenarios();
+    // Samples 50 s into each minute, so a result is read by the step after
+    // next when its successor is missing: across an hour's edge.
+    scenarios.push(Scenario {
+        outages: vec![
+            // The last step of an hour.
+            o(all, "2026-11-03T09:59:00", "2026-11-03T10:00:00", "timeout"),
+            // 10:59:50 failing, 11:00:50 missing: the first step of the next hour fails.
+            o(all, "2026-11-03T10:59:30", "2026-11-03T11:00:00", "timeout"),
+            // Two locations, across the hour.
+            o(
+                &["osaka", "tokyo"],
+                "2026-11-03T11:59:30",
+                "2026-11-03T12:01:00",
+                "status",
+            ),
+            // One location only: no failure, but not a quiet hour either.
+            o(
+                &["fukuoka"],
+                "2026-11-03T13:59:30",
+                "2026-11-03T14:00:00",
+                "dns",
+            ),
+        ],
+        gaps: vec![
+            (jst("2026-11-03T11:00:00"), jst("2026-11-03T11:01:00")),
+            // Unknown: the first step of an hour, the last, and one inside.
+            (jst("2026-11-04T11:59:00"), jst("2026-11-04T12:01:00")),
+            (jst("2026-11-04T13:58:00"), jst("2026-11-04T14:00:00")),
+            (jst("2026-11-04T15:30:00"), jst("2026-11-04T15:32:00")),
+        ],
+        offset: Some(50),
+        ..quiet("hours")
+    });
+    // A failed scrape, then no scrape at all while results keep coming: the
+    // results are dropped for the lookback delta, into the next hour for 15m.
+    scenarios.push(Scenario {
+        up_gone: vec![
+            (jst("2026-11-26T05:50:00"), jst("2026-11-26T08:00:00")),
+            (jst("2026-11-27T05:58:00"), jst("2026-11-27T06:30:00")),
+        ],
+        ..quiet("gone")
+    });
+    let prom = start(&scenarios, &data);
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = scenarios.iter().map(|s| s.service).collect();
+    let cfg = write_config(dir.path(), &names, "60s");
+    let mut gone_unknown = Vec::new();
+    let mut prom = Some(prom);
+    for lookback in ["5m", "15m", "1m"] {
+        let p = prom.take().unwrap();
+        let p = if lookback == "5m" {
+            p
+        } else {
+            p.restart_with(&[format!("--query.lookback-delta={lookback}")])
+        };
+        let (fast, fast_cost) = month_json(&cfg, &p.url, false);
+        let (full, full_cost) = month_json(&cfg, &p.url, true);
+        eprintln!(
+            "lookback {lookback}: (queries, points) {fast_cost:?} with the checks, {full_cost:?} without"
+        );
+        let (fast, full) = (fast.as_array().unwrap(), full.as_array().unwrap());
+        assert_eq!(fast.len(), names.len());
+        for (f, g) in fast.iter().zip(full) {
+            assert_eq!(f, g, "lookback {lookback}, {}", f["service"]);
+        }
+        assert!(fast_cost.1 * 3 < full_cost.1, "the checks were not used");
+        let by = |s: &str| fast.iter().find(|v| v["service"] == s).unwrap();
+        let h = by("hours");
+        assert_eq!(n(h, "failure_seconds"), 60 + 120 + 120, "{h}");
+        assert_eq!(n(h, "unknown_seconds"), 3 * 60, "{h}");
+        gone_unknown.push(n(by("gone"), "unknown_seconds"));
+        prom = Some(p);
+    }
+    // The lookback delta shows in the figures, so the test can tell a check that ignored it.
+    assert!(
+        gone_unknown[0] != gone_unknown[1]
+            && gone_unknown[1] != gone_unknown[2]
+            && gone_unknown[0] != gone_unknown[2],
+        "{gone_unknown:?}"
+    );
+}
 
 #[test]
 fn figures_against_a_real_prometheus() {
@@ -784,6 +970,8 @@ fn bench_month_of_15s_data() {
             reset: false,
             down: vec![],
             blind: vec![],
+            up_gone: vec![],
+            offset: None,
         },
         Scenario {
             service: "denshibin",
@@ -798,6 +986,8 @@ fn bench_month_of_15s_data() {
             reset: false,
             down: vec![],
             blind: vec![],
+            up_gone: vec![],
+            offset: None,
         },
     ];
     let prom = start(&scenarios, &data);

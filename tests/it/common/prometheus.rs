@@ -143,17 +143,34 @@ fn spawn_on_blocks(config: &Path, db: &Path, addr: &str, extra: &[String]) -> Ch
 
 /// Backfills `all` over `[start, end)` and serves it under the path prefix `/prom`.
 pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
+    let dir = backfilled(all, start, end);
+    serve_backfilled(dir, &[])
+}
+
+/// Backfills `all` over `[start, end)` into a new directory that
+/// [`serve_backfilled`] serves (once, or one after another with other flags).
+pub fn backfilled(all: &[SeriesSet], start: i64, end: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data");
     std::fs::create_dir(&db).unwrap();
     let t = Instant::now();
     backfill(all, start, end, dir.path(), &db);
     eprintln!("backfill: {:?}", t.elapsed());
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global: {}\n").unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), "global: {}\n").unwrap();
+    dir
+}
+
+/// A Prometheus with `extra` flags on the blocks [`backfilled`] put in
+/// `dir`, under the path prefix `/prom`; dropping it removes `dir`.
+pub fn serve_backfilled(dir: tempfile::TempDir, extra: &[String]) -> Prometheus {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let child = spawn_on_blocks(&config, &db, &addr, &[]);
+    let child = spawn_on_blocks(
+        &dir.path().join("prometheus.yml"),
+        &dir.path().join("data"),
+        &addr,
+        extra,
+    );
     let mut p = Prometheus {
         child,
         url: format!("http://{addr}/prom"),
@@ -165,6 +182,15 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
         http_status(&addr, "/prom/-/ready") == Some(200)
     });
     p
+}
+
+impl Prometheus {
+    /// Stops this one and serves its blocks again with `extra` flags.
+    pub fn restart_with(mut self, extra: &[String]) -> Prometheus {
+        self.stop();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        serve_backfilled(dir, extra)
+    }
 }
 
 /// A stand-in Prometheus that records each request's head and answers with empty results.
