@@ -1057,10 +1057,12 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
         assert!(!heads.is_empty());
         for h in &heads {
             let lower = h.to_ascii_lowercase();
-            // Queries, and the retention (to tell why time is unknown).
+            // Queries, and the retention (to tell why time is unknown), and the flags (the
+            // lookback delta the quiet-hour checks need).
             assert!(
                 h.starts_with("POST /tenant/api/v1/query")
-                    || h.starts_with("GET /tenant/api/v1/status/runtimeinfo"),
+                    || h.starts_with("GET /tenant/api/v1/status/runtimeinfo")
+                    || h.starts_with("GET /tenant/api/v1/status/flags"),
                 "{h}"
             );
             assert!(lower.contains("x-scope-orgid: t1"), "{h}");
