@@ -313,8 +313,15 @@ struct QuietChecks {
     up: String,
     /// The lowest `mimamori_prober_healthy` of the job: a blind prober (0) drops its results.
     healthy: String,
-    /// The fewest fresh result series at any step of the block (0 when none).
+    /// Per block, the most steps at which one result series was fresh: a
+    /// block is known at every step when one series was fresh at all the
+    /// points of the subquery (`points`). One series, not the union of the
+    /// locations: an aggregation at every step would cost as much again.
     fresh: String,
+    /// How many points the subquery of `fresh` has per block: the block's
+    /// steps, and the step before it too where subqueries include their
+    /// range's start (Prometheus 2).
+    points: String,
     step: i64,
     block: usize,
 }
@@ -356,7 +363,11 @@ impl QuietChecks {
                 job.of(promql::metric::PROBER_HEALTHY)
             ),
             fresh: format!(
-                "min_over_time((count(last_over_time({s}[{freshness_ms}ms])) or vector(0))[{}s:{step}s])",
+                "max(count_over_time(last_over_time({s}[{freshness_ms}ms])[{}s:{step}s]))",
+                block as i64 * step
+            ),
+            points: format!(
+                "count_over_time(vector(1)[{}s:{step}s])",
                 block as i64 * step
             ),
             step,
@@ -399,6 +410,11 @@ impl QuietChecks {
             (k >= blocks.start as i64 && k < blocks.end as i64).then(|| k as usize - blocks.start)
         };
         let len = blocks.len();
+        let points = client
+            .query(&self.points, end_of(blocks.start))
+            .await?
+            .first()
+            .map_or(f64::INFINITY, |s| s.value);
         // Absent results or flags: nothing to object to; absent freshness: none fresh.
         let (mut bad, mut fresh) = (vec![false; len], vec![false; len]);
         for [results, up, healthy, fresh_counts] in answers {
@@ -418,7 +434,7 @@ impl QuietChecks {
             for s in fresh_counts {
                 for (t, v) in s.points {
                     if let Some(i) = index(t) {
-                        fresh[i] = v >= 1.0;
+                        fresh[i] = v >= points;
                     }
                 }
             }

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -450,6 +450,20 @@ fn n(v: &Value, k: &str) -> i64 {
 
 const NOV: i64 = 30 * 86400;
 
+/// `text` without the terminal colours of the log.
+fn plain(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The whole month of every service, as JSON, and the queries it took and
 /// the range-query points it decoded
 /// (`MIMAMORI_FULL_RESOLUTION=1`: no quiet-hour checks, every step asked).
@@ -475,16 +489,7 @@ fn month_json(cfg: &Path, url: &str, full_resolution: bool) -> (Value, (u64, u64
         String::from_utf8_lossy(&out.stderr),
     );
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
-    // Without the terminal colours of the log.
-    let mut plain = String::new();
-    let mut chars = err.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|&c| c == 'm');
-        } else {
-            plain.push(c);
-        }
-    }
+    let plain = plain(&err);
     let count = |what: &str| -> u64 {
         plain
             .lines()
@@ -946,73 +951,160 @@ fn usage_errors_exit_64() {
     assert_eq!(code, 64, "{err}");
 }
 
-/// The benchmark month: 15 s data, two services, three locations, all of November.
-/// `cargo test --release --test it report:: -- --ignored --nocapture bench`
+/// The benchmark month: 15 s data, all of November (and an hour either
+/// side), two services (`MIMAMORI_BENCH_SERVICES`) at three locations
+/// (`MIMAMORI_BENCH_LOCATIONS`, up to 7), each with one 3-minute outage seen
+/// everywhere; times one `mimamori report --month 2026-11` of every service
+/// with the quiet-hour checks and one with `MIMAMORI_FULL_RESOLUTION=1`, and
+/// prints the wall time, queries, range-query points, peak RSS and CPU of each.
+/// `MIMAMORI_BENCH_BIN=target/release/mimamori cargo test --test it report:: -- --ignored --nocapture bench`
+/// (see `prometheus::bench_bin`, and `prometheus::bench_backfilled` for `MIMAMORI_BENCH_DATA`).
 #[test]
 #[ignore]
 fn bench_month_of_15s_data() {
-    let data = Data {
-        start: jst("2026-11-01T00:00:00") - 3600,
-        end: jst("2026-12-01T00:00:00") + 3600,
-        interval: 15,
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
     };
-    let scenarios = vec![
-        Scenario {
-            service: "hanbai",
-            outages: vec![Outage {
-                locations: &LOCATIONS,
-                from: jst("2026-11-05T10:00:00"),
-                to: jst("2026-11-05T10:03:00"),
-                reason: "timeout",
-            }],
-            gaps: vec![],
-            slow: 100,
-            reset: false,
-            down: vec![],
-            blind: vec![],
-            up_gone: vec![],
-            offset: None,
-        },
-        Scenario {
-            service: "denshibin",
-            outages: vec![Outage {
-                locations: &["osaka", "tokyo"],
-                from: jst("2026-11-20T03:00:00"),
-                to: jst("2026-11-20T03:01:00"),
-                reason: "status",
-            }],
-            gaps: vec![],
-            slow: 0,
-            reset: false,
-            down: vec![],
-            blind: vec![],
-            up_gone: vec![],
-            offset: None,
-        },
-    ];
-    let prom = start(&scenarios, &data);
+    let (n, m) = (
+        env("MIMAMORI_BENCH_SERVICES", 2),
+        env("MIMAMORI_BENCH_LOCATIONS", 3).min(7),
+    );
+    let locations = &[
+        "fukuoka",
+        "osaka",
+        "tokyo",
+        "sapporo",
+        "nagoya",
+        "sendai",
+        "hiroshima",
+    ][..m];
+    let (start, end) = (
+        jst("2026-11-01T00:00:00") - 3600,
+        jst("2026-12-01T00:00:00") + 3600,
+    );
+    let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    let outage =
+        |i: usize| jst("2026-11-01T10:00:00") + (i % 29) as i64 * 86400 + 60 * (i / 29) as i64;
+    let prom = prometheus::bench_backfilled(&format!("report-{n}x{m}"), || {
+        let mut all = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let from = outage(i);
+            let mut set = SeriesSet::new();
+            for loc in locations {
+                let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
+                let times = (0..)
+                    .map(|k| start + OFFSET + k * 15)
+                    .take_while(|t| *t < end);
+                set.push((
+                    format!("mimamori_probe_success{{{labels}}}"),
+                    times
+                        .clone()
+                        .map(|t| {
+                            (
+                                t,
+                                if (from..from + 180).contains(&t) {
+                                    0.0
+                                } else {
+                                    1.0
+                                },
+                            )
+                        })
+                        .collect(),
+                ));
+                let mut count = 0.0;
+                set.push((
+                    format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
+                    times
+                        .filter(|&t| from - 600 <= t && t < from + 780)
+                        .map(|t| {
+                            if (from..from + 180).contains(&t) {
+                                count += 1.0;
+                            }
+                            (t, count)
+                        })
+                        .collect(),
+                ));
+            }
+            all.push(set);
+        }
+        (all, start, end)
+    });
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &["hanbai", "denshibin"], "15s");
-    let t = Instant::now();
-    let (code, out, err) = report(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "--prometheus.url",
-        &prom.url,
-        "--month",
-        "2026-11",
-        "--format",
-        "json",
-        "--log.level",
-        "mimamori=debug",
-    ]);
-    let elapsed = t.elapsed();
-    eprintln!("report: {elapsed:?}, exit {code}\n{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["services"][0]["failure_seconds"], 180);
-    assert_eq!(v["services"][1]["failure_seconds"], 60);
-    assert_eq!(v["services"][0]["unknown_seconds"], 0);
-    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let cfg = dir.path().join("mimamori.yaml");
+    let mut text = format!(
+        "global: {{interval: 15s, timeout: 10s}}\nalerting: {{locations: [{}]}}\nservices:\n",
+        locations.join(", ")
+    );
+    for name in &names {
+        text.push_str(&format!(
+            "  - name: {name}\n    display_name: {{ja: {name}, en: {name}}}\n    transactions:\n      - name: t\n        steps: [{{name: s, url: 'https://{name}.invalid/'}}]\n"
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let bin = prometheus::bench_bin();
+    for full in [false, true] {
+        let times = dir.path().join("time");
+        let mut cmd = if Path::new("/usr/bin/time").exists() {
+            let mut c = Command::new("/usr/bin/time");
+            c.arg("-o").arg(&times).args(["-f", "%M %U %S"]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        cmd.env("MIMAMORI_FULL_RESOLUTION", if full { "1" } else { "0" })
+            .args([
+                "report",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--prometheus.url",
+            ])
+            .arg(&prom.url)
+            .args(["--month", "2026-11", "--format", "json"])
+            .args(["--log.level", "mimamori=debug"]);
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let prom_cpu = prom.cpu_seconds();
+        let t = Instant::now();
+        let out = cmd.output().unwrap();
+        let elapsed = t.elapsed();
+        let prom_cpu = prom.cpu_seconds() - prom_cpu;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let done = plain(&err)
+            .lines()
+            .filter(|l| l.contains("report done"))
+            .next_back()
+            .unwrap_or_default()
+            .to_string();
+        let (rss, cpu) = std::fs::read_to_string(&times)
+            .ok()
+            .and_then(|t| {
+                let v: Vec<f64> = t
+                    .lines()
+                    .last()?
+                    .split(' ')
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                Some((
+                    format!("{:.1} MB", v.first()? / 1024.0),
+                    format!("{:.2} s", v.get(1)? + v.get(2)?),
+                ))
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "report, {n} services x {m} locations, {}: {elapsed:?} (load at start {}), peak RSS {rss}, CPU {cpu}, Prometheus CPU {prom_cpu:.2} s; {}",
+            if full { "full resolution" } else { "quiet hours skipped" },
+            load.trim(),
+            done.split("report done").nth(1).unwrap_or("").trim()
+        );
+        let v: Value = serde_json::from_str(&String::from_utf8_lossy(&out.stdout))
+            .unwrap_or_else(|e| panic!("{e}\n{err}"));
+        for (i, s) in v["services"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(s["failure_seconds"], 180, "{}", names[i]);
+            assert_eq!(s["unknown_seconds"], 0, "{}", names[i]);
+        }
+    }
 }
 
 #[test]
