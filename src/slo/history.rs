@@ -271,17 +271,7 @@ pub async fn fetch_steps(
         let failing = clusters(mine.filter(|&k| steps[k].failing == Some(true)), block);
         fetch_failing(client, &q, start, st, &failing, &mut steps).await?;
     }
-    causes(
-        client,
-        cfg,
-        &sel,
-        start,
-        st,
-        server.oldest,
-        block,
-        &mut steps,
-    )
-    .await?;
+    causes(client, cfg, &sel, start, st, server.oldest, &mut steps).await?;
     Ok(steps)
 }
 
@@ -550,7 +540,6 @@ async fn causes(
     start: i64,
     st: i64,
     oldest: Option<i64>,
-    block: usize,
     steps: &mut [StepData],
 ) -> Result<(), query::Error> {
     if steps.iter().all(|d| d.failing.is_some()) {
@@ -584,7 +573,7 @@ async fn causes(
     }
     let unknown = clusters(
         (0..steps.len()).filter(|&k| steps[k].failing.is_none() && steps[k].cause.is_none()),
-        block,
+        block_steps(st),
     );
     let step = st as u64;
     let job = &cfg.alerting.job;

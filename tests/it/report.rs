@@ -1073,8 +1073,7 @@ fn bench_month_of_15s_data() {
         let err = String::from_utf8_lossy(&out.stderr);
         let done = plain(&err)
             .lines()
-            .filter(|l| l.contains("report done"))
-            .next_back()
+            .rfind(|l| l.contains("report done"))
             .unwrap_or_default()
             .to_string();
         let (rss, cpu) = std::fs::read_to_string(&times)
