@@ -33,7 +33,8 @@ pub(super) async fn keep(run: &Run<'_>) -> Result<PathBuf, String> {
         .map_err(|e| format!("screenshot: {e}"))?;
     let failed = run.steps.iter().find(|s| !s.success);
     let step = failed.map_or("run", |s| s.name.as_str());
-    let stamp = crate::clock::now().format("%Y%m%dT%H%M%S%.3fZ");
+    // No dot in the name: the extensions are added to it.
+    let stamp = crate::clock::now().format("%Y%m%dT%H%M%S%3fZ");
     let base = dir.join(format!("{stamp}-{step}"));
     let shot = base.with_extension("png");
     std::fs::write(&shot, png).map_err(|e| format!("{}: {e}", shot.display()))?;

@@ -84,8 +84,14 @@ pub(super) struct Flags {
 }
 
 impl Flags {
-    /// The flags `plan` needs, or a message when its CA files cannot be read.
-    pub fn for_plan(plan: &TransactionPlan, b: &BrowserPlan) -> Result<Flags, String> {
+    /// The flags `plan` needs. With CA files of its own (`global.ca_file`,
+    /// `tls.ca_file`), each HTTPS origin the page may reach is first checked
+    /// by mimamori's own TLS client (rustls, trusting the system's roots and
+    /// those CA files, the name and the dates checked as for HTTP steps); the
+    /// key of each leaf certificate that passed is what Chromium is told to
+    /// accept beyond its own roots. Nothing else is exempted from Chromium's
+    /// verification: an origin that fails the check stays untrusted there.
+    pub async fn for_plan(plan: &TransactionPlan, b: &BrowserPlan) -> Flags {
         let mut rules: Vec<String> = plan
             .addressing
             .hosts
@@ -100,30 +106,37 @@ impl Flags {
             .collect();
         rules.sort();
         let mut spki = Vec::new();
-        for f in &b.ca_files {
-            let pem = std::fs::read(f)
-                .map_err(|e| format!("cannot read CA file {}: {e}", f.display()))?;
-            let certs = openssl::x509::X509::stack_from_pem(&pem)
-                .map_err(|e| format!("{}: {e}", f.display()))?;
-            for c in certs {
-                let der = c
-                    .public_key()
-                    .and_then(|k| k.public_key_to_der())
-                    .map_err(|e| format!("{}: {e}", f.display()))?;
-                let d = ring::digest::digest(&ring::digest::SHA256, &der);
-                use base64::Engine as _;
-                let h = base64::engine::general_purpose::STANDARD.encode(d.as_ref());
-                if !spki.contains(&h) {
-                    spki.push(h);
+        if !b.ca_files.is_empty() {
+            for origin in &b.allowed {
+                let Ok(u) = url::Url::parse(origin) else { continue };
+                let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) else {
+                    continue;
+                };
+                if u.scheme() != "https" {
+                    continue;
+                }
+                let checked = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    verified_leaf_key(plan, host, port),
+                )
+                .await;
+                match checked {
+                    Ok(Ok(k)) => {
+                        if !spki.contains(&k) {
+                            spki.push(k)
+                        }
+                    }
+                    Ok(Err(m)) => tracing::debug!(origin, "TLS check for the browser: {m}"),
+                    Err(_) => tracing::debug!(origin, "TLS check for the browser: timeout"),
                 }
             }
         }
         spki.sort();
-        Ok(Flags {
+        Flags {
             executable: b.settings.executable.clone(),
             resolver_rules: rules.join(", "),
             spki,
-        })
+        }
     }
 
     /// Whether a process started with `self` serves a run that needs `other`.
@@ -144,6 +157,36 @@ impl Flags {
         f.spki.sort();
         f
     }
+}
+
+/// Base64 SHA-256 of the SubjectPublicKeyInfo of the leaf certificate
+/// `host:port` presents, if the plan's TLS settings verify it for `host`.
+async fn verified_leaf_key(plan: &TransactionPlan, host: &str, port: u16) -> Result<String, String> {
+    let a = &plan.addressing;
+    let ips = crate::probe::resolve::lookup(&a.hosts, host, port, a.ip_protocol).await?;
+    let ip = ips.first().ok_or("no address")?;
+    let tcp = tokio::net::TcpStream::connect((*ip, port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(plan.tls.clone())
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let leaf = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or("no certificate")?;
+    let der = openssl::x509::X509::from_der(leaf.as_ref())
+        .and_then(|c| c.public_key())
+        .and_then(|k| k.public_key_to_der())
+        .map_err(|e| e.to_string())?;
+    let d = ring::digest::digest(&ring::digest::SHA256, &der);
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::STANDARD.encode(d.as_ref()))
 }
 
 /// Why the engine could not give a run a browser: the prober's fault.
@@ -282,24 +325,23 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
         .launch_timeout(LAUNCH_TIMEOUT)
         // Deadlines are the runs' own; this only bounds a lost answer.
         .request_timeout(Duration::from_secs(120))
+        // chromiumoxide adds the leading `--`.
         .args([
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-background-networking",
-            "--disable-domain-reliability",
-            "--no-pings",
+            "disable-gpu",
+            "disable-quic",
+            "no-first-run",
+            "disable-component-update",
+            "disable-sync",
+            "disable-background-networking",
+            "disable-domain-reliability",
+            "no-pings",
         ]);
     if !flags.resolver_rules.is_empty() {
-        b = b.arg(format!("--host-resolver-rules={}", flags.resolver_rules));
+        b = b.arg(("host-resolver-rules", flags.resolver_rules.as_str()));
     }
-    if !flags.spki.is_empty() {
-        b = b.arg(format!(
-            "--ignore-certificate-errors-spki-list={}",
-            flags.spki.join(",")
-        ));
+    let spki = flags.spki.join(",");
+    if !spki.is_empty() {
+        b = b.arg(("ignore-certificate-errors-spki-list", spki.as_str()));
     }
     if let Some(e) = &flags.executable {
         b = b.chrome_executable(e);

@@ -76,10 +76,7 @@ async fn attempt(plan: &Arc<TransactionPlan>, b: &Arc<BrowserPlan>, ctx: &Arc<Pr
     let started = Instant::now();
     let engine = &ctx.browser;
     let max = b.settings.max_concurrent;
-    let flags = match Flags::for_plan(plan, b) {
-        Ok(f) => f,
-        Err(m) => return unknown(m, started),
-    };
+    let flags = Flags::for_plan(plan, b).await;
     // Waiting for a place is not part of any step's time, but bounded.
     let permits = engine.permits(max);
     let Ok(Ok(_permit)) = timeout(plan.timeout, permits.acquire_owned()).await else {

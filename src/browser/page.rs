@@ -248,9 +248,19 @@ pub(super) async fn open(
 /// The value of a JS expression, or why not: `Ok(None)` while the page has
 /// no document to ask (between navigations).
 async fn eval(page: &Page, expr: &str) -> Result<Option<serde_json::Value>, Failure> {
+    eval_with(page, expr, false).await
+}
+
+/// [`eval`], awaiting the promise `expr` gives when `promise`.
+async fn eval_with(
+    page: &Page,
+    expr: &str,
+    promise: bool,
+) -> Result<Option<serde_json::Value>, Failure> {
     let params = EvaluateParams::builder()
         .expression(expr)
         .return_by_value(true)
+        .await_promise(promise)
         .build()
         .map_err(Failure::Browser)?;
     match page.execute(params).await {
@@ -506,12 +516,15 @@ impl Run<'_> {
 
     /// The page's LCP (seconds from its navigation start) and long-task time so far.
     pub(super) async fn page_facts(&self) -> (Option<f64>, f64) {
-        match eval(
+        // After the next two frames: Chromium reports the paint of the
+        // ready page with the frame that shows it.
+        let read = eval_with(
             &self.page,
-            "(() => { const m = window.__mimamori; return m ? [m.lcp, m.long] : null; })()",
-        )
-        .await
-        {
+            "new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => { \
+             const m = window.__mimamori; done(m ? [m.lcp, m.long] : null); })))",
+            true,
+        );
+        match tokio::time::timeout(Duration::from_millis(500), read).await.unwrap_or(Ok(None)) {
             Ok(Some(serde_json::Value::Array(a))) if a.len() == 2 => (
                 a[0].as_f64().map(|ms| ms / 1000.0),
                 a[1].as_f64().unwrap_or(0.0) / 1000.0,
