@@ -30,9 +30,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("pid", &self.pid())
-            .finish()
+        f.debug_struct("Engine").field("pid", &self.pid()).finish()
     }
 }
 
@@ -108,7 +106,9 @@ impl Flags {
         let mut spki = Vec::new();
         if !b.ca_files.is_empty() {
             for origin in &b.allowed {
-                let Ok(u) = url::Url::parse(origin) else { continue };
+                let Ok(u) = url::Url::parse(origin) else {
+                    continue;
+                };
                 let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) else {
                     continue;
                 };
@@ -161,15 +161,19 @@ impl Flags {
 
 /// Base64 SHA-256 of the SubjectPublicKeyInfo of the leaf certificate
 /// `host:port` presents, if the plan's TLS settings verify it for `host`.
-async fn verified_leaf_key(plan: &TransactionPlan, host: &str, port: u16) -> Result<String, String> {
+async fn verified_leaf_key(
+    plan: &TransactionPlan,
+    host: &str,
+    port: u16,
+) -> Result<String, String> {
     let a = &plan.addressing;
     let ips = crate::probe::resolve::lookup(&a.hosts, host, port, a.ip_protocol).await?;
     let ip = ips.first().ok_or("no address")?;
     let tcp = tokio::net::TcpStream::connect((*ip, port))
         .await
         .map_err(|e| e.to_string())?;
-    let name = rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|e| e.to_string())?;
+    let name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
     let tls = tokio_rustls::TlsConnector::from(plan.tls.clone())
         .connect(name, tcp)
         .await
@@ -235,7 +239,9 @@ impl Engine {
     pub fn pid(&self) -> Option<u32> {
         let s = self.shared.get()?;
         let live = s.live.lock().unwrap_or_else(|e| e.into_inner());
-        live.as_ref().filter(|l| !l.dead.load(Ordering::SeqCst))?.pid
+        live.as_ref()
+            .filter(|l| !l.dead.load(Ordering::SeqCst))?
+            .pid
     }
 
     /// How many Chromium processes this engine started.
@@ -302,6 +308,42 @@ impl Engine {
     }
 }
 
+/// The first of `names` on `PATH`.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|n| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A launcher for `exe` that has the kernel kill Chromium when the thread
+/// that started it ends (the browser thread: with the engine, or with
+/// mimamori however it ends, even by SIGKILL), via util-linux's `setpriv
+/// --pdeathsig`, so no Chromium outlives its prober. `exe` itself when
+/// `setpriv` is missing (then Chromium is killed when the engine is dropped).
+fn with_parent_death_signal(exe: &std::path::Path, profile: &std::path::Path) -> PathBuf {
+    let Some(setpriv) = on_path(&["setpriv"]) else {
+        return exe.to_path_buf();
+    };
+    let quote =
+        |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let script = profile.join("launch.sh");
+    let text = format!(
+        "#!/bin/sh\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+        quote(&setpriv),
+        quote(exe)
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    let written = std::fs::write(&script, text)
+        .and_then(|()| std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)));
+    match written {
+        Ok(()) => script,
+        Err(_) => exe.to_path_buf(),
+    }
+}
+
 /// Starts Chromium with `flags` and a fresh profile directory.
 async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
     // Apps in one process (tests) each have their own engine: the name also
@@ -343,26 +385,37 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
     if !spki.is_empty() {
         b = b.arg(("ignore-certificate-errors-spki-list", spki.as_str()));
     }
-    if let Some(e) = &flags.executable {
-        b = b.chrome_executable(e);
-    }
+    let exe = match &flags.executable {
+        Some(e) => e.clone(),
+        None => on_path(&[
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ])
+        .ok_or_else(|| {
+            Unavailable(
+                "no Chromium on PATH (install chromium or set global.browser.executable)".into(),
+            )
+        })?,
+    };
+    b = b.chrome_executable(with_parent_death_signal(&exe, &profile));
     let config = b
         .build()
         .map_err(|m| Unavailable(format!("no Chromium to start: {m}")))?;
     let (mut browser, mut handler) = Browser::launch(config)
         .await
         .map_err(|e| Unavailable(format!("Chromium did not start: {e}")))?;
-    let pid = browser
-        .get_mut_child()
-        .and_then(|c| c.as_mut_inner().id());
+    let pid = browser.get_mut_child().and_then(|c| c.as_mut_inner().id());
     let dead = Arc::new(AtomicBool::new(false));
     let flag = dead.clone();
     let handler = tokio::spawn(async move {
         // The connection's end, or its failure, is the process's end: the
         // handler is dropped, so commands still waiting fail at once.
         while let Some(r) = handler.next().await {
-            if let Err(chromiumoxide::error::CdpError::Ws(_) | chromiumoxide::error::CdpError::Io(_)) =
-                r
+            if let Err(
+                chromiumoxide::error::CdpError::Ws(_) | chromiumoxide::error::CdpError::Io(_),
+            ) = r
             {
                 break;
             }

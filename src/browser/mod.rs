@@ -72,7 +72,11 @@ fn unknown(message: String, started: Instant) -> Outcome {
 /// One attempt on the browser thread, within a hard deadline: the
 /// transaction's timeout plus the time closing the page may take. Past it
 /// the browser counts as stuck: it is retired (and killed).
-async fn attempt(plan: &Arc<TransactionPlan>, b: &Arc<BrowserPlan>, ctx: &Arc<ProbeContext>) -> Outcome {
+async fn attempt(
+    plan: &Arc<TransactionPlan>,
+    b: &Arc<BrowserPlan>,
+    ctx: &Arc<ProbeContext>,
+) -> Outcome {
     let started = Instant::now();
     let engine = &ctx.browser;
     let max = b.settings.max_concurrent;
@@ -116,7 +120,11 @@ async fn once(
 ) -> Outcome {
     let started = Instant::now();
     let engine = &ctx.browser;
-    let live = match timeout(plan.timeout, engine.browser(b.settings.max_concurrent, &flags)).await
+    let live = match timeout(
+        plan.timeout,
+        engine.browser(b.settings.max_concurrent, &flags),
+    )
+    .await
     {
         Ok(Ok(l)) => l,
         Ok(Err(u)) => return unknown(u.0, started),
@@ -177,8 +185,12 @@ async fn once(
     if failed && browser_failure.is_none() && b.settings.keep_failures > 0 {
         match timeout(page::CLOSE_TIMEOUT, artifacts::keep(&run)).await {
             Ok(Ok(path)) => facts.screenshot = Some(path),
-            Ok(Err(m)) => tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, "screenshot not kept: {m}"),
-            Err(_) => tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, "screenshot not kept: the browser took too long"),
+            Ok(Err(m)) => {
+                tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, "screenshot not kept: {m}")
+            }
+            Err(_) => {
+                tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, "screenshot not kept: the browser took too long")
+            }
         }
     }
     let closed = timeout(page::CLOSE_TIMEOUT, async {
@@ -194,7 +206,9 @@ async fn once(
     .await;
     match closed {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) if browser_failure.is_none() && live.dead.load(std::sync::atomic::Ordering::SeqCst) => {
+        Ok(Err(e))
+            if browser_failure.is_none() && live.dead.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
             browser_failure = Some(format!("the browser failed while closing the run: {e}"));
         }
         Ok(Err(_)) => {}
@@ -223,7 +237,11 @@ async fn once(
 async fn steps(run: &mut Run<'_>) -> Result<(), String> {
     let b = run.b;
     for (i, step) in b.tx.steps.iter().enumerate() {
-        let step_timeout = run.plan.steps.get(i).map_or(run.plan.timeout, |s| s.timeout);
+        let step_timeout = run
+            .plan
+            .steps
+            .get(i)
+            .map_or(run.plan.timeout, |s| s.timeout);
         let started = Instant::now();
         run.current = Some((i, started));
         let blocked_before = run.seen.blocked.load(std::sync::atomic::Ordering::Relaxed);
@@ -238,7 +256,9 @@ async fn steps(run: &mut Run<'_>) -> Result<(), String> {
         let blocked = run.seen.blocked.load(std::sync::atomic::Ordering::Relaxed) > blocked_before;
         let failure = match acted {
             Ok(Ok(())) => {
-                let left = step_timeout.saturating_sub(duration).max(Duration::from_millis(500));
+                let left = step_timeout
+                    .saturating_sub(duration)
+                    .max(Duration::from_millis(500));
                 match timeout(left, run.check(step)).await {
                     Ok(Ok(())) => None,
                     Ok(Err(Failure::Page(r, m))) => Some((r, m)),
@@ -258,7 +278,12 @@ async fn steps(run: &mut Run<'_>) -> Result<(), String> {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                Some(page::timed_out(step, step_timeout, blocked, exception.as_deref()))
+                Some(page::timed_out(
+                    step,
+                    step_timeout,
+                    blocked,
+                    exception.as_deref(),
+                ))
             }
         };
         let (lcp, long) = run.page_facts().await;
@@ -269,7 +294,8 @@ async fn steps(run: &mut Run<'_>) -> Result<(), String> {
         run.current = None;
         let failure = failure.map(|(r, m)| (r, run.masker.mask(&m)));
         let ok = failure.is_none();
-        run.steps.push(page::step_outcome(&step.name, duration, failure));
+        run.steps
+            .push(page::step_outcome(&step.name, duration, failure));
         if !ok {
             return Ok(());
         }

@@ -81,9 +81,7 @@ fn classify(e: CdpError) -> Failure {
         | CdpError::LaunchExit(..)
         | CdpError::LaunchTimeout(_)
         | CdpError::LaunchIo(..) => Failure::Browser(format!("the browser stopped answering: {e}")),
-        CdpError::JavascriptException(d) => {
-            Failure::Page(Reason::ScriptError, exception_text(&d))
-        }
+        CdpError::JavascriptException(d) => Failure::Page(Reason::ScriptError, exception_text(&d)),
         other => Failure::Page(Reason::ScriptError, other.to_string()),
     }
 }
@@ -130,7 +128,13 @@ pub(super) async fn open(
     live: &Live,
     b: &BrowserPlan,
     seen: &Arc<Seen>,
-) -> Result<(chromiumoxide::cdp::browser_protocol::browser::BrowserContextId, Page), Failure> {
+) -> Result<
+    (
+        chromiumoxide::cdp::browser_protocol::browser::BrowserContextId,
+        Page,
+    ),
+    Failure,
+> {
     let ctx = live
         .browser
         .create_browser_context(CreateBrowserContextParams::default())
@@ -524,7 +528,10 @@ impl Run<'_> {
              const m = window.__mimamori; done(m ? [m.lcp, m.long] : null); })))",
             true,
         );
-        match tokio::time::timeout(Duration::from_millis(500), read).await.unwrap_or(Ok(None)) {
+        match tokio::time::timeout(Duration::from_millis(500), read)
+            .await
+            .unwrap_or(Ok(None))
+        {
             Ok(Some(serde_json::Value::Array(a))) if a.len() == 2 => (
                 a[0].as_f64().map(|ms| ms / 1000.0),
                 a[1].as_f64().unwrap_or(0.0) / 1000.0,
@@ -587,7 +594,10 @@ pub(super) fn timed_out(
     let selector_like = waiting
         .as_ref()
         .is_some_and(|c| c.selector.is_some() || c.text.is_some())
-        || step.actions.iter().any(|a| !matches!(a, Action::WaitFor(_)));
+        || step
+            .actions
+            .iter()
+            .any(|a| !matches!(a, Action::WaitFor(_)));
     let what = waiting
         .as_ref()
         .map(describe)

@@ -12,6 +12,10 @@ use serde::Deserialize;
 use super::locate::Path;
 use super::{ConfigError, Dur, LabelName, Template};
 
+/// Checks a template's variables (against those defined so far) and secrets.
+pub(super) type CheckTemplate<'a> =
+    dyn Fn(&Template, &HashSet<&str>, &Path, &mut Vec<ConfigError>) + 'a;
+
 /// The prober's browser (`global.browser`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -178,7 +182,9 @@ impl PageExpect {
 /// An origin as `allowed_origins` writes it: `scheme://host[:port]` with
 /// scheme `http` or `https`, nothing after the port.
 pub fn parse_origin(s: &str) -> Result<String, String> {
-    let bad = || format!("'{s}' is not an origin (write scheme://host or scheme://host:port, e.g. https://cdn.example.com)");
+    let bad = || {
+        format!("'{s}' is not an origin (write scheme://host or scheme://host:port, e.g. https://cdn.example.com)")
+    };
     let u = url::Url::parse(s).map_err(|_| bad())?;
     if !matches!(u.scheme(), "http" | "https")
         || u.host_str().is_none()
@@ -214,16 +220,14 @@ impl BrowserTransaction {
         out
     }
 
-    /// The rules across fields; `check_template(t, defined, path, errs)`
-    /// checks a template's variables and secrets, `timeout` is the
-    /// transaction's.
+    /// The rules across fields; `timeout` is the transaction's.
     pub(super) fn validate(
         &self,
         src: &super::Source,
         bp: &Path,
         variables: &HashSet<&str>,
         timeout: std::time::Duration,
-        check_template: &dyn Fn(&Template, &HashSet<&str>, &Path, &mut Vec<ConfigError>),
+        check_template: &CheckTemplate<'_>,
         errs: &mut Vec<ConfigError>,
     ) {
         if cfg!(not(feature = "browser")) {
@@ -246,16 +250,10 @@ impl BrowserTransaction {
         for (i, s) in self.steps.iter().enumerate() {
             let sp = bp.key("steps").index(i);
             if !names.insert(s.name.as_str()) {
-                errs.push(src.error(
-                    &sp.key("name"),
-                    format!("duplicate step name '{}'", s.name),
-                ));
+                errs.push(src.error(&sp.key("name"), format!("duplicate step name '{}'", s.name)));
             }
             if i == 0 && s.goto.is_none() {
-                errs.push(src.error(
-                    &sp,
-                    "the first step must open a page: add goto: URL",
-                ));
+                errs.push(src.error(&sp, "the first step must open a page: add goto: URL"));
             }
             if s.goto.is_none() && s.actions.is_empty() && s.ready.is_none() {
                 errs.push(src.error(
@@ -267,7 +265,10 @@ impl BrowserTransaction {
                 if !(t.starts_with("https://") || t.starts_with("http://")) {
                     errs.push(src.error(
                         &sp.key("goto"),
-                        format!("'{}' must start with https:// or http://", s.goto.as_ref().map(|g| g.to_string()).unwrap_or_default()),
+                        format!(
+                            "'{}' must start with https:// or http://",
+                            s.goto.as_ref().map(|g| g.to_string()).unwrap_or_default()
+                        ),
                     ));
                 }
             }
@@ -298,12 +299,9 @@ impl BrowserTransaction {
                     Action::Fill(f) => {
                         check_selector(src, &f.selector, &ap.key("fill").key("selector"), errs)
                     }
-                    Action::Select(f) => check_selector(
-                        src,
-                        &f.selector,
-                        &ap.key("select").key("selector"),
-                        errs,
-                    ),
+                    Action::Select(f) => {
+                        check_selector(src, &f.selector, &ap.key("select").key("selector"), errs)
+                    }
                     Action::Press(k) => {
                         check_selector(src, &k.selector, &ap.key("press").key("selector"), errs);
                         if k.key.is_empty() {
@@ -353,7 +351,10 @@ fn check_condition(
         errs.push(src.error(p, one_of));
     }
     if c.load == Some(false) {
-        errs.push(src.error(&p.key("load"), "load: false waits for nothing; leave ready out"));
+        errs.push(src.error(
+            &p.key("load"),
+            "load: false waits for nothing; leave ready out",
+        ));
     }
     if let Some(sel) = &c.selector {
         check_selector(src, sel, &p.key("selector"), errs);

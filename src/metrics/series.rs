@@ -535,7 +535,11 @@ impl Snapshot {
                         let http = Reason::HTTP.contains(&Reason::ALL[*r]);
                         let browser = Reason::BROWSER.contains(&Reason::ALL[*r]);
                         for t in txs {
-                            if !(if t.browser.load(Relaxed) { browser } else { http }) {
+                            if !(if t.browser.load(Relaxed) {
+                                browser
+                            } else {
+                                http
+                            }) {
                                 continue;
                             }
                             let labels = [

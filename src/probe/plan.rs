@@ -206,8 +206,15 @@ pub fn build_in(
                 .map(|(i, s)| step_plan(g, tx, s, &tp.key("steps").index(i), &mut resolve))
                 .collect();
             let browser = tx.browser.as_ref().map(|b| {
-                let (plan, page_steps) =
-                    browser_plan(g, tx, b, &tp.key("browser"), &variables, &secrets, &mut resolve);
+                let (plan, page_steps) = browser_plan(
+                    g,
+                    tx,
+                    b,
+                    &tp.key("browser"),
+                    &variables,
+                    &secrets,
+                    &mut resolve,
+                );
                 steps = page_steps;
                 Arc::new(plan)
             });
@@ -358,7 +365,12 @@ fn browser_plan(
         tx: resolved,
         allowed,
         settings: g.browser.clone(),
-        ca_files: g.ca_file.iter().chain(tx.tls.ca_file.iter()).cloned().collect(),
+        ca_files: g
+            .ca_file
+            .iter()
+            .chain(tx.tls.ca_file.iter())
+            .cloned()
+            .collect(),
     };
     (plan, steps)
 }

@@ -41,10 +41,7 @@ static THIRD_PARTY_HITS: AtomicUsize = AtomicUsize::new(0);
 /// embeds an image and a script from the third-party origin (`?needs=1`:
 /// the list is rendered by that script); `/login` has a text field that
 /// echoes its value to the console and the page.
-async fn pages(
-    req: Request<Incoming>,
-    third: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+fn pages(req: Request<Incoming>, third: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
     let q = req.uri().query().unwrap_or("").to_string();
     let param = |k: &str| {
         q.split('&')
@@ -104,7 +101,7 @@ document.body.innerHTML = '<div id="detail"><h1>order ' + new URLSearchParams(lo
 }
 
 /// The second, "third-party" origin: counts what reaches it.
-async fn third_party(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+fn third_party(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     THIRD_PARTY_HITS.fetch_add(1, Ordering::SeqCst);
     let body = if req.uri().path() == "/render.js" {
         "window.rendered = true;"
@@ -120,7 +117,10 @@ fn servers() -> (SocketAddr, SocketAddr) {
     *S.get_or_init(|| {
         let third = crate::common::server::serve("127.0.0.1:0", |s| async move {
             let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(s), hyper::service::service_fn(third_party))
+                .serve_connection(
+                    TokioIo::new(s),
+                    hyper::service::service_fn(|r| std::future::ready(third_party(r))),
+                )
                 .await;
         });
         // Another port: another origin.
@@ -129,7 +129,7 @@ fn servers() -> (SocketAddr, SocketAddr) {
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(
                     TokioIo::new(s),
-                    hyper::service::service_fn(move |r| pages(r, third)),
+                    hyper::service::service_fn(move |r| std::future::ready(pages(r, third))),
                 )
                 .await;
         });
@@ -305,10 +305,8 @@ async fn a_third_party_origin_is_blocked_counted_and_never_reached() {
     );
     let o = mimamori::browser::run(&needs, &ctx).await;
     assert_eq!(o.reason, Some(Reason::BlockedRequest), "{o:#?}");
-    let log = std::fs::read_to_string(
-        o.browser.unwrap().screenshot.unwrap().with_extension("log"),
-    )
-    .unwrap();
+    let log = std::fs::read_to_string(o.browser.unwrap().screenshot.unwrap().with_extension("log"))
+        .unwrap();
     assert!(log.contains(&format!("blocked: http://{third}/")), "{log}");
     assert_eq!(
         THIRD_PARTY_HITS.load(Ordering::SeqCst),
