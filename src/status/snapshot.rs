@@ -394,6 +394,10 @@ pub fn reason_words(reason: &str) -> DisplayName {
         "body_too_large" => ("応答が大きすぎる", "response too large"),
         "protocol" => ("通信手順の異常", "protocol error"),
         "redirect" => ("転送の異常", "redirect error"),
+        "navigation" => ("画面を開けない", "page did not open"),
+        "selector_timeout" => ("画面の表示が終わらない", "page did not finish showing"),
+        "script_error" => ("画面の動作の異常", "page script error"),
+        "blocked_request" => ("許可されていない通信", "request to an origin not allowed"),
         _ => ("原因調査中", "cause under investigation"),
     };
     DisplayName {
