@@ -269,15 +269,11 @@ pub fn range(now: i64, tz: Tz, step: i64) -> (i64, i64) {
 /// fetched and the next one goes on from there.
 const PIECE_STEPS: usize = query::MAX_POINTS as usize * query::CONCURRENCY;
 
-/// A piece when the quiet-hour checks can be used (the server says its
-/// lookback delta): four times as long (about a month at 15 s), as a quiet
-/// month costs Prometheus less than a week asked step by step.
-const CHECKED_PIECE_STEPS: usize = 4 * PIECE_STEPS;
-
 /// Services fetched at once: each keeps a few queries in flight, and a
 /// quiet service's queries are small, so waiting for one service at a time
-/// would leave Prometheus mostly idle.
-const SERVICES_AT_ONCE: usize = 4;
+/// leaves Prometheus mostly idle. Two, not more: each piece in flight holds
+/// its steps one by one (about 3 MB) until they are folded into runs.
+const SERVICES_AT_ONCE: usize = 2;
 
 /// Asks Prometheus for what changed since the last refresh.
 ///
@@ -294,17 +290,12 @@ pub async fn fetch(
 ) -> Result<Vec<ServiceData>, query::Error> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let server = history::ServerInfo::ask(client, now).await;
-    let piece = if server.lookback_ms.is_some() {
-        CHECKED_PIECE_STEPS
-    } else {
-        PIECE_STEPS
-    };
     // Each service changes only its own entry, never across an await.
     let cache = std::sync::Mutex::new(cache);
     stream::iter(
         plans
             .iter()
-            .map(|p| fetch_service(client, cfg, p, &cache, now, tz, &server, piece)),
+            .map(|p| fetch_service(client, cfg, p, &cache, now, tz, &server)),
     )
     .buffered(SERVICES_AT_ONCE)
     .try_collect()
@@ -312,7 +303,6 @@ pub async fn fetch(
 }
 
 /// [`fetch`] for one service.
-#[allow(clippy::too_many_arguments, reason = "one caller, the refresh above")]
 async fn fetch_service(
     client: &Client,
     cfg: &Config,
@@ -321,7 +311,6 @@ async fn fetch_service(
     now: i64,
     tz: Tz,
     server: &history::ServerInfo,
-    piece: usize,
 ) -> Result<ServiceData, query::Error> {
     let lock = || {
         cache
@@ -353,7 +342,7 @@ async fn fetch_service(
     loop {
         let have = lock().sealed[&p.service].1.len();
         let from = start + have as i64 * step;
-        let n = (((until - from) / step).max(0) as usize).min(piece);
+        let n = (((until - from) / step).max(0) as usize).min(PIECE_STEPS);
         if n == 0 {
             break;
         }
