@@ -31,12 +31,17 @@ pub struct DemoOptions {
     pub maintenance: Vec<String>,
     /// TLS and basic authentication for the endpoints (exporter-toolkit format).
     pub web_config: Option<std::path::PathBuf>,
+    /// Whether to run the demo's browser transactions (when the binary and the
+    /// machine can).
+    pub browser: bool,
 }
 
 /// The demo's extra routes: `POST /demo/fault` and `GET /demo`.
 struct Switch {
     faults: Arc<Faults>,
     services: Vec<(Product, SocketAddr)>,
+    /// The demo CA's certificate, which the services' certificates chain to.
+    ca_file: std::path::PathBuf,
 }
 
 impl Extension for Switch {
@@ -53,7 +58,7 @@ impl Extension for Switch {
                 Some(server::text(
                     StatusCode::OK,
                     "application/json",
-                    serde_json::json!({"services": services, "faults": active, "modes": modes})
+                    serde_json::json!({"services": services, "faults": active, "modes": modes, "ca_file": self.ca_file})
                         .to_string(),
                 ))
             }
@@ -183,6 +188,7 @@ pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
     let switch = Arc::new(Switch {
         faults,
         services: addrs.clone(),
+        ca_file: ca_file.clone(),
     });
     let app = App::start(
         cfg.clone(),
