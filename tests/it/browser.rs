@@ -509,3 +509,96 @@ fn browser_config_errors_name_their_place() {
         assert!(got.contains(want), "want {want}\ngot {got}\n{src}");
     }
 }
+
+/// deploy/aoulu.yaml with a browser transaction added to hanbai.
+fn aoulu_with_browser() -> String {
+    let aoulu =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
+            .unwrap();
+    // The global interval and timeout: a longer interval would widen the
+    // maintenance lookback of every rule, as for any transaction.
+    let browser = "      - name: order-ui\n        browser:\n          steps:\n            - name: open-list\n              goto: https://hanbai.aoulu.example/ui/list\n              ready: {selector: \"#list li a\"}\n";
+    let out = aoulu.replacen(
+        "    transactions:\n",
+        &format!("    transactions:\n{browser}"),
+        1,
+    );
+    assert_ne!(out, aoulu, "the transaction was added");
+    out
+}
+
+#[test]
+fn generated_rules_for_a_browser_transaction_pass_promtool() {
+    let Some(promtool) = crate::common::tools::tool("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("aoulu.yaml");
+    std::fs::write(&cfg, aoulu_with_browser()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--out"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = std::fs::read_to_string(dir.path().join("rules/hanbai.yml")).unwrap();
+    assert!(rules.contains("MimamoriBrowserUnavailable"), "{rules}");
+    assert!(
+        rules.contains("/tmp/mimamori-browser/hanbai/order-ui/"),
+        "{rules}"
+    );
+    // The objective's rules are the same as without the browser transaction.
+    let plain =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/hanbai.yml"))
+            .unwrap();
+    let records = |text: &str| -> Vec<String> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        doc["groups"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_sequence().unwrap().clone())
+            .filter(|r| r.get("record").is_some())
+            .map(|r| serde_yaml::to_string(&r).unwrap())
+            .collect()
+    };
+    let (with, without) = (records(&rules), records(&plain));
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(with.len(), without.len());
+    let check = std::process::Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(dir.path().join("rules/hanbai.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // The other files are those committed (tests/it/generate.rs runs them).
+    let tests = [dir.path().join("rules/tests/hanbai.yaml")];
+    let hanbai_tests = std::fs::read_to_string(dir.path().join("rules/tests/hanbai.yaml")).unwrap();
+    assert!(
+        hanbai_tests.contains("the browser of"),
+        "the crash scenario is generated"
+    );
+    let run = std::process::Command::new(&promtool)
+        .args(["test", "rules"])
+        .args(&tests)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
