@@ -35,6 +35,8 @@ const SECRET: &str = "s3cr3t-Typed-9Q";
 
 /// Requests the "third-party" server received.
 static THIRD_PARTY_HITS: AtomicUsize = AtomicUsize::new(0);
+/// Connections the WebSocket target received.
+static WS_HITS: AtomicUsize = AtomicUsize::new(0);
 
 /// The pages: `/list?delay=MS` renders `#list li a` from a script after
 /// `delay`; `/detail` renders `#detail h1`; `/plain` is static; `/third`
@@ -82,6 +84,15 @@ document.body.innerHTML = '<div id="detail"><h1>order ' + new URLSearchParams(lo
                 } else {
                     ""
                 }
+            )
+        }
+        "/ws" => {
+            let host = param("host").unwrap_or_default();
+            format!(
+                r#"<!doctype html><title>WS</title><body><p id="ok">page</p><script>
+const ws = new WebSocket('ws://{host}/socket');
+ws.onerror = ws.onclose = () => document.body.insertAdjacentHTML('beforeend', '<p id="done">closed</p>');
+</script></body>"#
             )
         }
         "/login" => r#"<!doctype html><title>Login</title><body>
@@ -148,13 +159,14 @@ fn shared() -> Arc<ProbeContext> {
     C.get_or_init(ProbeContext::new).clone()
 }
 
-/// A one-transaction plan with `browser:` from YAML; artefacts in `artifacts`.
-fn plan_from(browser: &str, artifacts: &Path, extra_tx: &str) -> Arc<TransactionPlan> {
+/// A one-transaction plan with `browser:` from YAML; artefacts in
+/// `artifacts`; `extra_global`: more `global:` lines.
+fn plan_from(browser: &str, artifacts: &Path, extra_global: &str) -> Arc<TransactionPlan> {
     let exe = chromium().expect("checked by the caller");
     let src = format!(
-        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n\
+        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n{extra_global}\
          secrets: {{pw: {{env: TEST_PW}}}}\n\
-         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n{extra_tx}        browser:\n{browser}",
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n        browser:\n{browser}",
         exe.display(),
         artifacts.display()
     );
@@ -330,6 +342,42 @@ async fn a_third_party_origin_is_blocked_counted_and_never_reached() {
     assert!(o.success, "{o:#?}");
     assert_eq!(o.browser.unwrap().blocked_requests, 0);
     assert!(THIRD_PARTY_HITS.load(Ordering::SeqCst) >= before + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_to_a_host_that_is_not_allowed_does_not_resolve() {
+    if chromium().is_none() {
+        return;
+    }
+    let (main, _) = servers();
+    // A target that counts connections, under a name the hosts file maps:
+    // without the resolver rules Chromium would reach it.
+    let target = crate::common::server::serve("127.0.0.1:0", |_s| async move {
+        WS_HITS.fetch_add(1, Ordering::SeqCst);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 ws-target.test\n").unwrap();
+    let plan = plan_from(
+        &format!(
+            r##"          steps:
+            - name: open
+              goto: "http://{main}/ws?host=ws-target.test:{}"
+              ready: {{selector: "#done"}}
+"##,
+            target.port()
+        ),
+        dir.path(),
+        &format!("  hosts_file: {}\n", hosts.display()),
+    );
+    let ctx = ProbeContext::new();
+    let o = mimamori::browser::run(&plan, &ctx).await;
+    assert!(o.success, "{o:#?}");
+    assert_eq!(
+        WS_HITS.load(Ordering::SeqCst),
+        0,
+        "the WebSocket reached its target"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
