@@ -57,7 +57,8 @@ impl Origin {
 /// Splits an absolute http(s) URL.
 pub fn parse_url(url: &str) -> Result<(Origin, String), String> {
     let (origin, target) = split_url(url)?;
-    Ok((origin, target.path().to_string()))
+    let target = target.path_and_query().map_or("/", |p| p.as_str());
+    Ok((origin, target.to_string()))
 }
 
 /// Splits an absolute http(s) URL into its origin and the request target
@@ -597,6 +598,11 @@ mod tests {
         assert_eq!(o.host_header(), "[::1]");
         assert_eq!(p, "/");
         assert!(parse_url("ftp://x/").is_err());
+        // The request line's target: path and query, `/` when empty.
+        let target = |url: &str| split_url(url).unwrap().1.to_string();
+        assert_eq!(target("https://a.example:8443/x/y?q=1"), "/x/y?q=1");
+        assert_eq!(target("http://a.example"), "/");
+        assert_eq!(target("http://a.example?k=v"), "/?k=v");
     }
 
     fn session(ctx: &ProbeContext) -> Session<'_> {
