@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -40,6 +40,10 @@ pub mod metric {
     pub const PROBER_HEALTHY: &str = "mimamori_prober_healthy";
     pub const PROBER_UNHEALTHY_SINCE: &str = "mimamori_prober_unhealthy_since_timestamp_seconds";
     pub const SELF_CHECK_SUCCESS: &str = "mimamori_self_check_success";
+    // Browser transactions (src/browser/).
+    pub const BROWSER_BLOCKED_REQUESTS: &str = "mimamori_browser_blocked_requests_total";
+    pub const BROWSER_LCP: &str = "mimamori_browser_largest_contentful_paint_seconds";
+    pub const BROWSER_LONG_TASKS: &str = "mimamori_browser_long_tasks_seconds";
     /// Prometheus' own scrape health series.
     pub const UP: &str = "up";
     /// Prometheus' series of pending and firing alerts.

@@ -11,6 +11,7 @@
 //! this file loads and places errors.
 
 mod backup;
+mod browser;
 pub mod checked;
 pub mod duration;
 pub mod locate;
@@ -27,6 +28,10 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 pub use backup::{Backup, BackupExpect, S3Location};
+pub use browser::{
+    parse_origin, Action, BrowserSettings, BrowserStep, BrowserTransaction, Condition, FieldValue,
+    KeyPress, PageCapture, PageExpect,
+};
 pub use checked::{HeaderName, JsonPointer, LabelName, Method, Pattern};
 pub use duration::Dur;
 use locate::{Locator, Path, Pos};

@@ -89,6 +89,8 @@ pub struct Global {
     /// A hosts-format file (`ADDRESS NAME...` per line) consulted before the
     /// system resolver; meant for tests and for pinning names in a lab.
     pub hosts_file: Option<PathBuf>,
+    /// The prober's browser for browser transactions (see `browser.rs`).
+    pub browser: BrowserSettings,
 }
 
 impl Default for Global {
@@ -108,6 +110,7 @@ impl Default for Global {
             tls_check_interval: Dur::secs(3600),
             shard: Shard::ALL,
             hosts_file: None,
+            browser: BrowserSettings::default(),
         }
     }
 }
@@ -326,8 +329,11 @@ pub struct Transaction {
     pub retries: u32,
     /// Pause before each retry (default 1s).
     pub retry_delay: Option<Dur>,
-    /// The operations, run in order; at least one.
+    /// The operations, run in order; at least one (unless `browser`).
+    #[serde(default)]
     pub steps: Vec<Step>,
+    /// Page steps in headless Chromium instead of HTTP `steps` (see `browser.rs`).
+    pub browser: Option<BrowserTransaction>,
 }
 
 /// Which addresses of a name a transaction runs against.

@@ -53,7 +53,7 @@ fn invalid_configs_give_exact_errors() {
     let cases: Vec<(String, &str)> = vec![
         (
             with("  interval: 30s\n", "  interval: 30s\n  colour: blue\n"),
-            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`, `shard`, `hosts_file`",
+            "t.yaml:4:3: global: unknown field `colour`, expected one of `location`, `interval`, `timeout`, `step_timeout`, `buckets`, `max_body_bytes`, `max_header_bytes`, `max_redirects`, `maintenance_notice_months`, `ca_file`, `user_agent`, `tls_check_interval`, `shard`, `hosts_file`, `browser`",
         ),
         (with("interval: 30s", "interval: 30"), "t.yaml:3:3: global.interval: duration '30' needs a unit (e.g. '30s')"),
         (with("interval: 30s", "interval: 30s\n  shard: 3/3"), "t.yaml:4:3: global.shard: shard index 3 is out of range for 3 shards (indexes are 0-based: 0 to 2)"),

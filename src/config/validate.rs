@@ -281,6 +281,35 @@ impl Config {
                 "fail_when chooses how the addresses of resolve: all count; add resolve: all",
             ));
         }
+        if let Some(b) = &tx.browser {
+            if !tx.steps.is_empty() {
+                errs.push(src.error(
+                    &tp.key("steps"),
+                    "a transaction has either HTTP steps or browser steps, not both",
+                ));
+            }
+            if tx.every_address() {
+                errs.push(src.error(
+                    &tp.key("resolve"),
+                    "resolve: all is for HTTP steps; a browser resolves as customers' browsers do",
+                ));
+            }
+            if tx.tls.server_name.is_some() {
+                errs.push(src.error(
+                    &tp.key("tls").key("server_name"),
+                    "a browser presents the URL's host name; server_name is for HTTP steps",
+                ));
+            }
+            let vars: HashSet<&str> = tx.variables.keys().map(String::as_str).collect();
+            for (name, t) in &tx.variables {
+                self.check_template(t, &vars, &tp.key("variables").key(name), errs);
+            }
+            let check = |t: &Template, d: &HashSet<&str>, p: &Path, e: &mut Vec<ConfigError>| {
+                self.check_template(t, d, p, e)
+            };
+            b.validate(src, &tp.key("browser"), &vars, timeout, &check, errs);
+            return;
+        }
         if tx.steps.is_empty() {
             errs.push(src.error(&tp.key("steps"), "at least one step is required"));
         }

@@ -2,6 +2,7 @@
 //! probing them with the shipped `deploy/aoulu.yaml`, plus a fault switch.
 
 pub mod services;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,11 +45,16 @@ impl Extension for Switch {
             (&Method::POST, "/demo/fault") => Some(self.fault(query)),
             (&Method::GET, "/demo") => {
                 let active: Vec<_> = self.faults.active().into_iter().map(|(s, m, left)| serde_json::json!({"service": s, "mode": m, "seconds_left": left})).collect();
-                let services: Vec<_> = self.services.iter().map(|(p, a)| serde_json::json!({"service": p.service(), "url": format!("https://{a}")})).collect();
+                let services: Vec<_> = self.services.iter().map(|(p, a)| serde_json::json!({"service": p.service(), "url": format!("https://{a}"), "ui": format!("https://{a}/ui/login")})).collect();
+                let modes: Vec<_> = services::MODES
+                    .iter()
+                    .map(|(m, ja, en)| serde_json::json!({"mode": m, "ja": ja, "en": en}))
+                    .collect();
                 Some(server::text(
                     StatusCode::OK,
                     "application/json",
-                    serde_json::json!({"services": services, "faults": active}).to_string(),
+                    serde_json::json!({"services": services, "faults": active, "modes": modes})
+                        .to_string(),
                 ))
             }
             _ => None,
@@ -56,9 +62,18 @@ impl Extension for Switch {
     }
 
     fn index(&self) -> String {
-        "<h2>デモ / demo</h2><p>障害の注入 / inject a fault: <code>curl -X POST 'http://ADDR/demo/fault?service=denshibin&amp;mode=down&amp;seconds=300'</code> \
-         (modes: down, refuse, slow, ok) · <a href=\"/demo\">/demo</a></p>"
-            .into()
+        let mut s = String::from(
+            "<h2>デモ / demo</h2><p>障害の注入 / inject a fault: <code>curl -X POST 'http://ADDR/demo/fault?service=denshibin&amp;mode=down&amp;seconds=300'</code> \
+             · <a href=\"/demo\">/demo</a></p><ul>",
+        );
+        for (m, ja, en) in services::MODES {
+            s += &format!("<li><code>{m}</code>: {ja} / {en}</li>");
+        }
+        s += "</ul><p>画面 / web UI: ";
+        for (p, a) in &self.services {
+            s += &format!("<code>{}</code> https://{a}/ui/login ", p.service());
+        }
+        s + "</p>"
     }
 }
 
@@ -75,7 +90,8 @@ impl Switch {
             return bad(format!("unknown service '{service}' (hanbai or denshibin)"));
         }
         let Some(mode) = q.get("mode").and_then(|m| Mode::parse(m)) else {
-            return bad("mode= must be down, refuse, slow or ok".into());
+            let names: Vec<&str> = services::MODES.iter().map(|m| m.0).collect();
+            return bad(format!("mode= must be one of {}", names.join(", ")));
         };
         let seconds: u64 = match q.get("seconds").map(|s| s.parse()) {
             None => 300,
@@ -185,10 +201,15 @@ pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
     for (p, a) in &addrs {
         banner += &format!("  simulated {:<10} https://{a}\n", p.service());
     }
+    for (p, a) in &addrs {
+        banner += &format!("  web UI    {:<10} https://{a}/ui/login\n", p.service());
+    }
     let scheme = web.scheme();
     banner += &format!("  metrics              {scheme}://{at}/metrics\n");
     banner += &format!("  inject a fault       curl -X POST '{scheme}://{at}/demo/fault?service=denshibin&mode=down&seconds=300'\n");
-    banner += "                       (modes: down = 503, refuse = connection refused, slow = 4 s answers, ok = clear)\n";
+    banner += "                       (modes: down = 503, refuse = connection refused, slow = 4 s answers,\n";
+    banner += "                        ui_slow = API fast, web UI list after 6 s, ui_broken = web UI script fails,\n";
+    banner += "                        ok = clear)\n";
     banner += &format!(
         "  interval {:?}; Ctrl-C stops\n",
         app.config().global.interval.0

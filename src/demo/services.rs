@@ -16,6 +16,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use super::ui;
+
 /// What a simulated service is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +30,31 @@ pub enum Mode {
     Refuse,
     /// Every answer takes 4 s (past the 3 s objective, within the step timeout).
     Slow,
+    /// The JSON API answers as fast as ever, but the web UI's script renders
+    /// the list only after 6 s ([`super::ui`]): only a browser sees it.
+    UiSlow,
+    /// The JSON API answers as ever, but the web UI's script throws before
+    /// rendering, so the list never appears.
+    UiBroken,
 }
+
+/// Every mode `POST /demo/fault` takes, with what it does (Japanese, English).
+pub const MODES: &[(&str, &str, &str)] = &[
+    ("down", "全リクエストが 503", "every request answers 503"),
+    ("refuse", "接続拒否", "connections refused"),
+    ("slow", "全応答に 4 秒", "every answer takes 4 s"),
+    (
+        "ui_slow",
+        "API は速いまま、画面の一覧表示に 6 秒",
+        "API as fast as ever, the web UI shows its list after 6 s",
+    ),
+    (
+        "ui_broken",
+        "API は正常、画面のスクリプトが失敗し一覧が出ない",
+        "API fine, the web UI's script fails and the list never appears",
+    ),
+    ("ok", "障害の解除", "clear the fault"),
+];
 
 impl Mode {
     pub fn parse(s: &str) -> Option<Mode> {
@@ -37,6 +63,8 @@ impl Mode {
             "down" => Mode::Down,
             "refuse" => Mode::Refuse,
             "slow" => Mode::Slow,
+            "ui_slow" => Mode::UiSlow,
+            "ui_broken" => Mode::UiBroken,
             _ => return None,
         })
     }
@@ -251,6 +279,13 @@ impl Sim {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string);
+        let cookie_session = req
+            .headers()
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(ui::session)
+            .map(str::to_string);
         let content_type = req
             .headers()
             .get("content-type")
@@ -274,15 +309,26 @@ impl Sim {
             };
             return Response::builder()
                 .header("content-type", "text/html; charset=utf-8")
-                .body(Full::new(Bytes::from(format!("<h1>{name}</h1>"))))
+                .body(Full::new(Bytes::from(format!(
+                    "<h1>{name}</h1><p><a href=\"/ui/login\">ログイン / Log in</a></p>"
+                ))))
                 .expect("valid");
         }
-        let authorized = auth.is_some_and(|t| {
-            self.tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&t)
-        });
+        let known = |t: &Option<String>| {
+            t.as_ref().is_some_and(|t| {
+                self.tokens
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(t)
+            })
+        };
+        if method == Method::GET || method == Method::POST {
+            if let Some(r) = self.ui(&method, &path, mode, known(&cookie_session), &body) {
+                return r;
+            }
+        }
+        // The API takes the bearer token of /api/login, or the UI's session cookie.
+        let authorized = known(&auth) || known(&cookie_session);
         if !authorized {
             return json(
                 StatusCode::UNAUTHORIZED,
@@ -315,6 +361,14 @@ impl Sim {
                     .collect();
                 json(StatusCode::OK, serde_json::json!({"documents": docs}))
             }
+            (Product::Denshibin, ["", "api", "documents", id]) => {
+                // The document's facts, for the UI's detail page.
+                tokio::time::sleep(think(50, 150)).await;
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({"id": id, "title": "請求書 2026年11月分", "from": "株式会社サンプル", "size": 31_744, "content_type": "application/pdf"}),
+                )
+            }
             (Product::Denshibin, ["", "api", "documents", _id, "download"]) => {
                 tokio::time::sleep(think(200, 450)).await;
                 let mut pdf = b"%PDF-1.4\n% mimamori demo document\n".to_vec();
@@ -336,6 +390,60 @@ impl Sim {
         }
     }
 
+    /// The web UI's routes (`/ui/…`), or `None` for any other path.
+    fn ui(
+        &self,
+        method: &Method,
+        path: &str,
+        mode: Mode,
+        logged_in: bool,
+        body: &[u8],
+    ) -> Option<Response<Full<Bytes>>> {
+        let p = self.product;
+        Some(match (method, path) {
+            (&Method::GET, "/ui" | "/ui/") => ui::see_other("/ui/login", None),
+            (&Method::GET, "/ui/login") => ui::html(ui::login_page(p)),
+            (&Method::POST, "/ui/login") => {
+                // Any user and password: the UI is there to be browsed, not to guard
+                // anything. An optional `next` (a page of this UI) is where to go then.
+                let next = form_urlencoded::parse(body)
+                    .find(|(k, _)| k == "next")
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|n| ui::is_page(n))
+                    .unwrap_or_else(|| "/ui/list".into());
+                ui::see_other(&next, Some(self.new_token()))
+            }
+            (&Method::GET, "/ui/app.js") => ui::script(ui::app_js(mode)),
+            (&Method::GET, "/ui/list") if logged_in => ui::html(ui::list_page(p)),
+            (&Method::GET, _) if path.starts_with("/ui/detail/") && logged_in => {
+                let id = &path["/ui/detail/".len()..];
+                if !ui::valid_id(id) {
+                    return Some(json(
+                        StatusCode::NOT_FOUND,
+                        serde_json::json!({"error": "not found"}),
+                    ));
+                }
+                ui::html(ui::detail_page(p, id))
+            }
+            (&Method::GET, "/ui/list") => ui::see_other("/ui/login", None),
+            (&Method::GET, _) if path.starts_with("/ui/detail/") => {
+                ui::see_other("/ui/login", None)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A new session token, known to the API from now on.
+    fn new_token(&self) -> String {
+        let token = format!("tok-{:016x}", fastrand::u64(..));
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if tokens.len() > 10_000 {
+            tokens.clear(); // sessions expire; keeps a long demo's memory flat
+        }
+        tokens.insert(token.clone());
+        token
+    }
+
     fn login(&self, content_type: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let fields: HashMap<String, String> = if content_type.starts_with("application/json") {
             serde_json::from_slice::<HashMap<String, serde_json::Value>>(body)
@@ -354,13 +462,7 @@ impl Sim {
                 serde_json::json!({"error": "invalid credentials"}),
             );
         }
-        let token = format!("tok-{:016x}", fastrand::u64(..));
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if tokens.len() > 10_000 {
-            tokens.clear(); // sessions expire; keeps a long demo's memory flat
-        }
-        tokens.insert(token.clone());
-        drop(tokens);
+        let token = self.new_token();
         let mut r = json(
             StatusCode::OK,
             serde_json::json!({"token": token, "user": fields["user"]}),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use prometheus::{
-    Gauge, GaugeVec, Histogram, HistogramOpts, IntGauge, Opts, Registry, TextEncoder,
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 pub use series::Counter;
@@ -40,6 +40,15 @@ pub struct Metrics {
     prober_healthy: GaugeVec,
     prober_unhealthy_since: GaugeVec,
     self_check_success: GaugeVec,
+    browser: BrowserVecs,
+}
+
+/// The browser transactions' own families (empty without any).
+#[derive(Clone)]
+struct BrowserVecs {
+    blocked: IntCounterVec,
+    lcp: GaugeVec,
+    long_tasks: GaugeVec,
 }
 
 /// How long a transaction's latest result stays in `mimamori_probe_success`:
@@ -80,6 +89,8 @@ pub struct TxMetrics {
     /// With `resolve: all`: each address's series are made in `store` when
     /// the address is first resolved and removed when it is gone.
     every_address: bool,
+    /// A browser transaction's own families.
+    browser: Option<BrowserVecs>,
 }
 
 impl Metrics {
@@ -171,6 +182,32 @@ impl Metrics {
             &["location", "target"],
         )
         .unwrap();
+        let browser = BrowserVecs {
+            blocked: IntCounterVec::new(
+                Opts::new(
+                    metric::BROWSER_BLOCKED_REQUESTS,
+                    "Requests of a browser transaction's pages to origins that are not allowed, blocked before they left the browser.",
+                ),
+                &["service", "transaction", "location"],
+            )
+            .unwrap(),
+            lcp: GaugeVec::new(
+                Opts::new(
+                    metric::BROWSER_LCP,
+                    "Largest contentful paint of the page the step opened in the latest run, from its navigation start, as Chromium reports it.",
+                ),
+                &["service", "transaction", "location", "step"],
+            )
+            .unwrap(),
+            long_tasks: GaugeVec::new(
+                Opts::new(
+                    metric::BROWSER_LONG_TASKS,
+                    "Time the page's main thread spent in long tasks (over 50 ms) during the step in the latest run.",
+                ),
+                &["service", "transaction", "location", "step"],
+            )
+            .unwrap(),
+        };
         let build_info = GaugeVec::new(
             Opts::new(
                 metric::BUILD_INFO,
@@ -199,6 +236,9 @@ impl Metrics {
             Box::new(prober_healthy.clone()),
             Box::new(prober_unhealthy_since.clone()),
             Box::new(self_check_success.clone()),
+            Box::new(browser.blocked.clone()),
+            Box::new(browser.lcp.clone()),
+            Box::new(browser.long_tasks.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -220,6 +260,7 @@ impl Metrics {
             prober_healthy,
             prober_unhealthy_since,
             self_check_success,
+            browser,
         }
     }
 
@@ -266,6 +307,12 @@ impl Metrics {
         series
             .retrying
             .store(retrying && !every_address, Ordering::Relaxed);
+        let browser = plan.browser.is_some();
+        series.browser.store(browser, Ordering::Relaxed);
+        if browser {
+            // Listed from the start, as the failure counters are.
+            let _ = self.browser.blocked.with_label_values(&l);
+        }
         if every_address {
             // A reload from `resolve: first` leaves no step without an address.
             series.clear_steps();
@@ -298,6 +345,7 @@ impl Metrics {
             retrying,
             whole_run,
             every_address,
+            browser: browser.then(|| self.browser.clone()),
         }
     }
 
@@ -346,6 +394,19 @@ impl Metrics {
                 &plan.location,
                 &s.name,
             ]);
+        }
+        if plan.browser.is_some() {
+            let l = [
+                plan.key.service.as_str(),
+                plan.key.transaction.as_str(),
+                plan.location.as_str(),
+            ];
+            let _ = self.browser.blocked.remove_label_values(&l);
+            for s in &plan.steps {
+                let ls = [l[0], l[1], l[2], s.name.as_str()];
+                let _ = self.browser.lcp.remove_label_values(&ls);
+                let _ = self.browser.long_tasks.remove_label_values(&ls);
+            }
         }
         self.series
             .remove(&plan.location, &plan.key.service, &plan.key.transaction);
@@ -467,6 +528,35 @@ impl TxMetrics {
     pub fn record(&mut self, outcome: &Outcome) {
         // Listed until two intervals and the timeout from now (see [`stale_after`]).
         let fresh_until = self.store.now().saturating_add(self.stale_after);
+        if let Some(b) = &self.browser {
+            let [s, t, l] = &self.labels;
+            if let Some(f) = &outcome.browser {
+                b.blocked
+                    .with_label_values(&[s, t, l])
+                    .inc_by(f.blocked_requests);
+                for (name, (lcp, long)) in self
+                    .steps_names
+                    .iter()
+                    .zip(f.largest_contentful_paint.iter().zip(&f.long_tasks))
+                {
+                    if let Some(lcp) = lcp {
+                        b.lcp.with_label_values(&[s, t, l, name]).set(*lcp);
+                    }
+                    b.long_tasks.with_label_values(&[s, t, l, name]).set(*long);
+                }
+            }
+            if outcome.reason == Some(Reason::Browser) {
+                // The prober's browser failed, not the service: the run is
+                // unknown. `probe_success` is withdrawn until the next run
+                // that the browser carries out, so the location drops out
+                // of the quorum for this transaction (as a location that
+                // reports nothing), and no step time is observed.
+                self.series.clear_success();
+                let i = Reason::ALL.iter().position(|x| *x == Reason::Browser);
+                self.series.failures[i.unwrap_or(0)].inc();
+                return;
+            }
+        }
         if !self.every_address {
             record_on(
                 &self.series,

@@ -175,6 +175,9 @@ pub struct TxSeries {
     /// Whether the transaction retries: only then are `attempts` and
     /// `final_success` listed.
     pub retrying: std::sync::atomic::AtomicBool,
+    /// A browser transaction: its failures are listed by
+    /// [`Reason::BROWSER`], an HTTP transaction's by [`Reason::HTTP`].
+    pub browser: std::sync::atomic::AtomicBool,
     /// Indexed by `2 * retry + success` (see [`ATTEMPTS`]).
     pub attempts: [Counter; 4],
     /// Bits of the latest final result; [`NO_RUN`] until the first run ends.
@@ -324,6 +327,7 @@ impl Store {
                     failures: Default::default(),
                     skipped: Default::default(),
                     retrying: Default::default(),
+                    browser: Default::default(),
                     attempts: Default::default(),
                     final_success: AtomicU64::new(NO_RUN),
                     steps: Mutex::default(),
@@ -528,7 +532,16 @@ impl Snapshot {
                 }
                 2 => {
                     for (r, reason) in REASONS_SORTED.get_or_init(reasons_sorted) {
+                        let http = Reason::HTTP.contains(&Reason::ALL[*r]);
+                        let browser = Reason::BROWSER.contains(&Reason::ALL[*r]);
                         for t in txs {
+                            if !(if t.browser.load(Relaxed) {
+                                browser
+                            } else {
+                                http
+                            }) {
+                                continue;
+                            }
                             let labels = [
                                 t.ip.as_str(),
                                 t.location.as_str(),

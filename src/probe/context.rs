@@ -26,6 +26,9 @@ pub struct ProbeContext {
     tls: Mutex<HashMap<CaDigest, Weak<rustls::ClientConfig>>>,
     /// Earliest `notAfter` per certificate chain (see [`ProbeContext::chain_expiry`]).
     expiry: Mutex<HashMap<Vec<Vec<u8>>, Option<i64>>>,
+    /// The app's one Chromium for browser transactions, started at their first run.
+    #[cfg(feature = "browser")]
+    pub browser: crate::browser::Engine,
 }
 
 impl ProbeContext {

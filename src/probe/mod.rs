@@ -67,6 +67,7 @@ pub fn adhoc_plan(
         retries: 0,
         retry_delay: Duration::ZERO,
         fingerprint: String::new(),
+        browser: None,
     })
 }
 

@@ -28,10 +28,24 @@ pub enum Reason {
     Redirect,
     /// mimamori itself failed (a bug); never the target's fault.
     Internal,
+    /// Browser: the page did not open (DNS, connection, TLS, an error page
+    /// of the browser itself).
+    Navigation,
+    /// Browser: an element or text the step waits for did not appear in time.
+    SelectorTimeout,
+    /// Browser: the page's script failed an action (e.g. an invalid selector).
+    ScriptError,
+    /// Browser: the step waited in vain after the page requested an origin
+    /// that is not allowed (that request was blocked).
+    BlockedRequest,
+    /// Browser: the prober's Chromium crashed, could not start or stopped
+    /// answering. The prober's fault: the run is unknown, never a failure
+    /// of the service (`mimamori_probe_success` is withdrawn).
+    Browser,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Dns,
         Reason::Connect,
         Reason::Tls,
@@ -41,6 +55,37 @@ impl Reason {
         Reason::BodyTooLarge,
         Reason::Protocol,
         Reason::Redirect,
+        Reason::Internal,
+        Reason::Navigation,
+        Reason::SelectorTimeout,
+        Reason::ScriptError,
+        Reason::BlockedRequest,
+        Reason::Browser,
+    ];
+
+    /// The reasons an HTTP transaction's failure counter lists.
+    pub const HTTP: [Reason; 10] = [
+        Reason::Dns,
+        Reason::Connect,
+        Reason::Tls,
+        Reason::Timeout,
+        Reason::Status,
+        Reason::Assertion,
+        Reason::BodyTooLarge,
+        Reason::Protocol,
+        Reason::Redirect,
+        Reason::Internal,
+    ];
+
+    /// The reasons a browser transaction's failure counter lists.
+    pub const BROWSER: [Reason; 8] = [
+        Reason::Navigation,
+        Reason::SelectorTimeout,
+        Reason::Assertion,
+        Reason::ScriptError,
+        Reason::BlockedRequest,
+        Reason::Browser,
+        Reason::Timeout,
         Reason::Internal,
     ];
 
@@ -56,6 +101,11 @@ impl Reason {
             Reason::Protocol => "protocol",
             Reason::Redirect => "redirect",
             Reason::Internal => "internal",
+            Reason::Navigation => "navigation",
+            Reason::SelectorTimeout => "selector_timeout",
+            Reason::ScriptError => "script_error",
+            Reason::BlockedRequest => "blocked_request",
+            Reason::Browser => "browser",
         }
     }
 }
@@ -163,6 +213,25 @@ pub struct Outcome {
     /// retries); the fields above then sum them up for people.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<AddressOutcome>,
+    /// What a browser transaction's run saw besides its steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserFacts>,
+}
+
+/// A browser run's page facts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BrowserFacts {
+    /// Requests of the page to origins that are not allowed, blocked.
+    pub blocked_requests: u64,
+    /// Per step (in step order): the page's largest contentful paint in
+    /// seconds from its navigation start, when the step navigated and
+    /// Chromium reported one.
+    pub largest_contentful_paint: Vec<Option<f64>>,
+    /// Per step: seconds of long tasks (main-thread tasks over 50 ms) during the step.
+    pub long_tasks: Vec<f64>,
+    /// The screenshot kept of this failed run, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<std::path::PathBuf>,
 }
 
 /// One retry.

@@ -60,6 +60,26 @@ pub struct TransactionPlan {
     pub retry_delay: Duration,
     /// Changes when anything that affects a run changes (used on reload).
     pub fingerprint: String,
+    /// A browser transaction's page steps; `steps` then holds one plan per
+    /// page step with its name, `goto` URL (empty without one) and timeout,
+    /// so the series, `check` and the TLS policy see the steps as they see
+    /// HTTP steps; only `crate::browser` runs them.
+    pub browser: Option<Arc<BrowserPlan>>,
+}
+
+/// What a browser transaction needs beyond [`TransactionPlan`].
+#[derive(Debug)]
+pub struct BrowserPlan {
+    /// The steps, `${env:...}` resolved.
+    pub tx: crate::config::BrowserTransaction,
+    /// Origins the page may reach: `allowed_origins` and those of the `goto`
+    /// URLs as far as they are known before the run (variables and secrets;
+    /// a URL built from a capture must have its origin listed).
+    pub allowed: Vec<String>,
+    /// The prober-wide settings (`global.browser`).
+    pub settings: crate::config::BrowserSettings,
+    /// CA files trusted besides the system's (`global.ca_file`, `tls.ca_file`).
+    pub ca_files: Vec<PathBuf>,
 }
 
 /// How a transaction picks addresses (`resolve`, `ip_protocol`, `fail_when`, `global.hosts_file`).
@@ -179,12 +199,25 @@ pub fn build_in(
                 .iter()
                 .map(|(k, t)| (k.clone(), resolve(t, &tp.key("variables").key(k))))
                 .collect();
-            let steps: Vec<StepPlan> = tx
+            let mut steps: Vec<StepPlan> = tx
                 .steps
                 .iter()
                 .enumerate()
                 .map(|(i, s)| step_plan(g, tx, s, &tp.key("steps").index(i), &mut resolve))
                 .collect();
+            let browser = tx.browser.as_ref().map(|b| {
+                let (plan, page_steps) = browser_plan(
+                    g,
+                    tx,
+                    b,
+                    &tp.key("browser"),
+                    &variables,
+                    &secrets,
+                    &mut resolve,
+                );
+                steps = page_steps;
+                Arc::new(plan)
+            });
             let ca_files: Vec<PathBuf> = g
                 .ca_file
                 .iter()
@@ -247,6 +280,7 @@ pub fn build_in(
                 },
                 retries: tx.retries,
                 retry_delay: tx.retry_delay(),
+                browser,
                 fingerprint: digest(&format!(
                     "{tx:?}|{:?}|{hosts:?}|{location}|{ca_files:?}|{}|{}",
                     g,
@@ -261,6 +295,84 @@ pub fn build_in(
     } else {
         Err(ConfigErrors(errs))
     }
+}
+
+/// A browser transaction's plan, and a [`StepPlan`] per page step (name,
+/// `goto` URL, timeout) for the series and `check`.
+fn browser_plan(
+    g: &crate::config::Global,
+    tx: &crate::config::Transaction,
+    b: &crate::config::BrowserTransaction,
+    bp: &Path,
+    variables: &[(String, Template)],
+    secrets: &HashMap<String, String>,
+    resolve: &mut dyn FnMut(&Template, &Path) -> Template,
+) -> (BrowserPlan, Vec<StepPlan>) {
+    let mut resolved = b.clone();
+    for (i, s) in resolved.steps.iter_mut().enumerate() {
+        let sp = bp.key("steps").index(i);
+        if let Some(t) = &mut s.goto {
+            *t = resolve(t, &sp.key("goto"));
+        }
+        for (j, a) in s.actions.iter_mut().enumerate() {
+            let ap = sp.key("actions").index(j);
+            match a {
+                crate::config::Action::Fill(f) => {
+                    f.value = resolve(&f.value, &ap.key("fill").key("value"))
+                }
+                crate::config::Action::Select(f) => {
+                    f.value = resolve(&f.value, &ap.key("select").key("value"))
+                }
+                _ => {}
+            }
+        }
+    }
+    let known: HashMap<String, String> = variables
+        .iter()
+        .map(|(k, t)| (k.clone(), t.render(&HashMap::new(), secrets)))
+        .collect();
+    let mut allowed: Vec<String> = Vec::new();
+    for o in b
+        .allowed_origins
+        .iter()
+        .filter_map(|o| crate::config::parse_origin(o).ok())
+        .chain(resolved.steps.iter().filter_map(|s| {
+            let u = url::Url::parse(&s.goto.as_ref()?.render(&known, secrets)).ok()?;
+            Some(u.origin().ascii_serialization())
+        }))
+    {
+        if !allowed.contains(&o) {
+            allowed.push(o);
+        }
+    }
+    let steps = resolved
+        .steps
+        .iter()
+        .map(|s| StepPlan {
+            name: s.name.to_string(),
+            method: http::Method::GET,
+            url: s.goto.clone().unwrap_or_default(),
+            headers: Vec::new(),
+            body: None,
+            timeout: s.timeout.unwrap_or(g.step_timeout).0.min(tx.timeout(g)),
+            follow_redirects: true,
+            allow_redirect_hosts: Vec::new(),
+            expect: Default::default(),
+            captures: Vec::new(),
+        })
+        .collect();
+    let plan = BrowserPlan {
+        tx: resolved,
+        allowed,
+        settings: g.browser.clone(),
+        ca_files: g
+            .ca_file
+            .iter()
+            .chain(tx.tls.ca_file.iter())
+            .cloned()
+            .collect(),
+    };
+    (plan, steps)
 }
 
 /// One step's plan; `resolve` fills in `${env:…}` (recording what is unset).

@@ -47,6 +47,12 @@ impl Hosts {
         Ok(Hosts(names))
     }
 
+    /// Every name with its addresses (in file order), e.g. for a browser's
+    /// own resolver rules.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[IpAddr])> {
+        self.0.iter().map(|(n, a)| (n.as_str(), a.as_slice()))
+    }
+
     fn get(&self, host: &str) -> Option<&[IpAddr]> {
         self.0.get(&host.to_ascii_lowercase()).map(Vec::as_slice)
     }

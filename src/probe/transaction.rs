@@ -145,6 +145,7 @@ fn summarize(
         steps,
         retries: Vec::new(),
         addresses,
+        browser: None,
     }
 }
 

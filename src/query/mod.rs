@@ -131,6 +131,8 @@ pub struct Client {
     shown: String,
     auth: Option<reqwest::header::HeaderValue>,
     queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Points (one value of one series at one time) decoded from range queries.
+    points: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -230,12 +232,18 @@ impl Client {
             shown,
             auth,
             queries: Default::default(),
+            points: Default::default(),
         })
     }
 
     /// The base address, without credentials: safe to print.
     pub fn url(&self) -> &str {
         &self.shown
+    }
+
+    /// How many range-query points this client (and its clones) has decoded.
+    pub fn points_fetched(&self) -> u64 {
+        self.points.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many HTTP queries this client (and its clones) has sent.
@@ -360,14 +368,18 @@ impl Client {
         .try_collect()
         .await?;
         let mut merged: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut n = 0;
         for chunk in answers {
             for s in chunk {
+                n += s.values.len() as u64;
                 let points = merged.entry(s.metric).or_default();
                 for (t, v) in s.values {
                     points.push((t, parse_value(&v).map_err(|m| self.decode(m))?));
                 }
             }
         }
+        self.points
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         Ok(merged
             .into_iter()
             .map(|(labels, points)| Series { labels, points })

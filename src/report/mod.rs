@@ -23,7 +23,7 @@ use crate::query::{self, Client, ClientOptions};
 use crate::slo::compute::{
     self, Cause, ExclusionSpan, Figures, Inputs, Ratio, StepData, Verdict, Window,
 };
-use crate::slo::history::{exclusions, fetch_steps, windows};
+use crate::slo::history::{exclusions, fetch_steps, windows, ServerInfo};
 use crate::slo::month::{self, Month, Period};
 use crate::slo::plan::ServicePlan;
 use crate::slo::{self, LoadError};
@@ -300,11 +300,11 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         .build()
         .map_err(|e| ReportError::Usage(format!("starting the async runtime: {e}")))?;
     let services = rt.block_on(async {
-        let oldest = crate::slo::history::oldest_kept(&client, now).await;
+        let server = crate::slo::history::ServerInfo::ask(&client, now).await;
         futures_util::future::try_join_all(
             plans
                 .iter()
-                .map(|p| service_report(&client, &cfg, p, month, tz, now, oldest)),
+                .map(|p| service_report(&client, &cfg, p, month, tz, now, &server)),
         )
         .await
     })?;
@@ -326,7 +326,11 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         backups,
         notices: notices::report(&cfg, &args.services, tz, period.start, period.until),
     };
-    tracing::debug!(queries = client.queries_sent(), "report done");
+    tracing::debug!(
+        queries = client.queries_sent(),
+        points = client.points_fetched(),
+        "report done"
+    );
     let text = render::render(&report, args.format);
     Ok((report, text))
 }
@@ -338,14 +342,14 @@ async fn service_report(
     month: Month,
     tz: chrono_tz::Tz,
     now: i64,
-    oldest: Option<i64>,
+    server: &ServerInfo,
 ) -> Result<ServiceReport, query::Error> {
     let step = p.round_seconds.max(1);
     let period = Period::new(month, tz, now, step).expect("checked before");
     let (start, until) = (period.start, period.until);
     let st = step as i64;
     let n = ((until - start) + st - 1) / st;
-    let steps = fetch_steps(client, cfg, p, start, n.max(0) as usize, step, oldest).await?;
+    let steps = fetch_steps(client, cfg, p, start, n.max(0) as usize, step, server).await?;
     let windows = windows(cfg, &p.service, start, period.end);
     let exclusions = exclusions(cfg, &p.service, start, period.end);
     let days = days(&steps, p, &period, &windows, &exclusions);

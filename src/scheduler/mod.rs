@@ -40,6 +40,10 @@ pub struct HttpRunner(pub Arc<ProbeContext>);
 impl Runner for HttpRunner {
     fn run(&self, plan: Arc<TransactionPlan>) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
         let ctx = self.0.clone();
+        #[cfg(feature = "browser")]
+        if plan.browser.is_some() {
+            return Box::pin(async move { crate::browser::run(&plan, &ctx).await });
+        }
         Box::pin(async move { crate::probe::transaction::run(&plan, &ctx).await })
     }
 }

@@ -283,7 +283,7 @@ pub async fn fetch(
     tz: Tz,
 ) -> Result<Vec<ServiceData>, query::Error> {
     let mut out = Vec::new();
-    let oldest = history::oldest_kept(client, now).await;
+    let server = history::ServerInfo::ask(client, now).await;
     for p in plans {
         let step = p.round_seconds.max(1) as i64;
         let (start, until) = range(now, tz, step);
@@ -314,7 +314,7 @@ pub async fn fetch(
                 break;
             }
             let fetched =
-                history::fetch_steps(client, cfg, p, from, n, step as u64, oldest).await?;
+                history::fetch_steps(client, cfg, p, from, n, step as u64, &server).await?;
             let (_, steps, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
             steps.extend(fetched);
             *sealed = seal_before.min(steps.len());
@@ -394,6 +394,10 @@ pub fn reason_words(reason: &str) -> DisplayName {
         "body_too_large" => ("応答が大きすぎる", "response too large"),
         "protocol" => ("通信手順の異常", "protocol error"),
         "redirect" => ("転送の異常", "redirect error"),
+        "navigation" => ("画面を開けない", "page did not open"),
+        "selector_timeout" => ("画面の表示が終わらない", "page did not finish showing"),
+        "script_error" => ("画面の動作の異常", "page script error"),
+        "blocked_request" => ("許可されていない通信", "request to an origin not allowed"),
         _ => ("原因調査中", "cause under investigation"),
     };
     DisplayName {
@@ -1015,9 +1019,10 @@ notices:
         // Each piece of nothing but unknown steps: the sample counts (1), the
         // verdict (4 chunks), and whether any data came before (1: none, so
         // every step is before the first sample and no prober is asked
-        // about). Each refresh first asks for the retention (1).
+        // about). Each refresh first asks for the retention and the flags
+        // (2; this stand-in has no flags, so no quiet-hour checks).
         const PIECE: usize = 1 + 4 + 1;
-        let limit = Arc::new(std::sync::atomic::AtomicUsize::new(1 + 2 * PIECE));
+        let limit = Arc::new(std::sync::atomic::AtomicUsize::new(2 + 2 * PIECE));
         let url = gated_prometheus(limit.clone()).await;
         let client = Client::new(&query::ClientOptions {
             url,
@@ -1049,8 +1054,8 @@ notices:
         assert_eq!(data[0].start, start);
         assert_eq!(
             client.queries_sent() - before,
-            (1 + PIECE + 2) as u64,
-            "the retention, one piece, 2 instant queries for latency"
+            (2 + PIECE + 2) as u64,
+            "the retention and flags, one piece, 2 instant queries for latency"
         );
         // And a refresh a minute later asks only for the last hour.
         drop(data);
@@ -1059,8 +1064,8 @@ notices:
             .await
             .unwrap();
         assert_eq!(data[0].steps.len(), total + 1);
-        // The retention, then the counts, the verdict and whether data came before.
-        assert_eq!(client.queries_sent() - before, 1 + (1 + 1 + 1) + 2);
+        // The retention and flags, then the counts, the verdict and whether data came before.
+        assert_eq!(client.queries_sent() - before, 2 + (1 + 1 + 1) + 2);
     }
 
     #[test]

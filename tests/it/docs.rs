@@ -986,6 +986,24 @@ fn metrics_md_documents_exactly_the_families_of_a_real_exporter() {
 "
         )
     });
+    // A browser transaction (when Chromium is installed) for the browser families.
+    let chromium = cfg!(feature = "browser")
+        .then(|| tool("chromium"))
+        .flatten();
+    let browser_tx = if chromium.is_some() {
+        format!(
+            "      - name: ui
+        tls: {{ca_file: {ca}}}
+        browser:
+          steps:
+            - name: open
+              goto: https://docs.test:{https}/
+",
+            ca = d.join("ca.pem").display()
+        )
+    } else {
+        String::new()
+    };
     let closed = free_port();
     let yaml = format!(
         "global:
@@ -1013,7 +1031,7 @@ services:
           # Two steps: a one-step transaction has no run histogram.
           - name: again
             url: https://docs.test:{https}/
-self_check:
+{browser_tx}self_check:
   targets:
     - {{name: loop, tcp: \"{target_addr}\"}}
   locations:
@@ -1050,6 +1068,9 @@ backups:
     let mut expected: BTreeSet<&String> = documented.keys().collect();
     if s3.is_none() {
         expected.remove(&"mimamori_backup_anonymous_access_refused".to_string());
+    }
+    if chromium.is_none() {
+        expected.retain(|n| !n.starts_with("mimamori_browser_"));
     }
     // Every documented family appears within a few probe rounds (the TLS
     // policy check and the backup listings run shortly after the start).

@@ -5,6 +5,8 @@
 mod addresses;
 mod backups;
 mod blind;
+#[cfg(feature = "browser")]
+mod browser;
 mod cardinality;
 mod cli;
 mod common;

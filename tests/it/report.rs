@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -56,6 +56,12 @@ struct Scenario {
     /// (location, from, to): that location's prober is blind (every
     /// self-check target fails, `mimamori_prober_healthy 0`).
     blind: Vec<(&'static str, i64, i64)>,
+    /// (from, to): every prober's scrape fails once at `from` (`up` 0) and
+    /// then `up` has no sample until `to`, while results keep coming: the
+    /// failed scrape drops them for Prometheus' lookback delta.
+    up_gone: Vec<(i64, i64)>,
+    /// Seconds after the step grid the samples sit (default [`OFFSET`]).
+    offset: Option<i64>,
 }
 
 struct Data {
@@ -74,6 +80,8 @@ fn scenarios() -> Vec<Scenario> {
         reset,
         down: vec![],
         blind: vec![],
+        up_gone: vec![],
+        offset: None,
     };
     let o = |locations, from: &str, to: &str, reason| Outage {
         locations,
@@ -218,7 +226,9 @@ fn scenarios() -> Vec<Scenario> {
 /// Every series of a scenario.
 fn series(sc: &Scenario, d: &Data) -> SeriesSet {
     let mut out = Vec::new();
-    let offset = if sc.down.is_empty() { OFFSET } else { 100 };
+    let offset = sc
+        .offset
+        .unwrap_or(if sc.down.is_empty() { OFFSET } else { 100 });
     let times: Vec<i64> = (0..)
         .map(|k| d.start + offset + k * d.interval)
         .take_while(|t| *t < d.end)
@@ -229,11 +239,22 @@ fn series(sc: &Scenario, d: &Data) -> SeriesSet {
             "service=\"{}\",transaction=\"t\",location=\"{loc}\"",
             sc.service
         );
-        if !sc.down.is_empty() {
+        if !sc.down.is_empty() || !sc.up_gone.is_empty() {
             let target = format!("job=\"mimamori\",instance=\"{loc}-{}:9732\"", sc.service);
+            let gone = |t: i64| {
+                sc.up_gone
+                    .iter()
+                    .any(|&(a, b)| a + d.interval <= t && t < b)
+            };
+            let failed = |t: i64| {
+                sc.up_gone
+                    .iter()
+                    .any(|&(a, _)| a <= t && t < a + d.interval)
+            };
             let up = times
                 .iter()
-                .map(|&t| (t, if is_down(t) { 0.0 } else { 1.0 }))
+                .filter(|&&t| !gone(t))
+                .map(|&t| (t, if is_down(t) || failed(t) { 0.0 } else { 1.0 }))
                 .collect();
             out.push((format!("up{{{target}}}"), up));
             labels = format!("{labels},{target}");
@@ -428,6 +449,176 @@ fn n(v: &Value, k: &str) -> i64 {
 }
 
 const NOV: i64 = 30 * 86400;
+
+/// `text` without the terminal colours of the log.
+fn plain(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The whole month of every service, as JSON, and the queries it took and
+/// the range-query points it decoded
+/// (`MIMAMORI_FULL_RESOLUTION=1`: no quiet-hour checks, every step asked).
+fn month_json(cfg: &Path, url: &str, full_resolution: bool) -> (Value, (u64, u64)) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .env(
+            "MIMAMORI_FULL_RESOLUTION",
+            if full_resolution { "1" } else { "0" },
+        )
+        .args([
+            "report",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--prometheus.url",
+        ])
+        .arg(url)
+        .args(["--month", "2026-11", "--format", "json"])
+        .args(["--log.level", "mimamori=debug"])
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let plain = plain(&err);
+    let count = |what: &str| -> u64 {
+        plain
+            .lines()
+            .filter(|l| l.contains("report done"))
+            .find_map(|l| {
+                l.split(what)
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no {what} in {err}"))
+    };
+    (v["services"].clone(), (count("queries="), count("points=")))
+}
+
+/// Hours proved quiet by the cheap per-hour checks are skipped; the figures
+/// are exactly those of asking every step. Every scenario above plus
+/// incidents, gaps and failed scrapes at hour edges, over 60 s data, on
+/// Prometheus servers with three lookback deltas (how far a failed scrape's
+/// `up == 0` reaches).
+#[test]
+fn quiet_hours_give_the_figures_of_full_resolution() {
+    let data = Data {
+        start: jst("2026-10-31T00:00:00"),
+        end: jst("2026-12-01T09:00:00"),
+        interval: 60,
+    };
+    let all: &'static [&'static str] = &LOCATIONS;
+    let o = |locations, from: &str, to: &str, reason| Outage {
+        locations,
+        from: jst(from),
+        to: jst(to),
+        reason,
+    };
+    let quiet = |service| Scenario {
+        service,
+        outages: vec![],
+        gaps: vec![],
+        slow: 0,
+        reset: false,
+        down: vec![],
+        blind: vec![],
+        up_gone: vec![],
+        offset: None,
+    };
+    let mut scenarios = scenarios();
+    // Samples 50 s into each minute, so a result is read by the step after
+    // next when its successor is missing: across an hour's edge.
+    scenarios.push(Scenario {
+        outages: vec![
+            // The last step of an hour.
+            o(all, "2026-11-03T09:59:00", "2026-11-03T10:00:00", "timeout"),
+            // 10:59:50 failing, 11:00:50 missing: the first step of the next hour fails.
+            o(all, "2026-11-03T10:59:30", "2026-11-03T11:00:00", "timeout"),
+            // Two locations, across the hour.
+            o(
+                &["osaka", "tokyo"],
+                "2026-11-03T11:59:30",
+                "2026-11-03T12:01:00",
+                "status",
+            ),
+            // One location only: no failure, but not a quiet hour either.
+            o(
+                &["fukuoka"],
+                "2026-11-03T13:59:30",
+                "2026-11-03T14:00:00",
+                "dns",
+            ),
+        ],
+        gaps: vec![
+            (jst("2026-11-03T11:00:00"), jst("2026-11-03T11:01:00")),
+            // Unknown: the first step of an hour, the last, and one inside.
+            (jst("2026-11-04T11:59:00"), jst("2026-11-04T12:01:00")),
+            (jst("2026-11-04T13:58:00"), jst("2026-11-04T14:00:00")),
+            (jst("2026-11-04T15:30:00"), jst("2026-11-04T15:32:00")),
+        ],
+        offset: Some(50),
+        ..quiet("hours")
+    });
+    // A failed scrape, then no scrape at all while results keep coming: the
+    // results are dropped for the lookback delta, into the next hour for 15m.
+    scenarios.push(Scenario {
+        up_gone: vec![
+            (jst("2026-11-26T05:50:00"), jst("2026-11-26T08:00:00")),
+            (jst("2026-11-27T05:58:00"), jst("2026-11-27T06:30:00")),
+        ],
+        ..quiet("gone")
+    });
+    let prom = start(&scenarios, &data);
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = scenarios.iter().map(|s| s.service).collect();
+    let cfg = write_config(dir.path(), &names, "60s");
+    let mut gone_unknown = Vec::new();
+    let mut prom = Some(prom);
+    for lookback in ["5m", "15m", "1m"] {
+        let p = prom.take().unwrap();
+        let p = if lookback == "5m" {
+            p
+        } else {
+            p.restart_with(&[format!("--query.lookback-delta={lookback}")])
+        };
+        let (fast, fast_cost) = month_json(&cfg, &p.url, false);
+        let (full, full_cost) = month_json(&cfg, &p.url, true);
+        eprintln!(
+            "lookback {lookback}: (queries, points) {fast_cost:?} with the checks, {full_cost:?} without"
+        );
+        let (fast, full) = (fast.as_array().unwrap(), full.as_array().unwrap());
+        assert_eq!(fast.len(), names.len());
+        for (f, g) in fast.iter().zip(full) {
+            assert_eq!(f, g, "lookback {lookback}, {}", f["service"]);
+        }
+        assert!(fast_cost.1 * 3 < full_cost.1, "the checks were not used");
+        let by = |s: &str| fast.iter().find(|v| v["service"] == s).unwrap();
+        let h = by("hours");
+        assert_eq!(n(h, "failure_seconds"), 60 + 120 + 120, "{h}");
+        assert_eq!(n(h, "unknown_seconds"), 3 * 60, "{h}");
+        gone_unknown.push(n(by("gone"), "unknown_seconds"));
+        prom = Some(p);
+    }
+    // The lookback delta shows in the figures, so the test can tell a check that ignored it.
+    assert!(
+        gone_unknown[0] != gone_unknown[1]
+            && gone_unknown[1] != gone_unknown[2]
+            && gone_unknown[0] != gone_unknown[2],
+        "{gone_unknown:?}"
+    );
+}
 
 #[test]
 fn figures_against_a_real_prometheus() {
@@ -760,69 +951,159 @@ fn usage_errors_exit_64() {
     assert_eq!(code, 64, "{err}");
 }
 
-/// The benchmark month: 15 s data, two services, three locations, all of November.
-/// `cargo test --release --test it report:: -- --ignored --nocapture bench`
+/// The benchmark month: 15 s data, all of November (and an hour either
+/// side), two services (`MIMAMORI_BENCH_SERVICES`) at three locations
+/// (`MIMAMORI_BENCH_LOCATIONS`, up to 7), each with one 3-minute outage seen
+/// everywhere; times one `mimamori report --month 2026-11` of every service
+/// with the quiet-hour checks and one with `MIMAMORI_FULL_RESOLUTION=1`, and
+/// prints the wall time, queries, range-query points, peak RSS and CPU of each.
+/// `MIMAMORI_BENCH_BIN=target/release/mimamori cargo test --test it report:: -- --ignored --nocapture bench`
+/// (see `prometheus::bench_bin`, and `prometheus::bench_backfilled` for `MIMAMORI_BENCH_DATA`).
 #[test]
 #[ignore]
 fn bench_month_of_15s_data() {
-    let data = Data {
-        start: jst("2026-11-01T00:00:00") - 3600,
-        end: jst("2026-12-01T00:00:00") + 3600,
-        interval: 15,
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
     };
-    let scenarios = vec![
-        Scenario {
-            service: "hanbai",
-            outages: vec![Outage {
-                locations: &LOCATIONS,
-                from: jst("2026-11-05T10:00:00"),
-                to: jst("2026-11-05T10:03:00"),
-                reason: "timeout",
-            }],
-            gaps: vec![],
-            slow: 100,
-            reset: false,
-            down: vec![],
-            blind: vec![],
-        },
-        Scenario {
-            service: "denshibin",
-            outages: vec![Outage {
-                locations: &["osaka", "tokyo"],
-                from: jst("2026-11-20T03:00:00"),
-                to: jst("2026-11-20T03:01:00"),
-                reason: "status",
-            }],
-            gaps: vec![],
-            slow: 0,
-            reset: false,
-            down: vec![],
-            blind: vec![],
-        },
-    ];
-    let prom = start(&scenarios, &data);
+    let (n, m) = (
+        env("MIMAMORI_BENCH_SERVICES", 2),
+        env("MIMAMORI_BENCH_LOCATIONS", 3).min(7),
+    );
+    let locations = &[
+        "fukuoka",
+        "osaka",
+        "tokyo",
+        "sapporo",
+        "nagoya",
+        "sendai",
+        "hiroshima",
+    ][..m];
+    let (start, end) = (
+        jst("2026-11-01T00:00:00") - 3600,
+        jst("2026-12-01T00:00:00") + 3600,
+    );
+    let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    let outage =
+        |i: usize| jst("2026-11-01T10:00:00") + (i % 29) as i64 * 86400 + 60 * (i / 29) as i64;
+    let prom = prometheus::bench_backfilled(&format!("report-{n}x{m}"), || {
+        let mut all = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let from = outage(i);
+            let mut set = SeriesSet::new();
+            for loc in locations {
+                let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
+                let times = (0..)
+                    .map(|k| start + OFFSET + k * 15)
+                    .take_while(|t| *t < end);
+                set.push((
+                    format!("mimamori_probe_success{{{labels}}}"),
+                    times
+                        .clone()
+                        .map(|t| {
+                            (
+                                t,
+                                if (from..from + 180).contains(&t) {
+                                    0.0
+                                } else {
+                                    1.0
+                                },
+                            )
+                        })
+                        .collect(),
+                ));
+                let mut count = 0.0;
+                set.push((
+                    format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
+                    times
+                        .filter(|&t| from - 600 <= t && t < from + 780)
+                        .map(|t| {
+                            if (from..from + 180).contains(&t) {
+                                count += 1.0;
+                            }
+                            (t, count)
+                        })
+                        .collect(),
+                ));
+            }
+            all.push(set);
+        }
+        (all, start, end)
+    });
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &["hanbai", "denshibin"], "15s");
-    let t = Instant::now();
-    let (code, out, err) = report(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "--prometheus.url",
-        &prom.url,
-        "--month",
-        "2026-11",
-        "--format",
-        "json",
-        "--log.level",
-        "mimamori=debug",
-    ]);
-    let elapsed = t.elapsed();
-    eprintln!("report: {elapsed:?}, exit {code}\n{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["services"][0]["failure_seconds"], 180);
-    assert_eq!(v["services"][1]["failure_seconds"], 60);
-    assert_eq!(v["services"][0]["unknown_seconds"], 0);
-    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let cfg = dir.path().join("mimamori.yaml");
+    let mut text = format!(
+        "global: {{interval: 15s, timeout: 10s}}\nalerting: {{locations: [{}]}}\nservices:\n",
+        locations.join(", ")
+    );
+    for name in &names {
+        text.push_str(&format!(
+            "  - name: {name}\n    display_name: {{ja: {name}, en: {name}}}\n    transactions:\n      - name: t\n        steps: [{{name: s, url: 'https://{name}.invalid/'}}]\n"
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let bin = prometheus::bench_bin();
+    for full in [false, true] {
+        let times = dir.path().join("time");
+        let mut cmd = if Path::new("/usr/bin/time").exists() {
+            let mut c = Command::new("/usr/bin/time");
+            c.arg("-o").arg(&times).args(["-f", "%M %U %S"]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        cmd.env("MIMAMORI_FULL_RESOLUTION", if full { "1" } else { "0" })
+            .args([
+                "report",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--prometheus.url",
+            ])
+            .arg(&prom.url)
+            .args(["--month", "2026-11", "--format", "json"])
+            .args(["--log.level", "mimamori=debug"]);
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let prom_cpu = prom.cpu_seconds();
+        let t = Instant::now();
+        let out = cmd.output().unwrap();
+        let elapsed = t.elapsed();
+        let prom_cpu = prom.cpu_seconds() - prom_cpu;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let done = plain(&err)
+            .lines()
+            .rfind(|l| l.contains("report done"))
+            .unwrap_or_default()
+            .to_string();
+        let (rss, cpu) = std::fs::read_to_string(&times)
+            .ok()
+            .and_then(|t| {
+                let v: Vec<f64> = t
+                    .lines()
+                    .last()?
+                    .split(' ')
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                Some((
+                    format!("{:.1} MB", v.first()? / 1024.0),
+                    format!("{:.2} s", v.get(1)? + v.get(2)?),
+                ))
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "report, {n} services x {m} locations, {}: {elapsed:?} (load at start {}), peak RSS {rss}, CPU {cpu}, Prometheus CPU {prom_cpu:.2} s; {}",
+            if full { "full resolution" } else { "quiet hours skipped" },
+            load.trim(),
+            done.split("report done").nth(1).unwrap_or("").trim()
+        );
+        let v: Value = serde_json::from_str(&String::from_utf8_lossy(&out.stdout))
+            .unwrap_or_else(|e| panic!("{e}\n{err}"));
+        for (i, s) in v["services"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(s["failure_seconds"], 180, "{}", names[i]);
+            assert_eq!(s["unknown_seconds"], 0, "{}", names[i]);
+        }
+    }
 }
 
 #[test]
@@ -867,10 +1148,12 @@ fn credentials_headers_and_path_prefix_reach_the_server_and_nowhere_else() {
         assert!(!heads.is_empty());
         for h in &heads {
             let lower = h.to_ascii_lowercase();
-            // Queries, and the retention (to tell why time is unknown).
+            // Queries, and the retention (to tell why time is unknown), and the flags (the
+            // lookback delta the quiet-hour checks need).
             assert!(
                 h.starts_with("POST /tenant/api/v1/query")
-                    || h.starts_with("GET /tenant/api/v1/status/runtimeinfo"),
+                    || h.starts_with("GET /tenant/api/v1/status/runtimeinfo")
+                    || h.starts_with("GET /tenant/api/v1/status/flags"),
                 "{h}"
             );
             assert!(lower.contains("x-scope-orgid: t1"), "{h}");

@@ -156,7 +156,12 @@ fn start_status(cfg: &Path, url: &str) -> Status {
 }
 
 fn start_status_every(cfg: &Path, url: &str, refresh: &str) -> Status {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+    start_status_of(env!("CARGO_BIN_EXE_mimamori").as_ref(), cfg, url, refresh)
+}
+
+/// [`start_status_every`] with the binary `bin`.
+fn start_status_of(bin: &Path, cfg: &Path, url: &str, refresh: &str) -> Status {
+    let mut child = Command::new(bin)
         .args(["status", "--config"])
         .arg(cfg)
         .args(["--prometheus.url", url, "--refresh", refresh, "--now", NOW])
@@ -798,10 +803,12 @@ fn tenant_header_token_and_path_prefix_reach_the_server() {
     assert!(heads.len() >= 2, "{heads:?}");
     for h in &heads {
         let lower = h.to_ascii_lowercase();
-        // Queries, and the retention (to tell why time is unknown).
+        // Queries, and the retention (to tell why time is unknown), and the flags (the
+        // lookback delta the quiet-hour checks need).
         assert!(
             h.starts_with("POST /tenant/api/v1/query")
-                || h.starts_with("GET /tenant/api/v1/status/runtimeinfo"),
+                || h.starts_with("GET /tenant/api/v1/status/runtimeinfo")
+                || h.starts_with("GET /tenant/api/v1/status/flags"),
             "{h}"
         );
         assert!(lower.contains("x-scope-orgid: t1"), "{h}");
@@ -1054,8 +1061,11 @@ fn internal_view_shows_backups_the_public_page_never() {
 /// The status benchmark: 90 days (93 backfilled) of 15 s data, two services
 /// (`MIMAMORI_BENCH_SERVICES` to change), three locations, one short outage
 /// each; times `mimamori status` until it serves (its first refresh) and reads
-/// its VmRSS and VmHWM then.
-/// `cargo test --test it status:: -- --ignored --nocapture bench`
+/// its VmRSS and VmHWM then, the CPU it and Prometheus used for it, and the
+/// CPU of the refreshes that follow (every 10 s, for 30 s).
+/// `MIMAMORI_BENCH_BIN=target/release/mimamori cargo test --test it status:: -- --ignored --nocapture bench`
+/// (see `prometheus::bench_bin`, and `prometheus::bench_backfilled` for
+/// `MIMAMORI_BENCH_DATA`; `MIMAMORI_FULL_RESOLUTION=1` skips the quiet-hour checks).
 #[test]
 #[ignore]
 #[allow(
@@ -1069,47 +1079,48 @@ fn bench_90_days_of_15s_data() {
         .unwrap_or(2);
     let (start, end) = (jst("2026-08-31T00:00:00"), jst("2026-12-02T11:00:00"));
     let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
-    let mut all = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let from = jst("2026-11-05T10:00:00") + i as i64 * 86400;
-        let mut set = SeriesSet::new();
-        for loc in LOCATIONS {
-            let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
-            let times = (0..).map(|k| start + 7 + k * 15).take_while(|t| *t < end);
-            set.push((
-                format!("mimamori_probe_success{{{labels}}}"),
-                times
-                    .clone()
-                    .map(|t| {
-                        (
-                            t,
+    let prom = prometheus::bench_backfilled(&format!("status-{n}"), || {
+        let mut all = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let from = jst("2026-11-05T10:00:00") + i as i64 * 86400;
+            let mut set = SeriesSet::new();
+            for loc in LOCATIONS {
+                let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
+                let times = (0..).map(|k| start + 7 + k * 15).take_while(|t| *t < end);
+                set.push((
+                    format!("mimamori_probe_success{{{labels}}}"),
+                    times
+                        .clone()
+                        .map(|t| {
+                            (
+                                t,
+                                if (from..from + 180).contains(&t) {
+                                    0.0
+                                } else {
+                                    1.0
+                                },
+                            )
+                        })
+                        .collect(),
+                ));
+                let mut count = 0.0;
+                set.push((
+                    format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
+                    times
+                        .filter(|&t| from - 600 <= t && t < from + 780)
+                        .map(|t| {
                             if (from..from + 180).contains(&t) {
-                                0.0
-                            } else {
-                                1.0
-                            },
-                        )
-                    })
-                    .collect(),
-            ));
-            let mut count = 0.0;
-            set.push((
-                format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
-                times
-                    .filter(|&t| from - 600 <= t && t < from + 780)
-                    .map(|t| {
-                        if (from..from + 180).contains(&t) {
-                            count += 1.0;
-                        }
-                        (t, count)
-                    })
-                    .collect(),
-            ));
+                                count += 1.0;
+                            }
+                            (t, count)
+                        })
+                        .collect(),
+                ));
+            }
+            all.push(set);
         }
-        all.push(set);
-    }
-    let prom = prometheus::start_backfilled(&all, start, end);
-    drop(all);
+        (all, start, end)
+    });
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("mimamori.yaml");
     let mut text = String::from(
@@ -1121,10 +1132,22 @@ fn bench_90_days_of_15s_data() {
         ));
     }
     std::fs::write(&cfg, text).unwrap();
+    let bin = prometheus::bench_bin();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let prom_cpu = prom.cpu_seconds();
     let t = std::time::Instant::now();
-    let status = start_status_every(&cfg, &prom.url, "600s");
+    let status = start_status_of(&bin, &cfg, &prom.url, "10s");
     let first = t.elapsed();
-    let proc = std::fs::read_to_string(format!("/proc/{}/status", status.child.id())).unwrap();
+    let prom_cpu = prom.cpu_seconds() - prom_cpu;
+    let pid = status.child.id();
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest = stat.rsplit_once(')').unwrap().1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    };
+    let first_cpu = cpu();
+    let proc = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb = |k: &str| {
         proc.lines()
             .find_map(|l| l.strip_prefix(k))
@@ -1139,8 +1162,10 @@ fn bench_90_days_of_15s_data() {
     };
     let v = json(&status.addr);
     eprintln!(
-        "status, {n} services, 90 days at 15 s: first refresh (until it serves) {first:?}, \
+        "status, {n} services, 90 days at 15 s (load at start {}): first refresh (until it serves) {first:?}, \
+         CPU {first_cpu:.2} s, Prometheus CPU {prom_cpu:.2} s; \
          VmRSS {:.1} MB (RssAnon {:.1} MB, RssFile {:.1} MB: the binary), VmHWM {:.1} MB",
+        load.trim(),
         kb("VmRSS:") / 1024.0,
         kb("RssAnon:") / 1024.0,
         kb("RssFile:") / 1024.0,
@@ -1150,4 +1175,12 @@ fn bench_90_days_of_15s_data() {
     assert_eq!(v["fresh"], true, "{v}");
     assert_eq!(day(s, "2026-11-05")["failure_seconds"], 180, "{s}");
     assert_eq!(s["incidents"].as_array().unwrap().len(), 1, "{s}");
+    // The refreshes that follow: three in 30 s.
+    let (c0, p0) = (cpu(), prom.cpu_seconds());
+    std::thread::sleep(Duration::from_secs(30));
+    eprintln!(
+        "status, {n} services: later refreshes (every 10 s, 30 s): CPU {:.3} s per refresh, Prometheus {:.3} s",
+        (cpu() - c0) / 3.0,
+        (prom.cpu_seconds() - p0) / 3.0
+    );
 }

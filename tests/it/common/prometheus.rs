@@ -30,7 +30,10 @@ pub fn backfill(all: &[SeriesSet], start: i64, end: i64, dir: &Path, db: &Path) 
         let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
         for series in all {
             for (name, points) in series {
-                for (t, v) in points.iter().filter(|(t, _)| *t >= day && *t < day + 86400) {
+                // Points are in time order: the day's are one slice.
+                let a = points.partition_point(|(t, _)| *t < day);
+                let b = points.partition_point(|(t, _)| *t < day + 86400);
+                for (t, v) in &points[a..b] {
                     writeln!(w, "{name} {v} {t}").unwrap();
                 }
             }
@@ -89,6 +92,21 @@ impl Prometheus {
         }
     }
 
+    /// Seconds of CPU (user + system) the Prometheus process has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // After the command name (in parentheses): fields 14 and 15 are utime and stime.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| {
+            f.get(i - 3)
+                .and_then(|x| x.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (field(14) + field(15)) / 100.0
+    }
+
     /// Stops it now (to test what a client does without it).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
@@ -143,17 +161,40 @@ fn spawn_on_blocks(config: &Path, db: &Path, addr: &str, extra: &[String]) -> Ch
 
 /// Backfills `all` over `[start, end)` and serves it under the path prefix `/prom`.
 pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
+    let dir = backfilled(all, start, end);
+    serve_backfilled(dir, &[])
+}
+
+/// Backfills `all` over `[start, end)` into a new directory that
+/// [`serve_backfilled`] serves (once, or one after another with other flags).
+pub fn backfilled(all: &[SeriesSet], start: i64, end: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data");
     std::fs::create_dir(&db).unwrap();
     let t = Instant::now();
     backfill(all, start, end, dir.path(), &db);
     eprintln!("backfill: {:?}", t.elapsed());
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global: {}\n").unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), "global: {}\n").unwrap();
+    dir
+}
+
+/// A Prometheus with `extra` flags on the blocks [`backfilled`] put in
+/// `dir`, under the path prefix `/prom`; dropping it removes `dir`.
+pub fn serve_backfilled(dir: tempfile::TempDir, extra: &[String]) -> Prometheus {
+    let root = dir.path().to_path_buf();
+    serve_at(&root, dir, extra)
+}
+
+/// A Prometheus on the blocks under `root` (as [`backfilled`] lays them out), owning `dir`.
+fn serve_at(root: &Path, dir: tempfile::TempDir, extra: &[String]) -> Prometheus {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let child = spawn_on_blocks(&config, &db, &addr, &[]);
+    let child = spawn_on_blocks(
+        &root.join("prometheus.yml"),
+        &root.join("data"),
+        &addr,
+        extra,
+    );
     let mut p = Prometheus {
         child,
         url: format!("http://{addr}/prom"),
@@ -165,6 +206,15 @@ pub fn start_backfilled(all: &[SeriesSet], start: i64, end: i64) -> Prometheus {
         http_status(&addr, "/prom/-/ready") == Some(200)
     });
     p
+}
+
+impl Prometheus {
+    /// Stops this one and serves its blocks again with `extra` flags.
+    pub fn restart_with(mut self, extra: &[String]) -> Prometheus {
+        self.stop();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        serve_backfilled(dir, extra)
+    }
 }
 
 /// A stand-in Prometheus that records each request's head and answers with empty results.
@@ -290,4 +340,43 @@ pub fn start_secured(data: Option<(&[SeriesSet], i64, i64)>) -> Secured {
         password_file: d.join("password"),
         dir,
     }
+}
+
+/// The `mimamori` a benchmark times: `MIMAMORI_BENCH_BIN` when set (e.g.
+/// `target/release/mimamori` from `cargo build --release`: the figures that
+/// count), else the one cargo built with the tests (a debug build unless
+/// `cargo test --release`).
+pub fn bench_bin() -> std::path::PathBuf {
+    let bin = std::env::var_os("MIMAMORI_BENCH_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_mimamori").into());
+    eprintln!("timing {}", bin.display());
+    bin
+}
+
+/// A benchmark's Prometheus: the data `make` gives, backfilled into
+/// `MIMAMORI_BENCH_DATA/<name>` and kept there for the next run when that is
+/// set (backfilling 50 services takes minutes), else into a temporary directory.
+pub fn bench_backfilled(
+    name: &str,
+    make: impl FnOnce() -> (Vec<SeriesSet>, i64, i64),
+) -> Prometheus {
+    let Some(keep) = std::env::var_os("MIMAMORI_BENCH_DATA") else {
+        let (all, start, end) = make();
+        return start_backfilled(&all, start, end);
+    };
+    let root = Path::new(&keep).join(name);
+    if !root.join("prometheus.yml").exists() {
+        let (all, start, end) = make();
+        let db = root.join("data");
+        std::fs::create_dir_all(&db).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        backfill(&all, start, end, work.path(), &db);
+        eprintln!("backfill: {:?}", t.elapsed());
+        std::fs::write(root.join("prometheus.yml"), "global: {}\n").unwrap();
+    } else {
+        eprintln!("reusing the data in {}", root.display());
+    }
+    serve_at(&root, tempfile::tempdir().unwrap(), &[])
 }

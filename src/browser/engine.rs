@@ -1,0 +1,434 @@
+//! The prober's one Chromium: started at the first browser run, on a thread
+//! of its own, restarted after it crashed or stopped answering.
+//!
+//! Every run opens a new browser context (CDP `Target.createBrowserContext`,
+//! an incognito-like profile: no cookies, storage or cache shared with any
+//! other run) and disposes of it at the end. The process itself gets a fresh
+//! temporary `--user-data-dir`, removed when the process is retired, so
+//! nothing is persisted between processes either.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use futures_util::StreamExt as _;
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::probe::plan::{BrowserPlan, TransactionPlan};
+
+/// How long starting Chromium may take before it counts as unstartable.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The app's browser engine. Owned by the app's `ProbeContext`; dropping it
+/// ends the browser thread and kills Chromium.
+#[derive(Default)]
+pub struct Engine {
+    shared: OnceLock<Shared>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("pid", &self.pid()).finish()
+    }
+}
+
+struct Shared {
+    /// The browser thread's runtime: Chromium's connection, its handler and
+    /// every page operation run there.
+    rt: tokio::runtime::Handle,
+    /// Dropped with the engine: the browser thread then ends.
+    _stop: oneshot::Sender<()>,
+    /// The running process, if any.
+    live: Mutex<Option<Arc<Live>>>,
+    /// Serializes launches.
+    launching: tokio::sync::Mutex<()>,
+    /// Runs at once (`global.browser.max_concurrent` of the first run).
+    permits: Arc<Semaphore>,
+    /// Processes started so far.
+    starts: AtomicU64,
+}
+
+/// One Chromium process.
+pub(super) struct Live {
+    pub browser: Browser,
+    /// Set when the connection to the process ended (it crashed or was killed).
+    pub dead: Arc<AtomicBool>,
+    pub pid: Option<u32>,
+    /// What it was started with; a run that needs other flags restarts it.
+    pub flags: Flags,
+    profile: PathBuf,
+    handler: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // The child is killed on drop (chromiumoxide sets kill_on_drop).
+        self.handler.abort();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// The process-wide flags a run needs: name mappings and trusted keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Flags {
+    pub executable: Option<PathBuf>,
+    /// `--host-resolver-rules`.
+    pub resolver_rules: String,
+    /// `--ignore-certificate-errors-spki-list`: base64 SHA-256 of the
+    /// SubjectPublicKeyInfo of each certificate in the CA files.
+    pub spki: Vec<String>,
+}
+
+impl Flags {
+    /// The flags `plan` needs. With CA files of its own (`global.ca_file`,
+    /// `tls.ca_file`), each HTTPS origin the page may reach is first checked
+    /// by mimamori's own TLS client (rustls, trusting the system's roots and
+    /// those CA files, the name and the dates checked as for HTTP steps); the
+    /// key of each leaf certificate that passed is what Chromium is told to
+    /// accept beyond its own roots. Nothing else is exempted from Chromium's
+    /// verification: an origin that fails the check stays untrusted there.
+    pub async fn for_plan(plan: &TransactionPlan, b: &BrowserPlan) -> Flags {
+        let mut rules: Vec<String> = plan
+            .addressing
+            .hosts
+            .entries()
+            .filter_map(|(name, ips)| {
+                let ip = ips.first()?;
+                Some(match ip {
+                    std::net::IpAddr::V4(v4) => format!("MAP {name} {v4}"),
+                    std::net::IpAddr::V6(v6) => format!("MAP {name} [{v6}]"),
+                })
+            })
+            .collect();
+        rules.sort();
+        let mut spki = Vec::new();
+        if !b.ca_files.is_empty() {
+            for origin in &b.allowed {
+                let Ok(u) = url::Url::parse(origin) else {
+                    continue;
+                };
+                let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) else {
+                    continue;
+                };
+                if u.scheme() != "https" {
+                    continue;
+                }
+                let checked = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    verified_leaf_key(plan, host, port),
+                )
+                .await;
+                match checked {
+                    Ok(Ok(k)) => {
+                        if !spki.contains(&k) {
+                            spki.push(k)
+                        }
+                    }
+                    Ok(Err(m)) => tracing::debug!(origin, "TLS check for the browser: {m}"),
+                    Err(_) => tracing::debug!(origin, "TLS check for the browser: timeout"),
+                }
+            }
+        }
+        spki.sort();
+        Flags {
+            executable: b.settings.executable.clone(),
+            resolver_rules: rules.join(", "),
+            spki,
+        }
+    }
+
+    /// Whether a process started with `self` serves a run that needs `other`.
+    fn covers(&self, other: &Flags) -> bool {
+        self.executable == other.executable
+            && self.resolver_rules == other.resolver_rules
+            && other.spki.iter().all(|k| self.spki.contains(k))
+    }
+
+    /// `self` with `other`'s keys added.
+    fn union(&self, other: &Flags) -> Flags {
+        let mut f = other.clone();
+        for k in &self.spki {
+            if !f.spki.contains(k) {
+                f.spki.push(k.clone());
+            }
+        }
+        f.spki.sort();
+        f
+    }
+}
+
+/// Base64 SHA-256 of the SubjectPublicKeyInfo of the leaf certificate
+/// `host:port` presents, if the plan's TLS settings verify it for `host`.
+async fn verified_leaf_key(
+    plan: &TransactionPlan,
+    host: &str,
+    port: u16,
+) -> Result<String, String> {
+    let a = &plan.addressing;
+    let ips = crate::probe::resolve::lookup(&a.hosts, host, port, a.ip_protocol).await?;
+    let ip = ips.first().ok_or("no address")?;
+    let tcp = tokio::net::TcpStream::connect((*ip, port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(plan.tls.clone())
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let leaf = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or("no certificate")?;
+    let der = openssl::x509::X509::from_der(leaf.as_ref())
+        .and_then(|c| c.public_key())
+        .and_then(|k| k.public_key_to_der())
+        .map_err(|e| e.to_string())?;
+    let d = ring::digest::digest(&ring::digest::SHA256, &der);
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::STANDARD.encode(d.as_ref()))
+}
+
+/// Why the engine could not give a run a browser: the prober's fault.
+#[derive(Debug)]
+pub(super) struct Unavailable(pub String);
+
+impl Engine {
+    fn shared(&self, max_concurrent: u32) -> &Shared {
+        self.shared.get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for the browser thread");
+            let handle = rt.handle().clone();
+            let (tx, rx) = oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name("mimamori-browser".into())
+                .spawn(move || {
+                    rt.block_on(async {
+                        let _ = rx.await;
+                    })
+                })
+                .expect("a thread for the browser");
+            Shared {
+                rt: handle,
+                _stop: tx,
+                live: Mutex::new(None),
+                launching: tokio::sync::Mutex::new(()),
+                permits: Arc::new(Semaphore::new(max_concurrent.max(1) as usize)),
+                starts: AtomicU64::new(0),
+            }
+        })
+    }
+
+    /// The browser thread's runtime, where the runs' page operations go.
+    pub(super) fn runtime(&self, max_concurrent: u32) -> tokio::runtime::Handle {
+        self.shared(max_concurrent).rt.clone()
+    }
+
+    /// A place among the runs at once.
+    pub(super) fn permits(&self, max_concurrent: u32) -> Arc<Semaphore> {
+        self.shared(max_concurrent).permits.clone()
+    }
+
+    /// The process id of the running Chromium, if one runs.
+    pub fn pid(&self) -> Option<u32> {
+        let s = self.shared.get()?;
+        let live = s.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.as_ref()
+            .filter(|l| !l.dead.load(Ordering::SeqCst))?
+            .pid
+    }
+
+    /// How many Chromium processes this engine started.
+    pub fn starts(&self) -> u64 {
+        self.shared
+            .get()
+            .map_or(0, |s| s.starts.load(Ordering::Relaxed))
+    }
+
+    /// Retires `live` (after a crash or when it stopped answering): the next
+    /// run starts a new process; this one is killed when its last run lets go.
+    pub(super) fn retire(&self, live: &Arc<Live>) {
+        live.dead.store(true, Ordering::SeqCst);
+        if let Some(s) = self.shared.get() {
+            let mut cur = s.live.lock().unwrap_or_else(|e| e.into_inner());
+            if cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, live)) {
+                *cur = None;
+            }
+        }
+    }
+
+    /// Retires the running process, whatever it is (a run overran its hard
+    /// deadline: the browser no longer answers).
+    pub(super) fn retire_current(&self) {
+        if let Some(s) = self.shared.get() {
+            if let Some(l) = s.live.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                l.dead.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// The running browser, started (or restarted) as needed. Must be
+    /// called on the browser thread's runtime.
+    pub(super) async fn browser(
+        &self,
+        max_concurrent: u32,
+        flags: &Flags,
+    ) -> Result<Arc<Live>, Unavailable> {
+        let s = self.shared(max_concurrent);
+        let current = || {
+            s.live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .filter(|l| !l.dead.load(Ordering::SeqCst) && l.flags.covers(flags))
+        };
+        if let Some(l) = current() {
+            return Ok(l);
+        }
+        let _launching = s.launching.lock().await;
+        if let Some(l) = current() {
+            return Ok(l);
+        }
+        let wanted = match s.live.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            // Keep the keys other transactions need.
+            Some(old) if !old.dead.load(Ordering::SeqCst) => old.flags.union(flags),
+            _ => flags.clone(),
+        };
+        let n = s.starts.fetch_add(1, Ordering::Relaxed);
+        let live = Arc::new(launch(&wanted, n).await?);
+        tracing::info!(pid = ?live.pid, "started Chromium for browser transactions");
+        *s.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
+        Ok(live)
+    }
+}
+
+/// The first of `names` on `PATH`.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|n| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A launcher for `exe` that has the kernel kill Chromium when the thread
+/// that started it ends (the browser thread: with the engine, or with
+/// mimamori however it ends, even by SIGKILL), via util-linux's `setpriv
+/// --pdeathsig`, so no Chromium outlives its prober. `exe` itself when
+/// `setpriv` is missing (then Chromium is killed when the engine is dropped).
+fn with_parent_death_signal(exe: &std::path::Path, profile: &std::path::Path) -> PathBuf {
+    let Some(setpriv) = on_path(&["setpriv"]) else {
+        return exe.to_path_buf();
+    };
+    let quote =
+        |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let script = profile.join("launch.sh");
+    let text = format!(
+        "#!/bin/sh\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+        quote(&setpriv),
+        quote(exe)
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    let written = std::fs::write(&script, text)
+        .and_then(|()| std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)));
+    match written {
+        Ok(()) => script,
+        Err(_) => exe.to_path_buf(),
+    }
+}
+
+/// Starts Chromium with `flags` and a fresh profile directory.
+async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
+    // Apps in one process (tests) each have their own engine: the name also
+    // carries a random part, so two never share a profile.
+    let profile = std::env::temp_dir().join(format!(
+        "mimamori-chromium-{}-{n}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile).map_err(|e| {
+        Unavailable(format!(
+            "cannot create the browser profile {}: {e}",
+            profile.display()
+        ))
+    })?;
+    let mut b = BrowserConfig::builder()
+        .no_sandbox()
+        .respect_https_errors()
+        .user_data_dir(&profile)
+        .launch_timeout(LAUNCH_TIMEOUT)
+        // Deadlines are the runs' own; this only bounds a lost answer.
+        .request_timeout(Duration::from_secs(120))
+        // chromiumoxide adds the leading `--`.
+        .args([
+            "disable-gpu",
+            "disable-quic",
+            "no-first-run",
+            "disable-component-update",
+            "disable-sync",
+            "disable-background-networking",
+            "disable-domain-reliability",
+            "no-pings",
+        ]);
+    if !flags.resolver_rules.is_empty() {
+        b = b.arg(("host-resolver-rules", flags.resolver_rules.as_str()));
+    }
+    let spki = flags.spki.join(",");
+    if !spki.is_empty() {
+        b = b.arg(("ignore-certificate-errors-spki-list", spki.as_str()));
+    }
+    let exe = match &flags.executable {
+        Some(e) => e.clone(),
+        None => on_path(&[
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ])
+        .ok_or_else(|| {
+            Unavailable(
+                "no Chromium on PATH (install chromium or set global.browser.executable)".into(),
+            )
+        })?,
+    };
+    b = b.chrome_executable(with_parent_death_signal(&exe, &profile));
+    let config = b
+        .build()
+        .map_err(|m| Unavailable(format!("no Chromium to start: {m}")))?;
+    let (mut browser, mut handler) = Browser::launch(config)
+        .await
+        .map_err(|e| Unavailable(format!("Chromium did not start: {e}")))?;
+    let pid = browser.get_mut_child().and_then(|c| c.as_mut_inner().id());
+    let dead = Arc::new(AtomicBool::new(false));
+    let flag = dead.clone();
+    let handler = tokio::spawn(async move {
+        // The connection's end, or its failure, is the process's end: the
+        // handler is dropped, so commands still waiting fail at once.
+        while let Some(r) = handler.next().await {
+            if let Err(
+                chromiumoxide::error::CdpError::Ws(_) | chromiumoxide::error::CdpError::Io(_),
+            ) = r
+            {
+                break;
+            }
+        }
+        flag.store(true, Ordering::SeqCst);
+        tracing::warn!("the connection to Chromium ended");
+    });
+    Ok(Live {
+        browser,
+        dead,
+        pid,
+        flags: flags.clone(),
+        profile,
+        handler,
+    })
+}
