@@ -2,7 +2,7 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|notify|all]     (default: all)
+#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]     (default: all)
 #
 # compare   one nginx on loopback; blackbox_exporter driven by a real Prometheus
 #           scraping /probe for 200 targets every second, and mimamori running 200
@@ -29,6 +29,15 @@
 # notify    one event delivered to NOTIFY_BENCH_CONTACTS (default 1,000) contacts through
 #           aiosmtpd on loopback (benches/notify_delivery.rs): wall time, rate, CPU of
 #           both sides, at concurrency 1 and 8. Needs python3 with aiosmtpd. Not part of `all`.
+# browser   BROWSER_TRANSACTIONS (default 8) browser transactions of the demo UI (log in ->
+#           list -> open the first item, served by `mimamori demo --no-browser`) every
+#           BROWSER_INTERVAL (default 15s) in one `mimamori serve`, for BENCH_SECONDS after a
+#           warm-up: CPU of mimamori and of all its Chromium processes (/proc, including
+#           those that ended inside the window; scripts/bench_proc_tree.py), RSS and PSS of
+#           the browser process tree, runs and step times from /metrics; CPU per run and the
+#           browser transactions one core carries at a 1-minute interval. Needs chromium.
+#           BROWSER_CONCURRENT sets global.browser.max_concurrent (default: the engine's).
+#           Not part of `all`.
 #
 # Environment: BENCH_SECONDS (measuring window, default 60; 30 for compare), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench), BENCH_PROFILE (cargo profile, default
@@ -495,7 +504,76 @@ series() {
   stop $ppid; stop $pid
 }
 
+# browser: see the header. Builds only mimamori (no nginx, no blackbox_exporter).
+browser() {
+  command -v chromium >/dev/null || { echo "browser mode needs chromium (apt-get install chromium)" >&2; exit 69; }
+  if [ -z "${BENCH_BIN:-}" ]; then log "building ($PROFILE)"; cargo build --profile "$PROFILE" --quiet --bin mimamori; fi
+  local n=${BROWSER_TRANSACTIONS:-8} interval=${BROWSER_INTERVAL:-15s} warm=${BROWSER_WARMUP:-30}
+  # The simulated services, probing nothing of their own in the window (HTTP once an hour).
+  "$MM" demo --no-browser --interval 1h --web.listen-address "127.0.0.1:$MM1_PORT" >"$W/browser-demo.out" 2>"$W/browser-demo.log" &
+  local dpid=$!; PIDS+=($dpid)
+  wait_port $MM1_PORT
+  local demo base ca
+  demo=$(curl -s "http://127.0.0.1:$MM1_PORT/demo")
+  base=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print([s["url"] for s in d["services"] if s["service"]=="hanbai"][0])' "$demo")
+  ca=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ca_file"])' "$demo")
+  {
+    printf 'global:\n  location: bench\n  interval: %s\n  timeout: 30s\n  step_timeout: 10s\n  ca_file: %s\n' "$interval" "$ca"
+    [ -z "${BROWSER_CONCURRENT:-}" ] || printf '  browser: {max_concurrent: %s}\n' "$BROWSER_CONCURRENT"
+    printf 'services:\n  - name: hanbai\n    display_name: {ja: 販売, en: Sales}\n'
+    printf '    objectives: {availability: 99.9, latency: {threshold: 3s, target: 99}}\n    transactions:\n'
+    for ((i = 0; i < n; i++)); do
+      cat <<EOF
+      - name: ui$i
+        browser:
+          steps:
+            - name: open-login
+              goto: "$base/ui/login"
+              ready: {selector: "#login"}
+            - name: login
+              actions:
+                - fill: {selector: "#user", value: "bench"}
+                - fill: {selector: "#password", value: "bench"}
+                - click: "#submit"
+              ready: {selector: "#list li a"}
+            - name: open-detail
+              actions: [{click: "#list li a"}]
+              ready: {selector: "#detail h1"}
+EOF
+    done
+  } > "$W/browser.yaml"
+  "$MM" check --config "$W/browser.yaml" >/dev/null
+  start_mimamori browser $MM_PORT "$W/browser.yaml"
+  local pid=$MM_PID
+  runs() { curl -s "http://127.0.0.1:$MM_PORT/metrics" | awk -v r="$1" '/^mimamori_step_duration_seconds_count\{/ && /step="open-login"/ && $0 ~ r { s += $NF } END { print s + 0 }'; }
+  step_sum() { curl -s "http://127.0.0.1:$MM_PORT/metrics" | awk '/^mimamori_step_duration_seconds_sum\{/ { s += $NF } END { printf "%.3f", s }'; }
+  log "browser: $n transactions every $interval, warming up ${warm} s"
+  sleep "$warm"
+  local load0 r0 ok0 s0 r1 ok1 s1 tree failed
+  load0=$(load); r0=$(runs ''); ok0=$(runs 'result="success"'); s0=$(step_sum)
+  log "browser: measuring ${SECS} s (load $load0)"
+  tree=$(python3 "$ROOT/scripts/bench_proc_tree.py" "$pid" "$SECS" 1)
+  r1=$(runs ''); ok1=$(runs 'result="success"'); s1=$(step_sum)
+  failed=$(curl -s "http://127.0.0.1:$MM_PORT/metrics" | awk '/^mimamori_probe_failures_total\{/ && $NF > 0 { print "    " $0 }')
+  awk -v n="$n" -v interval="$interval" -v secs="$SECS" -v bin="$MM" -v load="$load0 → $(load)" \
+    -v runs=$((r1 - r0)) -v ok=$((ok1 - ok0)) -v steps="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" \
+    -v tree="$tree" -v cores="$(nproc)" 'BEGIN {
+      split(tree, kv, " "); for (i in kv) { split(kv[i], p, "="); m[p[1]] = p[2] }
+      printf "\nbrowser: %d browser transactions of the demo UI every %s, %d s, %s (load average %s, %d cores)\n", n, interval, secs, bin, load, cores
+      printf "  runs %d (%d with a successful first step); steps took %.2f s per run (3 steps)\n", runs, ok, runs ? steps / runs : 0
+      printf "  CPU: mimamori %.2f s, its Chromium processes %.2f s, together %.2f s = %.3f s per run (%.1f %% of a core)\n", m["root_cpu"], m["tree_cpu"] - m["root_cpu"], m["tree_cpu"], runs ? m["tree_cpu"] / runs : 0, m["tree_cpu"] / secs * 100
+      printf "  Chromium tree: RSS mean %.0f MB, peak %.0f MB; PSS mean %.0f MB, peak %.0f MB; %.1f processes (peak %d); mimamori RSS %.1f MB\n", m["rss_mean"], m["rss_peak"], m["pss_mean"], m["pss_peak"], m["procs_mean"], m["procs_peak"], m["root_rss"]
+      if (runs) printf "  one core at a 1-minute interval: %.0f browser transactions (60 s / %.3f CPU s per run)\n", 60 / (m["tree_cpu"] / runs), m["tree_cpu"] / runs
+    }'
+  [ -z "$failed" ] || { echo "  failures counted:"; echo "$failed"; }
+  stop $pid; stop $dpid
+}
+
 what=${1:-all}
+if [ "$what" = browser ]; then
+  browser
+  exit 0
+fi
 if [ "$what" = notify ]; then
   exec cargo bench --profile "$PROFILE" --bench notify_delivery
 fi
@@ -509,5 +587,5 @@ case $what in
   addresses) addresses ;;
   series) series ;;
   all) compare; scale; scale https; accuracy; addresses; python3 "$ROOT/scripts/bench_rules.py" ;;
-  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|notify|all]" >&2; exit 64 ;;
+  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]" >&2; exit 64 ;;
 esac
