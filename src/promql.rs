@@ -358,6 +358,17 @@ pub fn transactions_blind(sel: &Selector, job: &str) -> String {
     )
 }
 
+/// Per (service, transaction, location, job, instance): browser transactions
+/// whose prober's Chromium failed runs (`reason="browser"`) in the last 10
+/// minutes and which have no result now: blind there (see docs/browser.md).
+pub fn browser_unavailable(sel: &Selector) -> String {
+    format!(
+        "sum by (service, transaction, location, job, instance) (increase({}[10m])) > 0\nunless on (service, transaction, location, job, instance)\n{}",
+        sel.clone().eq("reason", "browser").of(metric::PROBE_FAILURES),
+        sel.of(metric::PROBE_SUCCESS)
+    )
+}
+
 /// Keeps the series of `expr` only at the moments `service_failing` (an
 /// expression from [`service_failing`]) is 1, matched on `service`.
 pub fn while_failing(expr: &str, service_failing: &str) -> String {

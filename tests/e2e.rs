@@ -2,6 +2,9 @@
 //! AOULU services, Debian's Prometheus scraping it with the generated rules
 //! (unchanged), Debian's Alertmanager with the generated routing, and a local
 //! webhook standing in for the pager. What an on-call engineer experiences.
+//! The outage scenarios run the demo's HTTP transactions only; the third
+//! (`a_ui_only_fault_pages_on_call`) adds its browser transactions (headless
+//! Chromium) and breaks only the web UI.
 //!
 //! Needs `prometheus` and `prometheus-alertmanager` (scripts/test.sh installs
 //! them). Takes a few minutes: alerts are evaluated in real time. The two
@@ -47,15 +50,27 @@ enum StatusPage {
     Without,
 }
 
+/// Whether the demo runs its browser transactions (headless Chromium) besides the HTTP ones.
+#[derive(PartialEq)]
+enum Browser {
+    With,
+    Without,
+}
+
 /// The whole stack on free loopback ports, hanbai inside an announced maintenance window.
-fn start_stack(status_page: StatusPage) -> Stack {
+fn start_stack(status_page: StatusPage, browser: Browser) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (hook, inbox) = webhook();
     let mut procs = Vec::new();
 
     // The demo, with hanbai inside an announced maintenance window.
-    let demo = common::start_demo(&["--maintenance", "hanbai"]);
+    let mut demo_args = vec!["--maintenance", "hanbai"];
+    if browser == Browser::Without {
+        // The HTTP scenarios as they were: one transaction per service.
+        demo_args.push("--no-browser");
+    }
+    let demo = common::start_demo(&demo_args);
     let demo_addr = demo.addr.clone();
 
     let (am, am_addr) =
@@ -191,7 +206,7 @@ fn denshibin_status(status: &str) -> (String, Option<serde_json::Value>) {
 
 #[test]
 fn maintenance_and_a_blip_do_not_page() {
-    let s = start_stack(StatusPage::Without);
+    let s = start_stack(StatusPage::Without, Browser::Without);
     // Healthy: both services succeed and nothing pages.
     wait_both_up(&s);
 
@@ -227,7 +242,7 @@ fn maintenance_and_a_blip_do_not_page() {
 
 #[test]
 fn on_call_is_paged_for_real_outages_only() {
-    let s = start_stack(StatusPage::With);
+    let s = start_stack(StatusPage::With, Browser::Without);
     wait_both_up(&s);
     // hanbai is down inside its announced maintenance window for the whole
     // test: it must never page, while denshibin's real outage does.
@@ -334,6 +349,68 @@ fn on_call_is_paged_for_real_outages_only() {
     eprintln!(
         "recovery → resolved: {:.1} s",
         recovered_at.elapsed().as_secs_f64()
+    );
+    assert!(
+        pages_for(&s.inbox, "hanbai", "firing").is_empty(),
+        "hanbai is in maintenance and must not page"
+    );
+}
+
+/// A fault only a browser sees: denshibin's web UI script throws
+/// (`ui_broken`), its API stays fine. The demo's browser transaction fails
+/// (`selector_timeout`), the HTTP transaction keeps succeeding, and the
+/// generated rules, unchanged, page on-call for denshibin's availability.
+#[test]
+fn a_ui_only_fault_pages_on_call() {
+    if common::tools::tool("chromium").is_none() {
+        return;
+    }
+    let s = start_stack(StatusPage::Without, Browser::With);
+    wait(
+        Duration::from_secs(120),
+        "all four transactions (HTTP and browser) scraped as up",
+        || {
+            query(&s.prometheus, "count(mimamori_probe_success == 1)")["data"]["result"][0]["value"]
+                [1]
+                == "4"
+        },
+    );
+    fault(&s.demo, "hanbai", "down", 900); // in maintenance: must not page
+    let fault_at = Instant::now();
+    fault(&s.demo, "denshibin", "ui_broken", 900);
+    wait(Duration::from_secs(240), "a page for denshibin", || {
+        !pages_for(&s.inbox, "denshibin", "firing").is_empty()
+    });
+    let page = pages_for(&s.inbox, "denshibin", "firing").remove(0);
+    let to_page = page.at - fault_at;
+    eprintln!(
+        "ui_broken → page: {:.1} s; {} {}",
+        to_page.as_secs_f64(),
+        page.labels,
+        page.annotations
+    );
+    assert_eq!(page.labels["slo"], "availability", "{}", page.labels);
+    assert_eq!(page.labels["severity"], "page", "{}", page.labels);
+    for (k, v) in page.annotations.as_object().unwrap() {
+        let v = v.as_str().unwrap_or("");
+        assert!(
+            !v.trim().is_empty() && !v.contains("<no value>") && !v.contains("{{"),
+            "annotation {k} is empty or unrendered: {v:?}"
+        );
+    }
+    // Only the browser saw it: the reason is the UI's, the HTTP transaction never failed.
+    let broken = query(
+        &s.prometheus,
+        "sum(mimamori_probe_failures_total{transaction=\"inbox-ui\",reason=\"selector_timeout\"})",
+    );
+    assert_ne!(broken["data"]["result"][0]["value"][1], "0", "{broken}");
+    let http_failed = query(
+        &s.prometheus,
+        "max_over_time((1 - mimamori_probe_success{transaction=\"receive-document\"})[10m:5s])",
+    );
+    assert_eq!(
+        http_failed["data"]["result"][0]["value"][1], "0",
+        "the HTTP transaction failed under a UI-only fault: {http_failed}"
     );
     assert!(
         pages_for(&s.inbox, "hanbai", "firing").is_empty(),

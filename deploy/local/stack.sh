@@ -109,8 +109,13 @@ mimamori local stack — 見守り
   check the stack       $BIN doctor --config deploy/aoulu.yaml --prometheus.url http://127.0.0.1:$PROM_PORT
   break denshibin       curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=down&seconds=600'
                         (a page fires within about 2 minutes; see rules/README.md)
+  break only its web UI curl -X POST 'http://127.0.0.1:$DEMO_PORT/demo/fault?service=denshibin&mode=ui_broken&seconds=600'
+                        (the API stays fine: only the browser transaction inbox-ui fails, and the
+                        same page fires; mode=ui_slow shows the list after 6 s instead; docs/browser.md#demo)
   logs                  $work/*.log
 TXT
+# The simulated services' web UI (and whether the demo runs its browser transactions).
+grep -E '^  (web UI|browser transactions)' "$work/demo.out" 2>/dev/null || true
 if [ -n "${MIMAMORI_NOTIFY:-}" ]; then
   cat <<TXT
   customer notices      python3 deploy/local/read-mail.py $work/mail

@@ -74,8 +74,11 @@ impl Drop for Live {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Flags {
     pub executable: Option<PathBuf>,
-    /// `--host-resolver-rules`.
-    pub resolver_rules: String,
+    /// `global.hosts_file` as `(name, address)`, sorted.
+    pub hosts_map: Vec<(String, String)>,
+    /// The hosts of the origins the pages may reach (of every transaction
+    /// this process served): the only names Chromium resolves.
+    pub allowed_hosts: Vec<String>,
     /// `--ignore-certificate-errors-spki-list`: base64 SHA-256 of the
     /// SubjectPublicKeyInfo of each certificate in the CA files.
     pub spki: Vec<String>,
@@ -90,19 +93,29 @@ impl Flags {
     /// accept beyond its own roots. Nothing else is exempted from Chromium's
     /// verification: an origin that fails the check stays untrusted there.
     pub async fn for_plan(plan: &TransactionPlan, b: &BrowserPlan) -> Flags {
-        let mut rules: Vec<String> = plan
+        let mut hosts_map: Vec<(String, String)> = plan
             .addressing
             .hosts
             .entries()
             .filter_map(|(name, ips)| {
                 let ip = ips.first()?;
-                Some(match ip {
-                    std::net::IpAddr::V4(v4) => format!("MAP {name} {v4}"),
-                    std::net::IpAddr::V6(v6) => format!("MAP {name} [{v6}]"),
-                })
+                Some((
+                    name.to_string(),
+                    match ip {
+                        std::net::IpAddr::V4(v4) => v4.to_string(),
+                        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                    },
+                ))
             })
             .collect();
-        rules.sort();
+        hosts_map.sort();
+        let mut allowed_hosts: Vec<String> = b
+            .allowed
+            .iter()
+            .filter_map(|o| Some(url::Url::parse(o).ok()?.host_str()?.to_string()))
+            .collect();
+        allowed_hosts.sort();
+        allowed_hosts.dedup();
         let mut spki = Vec::new();
         if !b.ca_files.is_empty() {
             for origin in &b.allowed {
@@ -134,15 +147,40 @@ impl Flags {
         spki.sort();
         Flags {
             executable: b.settings.executable.clone(),
-            resolver_rules: rules.join(", "),
+            hosts_map,
+            allowed_hosts,
             spki,
         }
+    }
+
+    /// `--host-resolver-rules`: the allowed hosts resolve (through
+    /// `global.hosts_file` when it names them), every other name resolves
+    /// to nothing. Requests the Fetch gate does not see (WebSocket, for one)
+    /// cannot reach other hosts by name either.
+    fn resolver_rules(&self) -> String {
+        let mut rules = Vec::new();
+        for h in &self.allowed_hosts {
+            match self
+                .hosts_map
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(h))
+            {
+                Some((n, ip)) => rules.push(format!("MAP {n} {ip}")),
+                None => rules.push(format!("EXCLUDE {h}")),
+            }
+        }
+        rules.push("MAP * ~NOTFOUND".into());
+        rules.join(", ")
     }
 
     /// Whether a process started with `self` serves a run that needs `other`.
     fn covers(&self, other: &Flags) -> bool {
         self.executable == other.executable
-            && self.resolver_rules == other.resolver_rules
+            && self.hosts_map == other.hosts_map
+            && other
+                .allowed_hosts
+                .iter()
+                .all(|h| self.allowed_hosts.contains(h))
             && other.spki.iter().all(|k| self.spki.contains(k))
     }
 
@@ -155,6 +193,12 @@ impl Flags {
             }
         }
         f.spki.sort();
+        for h in &self.allowed_hosts {
+            if !f.allowed_hosts.contains(h) {
+                f.allowed_hosts.push(h.clone());
+            }
+        }
+        f.allowed_hosts.sort();
         f
     }
 }
@@ -378,9 +422,8 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
             "disable-domain-reliability",
             "no-pings",
         ]);
-    if !flags.resolver_rules.is_empty() {
-        b = b.arg(("host-resolver-rules", flags.resolver_rules.as_str()));
-    }
+    let rules = flags.resolver_rules();
+    b = b.arg(("host-resolver-rules", rules.as_str()));
     let spki = flags.spki.join(",");
     if !spki.is_empty() {
         b = b.arg(("ignore-certificate-errors-spki-list", spki.as_str()));

@@ -25,6 +25,10 @@ pub struct DemoArgs {
     /// TLS and basic authentication for the endpoints (exporter-toolkit format).
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config: Option<PathBuf>,
+    /// Leave out the demo's browser transactions (headless Chromium); only the
+    /// HTTP transactions run.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         location: args.location,
         maintenance: args.maintenance,
         web_config: args.web_config,
+        browser: !args.no_browser,
     };
     super::runtime()?.block_on(crate::demo::run(opts))?;
     Ok(ExitCode::SUCCESS)

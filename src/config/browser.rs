@@ -366,3 +366,24 @@ fn check_selector(src: &super::Source, sel: &str, p: &Path, errs: &mut Vec<Confi
         errs.push(src.error(p, "a CSS selector is required, e.g. '#submit'"));
     }
 }
+
+impl super::Transaction {
+    /// The names of its steps, HTTP or browser, in order.
+    pub fn step_names(&self) -> Vec<&str> {
+        match &self.browser {
+            Some(b) => b.steps.iter().map(|s| s.name.as_str()).collect(),
+            None => self.steps.iter().map(|s| s.name.as_str()).collect(),
+        }
+    }
+}
+
+impl super::Service {
+    /// Its browser transactions' names.
+    pub fn browser_transactions(&self) -> Vec<&str> {
+        self.transactions
+            .iter()
+            .filter(|t| t.browser.is_some())
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+}

@@ -18,6 +18,11 @@ use services::{Faults, Mode, Product};
 /// The shipped configuration, which the demo runs as is.
 pub const AOULU_YAML: &str = include_str!("../../deploy/aoulu.yaml");
 
+/// The demo's browser transactions of the web UI ([`ui`]), by service: added
+/// to [`AOULU_YAML`]'s services when the binary has the `browser` feature and
+/// Chromium is installed (see the file's comment for why they are not in it).
+pub const BROWSER_YAML: &str = include_str!("browser.yaml");
+
 /// What `mimamori demo` was asked for (its flags are in [`crate::cli::DemoArgs`]).
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -31,12 +36,17 @@ pub struct DemoOptions {
     pub maintenance: Vec<String>,
     /// TLS and basic authentication for the endpoints (exporter-toolkit format).
     pub web_config: Option<std::path::PathBuf>,
+    /// Whether to run the demo's browser transactions (when the binary and the
+    /// machine can).
+    pub browser: bool,
 }
 
 /// The demo's extra routes: `POST /demo/fault` and `GET /demo`.
 struct Switch {
     faults: Arc<Faults>,
     services: Vec<(Product, SocketAddr)>,
+    /// The demo CA's certificate, which the services' certificates chain to.
+    ca_file: std::path::PathBuf,
 }
 
 impl Extension for Switch {
@@ -53,7 +63,7 @@ impl Extension for Switch {
                 Some(server::text(
                     StatusCode::OK,
                     "application/json",
-                    serde_json::json!({"services": services, "faults": active, "modes": modes})
+                    serde_json::json!({"services": services, "faults": active, "modes": modes, "ca_file": self.ca_file})
                         .to_string(),
                 ))
             }
@@ -112,7 +122,14 @@ impl Switch {
 /// Builds the demo configuration: `deploy/aoulu.yaml` with the simulated services'
 /// addresses, the demo CA and the options given.
 pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Result<Config> {
-    let mut cfg = config::parse(AOULU_YAML, "deploy/aoulu.yaml (built in)")?;
+    let mut cfg = if args.browser && browser_available() {
+        config::parse(
+            &with_browser_transactions(AOULU_YAML, BROWSER_YAML)?,
+            "deploy/aoulu.yaml with src/demo/browser.yaml (built in)",
+        )?
+    } else {
+        config::parse(AOULU_YAML, "deploy/aoulu.yaml (built in)")?
+    };
     cfg.global.ca_file = Some(ca_file.to_path_buf());
     if let Some(i) = args.interval {
         cfg.global.interval = Dur(i);
@@ -145,6 +162,51 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
     let errors = cfg.validate();
     anyhow::ensure!(errors.is_empty(), config::ConfigErrors(errors));
     Ok(cfg)
+}
+
+/// Whether this binary can run browser transactions and a Chromium is on
+/// `PATH` under one of the names the engine looks for.
+pub fn browser_available() -> bool {
+    cfg!(feature = "browser") && chromium_on_path().is_some()
+}
+
+fn chromium_on_path() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| {
+            [
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+                "google-chrome-stable",
+            ]
+            .map(|n| d.join(n))
+        })
+        .find(|p| p.is_file())
+}
+
+/// `base` (a whole configuration) with the transactions of `extra` (service
+/// name → list of transactions) appended to its services' transactions.
+pub fn with_browser_transactions(base: &str, extra: &str) -> anyhow::Result<String> {
+    use serde_yaml::Value;
+    let mut doc: Value = serde_yaml::from_str(base)?;
+    let extra: serde_yaml::Mapping = serde_yaml::from_str(extra)?;
+    let services = doc
+        .get_mut("services")
+        .and_then(Value::as_sequence_mut)
+        .context("no services")?;
+    for (name, txs) in extra {
+        let service = services
+            .iter_mut()
+            .find(|s| s.get("name") == Some(&name))
+            .with_context(|| format!("no service {name:?} for the demo's browser transactions"))?;
+        let list = service
+            .get_mut("transactions")
+            .and_then(Value::as_sequence_mut)
+            .context("a service without transactions")?;
+        list.extend(txs.as_sequence().cloned().unwrap_or_default());
+    }
+    Ok(serde_yaml::to_string(&doc)?)
 }
 
 /// `mimamori demo`.
@@ -183,6 +245,7 @@ pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
     let switch = Arc::new(Switch {
         faults,
         services: addrs.clone(),
+        ca_file: ca_file.clone(),
     });
     let app = App::start(
         cfg.clone(),
@@ -214,6 +277,30 @@ pub async fn run(args: DemoOptions) -> anyhow::Result<()> {
         "  interval {:?}; Ctrl-C stops\n",
         app.config().global.interval.0
     );
+    let running = app.config();
+    let global = &running.global;
+    let browser_txs: Vec<String> = running
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.transactions
+                .iter()
+                .filter(|t| t.browser.is_some())
+                .map(move |t| format!("{}/{} (every {:?})", s.name, t.name, t.interval(global)))
+        })
+        .collect();
+    banner += &if !browser_txs.is_empty() {
+        format!(
+            "  browser transactions {} in headless Chromium (--no-browser leaves them out)\n",
+            browser_txs.join(", ")
+        )
+    } else if !args.browser {
+        "  browser transactions off (--no-browser)\n".into()
+    } else if cfg!(feature = "browser") {
+        "  browser transactions off: no Chromium on PATH (apt-get install chromium)\n".into()
+    } else {
+        "  browser transactions off: built without the `browser` feature\n".into()
+    };
     // One write, errors ignored: a closed stdout must not stop the demo.
     {
         use std::io::Write;

@@ -129,6 +129,12 @@ pub fn is_page(path: &str) -> bool {
     path == "/ui/list" || path.strip_prefix("/ui/detail/").is_some_and(valid_id)
 }
 
+/// Whether `GET path` is one of the UI's static answers (the pages' shells
+/// and their script), which the `slow` fault leaves fast.
+pub fn is_static(path: &str) -> bool {
+    matches!(path, "/ui/login" | "/ui/list" | "/ui/app.js") || path.starts_with("/ui/detail/")
+}
+
 /// `GET /ui/detail/ID`: a shell whose script renders `#detail` from the API.
 pub fn detail_page(p: Product, id: &str) -> String {
     let w = words(p);

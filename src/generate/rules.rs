@@ -347,18 +347,81 @@ pub fn burn_alert(cfg: &Config, p: &ServicePlan, a: &BurnAlert) -> Rule {
         long = a.long.name,
         short = a.short.name,
     );
+    let mut annotations = annotations(
+        summary,
+        description,
+        runbook(cfg, &p.service, a.slo.label()),
+        service_dashboard(cfg, &p.service),
+    );
+    add_screenshots(cfg, &p.service, &mut annotations);
     Rule {
         alert: Some(a.name.clone()),
         expr: burn_expr(p, a),
         labels: labels(&[("slo", a.slo.label()), ("severity", a.severity.label())]),
-        annotations: annotations(
-            summary,
-            description,
-            runbook(cfg, &p.service, a.slo.label()),
-            service_dashboard(cfg, &p.service),
-        ),
+        annotations,
         ..Rule::default()
     }
+}
+
+/// For a service with browser transactions: the `screenshots` annotation,
+/// where on the probers the screenshots and logs of their last failed runs
+/// are (docs/browser.md). Services without any keep their annotations as
+/// they were.
+pub fn add_screenshots(cfg: &Config, service: &str, a: &mut BTreeMap<String, String>) {
+    let Some(svc) = cfg.service(service) else {
+        return;
+    };
+    let txs = svc.browser_transactions();
+    if txs.is_empty() {
+        return;
+    }
+    let base = cfg
+        .global
+        .browser
+        .artifacts_dir
+        .clone()
+        .unwrap_or_else(|| "/tmp/mimamori-browser".into());
+    let dirs: Vec<String> = txs
+        .iter()
+        .map(|t| format!("{}/{service}/{t}/", base.display()))
+        .collect();
+    a.insert(
+        "screenshots".into(),
+        format!(
+            "失敗した画面操作の画面と記録（各プローバー上）/ screenshots and logs of failed browser runs, on each prober: {}",
+            dirs.join(", ")
+        ),
+    );
+}
+
+/// For a service with browser transactions: a ticket when a prober's
+/// Chromium cannot run one of them (crashed, unstartable, not answering):
+/// that transaction is blind at the location — unknown, never failure time.
+fn browser_unavailable(cfg: &Config, p: &ServicePlan) -> Option<Rule> {
+    let svc = cfg.service(&p.service)?;
+    if svc.browser_transactions().is_empty() {
+        return None;
+    }
+    let (ja, en) = (&p.ja, &p.en);
+    let s = sel(p);
+    let mut annotations = annotations(
+        format!("{ja}: 拠点 {LOCATION} のブラウザが取引 {TRANSACTION} を実行できません / {en}: the browser at {LOCATION} cannot run transaction {TRANSACTION}"),
+        format!(
+            "プローバー {INSTANCE} の Chromium が直近10分に取引 {TRANSACTION} の実行に失敗し（クラッシュ・起動不可・応答なし）、その結果は現在ありません。この取引は拠点 {LOCATION} から監視できていません（障害時間には数えません）。プローバーのログと Chromium を確認してください。\n\
+             The Chromium of prober {INSTANCE} failed to carry out runs of transaction {TRANSACTION} of {en} in the last 10 minutes (crashed, could not start or stopped answering) and there is no result now: that transaction is blind at {LOCATION} (not failure time). Check the prober's log and its Chromium."
+        ),
+        runbook(cfg, &p.service, "probers"),
+        probers_dashboard(cfg),
+    );
+    add_screenshots(cfg, &p.service, &mut annotations);
+    Some(Rule {
+        alert: Some("MimamoriBrowserUnavailable".into()),
+        expr: promql::browser_unavailable(&s),
+        for_: Some("5m".into()),
+        labels: labels(&[("severity", "ticket")]),
+        annotations,
+        ..Rule::default()
+    })
 }
 
 /// In `MimamoriProberBlind`'s text: for how long the prober has been blind
@@ -449,6 +512,7 @@ pub fn service_rules(cfg: &Config, p: &ServicePlan) -> RuleFile {
         }
     }
     fast.extend(prober_rules_for_service(cfg, p));
+    fast.extend(browser_unavailable(cfg, p));
     RuleFile {
         groups: vec![
             Group {
@@ -511,6 +575,9 @@ fn prober_rules_for_service(cfg: &Config, p: &ServicePlan) -> Vec<Rule> {
         ),
         ..Rule::default()
     });
+    if let Some(r) = out.last_mut() {
+        add_screenshots(cfg, &p.service, &mut r.annotations);
+    }
     for loc in &cfg.alerting.locations {
         out.push(Rule {
             alert: Some("MimamoriLocationNotReporting".into()),

@@ -35,6 +35,8 @@ const SECRET: &str = "s3cr3t-Typed-9Q";
 
 /// Requests the "third-party" server received.
 static THIRD_PARTY_HITS: AtomicUsize = AtomicUsize::new(0);
+/// Connections the WebSocket target received.
+static WS_HITS: AtomicUsize = AtomicUsize::new(0);
 
 /// The pages: `/list?delay=MS` renders `#list li a` from a script after
 /// `delay`; `/detail` renders `#detail h1`; `/plain` is static; `/third`
@@ -82,6 +84,15 @@ document.body.innerHTML = '<div id="detail"><h1>order ' + new URLSearchParams(lo
                 } else {
                     ""
                 }
+            )
+        }
+        "/ws" => {
+            let host = param("host").unwrap_or_default();
+            format!(
+                r#"<!doctype html><title>WS</title><body><p id="ok">page</p><script>
+const ws = new WebSocket('ws://{host}/socket');
+ws.onerror = ws.onclose = () => document.body.insertAdjacentHTML('beforeend', '<p id="done">closed</p>');
+</script></body>"#
             )
         }
         "/login" => r#"<!doctype html><title>Login</title><body>
@@ -148,13 +159,14 @@ fn shared() -> Arc<ProbeContext> {
     C.get_or_init(ProbeContext::new).clone()
 }
 
-/// A one-transaction plan with `browser:` from YAML; artefacts in `artifacts`.
-fn plan_from(browser: &str, artifacts: &Path, extra_tx: &str) -> Arc<TransactionPlan> {
+/// A one-transaction plan with `browser:` from YAML; artefacts in
+/// `artifacts`; `extra_global`: more `global:` lines.
+fn plan_from(browser: &str, artifacts: &Path, extra_global: &str) -> Arc<TransactionPlan> {
     let exe = chromium().expect("checked by the caller");
     let src = format!(
-        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n\
+        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n{extra_global}\
          secrets: {{pw: {{env: TEST_PW}}}}\n\
-         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n{extra_tx}        browser:\n{browser}",
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n        browser:\n{browser}",
         exe.display(),
         artifacts.display()
     );
@@ -333,6 +345,42 @@ async fn a_third_party_origin_is_blocked_counted_and_never_reached() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_to_a_host_that_is_not_allowed_does_not_resolve() {
+    if chromium().is_none() {
+        return;
+    }
+    let (main, _) = servers();
+    // A target that counts connections, under a name the hosts file maps:
+    // without the resolver rules Chromium would reach it.
+    let target = crate::common::server::serve("127.0.0.1:0", |_s| async move {
+        WS_HITS.fetch_add(1, Ordering::SeqCst);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 ws-target.test\n").unwrap();
+    let plan = plan_from(
+        &format!(
+            r##"          steps:
+            - name: open
+              goto: "http://{main}/ws?host=ws-target.test:{}"
+              ready: {{selector: "#done"}}
+"##,
+            target.port()
+        ),
+        dir.path(),
+        &format!("  hosts_file: {}\n", hosts.display()),
+    );
+    let ctx = ProbeContext::new();
+    let o = mimamori::browser::run(&plan, &ctx).await;
+    assert!(o.success, "{o:#?}");
+    assert_eq!(
+        WS_HITS.load(Ordering::SeqCst),
+        0,
+        "the WebSocket reached its target"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_typed_into_a_field_is_in_no_message_log_or_artefact() {
     if chromium().is_none() {
         return;
@@ -508,4 +556,97 @@ fn browser_config_errors_name_their_place() {
         };
         assert!(got.contains(want), "want {want}\ngot {got}\n{src}");
     }
+}
+
+/// deploy/aoulu.yaml with a browser transaction added to hanbai.
+fn aoulu_with_browser() -> String {
+    let aoulu =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
+            .unwrap();
+    // The global interval and timeout: a longer interval would widen the
+    // maintenance lookback of every rule, as for any transaction.
+    let browser = "      - name: order-ui\n        browser:\n          steps:\n            - name: open-list\n              goto: https://hanbai.aoulu.example/ui/list\n              ready: {selector: \"#list li a\"}\n";
+    let out = aoulu.replacen(
+        "    transactions:\n",
+        &format!("    transactions:\n{browser}"),
+        1,
+    );
+    assert_ne!(out, aoulu, "the transaction was added");
+    out
+}
+
+#[test]
+fn generated_rules_for_a_browser_transaction_pass_promtool() {
+    let Some(promtool) = crate::common::tools::tool("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("aoulu.yaml");
+    std::fs::write(&cfg, aoulu_with_browser()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--out"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = std::fs::read_to_string(dir.path().join("rules/hanbai.yml")).unwrap();
+    assert!(rules.contains("MimamoriBrowserUnavailable"), "{rules}");
+    assert!(
+        rules.contains("/tmp/mimamori-browser/hanbai/order-ui/"),
+        "{rules}"
+    );
+    // The objective's rules are the same as without the browser transaction.
+    let plain =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/hanbai.yml"))
+            .unwrap();
+    let records = |text: &str| -> Vec<String> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        doc["groups"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_sequence().unwrap().clone())
+            .filter(|r| r.get("record").is_some())
+            .map(|r| serde_yaml::to_string(&r).unwrap())
+            .collect()
+    };
+    let (with, without) = (records(&rules), records(&plain));
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(with.len(), without.len());
+    let check = std::process::Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(dir.path().join("rules/hanbai.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // The other files are those committed (tests/it/generate.rs runs them).
+    let tests = [dir.path().join("rules/tests/hanbai.yaml")];
+    let hanbai_tests = std::fs::read_to_string(dir.path().join("rules/tests/hanbai.yaml")).unwrap();
+    assert!(
+        hanbai_tests.contains("the browser of"),
+        "the crash scenario is generated"
+    );
+    let run = std::process::Command::new(&promtool)
+        .args(["test", "rules"])
+        .args(&tests)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }

@@ -755,6 +755,15 @@ fn alerts_md_names_every_generated_alert() {
             read("deploy/aoulu-backups.yaml"),
         ),
         ("aoulu.yaml + notify:", with_notify),
+        // The browser alert exists only with a browser transaction.
+        (
+            "aoulu.yaml + browser:",
+            read("deploy/aoulu.yaml").replacen(
+                "    transactions:\n",
+                "    transactions:\n      - name: ui\n        browser:\n          steps:\n            - {name: open, goto: \"https://hanbai.aoulu.example/\"}\n",
+                1,
+            ),
+        ),
     ] {
         let cfg = config::parse(&text, file).unwrap();
         let files = mimamori::generate::files(&cfg, Default::default()).unwrap();
@@ -768,6 +777,10 @@ fn alerts_md_names_every_generated_alert() {
     }
     assert!(generated.contains("BackupStale"), "{generated:?}");
     assert!(generated.contains("MimamoriNoticeOverdue"), "{generated:?}");
+    assert!(
+        generated.contains("MimamoriBrowserUnavailable"),
+        "{generated:?}"
+    );
     let doc = read("docs/alerts.md");
     let documented: BTreeSet<String> = table_rows(&doc, "alert")
         .into_iter()

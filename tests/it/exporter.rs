@@ -304,13 +304,19 @@ mod ui {
             "the HTTP transaction cannot see a UI fault"
         );
 
-        // Every other mode touches the UI like any other path.
+        // `down` (and `refuse`) touch the UI like any other path.
         set_fault(&demo, "hanbai", "down");
         assert_eq!(get(&c, &format!("{hanbai}/ui/login"), "").0, 503);
+        // `slow` is a slow application: the API and the login take 4 s, the UI's
+        // static pages and script come as fast as ever.
         set_fault(&demo, "hanbai", "slow");
         let t = Instant::now();
-        assert_eq!(get(&c, &format!("{hanbai}/ui/login"), "").0, 200);
+        assert_eq!(get(&c, &format!("{hanbai}/api/orders"), &cookie).0, 200);
         assert!(t.elapsed() >= Duration::from_secs(4), "{:?}", t.elapsed());
+        let t = Instant::now();
+        assert_eq!(get(&c, &format!("{hanbai}/ui/list"), &cookie).0, 200);
+        assert!(script(&hanbai).contains(r#""mode": "ok""#));
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         set_fault(&demo, "hanbai", "ok");
         assert!(script(&hanbai).contains(r#""mode": "ok""#));
     }
@@ -416,5 +422,134 @@ mod ui {
         assert!(broken.contains("<ul id=\"list\"></ul>"), "{broken}");
         assert!(!broken.contains("data-ready"), "{broken}");
         assert!(broken.contains("読み込み中… / Loading…"), "{broken}");
+    }
+
+    /// `mimamori demo` runs one browser transaction per service against the web
+    /// UI (src/demo/browser.yaml), and the UI-only faults show in their series
+    /// only: `ui_slow` as a slow list step, `ui_broken` as `selector_timeout`,
+    /// while the HTTP transactions keep succeeding.
+    #[test]
+    fn the_demo_runs_its_browser_transactions_and_sees_ui_faults() {
+        if tools::tool("chromium").is_none() {
+            return;
+        }
+        // The shipped 15 s interval: the HTTP steps keep their 5 s timeouts while
+        // Chromium works beside them on a busy machine.
+        let demo = start_demo(&[]);
+        // Before the first browser runs (they start within their 15 s interval).
+        set_fault(&demo, "hanbai", "ui_slow");
+        set_fault(&demo, "denshibin", "ui_broken");
+        let series = |m: &str, name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+            m.lines()
+                .filter(|l| l.starts_with(name) && l.as_bytes().get(name.len()) == Some(&b'{'))
+                .find(|l| {
+                    labels
+                        .iter()
+                        .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+                })
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        };
+        let m = crate::common::wait_until(
+            Duration::from_secs(120),
+            "both browser transactions ran",
+            || {
+                let (_, m) = http(&demo.addr, "GET", "/metrics");
+                let slow_list = series(
+                    &m,
+                    "mimamori_step_duration_seconds_count",
+                    &[
+                        ("transaction", "order-ui"),
+                        ("step", "show-orders"),
+                        ("result", "success"),
+                    ],
+                )
+                .unwrap_or(0.0)
+                    >= 1.0;
+                let broken = series(
+                    &m,
+                    "mimamori_probe_failures_total",
+                    &[("transaction", "inbox-ui"), ("reason", "selector_timeout")],
+                )
+                .unwrap_or(0.0)
+                    >= 1.0;
+                if slow_list && broken {
+                    Ok(m)
+                } else {
+                    Err(m)
+                }
+            },
+        );
+        // The list rendered 6 s after the API answered: past the 3 s objective.
+        let sum = series(
+            &m,
+            "mimamori_step_duration_seconds_sum",
+            &[
+                ("transaction", "order-ui"),
+                ("step", "show-orders"),
+                ("result", "success"),
+            ],
+        )
+        .unwrap();
+        let count = series(
+            &m,
+            "mimamori_step_duration_seconds_count",
+            &[
+                ("transaction", "order-ui"),
+                ("step", "show-orders"),
+                ("result", "success"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            sum / count >= 6.0 && sum / count < 11.0,
+            "show-orders took {} s on average",
+            sum / count
+        );
+        assert_eq!(
+            series(
+                &m,
+                "mimamori_step_duration_seconds_bucket",
+                &[
+                    ("transaction", "order-ui"),
+                    ("step", "show-orders"),
+                    ("result", "success"),
+                    ("le", "3")
+                ]
+            ),
+            Some(0.0),
+            "not one list shown within 3 s"
+        );
+        for step in ["open-login", "open-order-ui"] {
+            assert!(
+                series(
+                    &m,
+                    "mimamori_step_duration_seconds_count",
+                    &[
+                        ("transaction", "order-ui"),
+                        ("step", step),
+                        ("result", "success")
+                    ]
+                )
+                .unwrap_or(0.0)
+                    >= 1.0,
+                "{step}"
+            );
+        }
+        assert_eq!(
+            series(&m, "mimamori_probe_success", &[("transaction", "order-ui")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            series(&m, "mimamori_probe_success", &[("transaction", "inbox-ui")]),
+            Some(0.0)
+        );
+        // The HTTP transactions see nothing wrong (their latest runs succeeded).
+        for tx in ["order-lookup", "receive-document"] {
+            assert_eq!(
+                series(&m, "mimamori_probe_success", &[("transaction", tx)]),
+                Some(1.0),
+                "{tx}"
+            );
+        }
     }
 }

@@ -15,6 +15,7 @@
 mod arithmetic;
 mod availability;
 mod blind;
+mod browser;
 mod latency;
 mod locations;
 mod probers;
@@ -355,7 +356,12 @@ pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String,
             p,
             locations,
             transaction: tx.name.to_string(),
-            step: tx.steps[0].name.to_string(),
+            step: tx
+                .step_names()
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
             le: decimal(p.latency_threshold_seconds),
         };
         let file = TestFile {
@@ -401,5 +407,6 @@ fn service_tests(c: &Ctx) -> Vec<TestGroup> {
     tests.extend(blind::tests(c));
     tests.push(arithmetic::arithmetic(c));
     tests.push(locations::every_address(c));
+    tests.extend(browser::tests(c));
     tests
 }
