@@ -4,10 +4,11 @@
 #
 #   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]     (default: all)
 #
-# compare   nginx on loopback; blackbox_exporter driven by a real Prometheus scraping
-#           /probe for 200 targets every second, and mimamori running 200 one-GET
-#           transactions every second, against the same nginx at the same time:
-#           CPU per probe (user+sys of each process) and RSS, over HTTP then HTTPS.
+# compare   one nginx on loopback; blackbox_exporter driven by a real Prometheus
+#           scraping /probe for 200 targets every second, and mimamori running 200
+#           one-GET transactions every second, in alternating 30 s windows (one
+#           side probing at a time): probes counted by nginx's stub_status, CPU
+#           per probe (user+sys from /proc/PID/stat) and RSS, HTTP then HTTPS.
 # scale     100, 1,000 and 10,000 transactions every 15 s on one core
 #           (taskset -c 0, MIMAMORI_WORKER_THREADS=1): CPU, RSS, scheduling lag,
 #           skipped runs, /metrics size and time.
@@ -24,8 +25,7 @@
 #           transactions (10 services x 1,000) every 15 s; the series and bytes of one
 #           /metrics, then a real Prometheus (throwaway storage) scraping it every 15 s
 #           for SERIES_SECONDS (default 600): its RSS, heap in use and head series at
-#           the end. Not part of `all`. BENCH_BIN measures another binary (e.g. an
-#           older build) without building; SERIES_TRANSACTIONS sets the size.
+#           the end. Not part of `all`. SERIES_TRANSACTIONS sets the size.
 # notify    one event delivered to NOTIFY_BENCH_CONTACTS (default 1,000) contacts through
 #           aiosmtpd on loopback (benches/notify_delivery.rs): wall time, rate, CPU of
 #           both sides, at concurrency 1 and 8. Needs python3 with aiosmtpd. Not part of `all`.
@@ -39,17 +39,18 @@
 #           BROWSER_CONCURRENT sets global.browser.max_concurrent (default: the engine's).
 #           Not part of `all`.
 #
-# Environment: BENCH_SECONDS (measuring window, default 60), BENCH_DIR (work
+# Environment: BENCH_SECONDS (measuring window, default 60; 30 for compare), BENCH_DIR (work
 # directory, default /tmp/mimamori-bench), BENCH_PROFILE (cargo profile, default
 # release; `profiling` keeps debug info for perf and callgrind; `dev` is the debug
-# build in target/debug). Everything
+# build in target/debug), BENCH_BIN (measure this mimamori binary, e.g. an older
+# build, without building anything; examples come from target/$PROFILE). Everything
 # listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 W=${BENCH_DIR:-/tmp/mimamori-bench}
 SECS=${BENCH_SECONDS:-60}
-NGINX_HTTP=18080 NGINX_HTTPS=18443 DELAY_PORT=18090
+NGINX_HTTP=18080 NGINX_HTTPS=18443 NGINX_STATUS=18081 DELAY_PORT=18090
 BB_PORT=19115 PROM_PORT=19090 MM_PORT=19732 MM1_PORT=19733
 PROFILE=${BENCH_PROFILE:-release}
 PROFILE_DIR=$PROFILE
@@ -78,7 +79,7 @@ install() {
     # The packages start daemons on their default ports; this script runs its own.
     $sudo systemctl stop nginx prometheus prometheus-blackbox-exporter 2>/dev/null || true
   fi
-  if [ -n "${BENCH_BIN:-}" ] && [ "$what" = series ]; then log "measuring $MM (not built)"; return; fi
+  if [ -n "${BENCH_BIN:-}" ]; then log "measuring $MM (not built)"; return; fi
   log "building ($PROFILE)"
   cargo build --profile "$PROFILE" --quiet --bin mimamori --example delay_server --example connect_floor
 }
@@ -124,6 +125,11 @@ http {
     ssl_session_cache off;
     ssl_session_tickets off;
     location / { default_type text/plain; return 200 "ok\n"; }
+  }
+  # The request counter that compare reads (each read counts itself).
+  server {
+    listen 127.0.0.1:$NGINX_STATUS;
+    location = /stub_status { stub_status; access_log off; }
   }
 }
 EOF
@@ -206,62 +212,112 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 load() { awk '{print $1", "$2", "$3}' /proc/loadavg; }
 
-# measure LABEL: blackbox, mimamori (default: one probe thread at 200 runs/s) and mimamori (two probe threads) over one window
-measure() {
-  local label=$1 t0 b0 p0 m0 n0 nb0 nm0 nn0 b1 p1 m1 n1 nb1 nm1 nn1 rb=0 rm=0 rn=0 r f0=0 f1=0 nf0=0 nf1=0
-  log "$label: warming up 10 s"
-  sleep 10
-  local load0; load0=$(load)
-  t0=$(date +%s.%N); b0=$(ticks $BB_PID); p0=$(ticks $PROM_PID); m0=$(ticks $MM_A); n0=$(ticks $MM_B)
-  nb0=$(requests /bb/); nm0=$(requests /mm/); nn0=$(requests /m1/)
-  if [ -n "${FLOOR_PID:-}" ]; then f0=$(ticks $FLOOR_PID); nf0=$(requests /fl/); fi
-  log "$label: measuring ${SECS} s (load $load0)"
-  for _ in $(seq $((SECS / 5))); do
-    sleep 5
-    r=$(rss_kb $BB_PID); [ "$r" -gt $rb ] && rb=$r
-    r=$(rss_kb $MM_A); [ "$r" -gt $rm ] && rm=$r
-    r=$(rss_kb $MM_B); [ "$r" -gt $rn ] && rn=$r
+# nginx's request counter (stub_status); each read counts itself.
+stub_requests() { curl -s "http://127.0.0.1:$NGINX_STATUS/stub_status" | awk 'NR == 3 {print $3}'; }
+
+# RSS breakdown of a process: "VmRSS RssAnon RssFile" in kB
+rss_parts() { awk '/^VmRSS|^RssAnon|^RssFile/ {printf "%s ", $2}' "/proc/$1/status"; }
+
+# window SIDE PID PREFIX: one measuring window of one side while the others
+# are idle. Probes are nginx's stub_status count over the window (only this
+# side sends requests during it); the side's own path prefix in the access log
+# cross-checks it. CPU is user + sys of PID (/proc/PID/stat). Appends a line
+# to $W/compare-windows.txt.
+window() {
+  local side=$1 pid=$2 prefix=$3 c0 c1 s0 s1 a0 a1 load0 r rmax=0 parts="0 0 0" t=0 d
+  sleep "$WARMUP"
+  load0=$(load)
+  c0=$(ticks "$pid"); s0=$(stub_requests); a0=$(requests "$prefix")
+  while [ $t -lt "$SECS" ]; do
+    d=$((SECS - t < 5 ? SECS - t : 5))
+    sleep $d; t=$((t + d))
+    r=$(rss_kb "$pid"); if [ "$r" -gt $rmax ]; then rmax=$r; parts=$(rss_parts "$pid"); fi
   done
-  b1=$(ticks $BB_PID); p1=$(ticks $PROM_PID); m1=$(ticks $MM_A); n1=$(ticks $MM_B)
-  nb1=$(requests /bb/); nm1=$(requests /mm/); nn1=$(requests /m1/)
-  if [ -n "${FLOOR_PID:-}" ]; then f1=$(ticks $FLOOR_PID); nf1=$(requests /fl/); fi
-  awk -v label="$label" -v hz="$HZ" -v load="$load0 → $(load)" \
-    -v bt=$((b1 - b0)) -v bn=$((nb1 - nb0)) -v pt=$((p1 - p0)) -v rb=$rb \
-    -v mt=$((m1 - m0)) -v mn=$((nm1 - nm0)) -v rm=$rm \
-    -v nt=$((n1 - n0)) -v nn=$((nn1 - nn0)) -v rn=$rn -v ft=$((f1 - f0)) -v fn=$((nf1 - nf0)) 'BEGIN {
-      bb = bt / hz * 1000 / bn; mm = mt / hz * 1000 / mn; m1 = nt / hz * 1000 / nn
-      printf "\n%s (load average %s)\n", label, load
-      printf "  %-34s %9s %12s %12s %9s\n", "", "probes", "CPU ms", "ms/probe", "RSS MB"
-      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "blackbox_exporter", bn, bt / hz * 1000, bb, rb / 1024
-      printf "  %-34s %9s %12.0f %12.4f\n", "  (+ its Prometheus, not counted)", "", pt / hz * 1000, pt / hz * 1000 / bn
-      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori (default: 1 probe thread)", mn, mt / hz * 1000, mm, rm / 1024
-      printf "  %-34s %9d %12.0f %12.4f %9.1f\n", "mimamori MIMAMORI_WORKER_THREADS=2", nn, nt / hz * 1000, m1, rn / 1024
-      if (fn > 0) printf "  %-34s %9d %12.0f %12.4f\n", "floor: blocking connect/GET/close", fn, ft / hz * 1000, ft / hz * 1000 / fn
-      printf "  CPU ratio mimamori/blackbox: %.3f (1/%.1f); 2 threads: %.3f (1/%.1f)\n", mm / bb, bb / mm, m1 / bb, bb / m1
-      printf "  RSS ratio mimamori/blackbox: %.2f; 2 threads: %.2f\n", rm / rb, rn / rb
-    }'
+  c1=$(ticks "$pid"); s1=$(($(stub_requests) - 1)); a1=$(requests "$prefix")
+  printf '%s %s %d %d %d %s |%s → %s\n' "$SCHEME" "$side" $((c1 - c0)) $((s1 - s0)) $((a1 - a0)) \
+    "$parts" "$load0" "$(load)" >> "$W/compare-windows.txt"
+  log "$SCHEME $side: $((s1 - s0)) probes (stub_status; access log $((a1 - a0))), $((c1 - c0)) ticks, load $load0 → $(load)"
 }
 
+# compare_scheme http|https: COMPARE_ROUNDS rounds of alternating windows, one
+# per side of $SIDES, each side alone against the one nginx.
+compare_scheme() {
+  SCHEME=$1
+  local port=$NGINX_HTTP module=http_2xx ca="" side fpid
+  if [ "$SCHEME" = https ]; then port=$NGINX_HTTPS module=https_2xx ca=$W/ca.pem; fi
+  gen_config 200 1s "$SCHEME://127.0.0.1:$port/mm" $ca > "$W/$SCHEME-a.yaml"
+  gen_config 200 1s "$SCHEME://127.0.0.1:$port/m1" $ca > "$W/$SCHEME-b.yaml"
+  start_prometheus "$SCHEME" $module $port
+  kill -STOP "$PROM_PID"
+  for _ in $(seq "${COMPARE_ROUNDS:-1}"); do
+    for side in $SIDES; do
+      case $side in
+        blackbox)
+          # Prometheus scrapes /probe for its 200 targets only during this window.
+          kill -CONT "$PROM_PID"
+          window blackbox "$BB_PID" /bb/
+          kill -STOP "$PROM_PID" ;;
+        mimamori)
+          start_mimamori "mm-$SCHEME" $MM_PORT "$W/$SCHEME-a.yaml"
+          window mimamori "$MM_PID" /mm/
+          stop "$MM_PID" ;;
+        mimamori2)
+          start_mimamori "m1-$SCHEME" $MM1_PORT "$W/$SCHEME-b.yaml" MIMAMORI_WORKER_THREADS=2
+          window mimamori2 "$MM_PID" /m1/
+          stop "$MM_PID" ;;
+        floor)
+          [ "$SCHEME" = http ] || continue
+          "$ROOT/target/$PROFILE_DIR/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
+          fpid=$!; PIDS+=($fpid)
+          window floor "$fpid" /fl/
+          stop "$fpid" ;;
+        *) log "unknown side $side"; return 64 ;;
+      esac
+    done
+  done
+  kill -CONT "$PROM_PID"; stop "$PROM_PID"
+}
+
+# The windows of one scheme, summed per side, and the ratios to blackbox_exporter.
+compare_report() {
+  awk -v scheme="$1" -v hz="$HZ" -v secs="$SECS" -F'|' '
+    { split($1, f, " "); if (f[1] != scheme) next
+      side = f[2]; t[side] += f[3]; n[side] += f[4]; w[side]++
+      if (f[6] > rss[side]) { rss[side] = f[6]; anon[side] = f[7]; file[side] = f[8] }
+      win = win sprintf("    %-10s %7d probes (access log %7d) %6.0f ms CPU %8.4f ms/probe  RSS %5.1f MB  load %s\n", side, f[4], f[5], f[3] / hz * 1000, f[4] > 0 ? f[3] / hz * 1000 / f[4] : 0, f[6] / 1024, $2)
+      if (!(side in w1)) { w1[side] = 1; order[++k] = side } }
+    END {
+      printf "\n%s, 200 probes/s each, alternating %d s windows, probes counted by nginx stub_status\n", toupper(scheme), secs
+      printf "%s", win
+      printf "  %-10s %8s %9s %9s %10s %8s %14s\n", "", "windows", "probes", "CPU ms", "ms/probe", "RSS MB", "RssAnon/File"
+      for (i = 1; i <= k; i++) { s = order[i]
+        per[s] = n[s] > 0 ? t[s] / hz * 1000 / n[s] : 0
+        printf "  %-10s %8d %9d %9.0f %10.4f %8.1f %8.1f/%.1f\n", s, w[s], n[s], t[s] / hz * 1000, per[s], rss[s] / 1024, anon[s] / 1024, file[s] / 1024 }
+      if (per["blackbox"] > 0) for (i = 1; i <= k; i++) { s = order[i]
+        if (s != "blackbox" && per[s] > 0) printf "  CPU per probe, %s / blackbox: %.3f (1/%.1f)\n", s, per[s] / per["blackbox"], per["blackbox"] / per[s] }
+    }' "$W/compare-windows.txt"
+}
+
+# compare: blackbox_exporter driven by a real Prometheus (200 /probe targets
+# scraped every second) and mimamori (200 one-GET transactions every second)
+# against one nginx in alternating windows: probes counted by nginx's
+# stub_status, CPU from /proc/PID/stat. COMPARE_SIDES (default "blackbox
+# mimamori mimamori2 floor"), COMPARE_SCHEMES (default "http https"),
+# COMPARE_ROUNDS (default 1: one window per side) and COMPARE_WARMUP (seconds
+# before each window, default 5) choose what runs; BENCH_SECONDS is the
+# window (default 30 here).
 compare() {
+  local SECS=${BENCH_SECONDS:-30} WARMUP=${COMPARE_WARMUP:-5}
+  local SIDES=${COMPARE_SIDES:-blackbox mimamori mimamori2 floor}
   start_nginx
   start_blackbox
-  gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/mm" > "$W/http-a.yaml"
-  gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/m1" > "$W/http-b.yaml"
-  start_prometheus http http_2xx $NGINX_HTTP
-  start_mimamori mm-http $MM_PORT "$W/http-a.yaml"; MM_A=$MM_PID
-  start_mimamori m1-http $MM1_PORT "$W/http-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
-  "$ROOT/target/$PROFILE_DIR/examples/connect_floor" 127.0.0.1:$NGINX_HTTP /fl/ 200 &
-  FLOOR_PID=$!; PIDS+=($FLOOR_PID)
-  measure "HTTP, 200 probes/s each"
-  stop $PROM_PID; stop $MM_A; stop $MM_B; stop $FLOOR_PID; FLOOR_PID=
-
-  gen_config 200 1s "https://127.0.0.1:$NGINX_HTTPS/mm" "$W/ca.pem" > "$W/https-a.yaml"
-  gen_config 200 1s "https://127.0.0.1:$NGINX_HTTPS/m1" "$W/ca.pem" > "$W/https-b.yaml"
-  start_prometheus https https_2xx $NGINX_HTTPS
-  start_mimamori mm-https $MM_PORT "$W/https-a.yaml"; MM_A=$MM_PID
-  start_mimamori m1-https $MM1_PORT "$W/https-b.yaml" MIMAMORI_WORKER_THREADS=2; MM_B=$MM_PID
-  measure "HTTPS (full handshake every probe), 200 probes/s each"
-  stop $PROM_PID; stop $MM_A; stop $MM_B; stop $BB_PID
+  : > "$W/compare-windows.txt"
+  local scheme
+  for scheme in ${COMPARE_SCHEMES:-http https}; do
+    compare_scheme "$scheme"
+    compare_report "$scheme"
+  done
+  stop $BB_PID
 }
 
 # lag_summary BEFORE AFTER: p50/p99 of mimamori_scheduler_lag_seconds between two scrapes

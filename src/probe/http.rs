@@ -56,6 +56,16 @@ impl Origin {
 
 /// Splits an absolute http(s) URL.
 pub fn parse_url(url: &str) -> Result<(Origin, String), String> {
+    let (origin, target) = split_url(url)?;
+    let target = target.path_and_query().map_or("/", |p| p.as_str());
+    Ok((origin, target.to_string()))
+}
+
+/// Splits an absolute http(s) URL into its origin and the request target
+/// (path and query, `/` when empty) as the request line carries it. One
+/// parse per request: the target is a slice of the parsed URL, not parsed
+/// again.
+fn split_url(url: &str) -> Result<(Origin, Uri), String> {
     let uri: Uri = url.parse().map_err(|e| format!("invalid URL: {e}"))?;
     let https = match uri.scheme_str() {
         Some("https") => true,
@@ -69,16 +79,11 @@ pub fn parse_url(url: &str) -> Result<(Origin, String), String> {
         .trim_end_matches(']')
         .to_string();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    let path = if path.is_empty() {
-        "/".to_string()
-    } else {
-        path
+    let target = match uri.into_parts().path_and_query {
+        Some(p) if !p.as_str().is_empty() => Uri::from(p),
+        _ => Uri::from_static("/"),
     };
-    Ok((Origin { https, host, port }, path))
+    Ok((Origin { https, host, port }, target))
 }
 
 /// Resolves a redirect target against the URL that answered, as a browser
@@ -119,21 +124,22 @@ async fn drive<F: Future>(driver: &mut Option<Driver>, f: F) -> F::Output {
     f.await
 }
 
-/// Open connections of a run, by origin.
+/// Open connections of a run, one per origin.
 struct Conns(Vec<(Origin, Conn)>);
 
 impl Conns {
-    fn get_mut(&mut self, origin: &Origin) -> Option<&mut Conn> {
-        self.0.iter_mut().find(|(o, _)| o == origin).map(|(_, c)| c)
+    fn position(&self, origin: &Origin) -> Option<usize> {
+        self.0.iter().position(|(o, _)| o == origin)
     }
 
-    fn remove(&mut self, origin: &Origin) {
-        self.0.retain(|(o, _)| o != origin);
+    fn at(&mut self, i: usize) -> &mut Conn {
+        &mut self.0[i].1
     }
 
-    fn insert(&mut self, origin: Origin, conn: Conn) {
-        self.remove(&origin);
+    /// Adds the connection of an origin that has none; returns its index.
+    fn push(&mut self, origin: Origin, conn: Conn) -> usize {
         self.0.push((origin, conn));
+        self.0.len() - 1
     }
 }
 
@@ -215,18 +221,25 @@ impl<'a> Session<'a> {
             .as_ref()
             .filter(|(host, _)| host.eq_ignore_ascii_case(&origin.host))
             .map(|(_, ip)| *ip);
-        let addrs: Vec<SocketAddr> = match (pinned, origin.host.parse::<IpAddr>()) {
-            (Some(ip), _) | (None, Ok(ip)) => vec![SocketAddr::new(ip, origin.port)],
+        // An address in the URL (or a pinned one) needs no list.
+        let one: [SocketAddr; 1];
+        let resolved: Vec<SocketAddr>;
+        let addrs: &[SocketAddr] = match (pinned, origin.host.parse::<IpAddr>()) {
+            (Some(ip), _) | (None, Ok(ip)) => {
+                one = [SocketAddr::new(ip, origin.port)];
+                &one
+            }
             (None, Err(_)) => {
                 let empty = Hosts::default();
                 let hosts = self.hosts.as_deref().unwrap_or(&empty);
                 let found = resolve::lookup(hosts, &origin.host, origin.port, self.family).await;
                 phases.add(Phase::Resolve, t.elapsed());
-                found
+                resolved = found
                     .map_err(|m| (Reason::Dns, m))?
                     .into_iter()
                     .map(|ip| SocketAddr::new(ip, origin.port))
-                    .collect()
+                    .collect();
+                &resolved
             }
         };
         if addrs.is_empty() {
@@ -238,7 +251,7 @@ impl<'a> Session<'a> {
         let t = Instant::now();
         let mut last = None;
         let mut stream = None;
-        for addr in &addrs {
+        for addr in addrs {
             match TcpStream::connect(addr).await {
                 Ok(s) => {
                     stream = Some(s);
@@ -253,41 +266,55 @@ impl<'a> Session<'a> {
         let mut builder = hyper::client::conn::http1::Builder::new();
         builder.max_buf_size(self.max_header_bytes.max(8192));
         if origin.https {
-            let t = Instant::now();
-            let name = self
-                .server_name
-                .clone()
-                .unwrap_or_else(|| origin.host.clone());
-            let server_name = rustls::pki_types::ServerName::try_from(name.clone())
-                .map_err(|e| (Reason::Tls, format!("invalid TLS server name {name}: {e}")))?;
-            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-                .connect(server_name, stream)
-                .await;
-            phases.add(Phase::Tls, t.elapsed());
-            let tls = tls.map_err(|e| {
-                (
-                    Reason::Tls,
-                    format!("TLS handshake with {}: {e}", origin.host),
-                )
-            })?;
-            let session = tls.get_ref().1;
-            let facts = TlsFacts {
-                version: session
-                    .protocol_version()
-                    .map(tls_version_name)
-                    .unwrap_or_default(),
-                cipher: session
-                    .negotiated_cipher_suite()
-                    .map(|c| format!("{:?}", c.suite()))
-                    .unwrap_or_default(),
-                not_after: session
-                    .peer_certificates()
-                    .and_then(|c| self.ctx.chain_expiry(c)),
-            };
-            http1(&builder, tls, Some(facts)).await
+            // Boxed: the handshake's state is kilobytes, and every run's
+            // future (plain HTTP too) would otherwise carry that space and
+            // copy it into the run's box (BENCHMARKS.md, section 1).
+            Box::pin(self.tls(origin, stream, &builder, phases)).await
         } else {
             http1(&builder, stream, None).await
         }
+    }
+
+    /// The TLS handshake on a connected stream, then HTTP/1.1 over it.
+    async fn tls(
+        &self,
+        origin: &Origin,
+        stream: TcpStream,
+        builder: &hyper::client::conn::http1::Builder,
+        phases: &mut Phases,
+    ) -> Result<Conn, Failure> {
+        let t = Instant::now();
+        let name = self
+            .server_name
+            .clone()
+            .unwrap_or_else(|| origin.host.clone());
+        let server_name = rustls::pki_types::ServerName::try_from(name.clone())
+            .map_err(|e| (Reason::Tls, format!("invalid TLS server name {name}: {e}")))?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(server_name, stream)
+            .await;
+        phases.add(Phase::Tls, t.elapsed());
+        let tls = tls.map_err(|e| {
+            (
+                Reason::Tls,
+                format!("TLS handshake with {}: {e}", origin.host),
+            )
+        })?;
+        let session = tls.get_ref().1;
+        let facts = TlsFacts {
+            version: session
+                .protocol_version()
+                .map(tls_version_name)
+                .unwrap_or_default(),
+            cipher: session
+                .negotiated_cipher_suite()
+                .map(|c| format!("{:?}", c.suite()))
+                .unwrap_or_default(),
+            not_after: session
+                .peer_certificates()
+                .and_then(|c| self.ctx.chain_expiry(c)),
+        };
+        http1(builder, tls, Some(facts)).await
     }
 
     /// The `Cookie` header for `url`: the cookies whose Domain, Path, Secure
@@ -332,36 +359,38 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Sends one request (no redirects followed) and reads the body up to `max_body`.
-    pub async fn exchange(
+    /// Sends one request (no redirects followed) to `origin` and `target`
+    /// (`out.url`, split) and reads the body up to `max_body`.
+    async fn exchange(
         &mut self,
         out: &Outgoing<'_>,
+        (origin, target): (Origin, Uri),
         max_body: u64,
         phases: &mut Phases,
     ) -> Result<Response, Failure> {
-        let (origin, path) = parse_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
+        let host = HeaderValue::from_maybe_shared(Bytes::from(origin.host_header()))
+            .map_err(|e| (Reason::Protocol, e.to_string()))?;
         // Reuse this run's connection to the origin when it is still open.
-        let reusable = match self.conns.get_mut(&origin) {
-            Some(c) => {
-                let ready = std::future::poll_fn(|cx| c.sender.poll_ready(cx));
-                drive(&mut c.driver, ready).await.is_ok()
+        let mut open = self.conns.position(&origin);
+        if let Some(i) = open {
+            let c = self.conns.at(i);
+            let ready = std::future::poll_fn(|cx| c.sender.poll_ready(cx));
+            if drive(&mut c.driver, ready).await.is_err() {
+                self.conns.0.remove(i);
+                open = None;
             }
-            None => false,
-        };
-        if !reusable {
-            self.conns.remove(&origin);
-            let conn = self.connect(&origin, phases).await?;
-            self.conns.insert(origin.clone(), conn);
         }
-        let mut req = Request::builder()
-            .method(out.method.clone())
-            .uri(path.as_str());
+        // The connection's index in `self.conns` from here on.
+        let i = match open {
+            Some(i) => i,
+            None => {
+                let conn = self.connect(&origin, phases).await?;
+                self.conns.push(origin, conn)
+            }
+        };
+        let mut req = Request::builder().method(out.method.clone()).uri(target);
         let headers = req.headers_mut().expect("builder is valid");
-        headers.insert(
-            HOST,
-            HeaderValue::from_maybe_shared(Bytes::from(origin.host_header()))
-                .map_err(|e| (Reason::Protocol, e.to_string()))?,
-        );
+        headers.insert(HOST, host);
         if let Ok(ua) = HeaderValue::from_str(out.user_agent) {
             headers.insert(USER_AGENT, ua);
         }
@@ -383,7 +412,7 @@ impl<'a> Session<'a> {
         let req = req
             .body(Full::new(body))
             .map_err(|e| (Reason::Protocol, e.to_string()))?;
-        let conn = self.conns.get_mut(&origin).expect("inserted above");
+        let conn = self.conns.at(i);
         let tls = conn.tls.clone();
         let t = Instant::now();
         let sent = conn.sender.send_request(req);
@@ -401,7 +430,7 @@ impl<'a> Session<'a> {
             .and_then(|v| v.parse::<u64>().ok())
         {
             if len > max_body {
-                self.conns.remove(&origin);
+                self.conns.0.remove(i);
                 return Err((
                     Reason::BodyTooLarge,
                     format!("content-length {len} exceeds the limit of {max_body} bytes"),
@@ -410,7 +439,7 @@ impl<'a> Session<'a> {
         }
         let mut buf = Vec::new();
         loop {
-            let conn = self.conns.get_mut(&origin).expect("open while reading");
+            let conn = self.conns.at(i);
             let Some(frame) = drive(&mut conn.driver, incoming.frame()).await else {
                 break;
             };
@@ -422,7 +451,7 @@ impl<'a> Session<'a> {
             })?;
             if let Ok(data) = frame.into_data() {
                 if buf.len() as u64 + data.len() as u64 > max_body {
-                    self.conns.remove(&origin);
+                    self.conns.0.remove(i);
                     return Err((
                         Reason::BodyTooLarge,
                         format!("body exceeds the limit of {max_body} bytes"),
@@ -449,10 +478,16 @@ impl<'a> Session<'a> {
         follow: Option<(u32, &[String])>,
         phases: &mut Phases,
     ) -> Result<Response, Failure> {
-        let (first, _) = parse_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
+        let mut split = split_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
+        // Only a redirect needs the first host again.
+        let first = if follow.is_some() {
+            split.0.host.clone()
+        } else {
+            String::new()
+        };
         let mut hops = 0;
         loop {
-            let resp = self.exchange(&out, max_body, phases).await?;
+            let resp = self.exchange(&out, split, max_body, phases).await?;
             let Some((max, allowed)) = follow else {
                 return Ok(resp);
             };
@@ -470,14 +505,11 @@ impl<'a> Session<'a> {
             }
             let next = resolve_location(&out.url, loc)
                 .map_err(|m| (Reason::Redirect, format!("redirect: {m}")))?;
-            let (next_origin, _) = parse_url(&next)
+            split = split_url(&next)
                 .map_err(|m| (Reason::Redirect, format!("redirect to {next}: {m}")))?;
-            if next_origin.host != first.host
-                && !allowed
-                    .iter()
-                    .any(|h| h.eq_ignore_ascii_case(&next_origin.host))
-            {
-                return Err((Reason::Redirect, format!("redirect to another host {} is not allowed (add it to allow_redirect_hosts)", next_origin.host)));
+            let next_host = &split.0.host;
+            if *next_host != first && !allowed.iter().any(|h| h.eq_ignore_ascii_case(next_host)) {
+                return Err((Reason::Redirect, format!("redirect to another host {next_host} is not allowed (add it to allow_redirect_hosts)")));
             }
             if resp.status == 303
                 || (matches!(resp.status, 301 | 302) && out.method == Method::POST)
@@ -566,6 +598,11 @@ mod tests {
         assert_eq!(o.host_header(), "[::1]");
         assert_eq!(p, "/");
         assert!(parse_url("ftp://x/").is_err());
+        // The request line's target: path and query, `/` when empty.
+        let target = |url: &str| split_url(url).unwrap().1.to_string();
+        assert_eq!(target("https://a.example:8443/x/y?q=1"), "/x/y?q=1");
+        assert_eq!(target("http://a.example"), "/");
+        assert_eq!(target("http://a.example?k=v"), "/?k=v");
     }
 
     fn session(ctx: &ProbeContext) -> Session<'_> {
