@@ -518,7 +518,7 @@ browser() {
   base=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print([s["url"] for s in d["services"] if s["service"]=="hanbai"][0])' "$demo")
   ca=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ca_file"])' "$demo")
   {
-    printf 'global:\n  location: bench\n  interval: %s\n  timeout: 30s\n  step_timeout: 10s\n  ca_file: %s\n' "$interval" "$ca"
+    printf 'global:\n  location: bench\n  interval: %s\n  timeout: %s\n  step_timeout: 10s\n  ca_file: %s\n' "$interval" "$interval" "$ca"
     [ -z "${BROWSER_CONCURRENT:-}" ] || printf '  browser: {max_concurrent: %s}\n' "$BROWSER_CONCURRENT"
     printf 'services:\n  - name: hanbai\n    display_name: {ja: 販売, en: Sales}\n'
     printf '    objectives: {availability: 99.9, latency: {threshold: 3s, target: 99}}\n    transactions:\n'

@@ -1005,11 +1005,17 @@ fn metrics_md_documents_exactly_the_families_of_a_real_exporter() {
         .flatten();
     let browser_tx = if chromium.is_some() {
         format!(
+            // Its own deadlines: Chromium's start and first page take more
+            // than the HTTP transactions' 1 s on a loaded machine, and the
+            // page-load gauges appear only after a run that completed.
             "      - name: ui
+        interval: 20s
+        timeout: 15s
         tls: {{ca_file: {ca}}}
         browser:
           steps:
             - name: open
+              timeout: 15s
               goto: https://docs.test:{https}/
 ",
             ca = d.join("ca.pem").display()
@@ -1088,7 +1094,7 @@ backups:
     // Every documented family appears within a few probe rounds (the TLS
     // policy check and the backup listings run shortly after the start).
     let exposed = crate::common::wait_until(
-        Duration::from_secs(60),
+        Duration::from_secs(90),
         "every documented family on /metrics",
         || {
             let (status, body) =

@@ -30,7 +30,9 @@ const DENSHIBIN_OK: &str = "mimamori_probe_success{location=\"tokyo-a\",service=
 
 #[test]
 fn demo_probes_simulated_services_and_faults_show_up() {
-    let demo = start_demo(&["--interval", "1s"]);
+    // The HTTP transactions alone: 1 s timeouts leave no room for a Chromium
+    // starting beside them (the browser ones are tested in `ui` below).
+    let demo = start_demo(&["--interval", "1s", "--no-browser"]);
     let a = demo.addr.as_str();
     assert_eq!(http(a, "GET", "/-/healthy").0, 200);
     assert_eq!(http(a, "GET", "/-/ready").0, 200);
