@@ -285,6 +285,9 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
 }
 
 /// Makes the report at `now` (unix seconds) and renders it.
+/// Services reported at once.
+const SERVICES_AT_ONCE: usize = 4;
+
 pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError> {
     let slo::Context {
         cfg,
@@ -301,11 +304,17 @@ pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError
         .map_err(|e| ReportError::Usage(format!("starting the async runtime: {e}")))?;
     let services = rt.block_on(async {
         let server = crate::slo::history::ServerInfo::ask(&client, now).await;
-        futures_util::future::try_join_all(
+        // A few services at once: each keeps several queries in flight, and
+        // Prometheus runs at most 20 (`--query.max-concurrency`); the rest
+        // would wait in its queue against the client's timeout.
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(
             plans
                 .iter()
                 .map(|p| service_report(&client, &cfg, p, month, tz, now, &server)),
         )
+        .buffered(SERVICES_AT_ONCE)
+        .try_collect::<Vec<_>>()
         .await
     })?;
     let period = Period::new(month, tz, now, 1).map_err(ReportError::Usage)?;

@@ -269,11 +269,17 @@ pub fn range(now: i64, tz: Tz, step: i64) -> (i64, i64) {
 /// fetched and the next one goes on from there.
 const PIECE_STEPS: usize = query::MAX_POINTS as usize * query::CONCURRENCY;
 
+/// Services fetched at once: each keeps a few queries in flight, and a
+/// quiet service's queries are small, so waiting for one service at a time
+/// leaves Prometheus mostly idle. Two, not more: each piece in flight holds
+/// its steps one by one (about 3 MB) until they are folded into runs.
+const SERVICES_AT_ONCE: usize = 2;
+
 /// Asks Prometheus for what changed since the last refresh.
 ///
 /// Cancellation-safe: the cache is only changed between awaits and is
 /// consistent at each of them, so dropping this future (a refresh past its
-/// deadline) loses at most the piece in flight, never what was fetched before.
+/// deadline) loses at most the pieces in flight, never what was fetched before.
 pub async fn fetch(
     client: &Client,
     cfg: &Config,
@@ -282,51 +288,73 @@ pub async fn fetch(
     now: i64,
     tz: Tz,
 ) -> Result<Vec<ServiceData>, query::Error> {
-    let mut out = Vec::new();
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
     let server = history::ServerInfo::ask(client, now).await;
-    for p in plans {
-        let step = p.round_seconds.max(1) as i64;
-        let (start, until) = range(now, tz, step);
-        // Align what is cached with today's range: drop what fell out of it
-        // and the recent steps that may still change.
-        {
-            let entry = cache
-                .sealed
-                .entry(p.service.clone())
-                .or_insert_with(|| (start, StepRuns::default(), 0));
-            let (cstart, steps, sealed) = entry;
-            steps.truncate(*sealed);
-            if *cstart > start || (start - *cstart) % step != 0 {
-                *steps = StepRuns::default();
-            } else {
-                let drop = (((start - *cstart) / step) as usize).min(steps.len());
-                steps.drop_front(drop);
-            }
-            *cstart = start;
-            *sealed = steps.len();
+    // Each service changes only its own entry, never across an await.
+    let cache = std::sync::Mutex::new(cache);
+    stream::iter(
+        plans
+            .iter()
+            .map(|p| fetch_service(client, cfg, p, &cache, now, tz, &server)),
+    )
+    .buffered(SERVICES_AT_ONCE)
+    .try_collect()
+    .await
+}
+
+/// [`fetch`] for one service.
+async fn fetch_service(
+    client: &Client,
+    cfg: &Config,
+    p: &ServicePlan,
+    cache: &std::sync::Mutex<&mut Cache>,
+    now: i64,
+    tz: Tz,
+    server: &history::ServerInfo,
+) -> Result<ServiceData, query::Error> {
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let step = p.round_seconds.max(1) as i64;
+    let (start, until) = range(now, tz, step);
+    // Align what is cached with today's range: drop what fell out of it
+    // and the recent steps that may still change.
+    {
+        let mut c = lock();
+        let entry = c
+            .sealed
+            .entry(p.service.clone())
+            .or_insert_with(|| (start, StepRuns::default(), 0));
+        let (cstart, steps, sealed) = entry;
+        steps.truncate(*sealed);
+        if *cstart > start || (start - *cstart) % step != 0 {
+            *steps = StepRuns::default();
+        } else {
+            let drop = (((start - *cstart) / step) as usize).min(steps.len());
+            steps.drop_front(drop);
         }
-        let seal_before = ((now - SEAL_SECONDS - start) / step).max(0) as usize;
-        loop {
-            let have = cache.sealed[&p.service].1.len();
-            let from = start + have as i64 * step;
-            let n = (((until - from) / step).max(0) as usize).min(PIECE_STEPS);
-            if n == 0 {
-                break;
-            }
-            let fetched =
-                history::fetch_steps(client, cfg, p, from, n, step as u64, &server).await?;
-            let (_, steps, sealed) = cache.sealed.get_mut(&p.service).expect("inserted above");
-            steps.extend(fetched);
-            *sealed = seal_before.min(steps.len());
-        }
-        let slow = slow(client, p, now).await?;
-        out.push(ServiceData {
-            start,
-            steps: cache.sealed[&p.service].1.clone(),
-            slow,
-        });
+        *cstart = start;
+        *sealed = steps.len();
     }
-    Ok(out)
+    let seal_before = ((now - SEAL_SECONDS - start) / step).max(0) as usize;
+    loop {
+        let have = lock().sealed[&p.service].1.len();
+        let from = start + have as i64 * step;
+        let n = (((until - from) / step).max(0) as usize).min(PIECE_STEPS);
+        if n == 0 {
+            break;
+        }
+        let fetched = history::fetch_steps(client, cfg, p, from, n, step as u64, server).await?;
+        let mut c = lock();
+        let (_, steps, sealed) = c.sealed.get_mut(&p.service).expect("inserted above");
+        steps.extend(fetched);
+        *sealed = seal_before.min(steps.len());
+    }
+    let slow = slow(client, p, now).await?;
+    let steps = lock().sealed[&p.service].1.clone();
+    Ok(ServiceData { start, steps, slow })
 }
 
 /// Minutes of operations the *slow* state looks at.
