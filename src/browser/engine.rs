@@ -388,6 +388,40 @@ fn with_parent_death_signal(exe: &std::path::Path, profile: &std::path::Path) ->
     }
 }
 
+/// Removes the profile directories of earlier mimamori processes that are
+/// gone (killed with SIGKILL, or a test binary that exited without dropping
+/// its engine): a profile is named `mimamori-chromium-PID-…`, and one whose
+/// PID has no `/proc` entry belongs to nobody. A PID reused since is left
+/// alone until a later sweep.
+fn sweep_stale_profiles(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("mimamori-chromium-"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, dir = %dir.display(), "removed browser profiles left by exited probers");
+    }
+    removed
+}
+
 /// Starts Chromium with `flags` and a fresh profile directory.
 async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
     // Apps in one process (tests) each have their own engine: the name also
@@ -397,6 +431,9 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
         std::process::id(),
         fastrand::u32(..)
     ));
+    if n == 0 {
+        sweep_stale_profiles(&std::env::temp_dir());
+    }
     let _ = std::fs::remove_dir_all(&profile);
     std::fs::create_dir_all(&profile).map_err(|e| {
         Unavailable(format!(
@@ -474,4 +511,29 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
         profile,
         handler,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_of_exited_processes_are_swept_and_live_ones_kept() {
+        let dir = std::env::temp_dir().join(format!("mimamori-sweep-{}", fastrand::u64(..)));
+        // No process has a PID this large (Linux's maximum is 2^22).
+        let gone = dir.join("mimamori-chromium-4000000000-0-0000abcd");
+        let ours = dir.join(format!(
+            "mimamori-chromium-{}-0-0000abcd",
+            std::process::id()
+        ));
+        let init = dir.join("mimamori-chromium-1-3-0000abcd");
+        let other = dir.join("something-else-4000000000");
+        for d in [&gone, &ours, &init, &other] {
+            std::fs::create_dir_all(d.join("Default")).unwrap();
+        }
+        assert_eq!(sweep_stale_profiles(&dir), 1);
+        assert!(!gone.exists());
+        assert!(ours.exists() && init.exists() && other.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -466,10 +466,15 @@ impl Snapshot {
                 .iter()
                 .any(|t| retrying(t) && t.final_success_at(self.now).is_some()),
             4 => self.txs.iter().any(|t| t.success_at(self.now).is_some()),
-            6 | 7 => self
+            6 => self
                 .txs
                 .iter()
                 .any(|t| !t.steps.lock().unwrap_or_else(|e| e.into_inner()).is_empty()),
+            // A browser step has no HTTP phases.
+            7 => self.txs.iter().any(|t| {
+                !t.browser.load(Relaxed)
+                    && !t.steps.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+            }),
             _ => !self.txs.is_empty(),
         }
     }
@@ -604,7 +609,7 @@ impl Snapshot {
                 _ => {
                     let steps = steps_sorted(txs);
                     for (p, phase) in PHASES_SORTED.get_or_init(phases_sorted) {
-                        for (t, s) in &steps {
+                        for (t, s) in steps.iter().filter(|(t, _)| !t.browser.load(Relaxed)) {
                             let labels = [
                                 t.ip.as_str(),
                                 t.location.as_str(),

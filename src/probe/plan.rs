@@ -545,12 +545,18 @@ pub fn check_report(cfg: &Config, shard: crate::config::Shard) -> anyhow::Result
                     .to_string(),
                 });
                 // A secret's value can also arrive through `${env:...}`: mask it.
+                // A browser step: the page it opens, if any.
+                let method = if p.browser.is_some() {
+                    "page".to_string()
+                } else {
+                    s.method.to_string()
+                };
+                let url = p.masker.mask(&url.collect::<String>());
                 let _ = writeln!(
                     out,
-                    "    step {}: {} {} (timeout {:?})",
+                    "    step {}: {method} {} (timeout {:?})",
                     s.name,
-                    s.method,
-                    p.masker.mask(&url.collect::<String>()),
+                    if url.is_empty() { "(actions)" } else { &url },
                     s.timeout
                 );
             }

@@ -497,8 +497,9 @@ async fn a_browser_crash_makes_the_location_blind_never_failing() {
     assert_eq!(line_value(&text, count).as_deref(), Some("1"));
     let failed_count = count.replace("result=\"success\"", "result=\"failure\"");
     assert_eq!(line_value(&text, &failed_count).as_deref(), Some("0"));
-    // HTTP reasons are not listed for a browser transaction.
+    // HTTP reasons and phases are not listed for a browser transaction.
     assert!(!text.contains("reason=\"dns\""), "{text}");
+    assert!(!text.contains("mimamori_step_phase_seconds"), "{text}");
 
     // The next run starts a new Chromium and reports again.
     let o = mimamori::browser::run(&plan, &ctx).await;
