@@ -153,7 +153,7 @@ fn agents_forward_pages_and_a_dead_agent_is_a_ticket() {
     let locations = ["tokyo-a", "osaka-b"];
     let demos: Vec<common::Demo> = locations
         .iter()
-        .map(|l| common::start_demo(&["--location", l]))
+        .map(|l| common::start_demo(&["--location", l, "--no-browser"]))
         .collect();
     let mut agents: Vec<Proc> = Vec::new();
     for (l, demo) in locations.iter().zip(&demos) {

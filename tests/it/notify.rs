@@ -1119,7 +1119,7 @@ fn the_demo_fault_switch_brings_a_first_notice_and_the_recovery_after_it() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let demo = crate::common::start_demo(&[]);
+    let demo = crate::common::start_demo(&["--no-browser"]);
     let prom_cfg = d.join("prometheus.yml");
     std::fs::write(
         &prom_cfg,
