@@ -1119,6 +1119,9 @@ fn the_demo_fault_switch_brings_a_first_notice_and_the_recovery_after_it() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // Without the demo's browser transactions: the wait below counts one
+    // `mimamori_probe_success` series per transaction, two for the HTTP ones
+    // (with `order-ui` and `inbox-ui` the sum would be 4, never 2).
     let demo = crate::common::start_demo(&["--no-browser"]);
     let prom_cfg = d.join("prometheus.yml");
     std::fs::write(
