@@ -149,7 +149,9 @@ fn agents_forward_pages_and_a_dead_agent_is_a_ticket() {
     );
 
     // Two locations: a prober (the demo, with its own simulated services) and
-    // an agent each.
+    // an agent each. The demos run without their browser transactions: the
+    // waits below count one `mimamori_probe_success` series per transaction
+    // and location, 2 × 2 for the HTTP ones (8 with `order-ui` and `inbox-ui`).
     let locations = ["tokyo-a", "osaka-b"];
     let demos: Vec<common::Demo> = locations
         .iter()

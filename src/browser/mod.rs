@@ -27,7 +27,7 @@ pub use engine::Engine;
 use engine::Flags;
 use page::{Failure, Run, Seen};
 
-use crate::probe::outcome::{Attempt, BrowserFacts, Outcome, Reason};
+use crate::probe::outcome::{BrowserFacts, Outcome, Reason};
 use crate::probe::plan::{BrowserPlan, TransactionPlan};
 use crate::probe::ProbeContext;
 
@@ -37,24 +37,21 @@ pub async fn run(plan: &Arc<TransactionPlan>, ctx: &Arc<ProbeContext>) -> Outcom
     let Some(b) = plan.browser.clone() else {
         return Outcome::internal("not a browser transaction", Duration::ZERO);
     };
-    let mut first = attempt(plan, &b, ctx).await;
-    if first.success || first.reason == Some(Reason::Browser) {
+    let first = attempt(plan, &b, ctx).await;
+    if first.reason == Some(Reason::Browser) {
+        // The prober's browser, not the service: nothing to retry. The
+        // ticket names the prober; the log says why.
+        tracing::warn!(
+            service = %plan.key.service,
+            transaction = %plan.key.transaction,
+            "browser run unknown: {}",
+            first.message.as_deref().unwrap_or("")
+        );
         return first;
     }
-    for _ in 0..plan.retries {
-        tokio::time::sleep(plan.retry_delay).await;
-        let again = attempt(plan, &b, ctx).await;
-        let success = again.success;
-        first.retries.push(Attempt {
-            success,
-            reason: again.reason,
-            duration: again.duration,
-        });
-        if success {
-            break;
-        }
-    }
     first
+        .retried(plan.retries, plan.retry_delay, || attempt(plan, &b, ctx))
+        .await
 }
 
 /// An outcome for a run the prober's browser could not carry out.
@@ -140,7 +137,15 @@ async fn once(
         }
         Err(_) => {
             engine.retire(&live);
-            return unknown("the browser did not open a page in time".into(), started);
+            return unknown(
+                format!(
+                    "the browser did not open a page within {:?} (pages that die as they \
+                     open, e.g. under systemd's MemoryDenyWriteExecute, look like this: \
+                     docs/browser.md#deploying)",
+                    plan.timeout
+                ),
+                started,
+            );
         }
     };
     let mut vars = HashMap::new();
@@ -222,7 +227,6 @@ async fn once(
     }
     if let Some(m) = browser_failure {
         engine.retire(&live);
-        tracing::warn!(service = %plan.key.service, transaction = %plan.key.transaction, "browser run unknown: {}", run.masker.mask(&m));
         return unknown(run.masker.mask(&m), started);
     }
     let outcome = page::outcome(std::mem::take(&mut run.steps), facts, started);

@@ -243,6 +243,39 @@ pub struct Attempt {
     pub duration: Duration,
 }
 
+impl Outcome {
+    /// After a failed first attempt, up to `retries` more `retry_delay` apart
+    /// while they fail, each kept as evidence in `retries`. The outcome stays
+    /// the first attempt's: only it counts for the objective.
+    pub async fn retried<F, Fut>(
+        mut self,
+        retries: u32,
+        retry_delay: Duration,
+        mut again: F,
+    ) -> Outcome
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Outcome>,
+    {
+        if self.success {
+            return self;
+        }
+        for _ in 0..retries {
+            tokio::time::sleep(retry_delay).await;
+            let a = again().await;
+            self.retries.push(Attempt {
+                success: a.success,
+                reason: a.reason,
+                duration: a.duration,
+            });
+            if a.success {
+                break;
+            }
+        }
+        self
+    }
+}
+
 /// A `resolve: all` run against one address.
 #[derive(Debug, Clone, Serialize)]
 pub struct AddressOutcome {

@@ -155,24 +155,16 @@ async fn attempts(
     ctx: &ProbeContext,
     pin: Option<(String, std::net::IpAddr)>,
 ) -> Outcome {
-    let mut first = once(plan, ctx, pin.clone()).await;
+    let first = once(plan, ctx, pin.clone()).await;
     if first.success {
+        // The common case, without the retry future.
         return first;
     }
-    for _ in 0..plan.retries {
-        tokio::time::sleep(plan.retry_delay).await;
-        let again = once(plan, ctx, pin.clone()).await;
-        let success = again.success;
-        first.retries.push(super::outcome::Attempt {
-            success,
-            reason: again.reason,
-            duration: again.duration,
-        });
-        if success {
-            break;
-        }
-    }
     first
+        .retried(plan.retries, plan.retry_delay, || {
+            once(plan, ctx, pin.clone())
+        })
+        .await
 }
 
 /// Runs every step once; a failed step ends the run.

@@ -153,6 +153,14 @@ fn chromium() -> Option<std::path::PathBuf> {
     crate::common::tools::one_of(&["chromium", "chromium-browser", "google-chrome"])
 }
 
+/// What a browser test starts from: the page server, the third-party server
+/// and a directory for artefacts; `None` without Chromium.
+fn fixture() -> Option<(SocketAddr, SocketAddr, tempfile::TempDir)> {
+    chromium()?;
+    let (main, third) = servers();
+    Some((main, third, tempfile::tempdir().unwrap()))
+}
+
 /// The probe context the tests share (one Chromium).
 fn shared() -> Arc<ProbeContext> {
     static C: OnceLock<Arc<ProbeContext>> = OnceLock::new();
@@ -162,19 +170,24 @@ fn shared() -> Arc<ProbeContext> {
 /// A one-transaction plan with `browser:` from YAML; artefacts in
 /// `artifacts`; `extra_global`: more `global:` lines.
 fn plan_from(browser: &str, artifacts: &Path, extra_global: &str) -> Arc<TransactionPlan> {
-    let exe = chromium().expect("checked by the caller");
-    let src = format!(
-        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n{extra_global}\
-         secrets: {{pw: {{env: TEST_PW}}}}\n\
-         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n        browser:\n{browser}",
-        exe.display(),
-        artifacts.display()
-    );
+    let src = config_text(browser, artifacts, extra_global);
     let cfg = config::parse(&src, "test.yaml").unwrap_or_else(|e| panic!("{e}\n{src}"));
     let env = |k: &str| (k == "TEST_PW").then(|| SECRET.to_string());
     plan::build(&cfg, "test", &env)
         .unwrap_or_else(|e| panic!("{e}\n{src}"))
         .remove(0)
+}
+
+/// The configuration of [`plan_from`]: service `svc`, transaction `ui`.
+fn config_text(browser: &str, artifacts: &Path, extra_global: &str) -> String {
+    let exe = chromium().expect("checked by the caller");
+    format!(
+        "global:\n  location: test\n  interval: 1m\n  timeout: 20s\n  step_timeout: 5s\n  browser: {{executable: {}, artifacts_dir: {}, keep_failures: 2}}\n{extra_global}\
+         secrets: {{pw: {{env: TEST_PW}}}}\n\
+         services:\n  - name: svc\n    display_name: {{ja: テスト, en: Test}}\n    transactions:\n      - name: ui\n        browser:\n{browser}",
+        exe.display(),
+        artifacts.display()
+    )
 }
 
 fn step_secs(o: &Outcome, i: usize) -> f64 {
@@ -183,11 +196,9 @@ fn step_secs(o: &Outcome, i: usize) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_script_rendered_list_is_timed_within_a_bound_of_its_delay() {
-    if chromium().is_none() {
+    let Some((main, _, dir)) = fixture() else {
         return;
-    }
-    let (main, _) = servers();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let plan = plan_from(
         &format!(
             r##"          steps:
@@ -231,11 +242,9 @@ async fn a_slow_script_rendered_list_is_timed_within_a_bound_of_its_delay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_selector_that_never_appears_fails_with_selector_timeout_and_keeps_a_screenshot() {
-    if chromium().is_none() {
+    let Some((main, _, dir)) = fixture() else {
         return;
-    }
-    let (main, _) = servers();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let plan = plan_from(
         &format!(
             r##"          steps:
@@ -279,11 +288,9 @@ async fn a_selector_that_never_appears_fails_with_selector_timeout_and_keeps_a_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_party_origin_is_blocked_counted_and_never_reached() {
-    if chromium().is_none() {
+    let Some((main, third, dir)) = fixture() else {
         return;
-    }
-    let (main, third) = servers();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let ctx = shared();
     let before = THIRD_PARTY_HITS.load(Ordering::SeqCst);
     // The page shows without the third party's script: the run succeeds,
@@ -346,16 +353,14 @@ async fn a_third_party_origin_is_blocked_counted_and_never_reached() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_to_a_host_that_is_not_allowed_does_not_resolve() {
-    if chromium().is_none() {
+    let Some((main, _, dir)) = fixture() else {
         return;
-    }
-    let (main, _) = servers();
+    };
     // A target that counts connections, under a name the hosts file maps:
     // without the resolver rules Chromium would reach it.
     let target = crate::common::server::serve("127.0.0.1:0", |_s| async move {
         WS_HITS.fetch_add(1, Ordering::SeqCst);
     });
-    let dir = tempfile::tempdir().unwrap();
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 ws-target.test\n").unwrap();
     let plan = plan_from(
@@ -382,11 +387,9 @@ async fn a_websocket_to_a_host_that_is_not_allowed_does_not_resolve() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_typed_into_a_field_is_in_no_message_log_or_artefact() {
-    if chromium().is_none() {
+    let Some((main, _, dir)) = fixture() else {
         return;
-    }
-    let (main, _) = servers();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let plan = plan_from(
         &format!(
             r##"          steps:
@@ -438,11 +441,9 @@ fn line_value(exposition: &str, prefix: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_crash_makes_the_location_blind_never_failing() {
-    if chromium().is_none() {
+    let Some((main, _, dir)) = fixture() else {
         return;
-    }
-    let (main, _) = servers();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let plan = plan_from(
         &format!(
             r##"          steps:
@@ -508,6 +509,84 @@ async fn a_browser_crash_makes_the_location_blind_never_failing() {
     assert_eq!(probe_success(&metrics.render()).as_deref(), Some("1"));
     assert_eq!(ctx.browser.starts(), 2);
     assert_ne!(ctx.browser.pid(), Some(pid));
+}
+
+/// `deploy/systemd/mimamori.service` sets `MemoryDenyWriteExecute=yes`: the
+/// kernel then refuses memory that was writable to become executable, for the
+/// prober and every process it starts. V8 needs it for its code, so every
+/// page of Chromium dies at once ("Failed to reserve virtual memory for
+/// CodeRange"). The runs must be unknown (`browser`), never failures: an
+/// on-call engineer is not paged for a prober's hardening. The same through
+/// the kernel's own switch (`PR_SET_MDWE`, what systemd uses where the kernel
+/// has it), set by a Python wrapper before it executes `mimamori serve`.
+#[test]
+fn a_prober_that_forbids_executable_memory_is_blind_never_failing() {
+    let Some((main, _, dir)) = fixture() else {
+        return;
+    };
+    let Some(python) = crate::common::tools::tool("python3") else {
+        return;
+    };
+    let cfg = dir.path().join("mimamori.yaml");
+    let steps = format!(
+        "          steps:\n            - name: open-list\n              goto: \"http://{main}/list?delay=0\"\n              ready: {{selector: \"#list li a\"}}\n"
+    );
+    let text = config_text(&steps, dir.path(), "")
+        .replace("interval: 1m", "interval: 5s")
+        .replace("timeout: 20s", "timeout: 5s");
+    std::fs::write(&cfg, text).unwrap();
+    let addr = format!("127.0.0.1:{}", crate::common::prometheus::free_port());
+    let log = dir.path().join("serve.log");
+    let wrapper = "import ctypes, os, sys\n\
+                   PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1\n\
+                   libc = ctypes.CDLL(None, use_errno=True)\n\
+                   if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:\n\
+                   \x20   sys.exit('PR_SET_MDWE: errno %d' % ctypes.get_errno())\n\
+                   os.execv(sys.argv[1], sys.argv[1:])\n";
+    let _serve = crate::common::stack::Proc(
+        std::process::Command::new(python)
+            .args(["-c", wrapper, env!("CARGO_BIN_EXE_mimamori")])
+            .args(["serve", "--config", cfg.to_str().unwrap()])
+            .args(["--web.listen-address", &addr])
+            .env("TEST_PW", SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let unknown = "mimamori_probe_failures_total{location=\"test\",reason=\"browser\",service=\"svc\",transaction=\"ui\"}";
+    let text = crate::common::wait_until(
+        Duration::from_secs(60),
+        "two browser runs counted unknown",
+        || {
+            let (_, text) = crate::common::try_http(&addr, "GET", "/metrics").unwrap_or_default();
+            let n: f64 = line_value(&text, unknown)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            if n >= 2.0 {
+                Ok(text)
+            } else {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                Err(format!("{} unknown runs; the log:\n{log}", n))
+            }
+        },
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !log.contains("PR_SET_MDWE"),
+        "the kernel refused the switch: {log}"
+    );
+    assert_eq!(probe_success(&text), None, "no result, no failure\n{text}");
+    for r in ["navigation", "selector_timeout", "timeout", "script_error"] {
+        let l = format!("mimamori_probe_failures_total{{location=\"test\",reason=\"{r}\",service=\"svc\",transaction=\"ui\"}}");
+        assert_eq!(line_value(&text, &l).as_deref(), Some("0"), "{r}\n{text}");
+    }
+    // The log says why, for whoever the ticket sends to the prober.
+    let why = log.lines().find(|l| l.contains("browser run unknown"));
+    assert!(
+        why.is_some_and(|l| l.contains("MemoryDenyWriteExecute")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -584,13 +663,7 @@ fn generated_rules_for_a_browser_transaction_pass_promtool() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("aoulu.yaml");
     std::fs::write(&cfg, aoulu_with_browser()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(["generate", "--out"])
-        .arg(dir.path())
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = crate::common::generate(&cfg, dir.path());
     assert!(
         out.status.success(),
         "{}",

@@ -98,6 +98,14 @@ fn systemd_unit_runs_serve_with_the_shipped_config() {
     for section in ["[Unit]", "[Service]", "[Install]"] {
         assert!(unit.contains(section));
     }
+    // Hardened by default; the browser drop-in lifts only what Chromium needs.
+    assert!(unit.contains("\nMemoryDenyWriteExecute=yes\n"));
+    let dropin = std::fs::read_to_string("deploy/systemd/browser.conf").unwrap();
+    let settings: Vec<&str> = dropin
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(settings, ["[Service]", "MemoryDenyWriteExecute=no"]);
 }
 
 #[test]

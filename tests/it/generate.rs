@@ -261,13 +261,7 @@ fn latency_threshold_off_the_buckets_is_refused() {
     );
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, cfg).unwrap();
-    let out = Command::new(BIN)
-        .args(["generate", "--out"])
-        .arg(dir.path())
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = crate::common::generate(&path, dir.path());
     assert_eq!(out.status.code(), Some(64));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is not a bucket boundary"), "{err}");
@@ -310,13 +304,7 @@ fn other_configuration_still_passes_its_generated_tests() {
         );
     let path = dir.path().join("other.yaml");
     std::fs::write(&path, cfg).unwrap();
-    let out = Command::new(BIN)
-        .args(["generate", "--out"])
-        .arg(dir.path())
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = crate::common::generate(&path, dir.path());
     assert!(
         out.status.success(),
         "{}",

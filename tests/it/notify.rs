@@ -737,12 +737,24 @@ pub fn wait_files(dir: &Path, n: usize, within: Duration) -> usize {
 
 /// A running `mimamori status`, killed when dropped; its address.
 pub fn start_status(config: &Path, prometheus: &str, env: &[(&str, &str)]) -> (Proc, String) {
+    spawn_status(config, prometheus, env, &[])
+}
+
+/// `mimamori status` refreshing every 2 s, with `env` and the arguments
+/// `extra`; its address once it prints it (after the first refresh).
+fn spawn_status(
+    config: &Path,
+    prometheus: &str,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> (Proc, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .arg("status")
         .arg("--config")
         .arg(config)
         .args(["--prometheus.url", prometheus])
         .args(["--web.listen-address", "127.0.0.1:0", "--refresh", "2s"])
+        .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -921,30 +933,12 @@ fn start_status_now(config: &Path, prometheus: &str) -> (Proc, String) {
 }
 
 fn start_status_args(config: &Path, prometheus: &str, extra: &[&str]) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .arg("status")
-        .arg("--config")
-        .arg(config)
-        .args(["--prometheus.url", prometheus])
-        .args(["--web.listen-address", "127.0.0.1:0", "--refresh", "2s"])
-        .args(extra)
-        .env("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("mimamori status starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("mimamori status printed its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("status page on http://") {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (Proc(child), addr)
+    spawn_status(
+        config,
+        prometheus,
+        &[("TEST_SMTP_PASSWORD", SMTP_PASSWORD)],
+        extra,
+    )
 }
 
 #[test]
@@ -1119,6 +1113,9 @@ fn the_demo_fault_switch_brings_a_first_notice_and_the_recovery_after_it() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // Without the demo's browser transactions: the wait below counts one
+    // `mimamori_probe_success` series per transaction, two for the HTTP ones
+    // (with `order-ui` and `inbox-ui` the sum would be 4, never 2).
     let demo = crate::common::start_demo(&["--no-browser"]);
     let prom_cfg = d.join("prometheus.yml");
     std::fs::write(

@@ -989,47 +989,13 @@ fn bench_month_of_15s_data() {
     let outage =
         |i: usize| jst("2026-11-01T10:00:00") + (i % 29) as i64 * 86400 + 60 * (i / 29) as i64;
     let prom = prometheus::bench_backfilled(&format!("report-{n}x{m}"), || {
-        let mut all = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            let from = outage(i);
-            let mut set = SeriesSet::new();
-            for loc in locations {
-                let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
-                let times = (0..)
-                    .map(|k| start + OFFSET + k * 15)
-                    .take_while(|t| *t < end);
-                set.push((
-                    format!("mimamori_probe_success{{{labels}}}"),
-                    times
-                        .clone()
-                        .map(|t| {
-                            (
-                                t,
-                                if (from..from + 180).contains(&t) {
-                                    0.0
-                                } else {
-                                    1.0
-                                },
-                            )
-                        })
-                        .collect(),
-                ));
-                let mut count = 0.0;
-                set.push((
-                    format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
-                    times
-                        .filter(|&t| from - 600 <= t && t < from + 780)
-                        .map(|t| {
-                            if (from..from + 180).contains(&t) {
-                                count += 1.0;
-                            }
-                            (t, count)
-                        })
-                        .collect(),
-                ));
-            }
-            all.push(set);
-        }
+        let all = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                prometheus::bench_service(name, locations, start + OFFSET, end, outage(i))
+            })
+            .collect();
         (all, start, end)
     });
     let dir = tempfile::tempdir().unwrap();

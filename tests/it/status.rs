@@ -1080,45 +1080,14 @@ fn bench_90_days_of_15s_data() {
     let (start, end) = (jst("2026-08-31T00:00:00"), jst("2026-12-02T11:00:00"));
     let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
     let prom = prometheus::bench_backfilled(&format!("status-{n}"), || {
-        let mut all = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            let from = jst("2026-11-05T10:00:00") + i as i64 * 86400;
-            let mut set = SeriesSet::new();
-            for loc in LOCATIONS {
-                let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
-                let times = (0..).map(|k| start + 7 + k * 15).take_while(|t| *t < end);
-                set.push((
-                    format!("mimamori_probe_success{{{labels}}}"),
-                    times
-                        .clone()
-                        .map(|t| {
-                            (
-                                t,
-                                if (from..from + 180).contains(&t) {
-                                    0.0
-                                } else {
-                                    1.0
-                                },
-                            )
-                        })
-                        .collect(),
-                ));
-                let mut count = 0.0;
-                set.push((
-                    format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
-                    times
-                        .filter(|&t| from - 600 <= t && t < from + 780)
-                        .map(|t| {
-                            if (from..from + 180).contains(&t) {
-                                count += 1.0;
-                            }
-                            (t, count)
-                        })
-                        .collect(),
-                ));
-            }
-            all.push(set);
-        }
+        let all = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let outage = jst("2026-11-05T10:00:00") + i as i64 * 86400;
+                prometheus::bench_service(name, &LOCATIONS, start + 7, end, outage)
+            })
+            .collect();
         (all, start, end)
     });
     let dir = tempfile::tempdir().unwrap();

@@ -88,6 +88,17 @@ pub fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     panic!("{method} {path}: {last:?}");
 }
 
+/// `mimamori generate --out OUT --config CONFIG`, run to its end.
+pub fn generate(config: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["generate", "--out"])
+        .arg(out)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("mimamori generate runs")
+}
+
 /// `promtool check metrics` on an exposition: whether it passed, and what it
 /// printed. Without promtool (outside CI, see [`tools`]) the check is skipped
 /// with a message and counts as passed.

@@ -354,6 +354,46 @@ pub fn bench_bin() -> std::path::PathBuf {
     bin
 }
 
+/// A benchmark service's month: `mimamori_probe_success` of transaction `t`
+/// every 15 s from `first` (until `end`) at each of `locations`, failing for
+/// the three minutes from `outage`, and its `reason="timeout"` failure counter
+/// around that outage.
+pub fn bench_service(
+    name: &str,
+    locations: &[&str],
+    first: i64,
+    end: i64,
+    outage: i64,
+) -> SeriesSet {
+    let failing = outage..outage + 180;
+    let mut set = SeriesSet::new();
+    for loc in locations {
+        let labels = format!("service=\"{name}\",transaction=\"t\",location=\"{loc}\"");
+        let times = (0..).map(|k| first + k * 15).take_while(|t| *t < end);
+        set.push((
+            format!("mimamori_probe_success{{{labels}}}"),
+            times
+                .clone()
+                .map(|t| (t, if failing.contains(&t) { 0.0 } else { 1.0 }))
+                .collect(),
+        ));
+        let mut count = 0.0;
+        set.push((
+            format!("mimamori_probe_failures_total{{{labels},reason=\"timeout\"}}"),
+            times
+                .filter(|&t| outage - 600 <= t && t < outage + 780)
+                .map(|t| {
+                    if failing.contains(&t) {
+                        count += 1.0;
+                    }
+                    (t, count)
+                })
+                .collect(),
+        ));
+    }
+    set
+}
+
 /// A benchmark's Prometheus: the data `make` gives, backfilled into
 /// `MIMAMORI_BENCH_DATA/<name>` and kept there for the next run when that is
 /// set (backfilling 50 services takes minutes), else into a temporary directory.
