@@ -2,13 +2,15 @@
 # mimamori against blackbox_exporter, side by side, on this machine. A benchmark,
 # not a test: it prints numbers and never fails on them. See BENCHMARKS.md.
 #
-#   scripts/bench.sh [compare|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]     (default: all)
+#   scripts/bench.sh [compare|rss|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]     (default: all)
 #
 # compare   one nginx on loopback; blackbox_exporter driven by a real Prometheus
 #           scraping /probe for 200 targets every second, and mimamori running 200
 #           one-GET transactions every second, in alternating 30 s windows (one
 #           side probing at a time): probes counted by nginx's stub_status, CPU
 #           per probe (user+sys from /proc/PID/stat) and RSS, HTTP then HTTPS.
+# rss       `mimamori serve` alone with compare's 200 transactions: VmRSS, RssAnon,
+#           RssFile and each mapping's resident size (what holds the memory).
 # scale     100, 1,000 and 10,000 transactions every 15 s on one core
 #           (taskset -c 0, MIMAMORI_WORKER_THREADS=1): CPU, RSS, scheduling lag,
 #           skipped runs, /metrics size and time.
@@ -298,6 +300,22 @@ compare_report() {
     }' "$W/compare-windows.txt"
 }
 
+# rss: `mimamori serve` alone with compare's 200 one-GET transactions every
+# second against nginx, no scrape; after RSS_WAIT seconds (default 25) its
+# VmRSS/RssAnon/RssFile and the resident size of each mapping over 100 kB
+# (/proc/PID/smaps): what holds the process' memory.
+rss() {
+  start_nginx
+  gen_config 200 1s "http://127.0.0.1:$NGINX_HTTP/rs" > "$W/rss.yaml"
+  start_mimamori rss $MM_PORT "$W/rss.yaml"
+  sleep "${RSS_WAIT:-25}"
+  printf '%s: ' "$MM"
+  awk '/^VmRSS|^RssAnon|^RssFile|^Threads/ {printf "%s %s %s  ", $1, $2, $3} END {print ""}' "/proc/$MM_PID/status"
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {name = $6; perm = $2} /^Rss:/ && $2 > 100 {printf "%8d kB  %s %s\n", $2, perm, name}' \
+    "/proc/$MM_PID/smaps" | sort -rn
+  stop "$MM_PID"
+}
+
 # compare: blackbox_exporter driven by a real Prometheus (200 /probe targets
 # scraped every second) and mimamori (200 one-GET transactions every second)
 # against one nginx in alternating windows: probes counted by nginx's
@@ -580,6 +598,7 @@ fi
 install
 case $what in
   compare) compare ;;
+  rss) rss ;;
   scale) scale ;;
   scale-https) scale https ;;
   rules) python3 "$ROOT/scripts/bench_rules.py" ;;
@@ -587,5 +606,5 @@ case $what in
   addresses) addresses ;;
   series) series ;;
   all) compare; scale; scale https; accuracy; addresses; python3 "$ROOT/scripts/bench_rules.py" ;;
-  *) echo "usage: $0 [compare|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]" >&2; exit 64 ;;
+  *) echo "usage: $0 [compare|rss|scale|scale-https|accuracy|rules|addresses|series|notify|browser|all]" >&2; exit 64 ;;
 esac
