@@ -39,14 +39,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Routing as generated, with the receivers left empty (nothing is sent anywhere;
-# the Alertmanager UI shows what would be). Rules: the committed rules/, unchanged.
-awk '/^  page:$/ {exit} {print}' deploy/aoulu.yaml > "$work/aoulu-local.yaml"
-"$BIN" generate --config "$work/aoulu-local.yaml" --out "$work/gen" >/dev/null 2>&1
+# Rules and routing generated from what the demo runs: deploy/aoulu.yaml and, unless
+# --no-browser, its browser transactions (the committed rules/ have none of those: no
+# MimamoriBrowserUnavailable, no screenshot paths). The routing's receivers are left out
+# (nothing is sent anywhere; the Alertmanager UI shows what would be).
+"$BIN" demo --print-config "$@" | awk '/^  page:$/ {exit} {print}' > "$work/aoulu-local.yaml"
+"$BIN" generate --config "$work/aoulu-local.yaml" --out "$work/gen" > "$work/generate.log" 2>&1 \
+  || { cat "$work/generate.log" >&2; exit 1; }
 
 cat > "$work/prometheus.yml" <<YAML
 global: {scrape_interval: 15s, evaluation_interval: 15s}
-rule_files: ['$PWD/rules/*.yml']
+rule_files: ['$work/gen/rules/*.yml']
 alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}]}
 scrape_configs:
   - job_name: mimamori

@@ -44,8 +44,10 @@ struct Shared {
     live: Mutex<Option<Arc<Live>>>,
     /// Serializes launches.
     launching: tokio::sync::Mutex<()>,
-    /// Runs at once (`global.browser.max_concurrent` of the first run).
-    permits: Arc<Semaphore>,
+    /// Runs at once: `global.browser.max_concurrent` and its places. A
+    /// reload that changes the limit gives the runs that start after it a
+    /// new set of places; runs holding the old ones finish with them.
+    permits: Mutex<(u32, Arc<Semaphore>)>,
     /// Processes started so far.
     starts: AtomicU64,
 }
@@ -237,6 +239,14 @@ async fn verified_leaf_key(
     Ok(base64::engine::general_purpose::STANDARD.encode(d.as_ref()))
 }
 
+/// `max_concurrent` places for runs (at least one).
+fn places(max_concurrent: u32) -> (u32, Arc<Semaphore>) {
+    (
+        max_concurrent,
+        Arc::new(Semaphore::new(max_concurrent.max(1) as usize)),
+    )
+}
+
 /// Why the engine could not give a run a browser: the prober's fault.
 #[derive(Debug)]
 pub(super) struct Unavailable(pub String);
@@ -263,7 +273,7 @@ impl Engine {
                 _stop: tx,
                 live: Mutex::new(None),
                 launching: tokio::sync::Mutex::new(()),
-                permits: Arc::new(Semaphore::new(max_concurrent.max(1) as usize)),
+                permits: Mutex::new(places(max_concurrent)),
                 starts: AtomicU64::new(0),
             }
         })
@@ -274,9 +284,23 @@ impl Engine {
         self.shared(max_concurrent).rt.clone()
     }
 
-    /// A place among the runs at once.
+    /// A place among the runs at once, `max_concurrent` as the configuration
+    /// now says.
     pub(super) fn permits(&self, max_concurrent: u32) -> Arc<Semaphore> {
-        self.shared(max_concurrent).permits.clone()
+        let mut p = self
+            .shared(max_concurrent)
+            .permits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if p.0 != max_concurrent {
+            tracing::info!(
+                from = p.0,
+                to = max_concurrent,
+                "browser runs at once (global.browser.max_concurrent) changed"
+            );
+            *p = places(max_concurrent);
+        }
+        p.1.clone()
     }
 
     /// The process id of the running Chromium, if one runs.
@@ -516,6 +540,28 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reloaded_max_concurrent_applies_to_the_runs_after_it() {
+        let engine = Engine::default();
+        let two = engine.permits(2);
+        let held: Vec<_> = (0..2)
+            .map(|_| two.clone().try_acquire_owned().unwrap())
+            .collect();
+        assert!(two.clone().try_acquire_owned().is_err(), "two at once");
+        assert!(
+            Arc::ptr_eq(&two, &engine.permits(2)),
+            "unchanged: the same places"
+        );
+        // Raised to three: the runs after the reload have three places of their own.
+        let three = engine.permits(3);
+        assert_eq!(three.available_permits(), 3);
+        // Lowered to one: one place, whatever the earlier runs still hold.
+        let one = engine.permits(1);
+        let _p = one.clone().try_acquire_owned().unwrap();
+        assert!(one.clone().try_acquire_owned().is_err());
+        drop(held);
+    }
 
     #[test]
     fn profiles_of_exited_processes_are_swept_and_live_ones_kept() {

@@ -29,9 +29,18 @@ pub struct DemoArgs {
     /// HTTP transactions run.
     #[arg(long)]
     pub no_browser: bool,
+    /// Print the configuration the demo runs (deploy/aoulu.yaml, with the
+    /// browser transactions when they run) and exit: `generate` makes the
+    /// rules that match it.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    if args.print_config {
+        print!("{}", crate::demo::config_text(!args.no_browser)?.0);
+        return Ok(ExitCode::SUCCESS);
+    }
     let opts = DemoOptions {
         listen: args.listen,
         interval: args.interval,

@@ -122,14 +122,8 @@ impl Switch {
 /// Builds the demo configuration: `deploy/aoulu.yaml` with the simulated services'
 /// addresses, the demo CA and the options given.
 pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Result<Config> {
-    let mut cfg = if args.browser && browser_available() {
-        config::parse(
-            &with_browser_transactions(AOULU_YAML, BROWSER_YAML)?,
-            "deploy/aoulu.yaml with src/demo/browser.yaml (built in)",
-        )?
-    } else {
-        config::parse(AOULU_YAML, "deploy/aoulu.yaml (built in)")?
-    };
+    let (text, name) = config_text(args.browser)?;
+    let mut cfg = config::parse(&text, name)?;
     cfg.global.ca_file = Some(ca_file.to_path_buf());
     if let Some(i) = args.interval {
         cfg.global.interval = Dur(i);
@@ -166,6 +160,20 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
 
 /// Whether this binary can run browser transactions and a Chromium is on
 /// `PATH` under one of the names the engine looks for.
+/// The configuration text the demo runs and what to call it in errors:
+/// `deploy/aoulu.yaml`, with `src/demo/browser.yaml`'s transactions when
+/// `browser` is asked for and the binary and the machine can run them.
+pub fn config_text(browser: bool) -> anyhow::Result<(String, &'static str)> {
+    Ok(if browser && browser_available() {
+        (
+            with_browser_transactions(AOULU_YAML, BROWSER_YAML)?,
+            "deploy/aoulu.yaml with src/demo/browser.yaml (built in)",
+        )
+    } else {
+        (AOULU_YAML.to_string(), "deploy/aoulu.yaml (built in)")
+    })
+}
+
 pub fn browser_available() -> bool {
     cfg!(feature = "browser") && chromium_on_path().is_some()
 }

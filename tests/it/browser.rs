@@ -589,6 +589,55 @@ fn a_prober_that_forbids_executable_memory_is_blind_never_failing() {
     );
 }
 
+/// `deploy/local/stack.sh` generates its rules from what the demo runs:
+/// without Chromium (or `--no-browser`) that is `deploy/aoulu.yaml` itself;
+/// with it, the browser transactions too, whose rules carry the browser
+/// ticket and the screenshots' place.
+#[cfg(feature = "demo")]
+#[test]
+fn the_demo_prints_the_configuration_it_runs() {
+    let print = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+            .args(["demo", "--print-config"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let aoulu =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
+            .unwrap();
+    assert_eq!(print(&["--no-browser"]), aoulu);
+    if chromium().is_none() {
+        return;
+    }
+    let text = print(&[]);
+    assert!(
+        text.contains("name: order-ui") && text.contains("name: inbox-ui"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("demo.yaml");
+    std::fs::write(&cfg, &text).unwrap();
+    let out = crate::common::generate(&cfg, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = std::fs::read_to_string(dir.path().join("rules/denshibin.yml")).unwrap();
+    assert!(rules.contains("MimamoriBrowserUnavailable"), "{rules}");
+    assert!(
+        rules.contains("/tmp/mimamori-browser/denshibin/inbox-ui/"),
+        "{rules}"
+    );
+}
+
 #[test]
 fn browser_config_errors_name_their_place() {
     let base = |steps: &str, extra: &str| {
