@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rules::{self, Rule, LOCATION, VALUE};
+use super::rules::{self, Rule, INSTANCE, LOCATION, TRANSACTION, VALUE};
 use crate::config::Config;
 use crate::promql::{self, decimal, metric};
 use crate::slo::plan::{BurnAlert, ServicePlan, EVAL_SECONDS};
@@ -294,6 +294,35 @@ impl Ctx<'_> {
                 ]
                 .into(),
                 exp_annotations: render(&rule, &[(&note_template, &note), (LOCATION, loc)]),
+            }],
+        }
+    }
+
+    /// The ticket `alert` (a rule per transaction and prober) firing at `t`
+    /// for this transaction at `loc`, naming the prober `instance`.
+    fn prober_ticket(&self, alert: &str, t: u64, loc: &str, instance: &str) -> AlertTest {
+        let rule = self.service_rule(alert);
+        AlertTest {
+            eval_time: at(t),
+            alertname: alert.into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), self.p.service.clone()),
+                    ("transaction".into(), self.transaction.clone()),
+                    ("location".into(), loc.to_string()),
+                    ("job".into(), self.cfg.alerting.job.clone()),
+                    ("instance".into(), instance.to_string()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(
+                    &rule,
+                    &[
+                        (LOCATION, loc),
+                        (TRANSACTION, &self.transaction),
+                        (INSTANCE, instance),
+                    ],
+                ),
             }],
         }
     }
