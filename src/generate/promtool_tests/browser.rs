@@ -22,19 +22,7 @@ pub(super) fn tests(c: &Ctx) -> Vec<TestGroup> {
     if locations.len() < 2 {
         locations.push("extra-1".into());
     }
-    let b = Ctx {
-        cfg: c.cfg,
-        p: c.p,
-        locations,
-        transaction: tx.name.to_string(),
-        step: tx
-            .step_names()
-            .first()
-            .copied()
-            .unwrap_or_default()
-            .to_string(),
-        le: c.le.clone(),
-    };
+    let b = Ctx::for_transaction(c.cfg, c.p, locations, tx);
     let (pre, start) = (10 * PER_MIN, 10 * MIN);
     let samples = pre + 30 * PER_MIN + 1;
     let crashed = &b.locations[0];

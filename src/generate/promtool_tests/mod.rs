@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::rules::{self, Rule, INSTANCE, LOCATION, TRANSACTION, VALUE};
-use crate::config::Config;
+use crate::config::{Config, Transaction};
 use crate::promql::{self, decimal, metric};
 use crate::slo::plan::{BurnAlert, ServicePlan, EVAL_SECONDS};
 
@@ -144,6 +144,31 @@ struct Ctx<'a> {
     transaction: String,
     step: String,
     le: String,
+}
+
+impl<'a> Ctx<'a> {
+    /// The scenarios' context for transaction `tx` of the service `p`, seen
+    /// from `locations`: its first step, the latency objective's bucket.
+    fn for_transaction(
+        cfg: &'a Config,
+        p: &'a ServicePlan,
+        locations: Vec<String>,
+        tx: &Transaction,
+    ) -> Ctx<'a> {
+        Ctx {
+            cfg,
+            p,
+            locations,
+            transaction: tx.name.to_string(),
+            step: tx
+                .step_names()
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            le: decimal(p.latency_threshold_seconds),
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -380,19 +405,7 @@ pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String,
         if locations.is_empty() {
             locations = vec![cfg.global.location.to_string()];
         }
-        let ctx = Ctx {
-            cfg,
-            p,
-            locations,
-            transaction: tx.name.to_string(),
-            step: tx
-                .step_names()
-                .first()
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-            le: decimal(p.latency_threshold_seconds),
-        };
+        let ctx = Ctx::for_transaction(cfg, p, locations, tx);
         let file = TestFile {
             rule_files: vec![
                 format!("../{}.yml", p.service),
