@@ -363,8 +363,8 @@ pub fn transactions_blind(sel: &Selector, job: &str) -> String {
 /// minutes and which have no result now: blind there (see docs/browser.md).
 pub fn browser_unavailable(sel: &Selector) -> String {
     format!(
-        "sum by (service, transaction, location, job, instance) (increase({}[10m])) > 0\nunless on (service, transaction, location, job, instance)\n{}",
-        sel.clone().eq("reason", "browser").of(metric::PROBE_FAILURES),
+        "sum by (service, transaction, location, job, instance) ({}) > 0\nunless on (service, transaction, location, job, instance)\n{}",
+        failures_increase(&sel.clone().eq("reason", "browser"), "10m"),
         sel.of(metric::PROBE_SUCCESS)
     )
 }

@@ -376,6 +376,17 @@ impl Engine {
     }
 }
 
+/// The Chromium a browser without `global.browser.executable` runs: the
+/// first of Debian's and Google's names on `PATH`.
+pub fn default_executable() -> Option<PathBuf> {
+    on_path(&[
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ])
+}
+
 /// The first of `names` on `PATH`.
 fn on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -418,6 +429,10 @@ fn with_parent_death_signal(exe: &std::path::Path, profile: &std::path::Path) ->
 /// PID has no `/proc` entry belongs to nobody. A PID reused since is left
 /// alone until a later sweep.
 fn sweep_stale_profiles(dir: &std::path::Path) -> usize {
+    // Without /proc every other prober's profile would look abandoned.
+    if !std::path::Path::new("/proc/self").exists() {
+        return 0;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -491,13 +506,7 @@ async fn launch(flags: &Flags, n: u64) -> Result<Live, Unavailable> {
     }
     let exe = match &flags.executable {
         Some(e) => e.clone(),
-        None => on_path(&[
-            "chromium",
-            "chromium-browser",
-            "google-chrome",
-            "google-chrome-stable",
-        ])
-        .ok_or_else(|| {
+        None => default_executable().ok_or_else(|| {
             Unavailable(
                 "no Chromium on PATH (install chromium or set global.browser.executable)".into(),
             )

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use tokio::time::{timeout, Instant};
 
-pub use engine::Engine;
 use engine::Flags;
+pub use engine::{default_executable, Engine};
 use page::{Failure, Run, Seen};
 
 use crate::probe::outcome::{BrowserFacts, Outcome, Reason};

@@ -30,17 +30,14 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_browser: bool,
     /// Print the configuration the demo runs (deploy/aoulu.yaml, with the
-    /// browser transactions when they run) and exit: `generate` makes the
-    /// rules that match it.
+    /// browser transactions when they run, `--interval` and `--location`)
+    /// and exit: `generate` makes the rules that match it.
     #[arg(long)]
     pub print_config: bool,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    if args.print_config {
-        print!("{}", crate::demo::config_text(!args.no_browser)?.0);
-        return Ok(ExitCode::SUCCESS);
-    }
+    let print = args.print_config;
     let opts = DemoOptions {
         listen: args.listen,
         interval: args.interval,
@@ -49,6 +46,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         web_config: args.web_config,
         browser: !args.no_browser,
     };
+    if print {
+        print!("{}", crate::demo::config_text(&opts)?.0);
+        return Ok(ExitCode::SUCCESS);
+    }
     super::runtime()?.block_on(crate::demo::run(opts))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use http::{Method, Response, StatusCode};
 
-use crate::config::{self, Config, Dur, MaintenanceWindow};
+use crate::config::{self, Config, MaintenanceWindow};
 use crate::server::{self, App, AppOptions, ConfigSource, EnvFn, Extension};
 use services::{Faults, Mode, Product};
 
@@ -119,22 +119,12 @@ impl Switch {
     }
 }
 
-/// Builds the demo configuration: `deploy/aoulu.yaml` with the simulated services'
-/// addresses, the demo CA and the options given.
+/// Builds the demo configuration: [`config_text`] with the simulated
+/// services' addresses, the demo CA and the maintenance asked for.
 pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Result<Config> {
-    let (text, name) = config_text(args.browser)?;
+    let (text, name) = config_text(args)?;
     let mut cfg = config::parse(&text, name)?;
     cfg.global.ca_file = Some(ca_file.to_path_buf());
-    if let Some(i) = args.interval {
-        cfg.global.interval = Dur(i);
-        if cfg.global.timeout.0 > i {
-            cfg.global.timeout = Dur(i);
-            cfg.global.step_timeout = Dur(cfg.global.step_timeout.0.min(i));
-        }
-    }
-    if let Some(l) = &args.location {
-        cfg.global.location = l.clone();
-    }
     let now = crate::clock::now().fixed_offset();
     for s in &args.maintenance {
         anyhow::ensure!(
@@ -158,46 +148,65 @@ pub fn demo_config(args: &DemoOptions, ca_file: &std::path::Path) -> anyhow::Res
     Ok(cfg)
 }
 
+/// The configuration text the demo runs (what `--print-config` prints, and
+/// so what the local stack's rules are generated from) and what to call it
+/// in errors: `deploy/aoulu.yaml`; with `src/demo/browser.yaml`'s
+/// transactions when `args.browser` is asked for and the binary and the
+/// machine can run them; with `--interval` (the whole transaction's and a
+/// step's timeout cut to it when longer) and `--location`.
+pub fn config_text(args: &DemoOptions) -> anyhow::Result<(String, &'static str)> {
+    use serde_yaml::Value;
+    let browser = args.browser && browser_available();
+    if !browser && args.interval.is_none() && args.location.is_none() {
+        return Ok((AOULU_YAML.to_string(), "deploy/aoulu.yaml (built in)"));
+    }
+    let mut doc: Value = serde_yaml::from_str(AOULU_YAML)?;
+    if browser {
+        with_browser_transactions(&mut doc, BROWSER_YAML)?;
+    }
+    let global = doc
+        .get_mut("global")
+        .and_then(Value::as_mapping_mut)
+        .context("no global:")?;
+    if let Some(i) = args.interval {
+        let millis = |d: Duration| Value::from(format!("{}ms", d.as_millis()));
+        let read = |g: &serde_yaml::Mapping, k: &str| {
+            g.get(k)
+                .and_then(Value::as_str)
+                .and_then(|v| config::duration::parse(v).ok())
+        };
+        global.insert("interval".into(), millis(i));
+        if read(global, "timeout").is_some_and(|t| t > i) {
+            global.insert("timeout".into(), millis(i));
+            if let Some(st) = read(global, "step_timeout") {
+                global.insert("step_timeout".into(), millis(st.min(i)));
+            }
+        }
+    }
+    if let Some(l) = &args.location {
+        global.insert("location".into(), Value::from(l.to_string()));
+    }
+    let name = if browser {
+        "deploy/aoulu.yaml with src/demo/browser.yaml (built in), and the demo's options"
+    } else {
+        "deploy/aoulu.yaml (built in), with the demo's options"
+    };
+    Ok((serde_yaml::to_string(&doc)?, name))
+}
+
 /// Whether this binary can run browser transactions and a Chromium is on
 /// `PATH` under one of the names the engine looks for.
-/// The configuration text the demo runs and what to call it in errors:
-/// `deploy/aoulu.yaml`, with `src/demo/browser.yaml`'s transactions when
-/// `browser` is asked for and the binary and the machine can run them.
-pub fn config_text(browser: bool) -> anyhow::Result<(String, &'static str)> {
-    Ok(if browser && browser_available() {
-        (
-            with_browser_transactions(AOULU_YAML, BROWSER_YAML)?,
-            "deploy/aoulu.yaml with src/demo/browser.yaml (built in)",
-        )
-    } else {
-        (AOULU_YAML.to_string(), "deploy/aoulu.yaml (built in)")
-    })
-}
-
 pub fn browser_available() -> bool {
-    cfg!(feature = "browser") && chromium_on_path().is_some()
+    #[cfg(feature = "browser")]
+    return crate::browser::default_executable().is_some();
+    #[cfg(not(feature = "browser"))]
+    false
 }
 
-fn chromium_on_path() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|d| {
-            [
-                "chromium",
-                "chromium-browser",
-                "google-chrome",
-                "google-chrome-stable",
-            ]
-            .map(|n| d.join(n))
-        })
-        .find(|p| p.is_file())
-}
-
-/// `base` (a whole configuration) with the transactions of `extra` (service
+/// `doc` (a whole configuration) with the transactions of `extra` (service
 /// name → list of transactions) appended to its services' transactions.
-pub fn with_browser_transactions(base: &str, extra: &str) -> anyhow::Result<String> {
+fn with_browser_transactions(doc: &mut serde_yaml::Value, extra: &str) -> anyhow::Result<()> {
     use serde_yaml::Value;
-    let mut doc: Value = serde_yaml::from_str(base)?;
     let extra: serde_yaml::Mapping = serde_yaml::from_str(extra)?;
     let services = doc
         .get_mut("services")
@@ -214,7 +223,7 @@ pub fn with_browser_transactions(base: &str, extra: &str) -> anyhow::Result<Stri
             .context("a service without transactions")?;
         list.extend(txs.as_sequence().cloned().unwrap_or_default());
     }
-    Ok(serde_yaml::to_string(&doc)?)
+    Ok(())
 }
 
 /// `mimamori demo`.

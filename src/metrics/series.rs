@@ -607,9 +607,11 @@ impl Snapshot {
                     }
                 }
                 _ => {
-                    let steps = steps_sorted(txs);
+                    // Browser transactions have no HTTP phases.
+                    let mut steps = steps_sorted(txs);
+                    steps.retain(|(t, _)| !t.browser.load(Relaxed));
                     for (p, phase) in PHASES_SORTED.get_or_init(phases_sorted) {
-                        for (t, s) in steps.iter().filter(|(t, _)| !t.browser.load(Relaxed)) {
+                        for (t, s) in &steps {
                             let labels = [
                                 t.ip.as_str(),
                                 t.location.as_str(),

@@ -54,18 +54,11 @@ impl Origin {
     }
 }
 
-/// Splits an absolute http(s) URL.
-pub fn parse_url(url: &str) -> Result<(Origin, String), String> {
-    let (origin, target) = split_url(url)?;
-    let target = target.path_and_query().map_or("/", |p| p.as_str());
-    Ok((origin, target.to_string()))
-}
-
 /// Splits an absolute http(s) URL into its origin and the request target
 /// (path and query, `/` when empty) as the request line carries it. One
 /// parse per request: the target is a slice of the parsed URL, not parsed
 /// again.
-fn split_url(url: &str) -> Result<(Origin, Uri), String> {
+pub fn parse_url(url: &str) -> Result<(Origin, Uri), String> {
     let uri: Uri = url.parse().map_err(|e| format!("invalid URL: {e}"))?;
     let https = match uri.scheme_str() {
         Some("https") => true,
@@ -134,6 +127,11 @@ impl Conns {
 
     fn at(&mut self, i: usize) -> &mut Conn {
         &mut self.0[i].1
+    }
+
+    /// Closes the connection at `i` (dropped).
+    fn remove(&mut self, i: usize) {
+        self.0.remove(i);
     }
 
     /// Adds the connection of an origin that has none; returns its index.
@@ -376,7 +374,7 @@ impl<'a> Session<'a> {
             let c = self.conns.at(i);
             let ready = std::future::poll_fn(|cx| c.sender.poll_ready(cx));
             if drive(&mut c.driver, ready).await.is_err() {
-                self.conns.0.remove(i);
+                self.conns.remove(i);
                 open = None;
             }
         }
@@ -430,7 +428,7 @@ impl<'a> Session<'a> {
             .and_then(|v| v.parse::<u64>().ok())
         {
             if len > max_body {
-                self.conns.0.remove(i);
+                self.conns.remove(i);
                 return Err((
                     Reason::BodyTooLarge,
                     format!("content-length {len} exceeds the limit of {max_body} bytes"),
@@ -451,7 +449,7 @@ impl<'a> Session<'a> {
             })?;
             if let Ok(data) = frame.into_data() {
                 if buf.len() as u64 + data.len() as u64 > max_body {
-                    self.conns.0.remove(i);
+                    self.conns.remove(i);
                     return Err((
                         Reason::BodyTooLarge,
                         format!("body exceeds the limit of {max_body} bytes"),
@@ -478,7 +476,7 @@ impl<'a> Session<'a> {
         follow: Option<(u32, &[String])>,
         phases: &mut Phases,
     ) -> Result<Response, Failure> {
-        let mut split = split_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
+        let mut split = parse_url(&out.url).map_err(|m| (Reason::Protocol, m))?;
         // Only a redirect needs the first host again.
         let first = if follow.is_some() {
             split.0.host.clone()
@@ -505,7 +503,7 @@ impl<'a> Session<'a> {
             }
             let next = resolve_location(&out.url, loc)
                 .map_err(|m| (Reason::Redirect, format!("redirect: {m}")))?;
-            split = split_url(&next)
+            split = parse_url(&next)
                 .map_err(|m| (Reason::Redirect, format!("redirect to {next}: {m}")))?;
             let next_host = &split.0.host;
             if *next_host != first && !allowed.iter().any(|h| h.eq_ignore_ascii_case(next_host)) {
@@ -576,7 +574,7 @@ mod tests {
                 port: 8443
             }
         );
-        assert_eq!(p, "/x/y?q=1");
+        assert_eq!(p.to_string(), "/x/y?q=1");
         let base = "https://a.example:8443/x/y?q=1";
         let r = |loc: &str| resolve_location(base, loc).unwrap();
         assert_eq!(r("/z"), "https://a.example:8443/z");
@@ -596,10 +594,10 @@ mod tests {
         let (o, p) = parse_url("http://[::1]/").unwrap();
         assert_eq!(o.host, "::1");
         assert_eq!(o.host_header(), "[::1]");
-        assert_eq!(p, "/");
+        assert_eq!(p.to_string(), "/");
         assert!(parse_url("ftp://x/").is_err());
         // The request line's target: path and query, `/` when empty.
-        let target = |url: &str| split_url(url).unwrap().1.to_string();
+        let target = |url: &str| parse_url(url).unwrap().1.to_string();
         assert_eq!(target("https://a.example:8443/x/y?q=1"), "/x/y?q=1");
         assert_eq!(target("http://a.example"), "/");
         assert_eq!(target("http://a.example?k=v"), "/?k=v");

@@ -544,13 +544,13 @@ pub fn check_report(cfg: &Config, shard: crate::config::Shard) -> anyhow::Result
                     }
                     .to_string(),
                 });
-                // A secret's value can also arrive through `${env:...}`: mask it.
                 // A browser step: the page it opens, if any.
                 let method = if p.browser.is_some() {
-                    "page".to_string()
+                    "page"
                 } else {
-                    s.method.to_string()
+                    s.method.as_str()
                 };
+                // A secret's value can also arrive through `${env:...}`: mask it.
                 let url = p.masker.mask(&url.collect::<String>());
                 let _ = writeln!(
                     out,

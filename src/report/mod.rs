@@ -284,10 +284,10 @@ pub fn run(args: Options) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Makes the report at `now` (unix seconds) and renders it.
 /// Services reported at once.
 const SERVICES_AT_ONCE: usize = 4;
 
+/// Makes the report at `now` (unix seconds) and renders it.
 pub fn execute(args: &Options, now: i64) -> Result<(Report, String), ReportError> {
     let slo::Context {
         cfg,

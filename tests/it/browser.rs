@@ -613,6 +613,19 @@ fn the_demo_prints_the_configuration_it_runs() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aoulu.yaml"))
             .unwrap();
     assert_eq!(print(&["--no-browser"]), aoulu);
+    // What `--interval` and `--location` change is printed too: rules made
+    // from it size their burn rates for the rounds the demo really runs.
+    let every_minute = print(&["--no-browser", "--interval", "1m", "--location", "osaka-b"]);
+    let cfg = mimamori::config::parse(&every_minute, "printed").unwrap();
+    assert_eq!(cfg.global.interval.0, Duration::from_secs(60));
+    assert_eq!(cfg.global.timeout.0, Duration::from_secs(15));
+    assert_eq!(cfg.global.location, "osaka-b");
+    let fast =
+        mimamori::config::parse(&print(&["--no-browser", "--interval", "2s"]), "printed").unwrap();
+    assert_eq!(
+        (fast.global.timeout.0, fast.global.step_timeout.0),
+        (Duration::from_secs(2), Duration::from_secs(2))
+    );
     if chromium().is_none() {
         return;
     }

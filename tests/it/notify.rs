@@ -1094,6 +1094,7 @@ fn two_status_replicas_send_each_notice_once_and_the_other_takes_over() {
 }
 
 /// The messages in `out` whose subject contains one of `words`.
+#[cfg(feature = "demo")]
 fn with_subject(out: &Path, words: &[&str]) -> Vec<Value> {
     messages(out)
         .into_iter()

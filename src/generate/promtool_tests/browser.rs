@@ -5,10 +5,8 @@
 //! service, nothing pages, and a ticket names the prober.
 
 use super::{
-    at, group, healthy, render, AlertTest, Ctx, ExpAlert, ExprTest, Loc, Sample, Series, TestGroup,
-    MIN, PAGES, PER_MIN,
+    at, group, healthy, Ctx, ExprTest, Loc, Sample, Series, TestGroup, MIN, PAGES, PER_MIN,
 };
-use crate::generate::rules::{INSTANCE, LOCATION, TRANSACTION};
 use crate::promql::{metric, record as rec};
 
 /// The scenario for the service's first browser transaction, if it has one.
@@ -24,19 +22,7 @@ pub(super) fn tests(c: &Ctx) -> Vec<TestGroup> {
     if locations.len() < 2 {
         locations.push("extra-1".into());
     }
-    let b = Ctx {
-        cfg: c.cfg,
-        p: c.p,
-        locations,
-        transaction: tx.name.to_string(),
-        step: tx
-            .step_names()
-            .first()
-            .copied()
-            .unwrap_or_default()
-            .to_string(),
-        le: c.le.clone(),
-    };
+    let b = Ctx::for_transaction(c.cfg, c.p, locations, tx);
     let (pre, start) = (10 * PER_MIN, 10 * MIN);
     let samples = pre + 30 * PER_MIN + 1;
     let crashed = &b.locations[0];
@@ -90,30 +76,11 @@ pub(super) fn tests(c: &Ctx) -> Vec<TestGroup> {
         &["MimamoriLocationFailing", "MimamoriBrowserUnavailable"],
         &[start + 2 * MIN],
     ));
-    let rule = b.service_rule("MimamoriBrowserUnavailable");
-    let inst = Ctx::instance(crashed);
-    g.alert_rule_test.push(AlertTest {
-        eval_time: at(t),
-        alertname: "MimamoriBrowserUnavailable".into(),
-        exp_alerts: vec![ExpAlert {
-            exp_labels: [
-                ("service".to_string(), svc.clone()),
-                ("transaction".into(), b.transaction.clone()),
-                ("location".into(), crashed.clone()),
-                ("job".into(), b.cfg.alerting.job.clone()),
-                ("instance".into(), inst.clone()),
-                ("severity".into(), "ticket".into()),
-            ]
-            .into(),
-            exp_annotations: render(
-                &rule,
-                &[
-                    (LOCATION, crashed),
-                    (TRANSACTION, &b.transaction),
-                    (INSTANCE, &inst),
-                ],
-            ),
-        }],
-    });
+    g.alert_rule_test.push(b.prober_ticket(
+        "MimamoriBrowserUnavailable",
+        t,
+        crashed,
+        &Ctx::instance(crashed),
+    ));
     vec![g]
 }

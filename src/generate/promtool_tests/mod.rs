@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rules::{self, Rule, LOCATION, VALUE};
-use crate::config::Config;
+use super::rules::{self, Rule, INSTANCE, LOCATION, TRANSACTION, VALUE};
+use crate::config::{Config, Transaction};
 use crate::promql::{self, decimal, metric};
 use crate::slo::plan::{BurnAlert, ServicePlan, EVAL_SECONDS};
 
@@ -144,6 +144,31 @@ struct Ctx<'a> {
     transaction: String,
     step: String,
     le: String,
+}
+
+impl<'a> Ctx<'a> {
+    /// The scenarios' context for transaction `tx` of the service `p`, seen
+    /// from `locations`: its first step, the latency objective's bucket.
+    fn for_transaction(
+        cfg: &'a Config,
+        p: &'a ServicePlan,
+        locations: Vec<String>,
+        tx: &Transaction,
+    ) -> Ctx<'a> {
+        Ctx {
+            cfg,
+            p,
+            locations,
+            transaction: tx.name.to_string(),
+            step: tx
+                .step_names()
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            le: decimal(p.latency_threshold_seconds),
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -298,6 +323,35 @@ impl Ctx<'_> {
         }
     }
 
+    /// The ticket `alert` (a rule per transaction and prober) firing at `t`
+    /// for this transaction at `loc`, naming the prober `instance`.
+    fn prober_ticket(&self, alert: &str, t: u64, loc: &str, instance: &str) -> AlertTest {
+        let rule = self.service_rule(alert);
+        AlertTest {
+            eval_time: at(t),
+            alertname: alert.into(),
+            exp_alerts: vec![ExpAlert {
+                exp_labels: [
+                    ("service".to_string(), self.p.service.clone()),
+                    ("transaction".into(), self.transaction.clone()),
+                    ("location".into(), loc.to_string()),
+                    ("job".into(), self.cfg.alerting.job.clone()),
+                    ("instance".into(), instance.to_string()),
+                    ("severity".into(), "ticket".into()),
+                ]
+                .into(),
+                exp_annotations: render(
+                    &rule,
+                    &[
+                        (LOCATION, loc),
+                        (TRANSACTION, &self.transaction),
+                        (INSTANCE, instance),
+                    ],
+                ),
+            }],
+        }
+    }
+
     /// Labels of the transaction's series at `loc`, as the probers write them.
     fn base(&self, loc: &str) -> String {
         format!(
@@ -351,19 +405,7 @@ pub fn files(cfg: &Config, plans: &[ServicePlan]) -> anyhow::Result<Vec<(String,
         if locations.is_empty() {
             locations = vec![cfg.global.location.to_string()];
         }
-        let ctx = Ctx {
-            cfg,
-            p,
-            locations,
-            transaction: tx.name.to_string(),
-            step: tx
-                .step_names()
-                .first()
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-            le: decimal(p.latency_threshold_seconds),
-        };
+        let ctx = Ctx::for_transaction(cfg, p, locations, tx);
         let file = TestFile {
             rule_files: vec![
                 format!("../{}.yml", p.service),

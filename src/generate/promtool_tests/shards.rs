@@ -3,11 +3,7 @@
 //! never by instance, so neither counts twice, and a dead shard makes its
 //! transactions blind (a ticket naming them), never failure time.
 
-use super::{
-    at, group, render, AlertTest, Ctx, ExpAlert, ExprTest, Sample, Series, TestGroup, MIN, PAGES,
-    PER_MIN,
-};
-use crate::generate::rules::{INSTANCE, LOCATION, TRANSACTION};
+use super::{at, group, Ctx, ExprTest, Sample, Series, TestGroup, MIN, PAGES, PER_MIN};
 use crate::promql::{self, metric, record as rec};
 
 /// One prober process in a sharding or HA scenario: the transactions it
@@ -158,7 +154,7 @@ impl<'a> Shards<'a> {
 
 /// Three shards at the first location; shard 1 dies at 10m.
 fn dead_shard(s: &Shards) -> TestGroup {
-    let (c, p, home) = (s.c, s.c.p, s.home.clone());
+    let (c, home) = (s.c, s.home.clone());
     let (pre, start, samples) = (s.pre, s.start, s.samples);
     let txs = &s.txs;
     let all_ok: Vec<(String, String)> = txs.iter().map(|t| (t.clone(), "1x{n}".into())).collect();
@@ -181,32 +177,10 @@ fn dead_shard(s: &Shards) -> TestGroup {
         prober_inputs(c, &probers, samples),
     );
     g.alert_rule_test = c.silent(&["MimamoriTransactionsBlind"], &[start + 4 * MIN]);
-    let rule = c.service_rule("MimamoriTransactionsBlind");
     // Still named at 30m: the assignment is remembered while the shard stays down.
     for t in [start + 6 * MIN, start + 30 * MIN] {
-        g.alert_rule_test.push(AlertTest {
-            eval_time: at(t),
-            alertname: "MimamoriTransactionsBlind".into(),
-            exp_alerts: vec![ExpAlert {
-                exp_labels: [
-                    ("service".to_string(), p.service.clone()),
-                    ("transaction".into(), c.transaction.clone()),
-                    ("location".into(), home.clone()),
-                    ("job".into(), c.cfg.alerting.job.clone()),
-                    ("instance".into(), dead.clone()),
-                    ("severity".into(), "ticket".into()),
-                ]
-                .into(),
-                exp_annotations: render(
-                    &rule,
-                    &[
-                        (LOCATION, &home),
-                        (TRANSACTION, &c.transaction),
-                        (INSTANCE, &dead),
-                    ],
-                ),
-            }],
-        });
+        g.alert_rule_test
+            .push(c.prober_ticket("MimamoriTransactionsBlind", t, &home, &dead));
     }
     let mut quiet: Vec<&str> = PAGES.to_vec();
     quiet.extend([
