@@ -1093,8 +1093,10 @@ backups:
     }
     // Every documented family appears within a few probe rounds (the TLS
     // policy check and the backup listings run shortly after the start).
+    // The page-load gauges wait for a browser run that completed: on a loaded
+    // machine Chromium's start and the first runs can take minutes.
     let exposed = crate::common::wait_until(
-        Duration::from_secs(90),
+        Duration::from_secs(240),
         "every documented family on /metrics",
         || {
             let (status, body) =
@@ -1105,8 +1107,17 @@ backups:
             if missing.is_empty() {
                 Ok(f)
             } else {
+                // What the browser transaction did meanwhile, to tell why.
+                let ui: Vec<&str> = body
+                    .lines()
+                    .filter(|l| l.contains("transaction=\"ui\"") && !l.ends_with(" 0"))
+                    .filter(|l| {
+                        l.starts_with("mimamori_probe_")
+                            || l.starts_with("mimamori_transaction_runs")
+                    })
+                    .collect();
                 Err(format!(
-                    "documented in docs/metrics.md but not exposed: {missing:?}"
+                    "documented in docs/metrics.md but not exposed: {missing:?}; the browser transaction: {ui:?}"
                 ))
             }
         },
