@@ -188,65 +188,32 @@ pub fn alertmanager_config(dir: &Path, hook: &str, tickets: Tickets) -> PathBuf 
 
 /// Debian's Alertmanager with `config` on a free port, its log in `dir`; its address.
 pub fn start_alertmanager(dir: &Path, config: &Path) -> (Proc, String) {
-    start_on_free_port(|port| {
-        let mut c = Command::new(which(&["prometheus-alertmanager", "alertmanager"]));
-        c.arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.join("am").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap());
-        c
-    })
+    let port = free_port();
+    let child = Command::new(which(&["prometheus-alertmanager", "alertmanager"]))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("am").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
+        .spawn()
+        .unwrap();
+    (Proc(child), format!("127.0.0.1:{port}"))
 }
 
 /// Debian's Prometheus with `config` and extra flags on a free port, its data
 /// and log in `dir` under `name`; its address.
 pub fn start_prometheus(dir: &Path, name: &str, config: &Path, flags: &[&str]) -> (Proc, String) {
-    start_on_free_port(|port| {
-        let mut c = Command::new(which(&["prometheus"]));
-        c.arg(format!("--config.file={}", config.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap());
-        c
-    })
-}
-
-/// The server `command(port)` starts, on a free port, once it answers
-/// `GET /-/ready` and still runs. [`free_port`] gives a port that was free a
-/// moment ago: a test running beside this one can take it first, and then
-/// this server exits at once while the other answers there (a doctor test
-/// once talked to another test's Alertmanager until it went away). Such a
-/// start is tried again on another port. A server that is not ready within
-/// a minute is returned as it is, for the caller's own wait to report.
-fn start_on_free_port(command: impl Fn(u16) -> Command) -> (Proc, String) {
-    for _ in 0..5 {
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let mut server = Proc(command(port).spawn().unwrap());
-        let started = Instant::now();
-        let running = |p: &mut Proc| p.0.try_wait().ok().flatten().is_none();
-        loop {
-            if !running(&mut server) {
-                break;
-            }
-            if super::try_http(&addr, "GET", "/-/ready").is_ok_and(|(code, _)| code == 200) {
-                // A server that lost the port exits soon after it starts.
-                std::thread::sleep(std::time::Duration::from_millis(300));
-                if running(&mut server) {
-                    return (server, addr);
-                }
-                break;
-            }
-            if started.elapsed() > std::time::Duration::from_secs(60) {
-                return (server, addr);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-    panic!("the server exited at start on five free ports in a row (see its log)");
+    let port = free_port();
+    let child = Command::new(which(&["prometheus"]))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    (Proc(child), format!("127.0.0.1:{port}"))
 }
 
 /// An instant query; `Null` when Prometheus does not answer.
